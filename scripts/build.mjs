@@ -1,0 +1,57 @@
+// Builds both Workers from the one crate: `--features storefront` and `--features backoffice`,
+// each into build/<worker>/. Skips a Worker whose inputs have not changed since its last build.
+import fs from "node:fs";
+import path from "node:path";
+import crypto from "node:crypto";
+import { root, cargoBin, run, step } from "./lib/proc.mjs";
+import { setup } from "./setup.mjs";
+
+export const WORKERS = ["storefront", "backoffice"];
+
+function inputsDigest() {
+  const hash = crypto.createHash("sha256");
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else hash.update(p).update(fs.readFileSync(p));
+    }
+  };
+  walk(path.join(root, "src"));
+  for (const f of ["Cargo.toml", "Cargo.lock", "schema/openapi.yaml", "scripts/build.mjs", "scripts/lib/openapi.mjs"]) {
+    hash.update(f).update(fs.readFileSync(path.join(root, f)));
+  }
+  return hash.digest("hex");
+}
+
+export async function build({ force = false } = {}) {
+  await setup();
+  const { writeSpecs } = await import("./lib/openapi.mjs");
+  writeSpecs(path.join(root, "build", "openapi"));
+  const digest = inputsDigest();
+  const env = {
+    ...process.env,
+    PATH: [cargoBin, process.env.PATH].join(path.delimiter),
+    WASM_BINDGEN_BIN: path.join(cargoBin, "wasm-bindgen"),
+    ESBUILD_BIN: path.join(root, "node_modules", ".bin", "esbuild"),
+    WASM_OPT_BIN: path.join(root, "node_modules", ".bin", "wasm-opt"),
+  };
+  for (const worker of WORKERS) {
+    const outDir = path.join(root, "build", worker);
+    const stamp = path.join(outDir, ".inputs");
+    if (!force && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === digest) {
+      step(`${worker}: up to date`);
+      continue;
+    }
+    step(`building the ${worker} Worker`);
+    await run(path.join(cargoBin, "worker-build"), ["--release", "--out-dir", `build/${worker}`, "--features", worker], { env });
+    fs.writeFileSync(stamp, digest);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  build({ force: process.argv.includes("--force") }).catch((e) => {
+    console.error(e.message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,134 @@
+// One description of both Workers for Miniflare (dev server, e2e tests, benchmarks), read from
+// the wrangler configs so local runs and deploys cannot disagree on bindings or variables.
+import fs from "node:fs";
+import path from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { Miniflare } from "miniflare";
+import { root } from "./proc.mjs";
+
+export const CONFIGS = { storefront: "wrangler.toml", backoffice: "wrangler.backoffice.toml" };
+
+export function readConfig(worker) {
+  return parseToml(fs.readFileSync(path.join(root, CONFIGS[worker]), "utf8"));
+}
+
+/** KEY=value lines of a .dev.vars-style file; `#` comments and blank lines skipped. */
+export function readVarsFile(file) {
+  const vars = {};
+  if (!fs.existsSync(file)) return vars;
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    const m = line.match(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/);
+    if (m) vars[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
+  }
+  return vars;
+}
+
+/** Local defaults of API.md, overridable from the shell environment. */
+export const LOCAL_DEFAULTS = {
+  ENVIRONMENT: "development",
+  STRIPE_API_BASE: "https://api.stripe.com",
+  DELIVERY_RETRY_BASE_SECONDS: "1",
+  DELIVERY_MAX_ATTEMPTS: "8",
+  UNPAID_ORDER_TTL_SECONDS: "1800",
+  ALLOW_INSECURE_DESTINATIONS: "true",
+};
+const SHELL_OVERRIDABLE = [
+  "STRIPE_API_BASE",
+  "STRIPE_SECRET_KEY",
+  "DELIVERY_RETRY_BASE_SECONDS",
+  "DELIVERY_MAX_ATTEMPTS",
+  "UNPAID_ORDER_TTL_SECONDS",
+  "ALLOW_INSECURE_DESTINATIONS",
+];
+
+/**
+ * Miniflare options for both Workers.
+ * - `secretsFile`: the .dev.vars-style file with local secrets.
+ * - `ports`: { storefront, backoffice } (0 picks a free port).
+ * - `persistTo`: a directory for D1/KV/cache state, or undefined for in-memory state.
+ * - `vars`: extra variables (tests set COMPTOIR_TEST_HOOKS).
+ */
+export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0 }, persistTo, vars = {} }) {
+  const secrets = readVarsFile(secretsFile);
+  const fromShell = Object.fromEntries(SHELL_OVERRIDABLE.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
+  const workers = Object.keys(CONFIGS).map((name) => {
+    const cfg = readConfig(name);
+    const worker = {
+      name,
+      modules: true,
+      scriptPath: path.join(root, cfg.main),
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+      compatibilityDate: cfg.compatibility_date,
+      compatibilityFlags: cfg.compatibility_flags ?? [],
+      bindings: { ...cfg.vars, ...LOCAL_DEFAULTS, ...secrets, ...fromShell, ...vars },
+      d1Databases: Object.fromEntries((cfg.d1_databases ?? []).map((d) => [d.binding, d.database_id])),
+      kvNamespaces: Object.fromEntries((cfg.kv_namespaces ?? []).map((k) => [k.binding, k.id])),
+      queueProducers: Object.fromEntries((cfg.queues?.producers ?? []).map((q) => [q.binding, { queueName: q.queue }])),
+      unsafeDirectSockets: [{ host: "127.0.0.1", port: ports[name] }],
+    };
+    const consumers = cfg.queues?.consumers ?? [];
+    if (consumers.length) {
+      worker.queueConsumers = Object.fromEntries(
+        consumers.map((c) => [
+          c.queue,
+          {
+            maxBatchSize: c.max_batch_size,
+            maxBatchTimeout: c.max_batch_timeout,
+            maxRetries: c.max_retries,
+            deadLetterQueue: c.dead_letter_queue,
+          },
+        ]),
+      );
+    }
+    return worker;
+  });
+  const persist = persistTo
+    ? { d1Persist: path.join(persistTo, "d1"), kvPersist: path.join(persistTo, "kv"), cachePersist: path.join(persistTo, "cache") }
+    : {};
+  return { host: "127.0.0.1", port: 0, workers, ...persist };
+}
+
+/** Applies schema/migrations/*.sql not yet applied, tracked in `d1_migrations` as wrangler does. */
+export async function migrate(db) {
+  await db
+    .prepare(
+      "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
+    )
+    .run();
+  const applied = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
+  const dir = path.join(root, "schema", "migrations");
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  const done = [];
+  for (const file of files) {
+    if (applied.has(file)) continue;
+    const statements = splitSql(fs.readFileSync(path.join(dir, file), "utf8"));
+    // One batch: a migration applies whole or not at all.
+    await db.batch([...statements.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?1)").bind(file)]);
+    done.push(file);
+  }
+  return done;
+}
+
+/** Runs an idempotent SQL file (the demo seed) as one batch. */
+export async function runSqlFile(db, file) {
+  const statements = splitSql(fs.readFileSync(path.join(root, file), "utf8"));
+  await db.batch(statements.map((s) => db.prepare(s)));
+}
+
+/** Splits SQL into statements on `;` at line ends, dropping `--` comment lines. */
+export function splitSql(sql) {
+  const lines = sql.split("\n").filter((l) => !l.trim().startsWith("--"));
+  return lines
+    .join("\n")
+    .split(/;\s*\n/)
+    .map((s) => s.replace(/;\s*$/, "").trim())
+    .filter(Boolean);
+}
+
+/** Starts both Workers; resolves to the Miniflare instance and their URLs. */
+export async function startWorkers(options) {
+  const mf = new Miniflare(miniflareOptions(options));
+  await mf.ready;
+  const [storefront, backoffice] = await Promise.all([mf.unsafeGetDirectURL("storefront"), mf.unsafeGetDirectURL("backoffice")]);
+  return { mf, urls: { storefront: storefront.origin, backoffice: backoffice.origin } };
+}

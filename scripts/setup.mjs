@@ -1,0 +1,75 @@
+// Idempotent setup: installs what is missing and nothing else, so the second run takes
+// seconds. Fresh machines here reach crates.io and npm only, so worker-build's own downloads
+// of wasm-bindgen, esbuild and wasm-opt are replaced by tools installed from those registries.
+import fs from "node:fs";
+import path from "node:path";
+import { root, cargoBin, run, capture, step } from "./lib/proc.mjs";
+
+const WORKER_BUILD_VERSION = "0.8.7";
+
+function lockedVersion(crate) {
+  const lock = fs.readFileSync(path.join(root, "Cargo.lock"), "utf8");
+  const m = lock.match(new RegExp(`\\[\\[package\\]\\]\\nname = "${crate}"\\nversion = "([^"]+)"`));
+  if (!m) throw new Error(`${crate} is not in Cargo.lock`);
+  return m[1];
+}
+
+function installedVersion(bin) {
+  const out = capture(path.join(cargoBin, bin), ["--version"]);
+  return out ? out.split(/\s+/).pop() : null;
+}
+
+async function cargoInstall(crate, version) {
+  step(`installing ${crate} ${version} (compiles from source, a few minutes, once)`);
+  try {
+    await run("cargo", ["install", crate, "--version", version, "--locked"]);
+  } catch (e) {
+    // A crate's own lockfile can pin a dependency version that the registry has since yanked;
+    // then resolve afresh within the crate's declared ranges.
+    console.warn(`cargo install --locked failed (${e.message}); retrying without --locked`);
+    await run("cargo", ["install", crate, "--version", version]);
+  }
+}
+
+export async function setup() {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major < 20 || (major === 20 && minor < 3)) {
+    throw new Error(`Node ${process.versions.node} is too old: wrangler needs Node 20.3 or newer`);
+  }
+
+  // npm packages: install when node_modules is missing or older than the lockfile.
+  const marker = path.join(root, "node_modules", ".package-lock.json");
+  const lock = path.join(root, "package-lock.json");
+  if (!fs.existsSync(marker) || fs.statSync(marker).mtimeMs < fs.statSync(lock).mtimeMs) {
+    step("installing npm packages (npm ci)");
+    await run("npm", ["ci", "--no-audit", "--no-fund"]);
+  }
+
+  const targets = capture("rustup", ["target", "list", "--installed"]) ?? "";
+  if (!targets.split("\n").includes("wasm32-unknown-unknown")) {
+    step("adding the wasm32-unknown-unknown Rust target");
+    await run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
+  }
+
+  if (installedVersion("worker-build") !== WORKER_BUILD_VERSION) {
+    await cargoInstall("worker-build", WORKER_BUILD_VERSION);
+  }
+
+  const bindgen = lockedVersion("wasm-bindgen");
+  if (installedVersion("wasm-bindgen") !== bindgen) {
+    await cargoInstall("wasm-bindgen-cli", bindgen);
+  }
+
+  const devVars = path.join(root, ".dev.vars");
+  if (!fs.existsSync(devVars)) {
+    step("creating .dev.vars from .dev.vars.example (local-only settings)");
+    fs.copyFileSync(path.join(root, ".dev.vars.example"), devVars);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  setup().catch((e) => {
+    console.error(e.message);
+    process.exit(1);
+  });
+}

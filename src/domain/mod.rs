@@ -1,0 +1,8 @@
+//! The pure core: money, markets, channels, catalog. No I/O, no clock, no randomness, no
+//! `worker` types; it compiles and tests natively.
+
+pub mod catalog;
+pub mod channel;
+pub mod market;
+pub mod money;
+pub mod pagination;

@@ -1,0 +1,173 @@
+//! The list convention of API.md: `?limit=` (default 20, max 100) and an opaque `?cursor=`,
+//! answered as `{"data": [...], "next_cursor": "…" | null}`.
+//!
+//! A cursor is the sort key of the last item served, wrapped so that clients treat it as opaque
+//! (`c1.` + base64url). Keyset pagination rather than offsets: items inserted or removed between
+//! two pages neither repeat nor vanish.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 100;
+const CURSOR_PREFIX: &str = "c1.";
+const MAX_CURSOR_LEN: usize = 1024;
+
+/// A bad `limit` or `cursor`; the caller answers 400 `invalid_parameter` naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageParamError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Validated page parameters: how many items, and after which sort key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    /// Parses the raw query values (`None` when absent).
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, PageParamError> {
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) && !raw.starts_with('+') => n,
+                _ => {
+                    return Err(PageParamError {
+                        field: "limit",
+                        message: format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+                    })
+                }
+            },
+        };
+        let after = match cursor {
+            None => None,
+            Some(raw) => Some(decode_cursor(raw).ok_or_else(|| PageParamError {
+                field: "cursor",
+                message: "cursor is not one this API issued".into(),
+            })?),
+        };
+        Ok(PageRequest { limit, after })
+    }
+}
+
+/// Wraps a sort key into an opaque cursor.
+pub fn encode_cursor(key: &str) -> String {
+    format!("{CURSOR_PREFIX}{}", URL_SAFE_NO_PAD.encode(key.as_bytes()))
+}
+
+/// Unwraps a cursor made by [`encode_cursor`]; `None` for anything else.
+pub fn decode_cursor(cursor: &str) -> Option<String> {
+    if cursor.len() > MAX_CURSOR_LEN {
+        return None;
+    }
+    let body = cursor.strip_prefix(CURSOR_PREFIX)?;
+    let bytes = URL_SAFE_NO_PAD.decode(body).ok()?;
+    let key = String::from_utf8(bytes).ok()?;
+    (!key.is_empty()).then_some(key)
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Pages through items already sorted ascending by `key` (keys unique).
+pub fn paginate<'a, T, K>(items: &'a [T], key: K, request: &PageRequest) -> Page<&'a T>
+where
+    K: Fn(&T) -> &str,
+{
+    let start = match &request.after {
+        None => 0,
+        Some(after) => items.partition_point(|item| key(item) <= after.as_str()),
+    };
+    let end = (start + request.limit).min(items.len());
+    let data: Vec<&T> = items[start..end].iter().collect();
+    let next_cursor = if end < items.len() {
+        data.last().map(|last| encode_cursor(key(last)))
+    } else {
+        None
+    };
+    Page { data, next_cursor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, PageParamError> {
+        PageRequest::parse(limit, cursor)
+    }
+
+    #[test]
+    fn limit_defaults_to_20_and_accepts_1_to_100() {
+        assert_eq!(req(None, None).unwrap().limit, 20);
+        assert_eq!(req(Some("1"), None).unwrap().limit, 1);
+        assert_eq!(req(Some("100"), None).unwrap().limit, 100);
+    }
+
+    #[test]
+    fn a_limit_out_of_range_or_not_an_integer_names_the_limit_field() {
+        for bad in [
+            "0",
+            "101",
+            "-1",
+            "abc",
+            "",
+            "1.5",
+            "+5",
+            "99999999999999999999999",
+        ] {
+            let err = req(Some(bad), None).unwrap_err();
+            assert_eq!(err.field, "limit", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_not_issued_by_us_names_the_cursor_field() {
+        for bad in ["garbage", "c1.", "c1.!!!", "c2.YQ", "c1./w"] {
+            let err = req(None, Some(bad)).unwrap_err();
+            assert_eq!(err.field, "cursor", "{bad:?}");
+        }
+        let long = format!("c1.{}", "A".repeat(2000));
+        assert_eq!(req(None, Some(&long)).unwrap_err().field, "cursor");
+    }
+
+    #[test]
+    fn walking_the_cursors_visits_every_item_once_in_order() {
+        let items: Vec<String> = (0..47).map(|i| format!("item-{i:03}")).collect();
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let r = req(Some("10"), cursor.as_deref()).unwrap();
+            let page = paginate(&items, |s| s.as_str(), &r);
+            seen.extend(page.data.iter().map(|s| s.to_string()));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen, items);
+    }
+
+    #[test]
+    fn the_last_full_page_has_no_next_cursor() {
+        let items: Vec<String> = (0..20).map(|i| format!("{i:02}")).collect();
+        let page = paginate(&items, |s| s.as_str(), &req(None, None).unwrap());
+        assert_eq!(page.data.len(), 20);
+        assert_eq!(page.next_cursor, None);
+    }
+
+    #[test]
+    fn a_cursor_past_a_removed_item_resumes_after_it() {
+        let items = vec!["a".to_string(), "c".to_string(), "d".to_string()];
+        let r = req(Some("1"), Some(&encode_cursor("b"))).unwrap();
+        let page = paginate(&items, |s| s.as_str(), &r);
+        assert_eq!(page.data, vec![&"c".to_string()]);
+    }
+}

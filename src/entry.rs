@@ -1,0 +1,86 @@
+//! Worker entry points: build the adapters from `Env` and delegate. One set per feature.
+
+use worker::{event, Context, Env, Request, Response};
+
+#[event(start)]
+fn start() {
+    // Panic messages reach the log; keep whatever hook was installed before ours.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        console_error_panic_hook::hook(info);
+        previous(info);
+    }));
+}
+
+#[cfg(feature = "storefront")]
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    crate::http::server::serve(req, env, crate::http::storefront::handle).await
+}
+
+#[cfg(feature = "backoffice")]
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    crate::http::server::serve(req, env, crate::http::backoffice::handle).await
+}
+
+#[cfg(feature = "backoffice")]
+mod jobs {
+    use crate::domain::market::Market;
+    use crate::http::server::now_rfc3339;
+    use crate::store::d1::{Db, Meter};
+    use crate::store::rows::MarketRow;
+    use worker::{event, Env, MessageBatch, MessageExt, ScheduleContext, ScheduledEvent};
+
+    /// Every cron tick refreshes each market's catalog snapshot in KV, so storefronts never
+    /// wait on a rebuild and a change made outside the admin API shows within a tick.
+    #[event(scheduled)]
+    async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        if let Err(e) = refresh_snapshots(&env).await {
+            worker::console_error!("cron: snapshot refresh failed: {e}");
+        }
+    }
+
+    async fn refresh_snapshots(env: &Env) -> Result<(), String> {
+        let db = Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default());
+        let kv = env.kv("CATALOG").map_err(|e| e.to_string())?;
+        let markets: Vec<MarketRow> = db
+            .all(db.statement(
+                "SELECT code, currency, countries, languages, tax_inclusive, tax_rates, rounding_mode FROM markets ORDER BY code",
+                &[],
+            ).map_err(|e| format!("{e:?}"))?)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        for row in markets {
+            let market = Market::try_from(row).map_err(|e| format!("{e:?}"))?;
+            let snapshot = crate::store::catalog::rebuild(&db, &market, now_rfc3339())
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            crate::store::kv::put_json(
+                &kv,
+                &crate::store::catalog::snapshot_cache_key(&market.code),
+                &snapshot,
+                crate::store::catalog::SNAPSHOT_TTL_SECONDS,
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// The order-events consumer. No event type is forwarded by this version yet, so every
+    /// message is left for a retry and, once retries run out, kept in the dead-letter queue:
+    /// never acknowledged unhandled, never lost. Never returns `Err` (that would reset the
+    /// instance and redeliver the whole batch).
+    #[event(queue)]
+    async fn queue(
+        batch: MessageBatch<serde_json::Value>,
+        _env: Env,
+        _ctx: worker::Context,
+    ) -> worker::Result<()> {
+        for message in batch.raw_iter() {
+            worker::console_warn!("queue: no handler for message {}; retrying", message.id());
+            message.retry();
+        }
+        Ok(())
+    }
+}

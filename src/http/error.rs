@@ -1,0 +1,153 @@
+//! The one error envelope of API.md: `{"error": {"code", "message", "details"?}}`.
+//!
+//! Every failure a client can see is an [`ApiError`]; its status and code are chosen here and
+//! nowhere else, so the contract's table of codes lives in one place.
+
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+    /// Extra response headers the error needs (`Allow`, `Retry-After`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiError {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> ApiError {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn invalid_json(message: impl Into<String>) -> ApiError {
+        ApiError::new(400, "invalid_json", message)
+    }
+
+    pub fn invalid_parameter(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(400, "invalid_parameter", message).with_details(json!({ "field": field }))
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(401, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(403, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(404, "not_found", message)
+    }
+
+    pub fn method_not_allowed(allowed: &[&str]) -> ApiError {
+        let allow = allowed.join(", ");
+        let mut e = ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("this route accepts {allow}"),
+        );
+        e.headers.push(("Allow", allow));
+        e
+    }
+
+    pub fn payload_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            413,
+            "payload_too_large",
+            format!("request body exceeds {limit} bytes"),
+        )
+        .with_details(json!({ "limit": limit }))
+    }
+
+    pub fn unsupported_media_type() -> ApiError {
+        ApiError::new(
+            415,
+            "unsupported_media_type",
+            "request body must be sent as Content-Type: application/json",
+        )
+    }
+
+    pub fn validation_failed(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(422, "validation_failed", message).with_details(json!({ "field": field }))
+    }
+
+    pub fn unknown_field(field: &str) -> ApiError {
+        ApiError::new(
+            422,
+            "unknown_field",
+            format!("unknown field `{field}`: it is not part of this request"),
+        )
+        .with_details(json!({ "field": field }))
+    }
+
+    /// A bug or an unexpected state. The cause goes to the log, never to the client.
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            500,
+            "internal",
+            "an internal error occurred; it has been logged",
+        )
+    }
+
+    /// A dependency (D1, KV, queue) failed or timed out; retrying later may succeed.
+    pub fn unavailable() -> ApiError {
+        let mut e = ApiError::new(
+            503,
+            "unavailable",
+            "a storage dependency is unavailable; retry shortly",
+        );
+        e.headers.push(("Retry-After", "1".into()));
+        e
+    }
+
+    /// The JSON body of the envelope.
+    pub fn body(&self) -> Value {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        json!({ "error": error })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_has_code_and_message_and_details_only_when_given() {
+        assert_eq!(
+            ApiError::not_found("no such product").body(),
+            json!({"error": {"code": "not_found", "message": "no such product"}})
+        );
+        assert_eq!(
+            ApiError::unknown_field("unit_price").body()["error"]["details"],
+            json!({"field": "unit_price"})
+        );
+    }
+
+    #[test]
+    fn method_not_allowed_lists_the_allowed_methods_in_allow() {
+        let e = ApiError::method_not_allowed(&["GET", "HEAD"]);
+        assert_eq!(e.status, 405);
+        assert_eq!(e.headers, vec![("Allow", "GET, HEAD".to_string())]);
+    }
+
+    #[test]
+    fn an_internal_error_says_nothing_about_its_cause() {
+        let body = ApiError::internal().body().to_string();
+        assert!(!body.contains("D1") && !body.contains("panic") && !body.contains("sql"));
+    }
+}

@@ -1,0 +1,16 @@
+//! HTTP: routing, bodies, the error envelope, observability headers. The pure parts compile
+//! natively; `server` and the per-Worker handlers are the thin wasm adapters.
+
+pub mod body;
+pub mod error;
+pub mod observe;
+pub mod routes;
+
+#[cfg(target_arch = "wasm32")]
+pub mod server;
+
+#[cfg(all(target_arch = "wasm32", feature = "storefront"))]
+pub mod storefront;
+
+#[cfg(all(target_arch = "wasm32", feature = "backoffice"))]
+pub mod backoffice;

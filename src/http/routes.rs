@@ -1,0 +1,160 @@
+//! Route tables: which path and method reach which handler, and the 404 / 405 answers for the
+//! rest. Pure, so every route is tested natively; each Worker compiles only its own table.
+
+use crate::http::error::ApiError;
+
+/// What every Worker serves outside its API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Common {
+    Health,
+    OpenApi,
+    /// `GET /__test/panic`: panics on purpose, served only when the `COMPTOIR_TEST_HOOKS`
+    /// variable is `1` (the e2e harness), to prove a panic does not break later requests.
+    TestPanic,
+}
+
+/// Splits a path into segments; `None` for an empty segment (`//`, trailing `/`).
+fn segments(path: &str) -> Option<Vec<&str>> {
+    let rest = path.strip_prefix('/')?;
+    if rest.is_empty() {
+        return Some(Vec::new());
+    }
+    let segs: Vec<&str> = rest.split('/').collect();
+    (!segs.iter().any(|s| s.is_empty())).then_some(segs)
+}
+
+/// Answers 405 with `Allow` when the path exists under other methods.
+fn only(method: &str, allowed: &'static [&'static str]) -> Result<(), ApiError> {
+    if allowed.contains(&method) {
+        Ok(())
+    } else {
+        Err(ApiError::method_not_allowed(allowed))
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("no route matches this path")
+}
+
+pub fn match_common(method: &str, path: &str) -> Option<Result<Common, ApiError>> {
+    let route = match path {
+        "/health" => Common::Health,
+        "/openapi.json" => Common::OpenApi,
+        "/__test/panic" => Common::TestPanic,
+        _ => return None,
+    };
+    Some(only(method, &["GET"]).map(|()| route))
+}
+
+#[cfg(feature = "storefront")]
+pub use storefront::*;
+
+#[cfg(feature = "storefront")]
+mod storefront {
+    use super::*;
+
+    /// Routes of the storefront API (`/v1`, `X-Publishable-Key` required).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Storefront<'a> {
+        /// `OPTIONS` on any `/v1` path: a CORS preflight.
+        Preflight,
+        Markets,
+        Products,
+        Product {
+            handle: &'a str,
+        },
+    }
+
+    pub fn match_storefront<'a>(method: &str, path: &'a str) -> Result<Storefront<'a>, ApiError> {
+        let segs = segments(path).ok_or_else(not_found)?;
+        if segs.first() == Some(&"v1") && method == "OPTIONS" {
+            return Ok(Storefront::Preflight);
+        }
+        match segs.as_slice() {
+            ["v1", "markets"] => only(method, &["GET"]).map(|()| Storefront::Markets),
+            ["v1", "products"] => only(method, &["GET"]).map(|()| Storefront::Products),
+            ["v1", "products", handle] => {
+                only(method, &["GET"]).map(|()| Storefront::Product { handle })
+            }
+            _ => Err(not_found()),
+        }
+    }
+}
+
+#[cfg(feature = "backoffice")]
+pub use backoffice::*;
+
+#[cfg(feature = "backoffice")]
+mod backoffice {
+    use super::*;
+
+    /// Routes of the admin API (`/admin/v1`, admin JWT required).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Backoffice {}
+
+    pub fn match_backoffice(_method: &str, path: &str) -> Result<Backoffice, ApiError> {
+        segments(path).ok_or_else(not_found)?;
+        Err(not_found())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_and_openapi_are_get_only_everywhere() {
+        assert_eq!(match_common("GET", "/health"), Some(Ok(Common::Health)));
+        assert_eq!(
+            match_common("GET", "/openapi.json"),
+            Some(Ok(Common::OpenApi))
+        );
+        let e = match_common("POST", "/health").unwrap().unwrap_err();
+        assert_eq!(e.status, 405);
+        assert_eq!(match_common("GET", "/healthz"), None);
+    }
+
+    #[cfg(feature = "storefront")]
+    #[test]
+    fn storefront_routes_match_their_paths_and_methods() {
+        assert_eq!(
+            match_storefront("GET", "/v1/markets"),
+            Ok(Storefront::Markets)
+        );
+        assert_eq!(
+            match_storefront("GET", "/v1/products"),
+            Ok(Storefront::Products)
+        );
+        assert_eq!(
+            match_storefront("GET", "/v1/products/linen-apron"),
+            Ok(Storefront::Product {
+                handle: "linen-apron"
+            })
+        );
+        assert_eq!(
+            match_storefront("OPTIONS", "/v1/carts/x"),
+            Ok(Storefront::Preflight)
+        );
+    }
+
+    #[cfg(feature = "storefront")]
+    #[test]
+    fn a_known_path_with_another_method_is_405_and_unknown_paths_404() {
+        let e = match_storefront("DELETE", "/v1/products").unwrap_err();
+        assert_eq!((e.status, e.headers[0].1.as_str()), (405, "GET"));
+        for path in [
+            "/v1/products/",
+            "/v1//products",
+            "/v2/products",
+            "/admin/v1/markets/FR",
+            "/",
+            "v1",
+        ] {
+            assert_eq!(
+                match_storefront("GET", path).unwrap_err().status,
+                404,
+                "{path}"
+            );
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The request pipeline both Workers share: request id, dispatch, the error envelope,
+//! `X-Request-Id` and `Server-Timing` on every response.
+
+use crate::http::error::ApiError;
+use crate::http::observe::{accepted_request_id, Timing};
+use crate::store::d1::{Db, Meter, StoreError};
+use js_sys::Date;
+use serde::Serialize;
+use worker::kv::KvStore;
+use worker::{Env, Request, Response};
+
+/// What a handler knows about the request it serves.
+pub struct Ctx {
+    pub env: Env,
+    pub meter: Meter,
+    pub request_id: String,
+}
+
+impl Ctx {
+    pub fn db(&self) -> Result<Db, ApiError> {
+        let d1 = self.env.d1("DB").map_err(|e| {
+            worker::console_error!("[{}] D1 binding `DB` missing: {e}", self.request_id);
+            ApiError::internal()
+        })?;
+        Ok(Db::new(d1, self.meter.clone()))
+    }
+
+    pub fn kv(&self) -> Result<KvStore, ApiError> {
+        self.env.kv("CATALOG").map_err(|e| {
+            worker::console_error!("[{}] KV binding `CATALOG` missing: {e}", self.request_id);
+            ApiError::internal()
+        })
+    }
+
+    /// A plain-text variable, `None` when unset or empty.
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.env
+            .var(name)
+            .ok()
+            .map(|v| v.to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Logs a storage failure with its cause and turns it into what the client may see.
+    pub fn store_error(&self, error: StoreError) -> ApiError {
+        match error {
+            StoreError::Unavailable(cause) => {
+                worker::console_error!("[{}] storage unavailable: {cause}", self.request_id);
+                ApiError::unavailable()
+            }
+            StoreError::Corrupt(cause) => {
+                worker::console_error!("[{}] corrupt data: {cause}", self.request_id);
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// The current time as RFC 3339 UTC, from the JS clock (`SystemTime` panics on wasm32).
+pub fn now_rfc3339() -> String {
+    String::from(Date::new_0().to_iso_string())
+}
+
+/// `prefix_` and 128 random bits in hex: ids that cannot be guessed or enumerated.
+pub fn random_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the JS crypto source is always present on Workers");
+    let mut id = String::with_capacity(prefix.len() + 33);
+    id.push_str(prefix);
+    id.push('_');
+    for b in bytes {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+/// A response under construction: status, JSON body, extra headers.
+pub struct Reply {
+    pub status: u16,
+    pub body: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Reply, ApiError> {
+        let body = serde_json::to_string(value).map_err(|e| {
+            worker::console_error!("cannot encode a response: {e}");
+            ApiError::internal()
+        })?;
+        Ok(Reply {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        })
+    }
+
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+}
+
+impl From<ApiError> for Reply {
+    fn from(error: ApiError) -> Reply {
+        let mut reply = Reply {
+            status: error.status,
+            body: Some(error.body().to_string()),
+            headers: Vec::new(),
+        };
+        for (name, value) in error.headers {
+            reply = reply.header(name, value);
+        }
+        reply
+    }
+}
+
+/// Runs one request through `handler` and stamps the shared headers on whatever it answers.
+pub async fn serve<F, Fut>(req: Request, env: Env, handler: F) -> worker::Result<Response>
+where
+    F: FnOnce(Request, Ctx) -> Fut,
+    Fut: std::future::Future<Output = (Reply, Ctx)>,
+{
+    let started = Date::now();
+    let request_id =
+        accepted_request_id(req.headers().get("X-Request-Id").ok().flatten().as_deref())
+            .map(str::to_string)
+            .unwrap_or_else(|| random_id("req"));
+    let ctx = Ctx {
+        env,
+        meter: Meter::default(),
+        request_id,
+    };
+    let (reply, ctx) = handler(req, ctx).await;
+    if reply.status >= 500 {
+        worker::console_error!("[{}] answered {}", ctx.request_id, reply.status);
+    }
+    let timing = Timing {
+        d1_round_trips: ctx.meter.round_trips(),
+        d1_ms: ctx.meter.ms(),
+        total_ms: Date::now() - started,
+    };
+    let builder = Response::builder()
+        .with_status(reply.status)
+        .with_header("X-Request-Id", &ctx.request_id)?
+        .with_header("Server-Timing", &timing.header_value())?;
+    let builder = reply
+        .headers
+        .iter()
+        .try_fold(builder, |b, (name, value)| b.with_header(name, value))?;
+    Ok(match reply.body {
+        Some(body) => builder
+            .with_header("Content-Type", "application/json; charset=utf-8")?
+            .fixed(body.into_bytes()),
+        None => builder.empty(),
+    })
+}
+
+/// Reads query parameters; the first occurrence of a name wins.
+pub fn query_params(req: &Request) -> Vec<(String, String)> {
+    req.url()
+        .map(|url| {
+            url.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn query<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `GET /health`, `GET /openapi.json` and the test-only panic hook, for either Worker.
+pub fn common(
+    route: crate::http::routes::Common,
+    ctx: &Ctx,
+    openapi: &'static str,
+) -> Result<Reply, ApiError> {
+    use crate::http::routes::Common;
+    match route {
+        Common::Health => Reply::json(200, &serde_json::json!({ "status": "ok" })),
+        Common::OpenApi => Ok(Reply {
+            status: 200,
+            body: Some(openapi.to_string()),
+            headers: Vec::new(),
+        }),
+        Common::TestPanic => {
+            if ctx.var("COMPTOIR_TEST_HOOKS").as_deref() == Some("1") {
+                panic!("deliberate panic from the test hook");
+            }
+            Err(ApiError::not_found("no route matches this path"))
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The storefront Worker's HTTP adapter: publishable key, CORS, and the catalog routes.
+//! Handlers parse, call the store or domain once, and shape the reply; nothing more.
+
+use crate::domain::channel::{is_publishable_key_shape, normalize_origin, Channel};
+use crate::domain::market::Market;
+use crate::domain::pagination::{paginate, PageRequest};
+use crate::http::error::ApiError;
+use crate::http::routes::{match_common, match_storefront, Storefront};
+use crate::http::server::{common, now_rfc3339, query, query_params, Ctx, Reply};
+use crate::store::{catalog, channels};
+use worker::Request;
+
+/// The storefront's part of `schema/openapi.yaml`, made by `scripts/build.mjs`.
+const OPENAPI: &str = include_str!("../../build/openapi/storefront.json");
+
+const CORS_METHODS: &str = "GET, POST, PATCH, DELETE, OPTIONS";
+const CORS_REQUEST_HEADERS: &str =
+    "Content-Type, Authorization, X-Publishable-Key, If-Match, Idempotency-Key, X-Request-Id";
+const CORS_EXPOSED_HEADERS: &str = "ETag, X-Request-Id, Server-Timing, Retry-After";
+
+pub async fn handle(req: Request, ctx: Ctx) -> (Reply, Ctx) {
+    let reply = route(&req, &ctx).await.unwrap_or_else(Reply::from);
+    (reply, ctx)
+}
+
+async fn route(req: &Request, ctx: &Ctx) -> Result<Reply, ApiError> {
+    let method = req.method().to_string();
+    let path = req.path();
+    if let Some(route) = match_common(&method, &path) {
+        return common(route?, ctx, OPENAPI);
+    }
+    let route = match_storefront(&method, &path)?;
+    let origin = header(req, "Origin");
+    if route == Storefront::Preflight {
+        return preflight(ctx, origin.as_deref()).await;
+    }
+    let channel = authenticate(req, ctx).await?;
+    let reply = match dispatch(route, req, ctx, &channel).await {
+        Ok(reply) => reply,
+        Err(error) => Reply::from(error),
+    };
+    Ok(with_cors(reply, &channel, origin.as_deref()))
+}
+
+async fn dispatch(
+    route: Storefront<'_>,
+    req: &Request,
+    ctx: &Ctx,
+    channel: &Channel,
+) -> Result<Reply, ApiError> {
+    let params = query_params(req);
+    match route {
+        Storefront::Preflight => unreachable!("answered before authentication"),
+        Storefront::Markets => {
+            let page = page_request(&params)?;
+            let mut markets: Vec<&Market> = channel.markets.iter().collect();
+            markets.sort_by(|a, b| a.code.cmp(&b.code));
+            let page = paginate(&markets, |m| m.code.as_str(), &page);
+            Reply::json(
+                200,
+                &serde_json::json!({
+                    "data": page.data.iter().map(|m| m.view()).collect::<Vec<_>>(),
+                    "next_cursor": page.next_cursor,
+                }),
+            )
+        }
+        Storefront::Products => {
+            let market = market_param(channel, &params)?;
+            let page = page_request(&params)?;
+            let snapshot = snapshot(ctx, market).await?;
+            Reply::json(200, &snapshot.page(&page))
+        }
+        Storefront::Product { handle } => {
+            let market = market_param(channel, &params)?;
+            let snapshot = snapshot(ctx, market).await?;
+            let product = snapshot.product_by_handle(handle).ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no published product `{handle}` in market {}",
+                    market.code
+                ))
+            })?;
+            Reply::json(200, &product.view())
+        }
+    }
+}
+
+async fn snapshot(
+    ctx: &Ctx,
+    market: &Market,
+) -> Result<crate::domain::catalog::CatalogSnapshot, ApiError> {
+    catalog::snapshot(&ctx.db()?, &ctx.kv()?, market, now_rfc3339())
+        .await
+        .map_err(|e| ctx.store_error(e))
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// Resolves the channel from `X-Publishable-Key`: 401 when missing, malformed or unknown.
+async fn authenticate(req: &Request, ctx: &Ctx) -> Result<Channel, ApiError> {
+    let key = header(req, "X-Publishable-Key").ok_or_else(|| {
+        ApiError::unauthorized("send the sales channel's publishable key in X-Publishable-Key")
+    })?;
+    let invalid = || ApiError::unauthorized("the publishable key is not valid");
+    if !is_publishable_key_shape(&key) {
+        return Err(invalid());
+    }
+    channels::channel_by_key(&ctx.db()?, &ctx.kv()?, &key)
+        .await
+        .map_err(|e| ctx.store_error(e))?
+        .ok_or_else(invalid)
+}
+
+fn page_request(params: &[(String, String)]) -> Result<PageRequest, ApiError> {
+    PageRequest::parse(query(params, "limit"), query(params, "cursor"))
+        .map_err(|e| ApiError::invalid_parameter(e.field, e.message))
+}
+
+/// The `market` query parameter: required, and one of the channel's markets.
+fn market_param<'c>(
+    channel: &'c Channel,
+    params: &[(String, String)],
+) -> Result<&'c Market, ApiError> {
+    let code = query(params, "market").ok_or_else(|| {
+        ApiError::invalid_parameter(
+            "market",
+            "the market query parameter is required (e.g. ?market=FR)",
+        )
+    })?;
+    channel.market(code).ok_or_else(|| {
+        let codes: Vec<&str> = channel.markets.iter().map(|m| m.code.as_str()).collect();
+        ApiError::invalid_parameter(
+            "market",
+            format!(
+                "market `{code}` is not sold on this channel; use one of {}",
+                codes.join(", ")
+            ),
+        )
+    })
+}
+
+/// A CORS preflight carries no publishable key, so it is granted when any channel allows the
+/// origin; the real request is then held to its own channel's list.
+async fn preflight(ctx: &Ctx, origin: Option<&str>) -> Result<Reply, ApiError> {
+    let reply = Reply::empty(204).header("Vary", "Origin");
+    let Some(origin) = origin.and_then(normalize_origin) else {
+        return Ok(reply);
+    };
+    let allowed = channels::origin_is_allowed(&ctx.db()?, &origin)
+        .await
+        .map_err(|e| ctx.store_error(e))?;
+    if !allowed {
+        return Ok(reply);
+    }
+    Ok(reply
+        .header("Access-Control-Allow-Origin", origin)
+        .header("Access-Control-Allow-Methods", CORS_METHODS)
+        .header("Access-Control-Allow-Headers", CORS_REQUEST_HEADERS)
+        .header("Access-Control-Max-Age", "600"))
+}
+
+fn with_cors(reply: Reply, channel: &Channel, origin: Option<&str>) -> Reply {
+    let reply = reply.header("Vary", "Origin");
+    match origin.and_then(normalize_origin) {
+        Some(origin) if channel.allows_origin(&origin) => reply
+            .header("Access-Control-Allow-Origin", origin)
+            .header("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS),
+        _ => reply,
+    }
+}

@@ -1,0 +1,104 @@
+//! D1 with a meter: every round trip is counted and timed for `Server-Timing`, and every
+//! failure becomes a [`StoreError`] whose cause is logged, never shown.
+//!
+//! D1 has no interactive transactions: a write is one `batch` (one SQL transaction, all or
+//! nothing) with its conditions in SQL. A batch counts as one round trip.
+
+use js_sys::Date;
+use serde::de::DeserializeOwned;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result};
+
+/// Why a storage call failed. Both map to a client answer that reveals nothing internal.
+#[derive(Debug)]
+pub enum StoreError {
+    /// D1 or KV refused or timed out: 503, retry later.
+    Unavailable(String),
+    /// The database holds something the code cannot read: 500, a bug to fix.
+    Corrupt(String),
+}
+
+/// Round trips and milliseconds spent in D1 by one request.
+#[derive(Debug, Default, Clone)]
+pub struct Meter {
+    round_trips: Rc<Cell<u32>>,
+    ms: Rc<Cell<f64>>,
+}
+
+impl Meter {
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips.get()
+    }
+
+    pub fn ms(&self) -> f64 {
+        self.ms.get()
+    }
+
+    fn record(&self, started: f64) {
+        self.round_trips.set(self.round_trips.get() + 1);
+        self.ms
+            .set(self.ms.get() + (Date::now() - started).max(0.0));
+    }
+}
+
+pub struct Db {
+    inner: D1Database,
+    meter: Meter,
+}
+
+impl Db {
+    pub fn new(inner: D1Database, meter: Meter) -> Db {
+        Db { inner, meter }
+    }
+
+    /// Prepares a statement and binds its parameters (`?1`, `?2`…).
+    pub fn statement(
+        &self,
+        sql: &str,
+        params: &[JsValue],
+    ) -> Result<D1PreparedStatement, StoreError> {
+        self.inner
+            .prepare(sql)
+            .bind(params)
+            .map_err(|e| StoreError::Corrupt(format!("binding parameters: {e}")))
+    }
+
+    /// Runs one read and decodes its rows: one round trip.
+    pub async fn all<T: DeserializeOwned>(
+        &self,
+        statement: D1PreparedStatement,
+    ) -> Result<Vec<T>, StoreError> {
+        let started = Date::now();
+        let result = statement.all().await;
+        self.meter.record(started);
+        decode(result.map_err(|e| StoreError::Unavailable(format!("D1 query: {e}")))?)
+    }
+
+    /// Runs statements as one transaction: one round trip, all or nothing.
+    pub async fn batch(
+        &self,
+        statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<D1Result>, StoreError> {
+        let started = Date::now();
+        let result = self.inner.batch(statements).await;
+        self.meter.record(started);
+        result.map_err(|e| StoreError::Unavailable(format!("D1 batch: {e}")))
+    }
+}
+
+/// Decodes the rows of one result.
+pub fn decode<T: DeserializeOwned>(result: D1Result) -> Result<Vec<T>, StoreError> {
+    if let Some(error) = result.error() {
+        return Err(StoreError::Unavailable(format!("D1 result: {error}")));
+    }
+    result
+        .results::<T>()
+        .map_err(|e| StoreError::Corrupt(format!("decoding rows: {e}")))
+}
+
+/// A string parameter.
+pub fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}

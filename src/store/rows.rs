@@ -1,0 +1,60 @@
+//! Row structs for D1 and their conversion to domain types. JSON columns hold arrays and maps
+//! written by our own code; anything unreadable is reported as corrupt, never guessed.
+
+use crate::domain::market::{Market, RoundingMode, TaxClass};
+use crate::domain::money::Currency;
+use crate::store::d1::StoreError;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+pub struct MarketRow {
+    pub code: String,
+    pub currency: String,
+    pub countries: String,
+    pub languages: String,
+    pub tax_inclusive: i64,
+    pub tax_rates: String,
+    pub rounding_mode: String,
+}
+
+impl TryFrom<MarketRow> for Market {
+    type Error = StoreError;
+
+    fn try_from(row: MarketRow) -> Result<Market, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("market {}: {what}", row.code));
+        let currency = Currency::from_code(&row.currency).ok_or_else(|| corrupt("currency"))?;
+        let countries: Vec<String> =
+            serde_json::from_str(&row.countries).map_err(|_| corrupt("countries"))?;
+        let languages: Vec<String> =
+            serde_json::from_str(&row.languages).map_err(|_| corrupt("languages"))?;
+        let tax_rates: BTreeMap<TaxClass, Decimal> =
+            serde_json::from_str(&row.tax_rates).map_err(|_| corrupt("tax_rates"))?;
+        let rounding_mode: RoundingMode =
+            serde_json::from_value(serde_json::Value::String(row.rounding_mode.clone()))
+                .map_err(|_| corrupt("rounding_mode"))?;
+        Ok(Market {
+            code: row.code,
+            currency,
+            countries,
+            languages,
+            tax_inclusive: row.tax_inclusive != 0,
+            tax_rates,
+            rounding_mode,
+        })
+    }
+}
+
+#[cfg(feature = "storefront")]
+#[derive(Debug, Deserialize)]
+pub struct ChannelRow {
+    pub id: String,
+    pub name: String,
+}
+
+#[cfg(feature = "storefront")]
+#[derive(Debug, Deserialize)]
+pub struct OriginRow {
+    pub origin: String,
+}
