@@ -1,0 +1,72 @@
+// Starts both built Workers in workerd (Miniflare) with fresh in-memory D1, KV and queues,
+// migrated and seeded with the demo data, and gives tests plain HTTP access to them.
+import path from "node:path";
+import { root } from "../../scripts/lib/proc.mjs";
+import { startWorkers, migrate, runSqlFile, readVarsFile } from "../../scripts/lib/workers.mjs";
+
+export const DEMO_KEY = "pk_demo_web";
+/** Local secrets, as API.md says tests may read them. */
+export const SECRETS = readVarsFile(path.join(root, ".dev.vars.example"));
+
+export async function startStack({ vars = {}, seed = true } = {}) {
+  const { mf, urls } = await startWorkers({
+    secretsFile: path.join(root, ".dev.vars.example"),
+    vars: { COMPTOIR_TEST_HOOKS: "1", ...vars },
+  });
+  const db = await mf.getD1Database("DB", "backoffice");
+  await migrate(db);
+  if (seed) await runSqlFile(db, "schema/seed/demo.sql");
+  const kv = await mf.getKVNamespace("CATALOG", "storefront");
+
+  const call = (base) => async (pathname, { method = "GET", headers = {}, body, json } = {}) => {
+    const init = { method, headers: { ...headers } };
+    if (json !== undefined) {
+      init.body = JSON.stringify(json);
+      init.headers["Content-Type"] ??= "application/json";
+    } else if (body !== undefined) {
+      init.body = body;
+    }
+    const res = await fetch(base + pathname, init);
+    const text = await res.text();
+    let parsed = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, body: parsed };
+  };
+
+  return {
+    mf,
+    db,
+    kv,
+    urls,
+    /** Storefront request; the demo publishable key unless `headers` says otherwise. */
+    sf: (p, opts = {}) => call(urls.storefront)(p, { ...opts, headers: { "X-Publishable-Key": DEMO_KEY, ...opts.headers } }),
+    /** Storefront request with exactly the given headers (no key added). */
+    sfRaw: call(urls.storefront),
+    bo: call(urls.backoffice),
+    dispose: () => mf.dispose(),
+  };
+}
+
+/** Parses `Server-Timing` and returns the D1 round-trip count it reports. */
+export function d1RoundTrips(headers) {
+  const value = headers.get("server-timing") ?? "";
+  const m = value.match(/^d1;desc="(\d+)";dur=\d+(\.\d+)?, app;dur=\d+(\.\d+)?$/);
+  if (!m) throw new Error(`malformed Server-Timing: ${JSON.stringify(value)}`);
+  return Number(m[1]);
+}
+
+/** Asserts the error envelope of API.md and returns the error object. */
+export function envelope(assert, res, status, code) {
+  assert.equal(res.status, status, `status of ${res.text}`);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+  assert.ok(res.body && typeof res.body.error === "object", `envelope in ${res.text}`);
+  assert.deepEqual(Object.keys(res.body).sort(), ["error"]);
+  assert.equal(res.body.error.code, code);
+  assert.equal(typeof res.body.error.message, "string");
+  assert.ok(res.body.error.message.length > 0);
+  return res.body.error;
+}
