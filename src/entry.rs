@@ -26,10 +26,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 
 #[cfg(feature = "backoffice")]
 mod jobs {
-    use crate::domain::market::Market;
     use crate::http::server::now_rfc3339;
     use crate::store::d1::{Db, Meter};
-    use crate::store::rows::MarketRow;
     use worker::{event, Env, MessageBatch, MessageExt, ScheduleContext, ScheduledEvent};
 
     /// Every cron tick refreshes each market's catalog snapshot in KV, so storefronts never
@@ -44,15 +42,10 @@ mod jobs {
     async fn refresh_snapshots(env: &Env) -> Result<(), String> {
         let db = Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default());
         let kv = env.kv("CATALOG").map_err(|e| e.to_string())?;
-        let markets: Vec<MarketRow> = db
-            .all(db.statement(
-                "SELECT code, currency, countries, languages, tax_inclusive, tax_rates, rounding_mode FROM markets ORDER BY code",
-                &[],
-            ).map_err(|e| format!("{e:?}"))?)
+        let markets = crate::store::markets::all(&db)
             .await
             .map_err(|e| format!("{e:?}"))?;
-        for row in markets {
-            let market = Market::try_from(row).map_err(|e| format!("{e:?}"))?;
+        for market in markets {
             let snapshot = crate::store::catalog::rebuild(&db, &market, now_rfc3339())
                 .await
                 .map_err(|e| format!("{e:?}"))?;

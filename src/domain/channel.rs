@@ -26,7 +26,7 @@ impl Channel {
 
     /// Whether a browser page served from `origin` may read this channel's responses.
     pub fn allows_origin(&self, origin: &str) -> bool {
-        normalize_origin(origin).is_some_and(|o| self.allowed_origins.iter().any(|a| *a == o))
+        normalize_origin(origin).is_some_and(|o| self.allowed_origins.contains(&o))
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod channel;
+pub mod fields;
 pub mod market;
 pub mod money;
 pub mod pagination;

@@ -90,11 +90,18 @@ mod backoffice {
 
     /// Routes of the admin API (`/admin/v1`, admin JWT required).
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum Backoffice {}
+    pub enum Backoffice<'a> {
+        PutMarket { code: &'a str },
+    }
 
-    pub fn match_backoffice(_method: &str, path: &str) -> Result<Backoffice, ApiError> {
-        segments(path).ok_or_else(not_found)?;
-        Err(not_found())
+    pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a>, ApiError> {
+        let segs = segments(path).ok_or_else(not_found)?;
+        match segs.as_slice() {
+            ["admin", "v1", "markets", code] => {
+                only(method, &["PUT"]).map(|()| Backoffice::PutMarket { code })
+            }
+            _ => Err(not_found()),
+        }
     }
 }
 
@@ -134,6 +141,25 @@ mod tests {
         assert_eq!(
             match_storefront("OPTIONS", "/v1/carts/x"),
             Ok(Storefront::Preflight)
+        );
+    }
+
+    #[cfg(feature = "backoffice")]
+    #[test]
+    fn admin_routes_match_their_paths_and_methods() {
+        assert_eq!(
+            match_backoffice("PUT", "/admin/v1/markets/FR"),
+            Ok(Backoffice::PutMarket { code: "FR" })
+        );
+        assert_eq!(
+            match_backoffice("GET", "/admin/v1/markets/FR")
+                .unwrap_err()
+                .status,
+            405
+        );
+        assert_eq!(
+            match_backoffice("PUT", "/v1/markets").unwrap_err().status,
+            404
         );
     }
 

@@ -4,6 +4,7 @@
 use crate::domain::channel::{is_publishable_key_shape, normalize_origin, Channel};
 use crate::domain::market::Market;
 use crate::domain::pagination::{paginate, PageRequest};
+use crate::http::body::{check_declared_length, STOREFRONT_BODY_LIMIT};
 use crate::http::error::ApiError;
 use crate::http::routes::{match_common, match_storefront, Storefront};
 use crate::http::server::{common, now_rfc3339, query, query_params, Ctx, Reply};
@@ -26,6 +27,11 @@ pub async fn handle(req: Request, ctx: Ctx) -> (Reply, Ctx) {
 async fn route(req: &Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     let method = req.method().to_string();
     let path = req.path();
+    // The body limit holds for every request, whatever its route, before anything is read.
+    check_declared_length(
+        header(req, "Content-Length").as_deref(),
+        STOREFRONT_BODY_LIMIT,
+    )?;
     if let Some(route) = match_common(&method, &path) {
         return common(route?, ctx, OPENAPI);
     }

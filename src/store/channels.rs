@@ -34,7 +34,7 @@ pub async fn channel_by_key(
             )?,
             db.statement(
                 "SELECT m.code, m.currency, m.countries, m.languages, m.tax_inclusive, \
-                        m.tax_rates, m.rounding_mode \
+                        m.tax_rates, m.rounding_mode, m.tax_rounding \
                  FROM channels c \
                  JOIN channel_markets cm ON cm.channel_id = c.id \
                  JOIN markets m ON m.code = cm.market_code \

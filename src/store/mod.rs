@@ -1,8 +1,12 @@
 //! D1 and KV adapters: SQL, row structs, caches. Wasm-only.
 
+#[cfg(feature = "backoffice")]
+pub mod cache;
 pub mod catalog;
 #[cfg(feature = "storefront")]
 pub mod channels;
 pub mod d1;
 pub mod kv;
+#[cfg(feature = "backoffice")]
+pub mod markets;
 pub mod rows;

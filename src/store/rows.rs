@@ -17,6 +17,7 @@ pub struct MarketRow {
     pub tax_inclusive: i64,
     pub tax_rates: String,
     pub rounding_mode: String,
+    pub tax_rounding: String,
 }
 
 impl TryFrom<MarketRow> for Market {
@@ -34,6 +35,9 @@ impl TryFrom<MarketRow> for Market {
         let rounding_mode: RoundingMode =
             serde_json::from_value(serde_json::Value::String(row.rounding_mode.clone()))
                 .map_err(|_| corrupt("rounding_mode"))?;
+        let tax_rounding =
+            serde_json::from_value(serde_json::Value::String(row.tax_rounding.clone()))
+                .map_err(|_| corrupt("tax_rounding"))?;
         Ok(Market {
             code: row.code,
             currency,
@@ -42,6 +46,7 @@ impl TryFrom<MarketRow> for Market {
             tax_inclusive: row.tax_inclusive != 0,
             tax_rates,
             rounding_mode,
+            tax_rounding,
         })
     }
 }

@@ -1,0 +1,177 @@
+//! Typed reads of a JSON request object with errors that name the offending field
+//! (`tax_rates.standard`), so a bad write is a 422 that says exactly what to fix.
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A JSON object being read, with the path that leads to it (for error names).
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    prefix: String,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(map: &'a Map<String, Value>) -> Fields<'a> {
+        Fields {
+            map,
+            prefix: String::new(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    /// The first key not in `allowed`, as a path (for `unknown_field`).
+    pub fn unknown(&self, allowed: &[&str]) -> Option<String> {
+        self.map
+            .keys()
+            .find(|k| !allowed.contains(&k.as_str()))
+            .map(|k| self.path(k))
+    }
+
+    fn present(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    fn required(&self, name: &str) -> Result<&'a Value, FieldError> {
+        self.present(name).ok_or_else(|| {
+            FieldError::new(self.path(name), format!("{} is required", self.path(name)))
+        })
+    }
+
+    pub fn string(&self, name: &str) -> Result<&'a str, FieldError> {
+        self.required(name)?
+            .as_str()
+            .ok_or_else(|| FieldError::new(self.path(name), "must be a string"))
+    }
+
+    pub fn opt_string(&self, name: &str) -> Result<Option<&'a str>, FieldError> {
+        match self.present(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .map(Some)
+                .ok_or_else(|| FieldError::new(self.path(name), "must be a string")),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool, FieldError> {
+        self.required(name)?
+            .as_bool()
+            .ok_or_else(|| FieldError::new(self.path(name), "must be true or false"))
+    }
+
+    pub fn string_list(&self, name: &str, max: usize) -> Result<Vec<&'a str>, FieldError> {
+        self.opt_string_list(name, max)?.ok_or_else(|| {
+            FieldError::new(self.path(name), format!("{} is required", self.path(name)))
+        })
+    }
+
+    pub fn opt_string_list(
+        &self,
+        name: &str,
+        max: usize,
+    ) -> Result<Option<Vec<&'a str>>, FieldError> {
+        let Some(value) = self.present(name) else {
+            return Ok(None);
+        };
+        let items = value
+            .as_array()
+            .ok_or_else(|| FieldError::new(self.path(name), "must be an array of strings"))?;
+        if items.len() > max {
+            return Err(FieldError::new(
+                self.path(name),
+                format!("at most {max} items"),
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str().ok_or_else(|| {
+                    FieldError::new(format!("{}[{i}]", self.path(name)), "must be a string")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    pub fn object(&self, name: &str) -> Result<Fields<'a>, FieldError> {
+        let map = self
+            .required(name)?
+            .as_object()
+            .ok_or_else(|| FieldError::new(self.path(name), "must be an object"))?;
+        Ok(Fields {
+            map,
+            prefix: self.path(name),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn errors_name_the_nested_field_path() {
+        let m = obj(json!({"tax_rates": {"standard": 20}, "countries": ["FR", 3]}));
+        let f = Fields::new(&m);
+        let rates = f.object("tax_rates").unwrap();
+        assert_eq!(
+            rates.string("standard").unwrap_err().field,
+            "tax_rates.standard"
+        );
+        assert_eq!(
+            rates.string("reduced").unwrap_err().message,
+            "tax_rates.reduced is required"
+        );
+        assert_eq!(
+            f.string_list("countries", 10).unwrap_err().field,
+            "countries[1]"
+        );
+    }
+
+    #[test]
+    fn null_counts_as_absent() {
+        let m = obj(json!({"note": null}));
+        assert_eq!(Fields::new(&m).opt_string("note").unwrap(), None);
+        assert!(Fields::new(&m).string("note").is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_path() {
+        let m = obj(json!({"tax_rates": {"standard": "20", "luxury": "30"}}));
+        let f = Fields::new(&m);
+        assert_eq!(f.unknown(&["tax_rates"]), None);
+        assert_eq!(
+            f.object("tax_rates")
+                .unwrap()
+                .unknown(&["standard", "reduced", "zero"]),
+            Some("tax_rates.luxury".to_string())
+        );
+    }
+}

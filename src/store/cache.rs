@@ -1,0 +1,47 @@
+//! Invalidation of the KV copies the storefront reads, after a write in D1. KV is eventually
+//! consistent: locally the change shows at once, at the edge within KV's propagation (up to
+//! 60 s); the copies also expire on their own (see their TTLs).
+
+use worker::kv::KvStore;
+
+/// A market changed: drop its catalog snapshot and every cached channel (they embed markets).
+pub async fn market_changed(kv: &KvStore, code: &str) {
+    delete(kv, &crate::store::catalog::snapshot_cache_key(code)).await;
+    delete_prefix(kv, "channel:v1:").await;
+}
+
+async fn delete(kv: &KvStore, key: &str) {
+    if let Err(e) = kv.delete(key).await {
+        worker::console_warn!("kv: delete of {key} failed (it expires on its own): {e}");
+    }
+}
+
+async fn delete_prefix(kv: &KvStore, prefix: &str) {
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut list = kv.list().prefix(prefix.to_string()).limit(1000);
+        if let Some(c) = cursor.take() {
+            list = list.cursor(c);
+        }
+        match list.execute().await {
+            Ok(page) => {
+                for key in &page.keys {
+                    delete(kv, &key.name).await;
+                }
+                if page.list_complete {
+                    return;
+                }
+                cursor = page.cursor;
+                if cursor.is_none() {
+                    return;
+                }
+            }
+            Err(e) => {
+                worker::console_warn!(
+                    "kv: list of {prefix} failed (entries expire on their own): {e}"
+                );
+                return;
+            }
+        }
+    }
+}
