@@ -186,7 +186,7 @@ mod tests {
     use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
-    use jwt_compact::{Header, Token};
+    use jwt_compact::Header;
     use serde::Serialize;
 
     const SECRET: &str = "test-admin-secret-0123456789abcdef-long-enough";

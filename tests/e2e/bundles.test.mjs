@@ -1,0 +1,49 @@
+// The two bundles: the storefront holds no admin code, and both deploy with wrangler.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { root, toolEnv } from "../../scripts/lib/proc.mjs";
+
+const bundle = (worker) =>
+  Buffer.concat(["index.js", "index_bg.wasm"].map((f) => fs.readFileSync(path.join(root, "build", worker, f)))).toString("latin1");
+
+// Strings only admin code holds: route paths, the token audience, its secret's name, scopes.
+const ADMIN_MARKERS = ["/admin/v1", "admin/v1", "comptoir-admin", "ADMIN_JWT_SECRET", "catalog:write", "markets/{code}"];
+
+test("the storefront bundle contains no admin route, token check or admin schema", () => {
+  const storefront = bundle("storefront");
+  for (const marker of ADMIN_MARKERS) {
+    assert.ok(!storefront.includes(marker), `storefront bundle contains ${marker}`);
+  }
+});
+
+test("the back-office bundle does contain them (the check above can fail)", () => {
+  const backoffice = bundle("backoffice");
+  for (const marker of ADMIN_MARKERS) {
+    assert.ok(backoffice.includes(marker), `back-office bundle lacks ${marker}`);
+  }
+});
+
+for (const [worker, config] of [["storefront", "wrangler.toml"], ["backoffice", "wrangler.backoffice.toml"]]) {
+  test(`wrangler deploy --dry-run succeeds for the ${worker} Worker`, () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `comptoir-${worker}-`));
+    try {
+      const r = spawnSync(path.join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "-c", config], {
+        cwd: root,
+        encoding: "utf8",
+        env: toolEnv({ CI: "true" }),
+        timeout: 180_000,
+      });
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /env\.DB \(comptoir\)\s+D1 Database/);
+      assert.match(r.stdout, /env\.CATALOG .*KV Namespace/);
+      assert.match(r.stdout, /env\.ORDER_EVENTS \(comptoir-order-events\)\s+Queue/);
+      assert.ok(fs.readdirSync(outdir).some((f) => f.endsWith(".wasm")), "the bundle holds the wasm module");
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+}
