@@ -7,3 +7,4 @@ pub mod fields;
 pub mod market;
 pub mod money;
 pub mod pagination;
+pub mod pricing;
