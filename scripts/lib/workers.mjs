@@ -57,7 +57,10 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
       name,
       modules: true,
       scriptPath: path.join(root, cfg.main),
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+      modulesRules: [
+        { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+        { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+      ],
       compatibilityDate: cfg.compatibility_date,
       compatibilityFlags: cfg.compatibility_flags ?? [],
       bindings: { ...cfg.vars, ...LOCAL_DEFAULTS, ...secrets, ...fromShell, ...vars },

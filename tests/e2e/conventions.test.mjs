@@ -49,9 +49,10 @@ for (const worker of ["storefront", "backoffice"]) {
     assert.equal(res.headers.get("allow"), "GET");
   });
 
-  test(`${worker}: a panic answers 500 without internals and the next request works`, async () => {
-    const boom = await call("/__test/panic");
-    assert.equal(boom.status, 500);
+  test(`${worker}: a panic answers the 500 envelope without internals and the next request works`, async () => {
+    const boom = await call("/__test/panic", { headers: { "X-Request-Id": "panic-1" } });
+    envelope(assert, boom, 500, "internal");
+    assert.equal(boom.headers.get("x-request-id"), "panic-1");
     assert.ok(!/panic|deliberate|wasm|unreachable/i.test(boom.text), `leaks internals: ${boom.text}`);
     for (let i = 0; i < 3; i++) {
       const ok = await call("/health");
