@@ -7,13 +7,25 @@ use serde_json::{Map, Value};
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The field is not part of the request at all (422 `unknown_field`), rather than invalid.
+    pub unknown: bool,
 }
 
 impl FieldError {
+    pub fn unknown(field: impl Into<String>) -> FieldError {
+        let field = field.into();
+        FieldError {
+            message: format!("unknown field `{field}`: it is not part of this request"),
+            field,
+            unknown: true,
+        }
+    }
+
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
         FieldError {
             field: field.into(),
             message: message.into(),
+            unknown: false,
         }
     }
 }
@@ -30,6 +42,11 @@ impl<'a> Fields<'a> {
             map,
             prefix: String::new(),
         }
+    }
+
+    /// Reads an object found at `prefix` (e.g. `products[3]`), for nested error names.
+    pub fn nested(map: &'a Map<String, Value>, prefix: String) -> Fields<'a> {
+        Fields { map, prefix }
     }
 
     pub fn path(&self, name: &str) -> String {
@@ -113,6 +130,86 @@ impl<'a> Fields<'a> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
+    }
+
+    /// An array of objects, each readable with its own path (`variants[2]`).
+    pub fn objects(
+        &self,
+        name: &str,
+        min: usize,
+        max: usize,
+    ) -> Result<Vec<Fields<'a>>, FieldError> {
+        let items = self
+            .required(name)?
+            .as_array()
+            .ok_or_else(|| FieldError::new(self.path(name), "must be an array"))?;
+        if items.len() < min || items.len() > max {
+            return Err(FieldError::new(
+                self.path(name),
+                format!("must hold {min} to {max} items"),
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let path = format!("{}[{i}]", self.path(name));
+                v.as_object()
+                    .map(|m| Fields::nested(m, path.clone()))
+                    .ok_or_else(|| FieldError::new(path, "must be an object"))
+            })
+            .collect()
+    }
+
+    /// An integer within `range` (JSON numbers with a fraction or exponent are refused).
+    pub fn int(&self, name: &str, range: std::ops::RangeInclusive<i64>) -> Result<i64, FieldError> {
+        let value = self.required(name)?;
+        let n = value.as_i64().filter(|_| value.is_i64() || value.is_u64());
+        match n {
+            Some(n) if range.contains(&n) => Ok(n),
+            _ => Err(FieldError::new(
+                self.path(name),
+                format!(
+                    "must be an integer from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
+    pub fn opt_int(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<Option<i64>, FieldError> {
+        match self.present(name) {
+            None => Ok(None),
+            Some(_) => self.int(name, range).map(Some),
+        }
+    }
+
+    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, FieldError> {
+        match self.present(name) {
+            None => Ok(None),
+            Some(_) => self.bool(name).map(Some),
+        }
+    }
+
+    /// The keys and values of an object, each value readable with its path.
+    pub fn entries(&self, name: &str) -> Result<Vec<(&'a str, &'a Value, String)>, FieldError> {
+        let map = self
+            .required(name)?
+            .as_object()
+            .ok_or_else(|| FieldError::new(self.path(name), "must be an object"))?;
+        Ok(map
+            .iter()
+            .map(|(k, v)| (k.as_str(), v, format!("{}.{k}", self.path(name))))
+            .collect())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.present(name).is_some()
     }
 
     pub fn object(&self, name: &str) -> Result<Fields<'a>, FieldError> {

@@ -8,3 +8,4 @@ pub mod market;
 pub mod money;
 pub mod pagination;
 pub mod pricing;
+pub mod product;

@@ -88,20 +88,60 @@ pub use backoffice::*;
 mod backoffice {
     use super::*;
 
+    use crate::auth::Scope;
+
     /// Routes of the admin API (`/admin/v1`, admin JWT required).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Backoffice<'a> {
         PutMarket { code: &'a str },
+        GetMarket { code: &'a str },
+        PutProduct { id: &'a str },
+        GetProduct { id: &'a str },
+        ImportProducts,
+    }
+
+    impl Backoffice<'_> {
+        /// The scope a token needs for this route.
+        pub fn scope(&self) -> Scope {
+            match self {
+                Backoffice::PutMarket { .. }
+                | Backoffice::PutProduct { .. }
+                | Backoffice::ImportProducts => Scope::CatalogWrite,
+                Backoffice::GetMarket { .. } | Backoffice::GetProduct { .. } => Scope::CatalogRead,
+            }
+        }
+
+        /// Whether the route reads a JSON body.
+        pub fn has_body(&self) -> bool {
+            matches!(
+                self,
+                Backoffice::PutMarket { .. }
+                    | Backoffice::PutProduct { .. }
+                    | Backoffice::ImportProducts
+            )
+        }
     }
 
     pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a>, ApiError> {
         let segs = segments(path).ok_or_else(not_found)?;
-        match segs.as_slice() {
-            ["admin", "v1", "markets", code] => {
-                only(method, &["PUT"]).map(|()| Backoffice::PutMarket { code })
+        let route = match (method, segs.as_slice()) {
+            ("PUT", ["admin", "v1", "markets", code]) => Backoffice::PutMarket { code },
+            ("GET", ["admin", "v1", "markets", code]) => Backoffice::GetMarket { code },
+            (_, ["admin", "v1", "markets", _]) => {
+                return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
             }
-            _ => Err(not_found()),
-        }
+            ("POST", ["admin", "v1", "products", "import"]) => Backoffice::ImportProducts,
+            (_, ["admin", "v1", "products", "import"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
+            }
+            ("PUT", ["admin", "v1", "products", id]) => Backoffice::PutProduct { id },
+            ("GET", ["admin", "v1", "products", id]) => Backoffice::GetProduct { id },
+            (_, ["admin", "v1", "products", _]) => {
+                return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+            }
+            _ => return Err(not_found()),
+        };
+        Ok(route)
     }
 }
 

@@ -52,6 +52,12 @@ impl Ctx {
                 worker::console_error!("[{}] corrupt data: {cause}", self.request_id);
                 ApiError::internal()
             }
+            StoreError::Refused(cause) => {
+                // A write raced with another one and a constraint refused it; nothing was
+                // written. Callers that expect a refusal map it before reaching here.
+                worker::console_warn!("[{}] write refused: {cause}", self.request_id);
+                ApiError::unavailable()
+            }
         }
     }
 }

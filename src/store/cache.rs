@@ -10,6 +10,14 @@ pub async fn market_changed(kv: &KvStore, code: &str) {
     delete_prefix(kv, "channel:v1:").await;
 }
 
+/// Products, prices or stock changed: drop the snapshots of the given markets; each is
+/// rebuilt by the next storefront read (or the next cron tick).
+pub async fn catalog_changed(kv: &KvStore, markets: impl IntoIterator<Item = String>) {
+    for market in markets {
+        delete(kv, &crate::store::catalog::snapshot_cache_key(&market)).await;
+    }
+}
+
 async fn delete(kv: &KvStore, key: &str) {
     if let Err(e) = kv.delete(key).await {
         worker::console_warn!("kv: delete of {key} failed (it expires on its own): {e}");

@@ -18,6 +18,9 @@ pub enum StoreError {
     Unavailable(String),
     /// The database holds something the code cannot read: 500, a bug to fix.
     Corrupt(String),
+    /// A constraint or write guard refused the batch: nothing was written. The caller knows
+    /// what that means for its request (a concurrent change, a stock shortfall…).
+    Refused(String),
 }
 
 /// Round trips and milliseconds spent in D1 by one request.
@@ -84,7 +87,14 @@ impl Db {
         let started = Date::now();
         let result = self.inner.batch(statements).await;
         self.meter.record(started);
-        result.map_err(|e| StoreError::Unavailable(format!("D1 batch: {e}")))
+        result.map_err(|e| {
+            let message = e.to_string();
+            if message.contains("constraint failed") {
+                StoreError::Refused(message)
+            } else {
+                StoreError::Unavailable(format!("D1 batch: {message}"))
+            }
+        })
     }
 }
 
@@ -101,4 +111,15 @@ pub fn decode<T: DeserializeOwned>(result: D1Result) -> Result<Vec<T>, StoreErro
 /// A string parameter.
 pub fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
+}
+
+/// A JSON document as one parameter: many rows travel in one statement through `json_each`,
+/// within D1's 100-parameter limit.
+pub fn json_param(value: &serde_json::Value) -> JsValue {
+    JsValue::from_str(&value.to_string())
+}
+
+/// An integer parameter. D1 refuses BigInt, so integers travel as f64 (exact below 2^53).
+pub fn int(n: i64) -> JsValue {
+    JsValue::from_f64(n as f64)
 }

@@ -21,12 +21,14 @@ pub async fn all(db: &Db) -> Result<Vec<Market>, StoreError> {
 pub struct StoredMarket {
     pub market: Market,
     pub created_at: String,
+    pub updated_at: String,
     pub has_prices: bool,
 }
 
 #[derive(serde::Deserialize)]
 struct Stamps {
     created_at: String,
+    updated_at: String,
     has_prices: i64,
 }
 
@@ -38,7 +40,7 @@ pub async fn get(db: &Db, code: &str) -> Result<Option<StoredMarket>, StoreError
                 &[text(code)],
             )?,
             db.statement(
-                "SELECT created_at, \
+                "SELECT created_at, updated_at, \
                         EXISTS (SELECT 1 FROM prices WHERE market = ?1) AS has_prices \
                  FROM markets WHERE code = ?1",
                 &[text(code)],
@@ -60,6 +62,7 @@ pub async fn get(db: &Db, code: &str) -> Result<Option<StoredMarket>, StoreError
     Ok(Some(StoredMarket {
         market: Market::try_from(row)?,
         created_at: stamps.created_at,
+        updated_at: stamps.updated_at,
         has_prices: stamps.has_prices != 0,
     }))
 }

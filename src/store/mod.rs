@@ -9,4 +9,6 @@ pub mod d1;
 pub mod kv;
 #[cfg(feature = "backoffice")]
 pub mod markets;
+#[cfg(feature = "backoffice")]
+pub mod products;
 pub mod rows;

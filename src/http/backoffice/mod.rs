@@ -1,0 +1,126 @@
+//! The back-office Worker's HTTP adapter: the admin API (`/admin/v1`). Every route checks the
+//! admin JWT and its scope before it reads a body; handlers live in one file per resource.
+
+mod markets;
+mod products;
+
+use crate::auth::{Admin, AdminVerifier, AuthError, Scope};
+use crate::domain::fields::{FieldError, Fields};
+use crate::http::body::{
+    check_declared_length, parse_json_object, BACKOFFICE_BODY_LIMIT, IMPORT_BODY_LIMIT,
+};
+use crate::http::error::ApiError;
+use crate::http::routes::{match_backoffice, match_common, Backoffice};
+use crate::http::server::{common, Ctx, Reply};
+use serde_json::{Map, Value};
+use worker::Request;
+
+/// The back-office part of `schema/openapi.yaml`, made by `scripts/build.mjs`.
+const OPENAPI: &str = include_str!("../../../build/openapi/backoffice.json");
+
+pub async fn handle(mut req: Request, ctx: Ctx) -> (Reply, Ctx) {
+    let reply = route(&mut req, &ctx).await.unwrap_or_else(Reply::from);
+    (reply, ctx)
+}
+
+async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
+    let method = req.method().to_string();
+    let path = req.path();
+    if let Some(route) = match_common(&method, &path) {
+        check_declared_length(
+            header(req, "Content-Length").as_deref(),
+            BACKOFFICE_BODY_LIMIT,
+        )?;
+        return common(route?, ctx, OPENAPI);
+    }
+    let route = match_backoffice(&method, &path)?;
+    let limit = match route {
+        Backoffice::ImportProducts => IMPORT_BODY_LIMIT,
+        _ => BACKOFFICE_BODY_LIMIT,
+    };
+    check_declared_length(header(req, "Content-Length").as_deref(), limit)?;
+    let admin = authenticate(req, ctx)?;
+    require(&admin, route.scope())?;
+    let body = if route.has_body() {
+        json_body(req, limit).await?
+    } else {
+        Map::new()
+    };
+    match route {
+        Backoffice::PutMarket { code } => markets::put(ctx, code, &body).await,
+        Backoffice::GetMarket { code } => markets::get(ctx, code).await,
+        Backoffice::PutProduct { id } => products::put(ctx, id, &body).await,
+        Backoffice::GetProduct { id } => products::get(ctx, id).await,
+        Backoffice::ImportProducts => products::import(ctx, &body).await,
+    }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+fn authenticate(req: &Request, ctx: &Ctx) -> Result<Admin, ApiError> {
+    let token = header(req, "Authorization")
+        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
+        .ok_or_else(|| {
+            ApiError::unauthorized("send an admin token as Authorization: Bearer <JWT>")
+        })?;
+    let verifier = AdminVerifier::new(
+        ctx.var("ADMIN_JWT_SECRET").as_deref(),
+        ctx.var("ADMIN_JWT_ISSUER").as_deref(),
+    );
+    let now =
+        chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default();
+    verifier.verify(&token, now).map_err(|e| {
+        if e == AuthError::NotConfigured {
+            worker::console_error!(
+                "[{}] ADMIN_JWT_SECRET is missing or shorter than 32 bytes",
+                ctx.request_id
+            );
+        }
+        ApiError::unauthorized("the admin token is not valid")
+    })
+}
+
+fn require(admin: &Admin, scope: Scope) -> Result<(), ApiError> {
+    admin.require(scope).map_err(|_| {
+        ApiError::forbidden(format!("this route needs the `{}` scope", scope.as_str()))
+    })
+}
+
+/// Reads a JSON object body (415, 413, 400 as API.md says).
+async fn json_body(req: &mut Request, limit: usize) -> Result<Map<String, Value>, ApiError> {
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
+    parse_json_object(header(req, "Content-Type").as_deref(), &bytes, limit)
+}
+
+/// Refuses the first field the route does not accept (422 `unknown_field`).
+fn only_fields(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+    match Fields::new(body).unknown(allowed) {
+        Some(field) => Err(ApiError::unknown_field(&field)),
+        None => Ok(()),
+    }
+}
+
+fn invalid(e: FieldError) -> ApiError {
+    if e.unknown {
+        ApiError::unknown_field(&e.field)
+    } else {
+        ApiError::validation_failed(&e.field, e.message)
+    }
+}
+
+/// A path id that is not a valid resource id is a bad parameter.
+fn check_id(id: &str, valid: bool, what: &str) -> Result<(), ApiError> {
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_parameter(
+            "id",
+            format!("`{id}` is not a valid {what} id (1 to 64 of A-Z a-z 0-9 _ -)"),
+        ))
+    }
+}
