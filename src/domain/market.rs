@@ -146,10 +146,7 @@ pub fn market_from_request(code: &str, body: &Fields<'_>) -> Result<Market, Fiel
     let tax_inclusive = body.bool("tax_inclusive")?;
     let rates = body.object("tax_rates")?;
     if let Some(field) = rates.unknown(&["standard", "reduced", "zero"]) {
-        return Err(FieldError::new(
-            field,
-            "tax classes are standard, reduced and zero",
-        ));
+        return Err(FieldError::unknown(field));
     }
     let mut tax_rates = BTreeMap::new();
     for (class, name) in [
