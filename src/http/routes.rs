@@ -98,6 +98,10 @@ mod backoffice {
         PutProduct { id: &'a str },
         GetProduct { id: &'a str },
         ImportProducts,
+        GetInventory { sku: &'a str },
+        PutInventory { sku: &'a str },
+        AdjustInventory { sku: &'a str },
+        ListAdjustments { sku: &'a str },
     }
 
     impl Backoffice<'_> {
@@ -108,17 +112,13 @@ mod backoffice {
                 | Backoffice::PutProduct { .. }
                 | Backoffice::ImportProducts => Scope::CatalogWrite,
                 Backoffice::GetMarket { .. } | Backoffice::GetProduct { .. } => Scope::CatalogRead,
+                Backoffice::GetInventory { .. } | Backoffice::ListAdjustments { .. } => {
+                    Scope::InventoryRead
+                }
+                Backoffice::PutInventory { .. } | Backoffice::AdjustInventory { .. } => {
+                    Scope::InventoryWrite
+                }
             }
-        }
-
-        /// Whether the route reads a JSON body.
-        pub fn has_body(&self) -> bool {
-            matches!(
-                self,
-                Backoffice::PutMarket { .. }
-                    | Backoffice::PutProduct { .. }
-                    | Backoffice::ImportProducts
-            )
         }
     }
 
@@ -138,6 +138,20 @@ mod backoffice {
             ("GET", ["admin", "v1", "products", id]) => Backoffice::GetProduct { id },
             (_, ["admin", "v1", "products", _]) => {
                 return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+            }
+            ("GET", ["admin", "v1", "inventory", sku]) => Backoffice::GetInventory { sku },
+            ("PUT", ["admin", "v1", "inventory", sku]) => Backoffice::PutInventory { sku },
+            (_, ["admin", "v1", "inventory", _]) => {
+                return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+            }
+            ("POST", ["admin", "v1", "inventory", sku, "adjustments"]) => {
+                Backoffice::AdjustInventory { sku }
+            }
+            ("GET", ["admin", "v1", "inventory", sku, "adjustments"]) => {
+                Backoffice::ListAdjustments { sku }
+            }
+            (_, ["admin", "v1", "inventory", _, "adjustments"]) => {
+                return Err(ApiError::method_not_allowed(&["GET", "POST"]))
             }
             _ => return Err(not_found()),
         };

@@ -6,6 +6,8 @@ pub mod catalog;
 #[cfg(feature = "storefront")]
 pub mod channels;
 pub mod d1;
+#[cfg(feature = "backoffice")]
+pub mod inventory;
 pub mod kv;
 #[cfg(feature = "backoffice")]
 pub mod markets;

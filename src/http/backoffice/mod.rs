@@ -1,6 +1,7 @@
 //! The back-office Worker's HTTP adapter: the admin API (`/admin/v1`). Every route checks the
 //! admin JWT and its scope before it reads a body; handlers live in one file per resource.
 
+mod inventory;
 mod markets;
 mod products;
 
@@ -41,7 +42,8 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     check_declared_length(header(req, "Content-Length").as_deref(), limit)?;
     let admin = authenticate(req, ctx)?;
     require(&admin, route.scope())?;
-    let body = if route.has_body() {
+    // Every PUT and POST of the admin API takes a JSON object body.
+    let body = if matches!(method.as_str(), "PUT" | "POST") {
         json_body(req, limit).await?
     } else {
         Map::new()
@@ -52,6 +54,12 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         Backoffice::PutProduct { id } => products::put(ctx, id, &body).await,
         Backoffice::GetProduct { id } => products::get(ctx, id).await,
         Backoffice::ImportProducts => products::import(ctx, &body).await,
+        Backoffice::GetInventory { sku } => inventory::get(ctx, sku).await,
+        Backoffice::PutInventory { sku } => inventory::put(ctx, sku, &body).await,
+        Backoffice::AdjustInventory { sku } => inventory::adjust(ctx, sku, &body).await,
+        Backoffice::ListAdjustments { sku } => {
+            inventory::list_adjustments(ctx, sku, &crate::http::server::query_params(req)).await
+        }
     }
 }
 
