@@ -46,6 +46,86 @@ pub fn is_publishable_key_shape(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// A new publishable key from 16 random bytes: `pk_` and 32 hex digits (128 bits).
+pub fn publishable_key_from(random: [u8; 16]) -> String {
+    format!("pk_{}", hex(&random))
+}
+
+/// The last four characters, kept to recognise a key without storing it.
+pub fn key_hint(key: &str) -> String {
+    key.chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
+}
+
+/// Fields `PUT /admin/v1/channels/{id}` accepts.
+pub const CHANNEL_FIELDS: &[&str] = &["name", "markets", "allowed_origins"];
+
+/// A channel as the admin API writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInput {
+    pub name: String,
+    pub markets: Vec<String>,
+    pub allowed_origins: Vec<String>,
+}
+
+/// Parses a channel body; `known_markets` are the codes that exist.
+pub fn channel_from_request(
+    body: &crate::domain::fields::Fields<'_>,
+    known_markets: &[String],
+) -> Result<ChannelInput, crate::domain::fields::FieldError> {
+    use crate::domain::fields::FieldError;
+    let name = body.string("name")?.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(FieldError::new("name", "must be 1 to 100 characters"));
+    }
+    let markets = body.string_list("markets", 50)?;
+    if markets.is_empty() {
+        return Err(FieldError::new(
+            "markets",
+            "a channel sells in at least one market",
+        ));
+    }
+    for (i, m) in markets.iter().enumerate() {
+        if !known_markets.iter().any(|k| k == m) {
+            return Err(FieldError::new(
+                format!("markets[{i}]"),
+                format!("there is no market {m}"),
+            ));
+        }
+        if markets[..i].contains(m) {
+            return Err(FieldError::new(
+                format!("markets[{i}]"),
+                format!("{m} is listed twice"),
+            ));
+        }
+    }
+    let origins = body
+        .opt_string_list("allowed_origins", 20)?
+        .unwrap_or_default();
+    let mut allowed_origins: Vec<String> = Vec::new();
+    for (i, o) in origins.iter().enumerate() {
+        let normalized = normalize_origin(o).ok_or_else(|| {
+            FieldError::new(
+                format!("allowed_origins[{i}]"),
+                "must be an origin such as https://shop.example (scheme, host, optional port; no path)",
+            )
+        })?;
+        if !allowed_origins.contains(&normalized) {
+            allowed_origins.push(normalized);
+        }
+    }
+    Ok(ChannelInput {
+        name,
+        markets: markets.into_iter().map(str::to_string).collect(),
+        allowed_origins,
+    })
+}
+
 /// Normalises a browser `Origin`: `scheme://host[:port]` with scheme and host lower-cased and
 /// default ports dropped. `None` for anything that is not an http(s) origin (including `null`).
 pub fn normalize_origin(origin: &str) -> Option<String> {
@@ -148,6 +228,51 @@ mod tests {
             "https://shop.example:",
         ] {
             assert_eq!(normalize_origin(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_key_has_the_pk_shape_and_128_random_bits() {
+        let key = publishable_key_from([0xab; 16]);
+        assert_eq!(key, format!("pk_{}", "ab".repeat(16)));
+        assert!(is_publishable_key_shape(&key));
+        assert_eq!(key_hint(&key), "abab");
+    }
+
+    #[test]
+    fn channel_bodies_name_the_bad_market_or_origin() {
+        use crate::domain::fields::Fields;
+        let known = vec!["FR".to_string(), "US".to_string()];
+        let parse = |v: serde_json::Value| {
+            let m = v.as_object().unwrap().clone();
+            channel_from_request(&Fields::new(&m), &known)
+        };
+        let ok = parse(serde_json::json!({"name": "App", "markets": ["US", "FR"],
+            "allowed_origins": ["HTTPS://Shop.Example:443", "https://shop.example"]}))
+        .unwrap();
+        assert_eq!(ok.markets, ["US", "FR"]);
+        assert_eq!(ok.allowed_origins, ["https://shop.example"]);
+        for (v, field) in [
+            (serde_json::json!({"name": "", "markets": ["FR"]}), "name"),
+            (serde_json::json!({"name": "x", "markets": []}), "markets"),
+            (
+                serde_json::json!({"name": "x", "markets": ["DE"]}),
+                "markets[0]",
+            ),
+            (
+                serde_json::json!({"name": "x", "markets": ["FR", "FR"]}),
+                "markets[1]",
+            ),
+            (
+                serde_json::json!({"name": "x", "markets": ["FR"], "allowed_origins": ["*"]}),
+                "allowed_origins[0]",
+            ),
+            (
+                serde_json::json!({"name": "x", "markets": ["FR"], "allowed_origins": ["https://a.example/shop"]}),
+                "allowed_origins[0]",
+            ),
+        ] {
+            assert_eq!(parse(v).unwrap_err().field, field);
         }
     }
 

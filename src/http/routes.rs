@@ -102,6 +102,9 @@ mod backoffice {
         PutInventory { sku: &'a str },
         AdjustInventory { sku: &'a str },
         ListAdjustments { sku: &'a str },
+        PutChannel { id: &'a str },
+        GetChannel { id: &'a str },
+        RotateChannelKey { id: &'a str },
     }
 
     impl Backoffice<'_> {
@@ -111,7 +114,12 @@ mod backoffice {
                 Backoffice::PutMarket { .. }
                 | Backoffice::PutProduct { .. }
                 | Backoffice::ImportProducts => Scope::CatalogWrite,
-                Backoffice::GetMarket { .. } | Backoffice::GetProduct { .. } => Scope::CatalogRead,
+                Backoffice::PutChannel { .. } | Backoffice::RotateChannelKey { .. } => {
+                    Scope::CatalogWrite
+                }
+                Backoffice::GetMarket { .. }
+                | Backoffice::GetProduct { .. }
+                | Backoffice::GetChannel { .. } => Scope::CatalogRead,
                 Backoffice::GetInventory { .. } | Backoffice::ListAdjustments { .. } => {
                     Scope::InventoryRead
                 }
@@ -119,6 +127,13 @@ mod backoffice {
                     Scope::InventoryWrite
                 }
             }
+        }
+    }
+
+    impl Backoffice<'_> {
+        /// POST routes whose body may be left empty (it means `{}`).
+        pub fn body_optional(&self) -> bool {
+            matches!(self, Backoffice::RotateChannelKey { .. })
         }
     }
 
@@ -152,6 +167,17 @@ mod backoffice {
             }
             (_, ["admin", "v1", "inventory", _, "adjustments"]) => {
                 return Err(ApiError::method_not_allowed(&["GET", "POST"]))
+            }
+            ("PUT", ["admin", "v1", "channels", id]) => Backoffice::PutChannel { id },
+            ("GET", ["admin", "v1", "channels", id]) => Backoffice::GetChannel { id },
+            (_, ["admin", "v1", "channels", _]) => {
+                return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+            }
+            ("POST", ["admin", "v1", "channels", id, "rotate-key"]) => {
+                Backoffice::RotateChannelKey { id }
+            }
+            (_, ["admin", "v1", "channels", _, "rotate-key"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
             }
             _ => return Err(not_found()),
         };

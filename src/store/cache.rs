@@ -10,6 +10,11 @@ pub async fn market_changed(kv: &KvStore, code: &str) {
     delete_prefix(kv, "channel:v1:").await;
 }
 
+/// A channel changed (markets, origins, key): drop its cached copy under its key digest.
+pub async fn channel_changed(kv: &KvStore, key_hash: &str) {
+    delete(kv, &format!("channel:v1:{key_hash}")).await;
+}
+
 /// Products, prices or stock changed: drop the snapshots of the given markets; each is
 /// rebuilt by the next storefront read (or the next cron tick).
 pub async fn catalog_changed(kv: &KvStore, markets: impl IntoIterator<Item = String>) {

@@ -3,6 +3,8 @@
 #[cfg(feature = "backoffice")]
 pub mod cache;
 pub mod catalog;
+#[cfg(feature = "backoffice")]
+pub mod channel_admin;
 #[cfg(feature = "storefront")]
 pub mod channels;
 pub mod d1;

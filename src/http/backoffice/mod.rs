@@ -1,6 +1,7 @@
 //! The back-office Worker's HTTP adapter: the admin API (`/admin/v1`). Every route checks the
 //! admin JWT and its scope before it reads a body; handlers live in one file per resource.
 
+mod channels;
 mod inventory;
 mod markets;
 mod products;
@@ -44,7 +45,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     require(&admin, route.scope())?;
     // Every PUT and POST of the admin API takes a JSON object body.
     let body = if matches!(method.as_str(), "PUT" | "POST") {
-        json_body(req, limit).await?
+        json_body(req, limit, route.body_optional()).await?
     } else {
         Map::new()
     };
@@ -54,6 +55,9 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         Backoffice::PutProduct { id } => products::put(ctx, id, &body).await,
         Backoffice::GetProduct { id } => products::get(ctx, id).await,
         Backoffice::ImportProducts => products::import(ctx, &body).await,
+        Backoffice::PutChannel { id } => channels::put(ctx, id, &body).await,
+        Backoffice::GetChannel { id } => channels::get(ctx, id).await,
+        Backoffice::RotateChannelKey { id } => channels::rotate_key(ctx, id, &body).await,
         Backoffice::GetInventory { sku } => inventory::get(ctx, sku).await,
         Backoffice::PutInventory { sku } => inventory::put(ctx, sku, &body).await,
         Backoffice::AdjustInventory { sku } => inventory::adjust(ctx, sku, &body).await,
@@ -96,12 +100,20 @@ fn require(admin: &Admin, scope: Scope) -> Result<(), ApiError> {
     })
 }
 
-/// Reads a JSON object body (415, 413, 400 as API.md says).
-async fn json_body(req: &mut Request, limit: usize) -> Result<Map<String, Value>, ApiError> {
+/// Reads a JSON object body (415, 413, 400 as API.md says); an empty body is `{}` where the
+/// route allows it.
+async fn json_body(
+    req: &mut Request,
+    limit: usize,
+    optional: bool,
+) -> Result<Map<String, Value>, ApiError> {
     let bytes = req
         .bytes()
         .await
         .map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
+    if optional && bytes.is_empty() {
+        return Ok(Map::new());
+    }
     parse_json_object(header(req, "Content-Type").as_deref(), &bytes, limit)
 }
 
