@@ -227,20 +227,44 @@ mod tests {
     #[cfg(feature = "backoffice")]
     #[test]
     fn admin_routes_match_their_paths_and_methods() {
-        assert_eq!(
-            match_backoffice("PUT", "/admin/v1/markets/FR"),
-            Ok(Backoffice::PutMarket { code: "FR" })
-        );
-        assert_eq!(
-            match_backoffice("GET", "/admin/v1/markets/FR")
-                .unwrap_err()
-                .status,
-            405
-        );
-        assert_eq!(
-            match_backoffice("PUT", "/v1/markets").unwrap_err().status,
-            404
-        );
+        use Backoffice::*;
+        let ok = [
+            ("PUT", "/admin/v1/markets/FR", PutMarket { code: "FR" }),
+            ("GET", "/admin/v1/markets/FR", GetMarket { code: "FR" }),
+            ("POST", "/admin/v1/products/import", ImportProducts),
+            ("PUT", "/admin/v1/products/p1", PutProduct { id: "p1" }),
+            (
+                "GET",
+                "/admin/v1/inventory/A-1",
+                GetInventory { sku: "A-1" },
+            ),
+            (
+                "POST",
+                "/admin/v1/inventory/A-1/adjustments",
+                AdjustInventory { sku: "A-1" },
+            ),
+            (
+                "POST",
+                "/admin/v1/channels/web/rotate-key",
+                RotateChannelKey { id: "web" },
+            ),
+        ];
+        for (method, path, route) in ok {
+            assert_eq!(match_backoffice(method, path), Ok(route), "{method} {path}");
+        }
+        for (method, path, status) in [
+            ("DELETE", "/admin/v1/markets/FR", 405),
+            ("PUT", "/admin/v1/products/import", 405),
+            ("GET", "/admin/v1/channels/web/rotate-key", 405),
+            ("PUT", "/v1/markets", 404),
+            ("GET", "/admin/v1/markets", 404),
+        ] {
+            assert_eq!(
+                match_backoffice(method, path).unwrap_err().status,
+                status,
+                "{method} {path}"
+            );
+        }
     }
 
     #[cfg(feature = "storefront")]
