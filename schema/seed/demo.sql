@@ -117,3 +117,15 @@ INSERT INTO inventory (sku, on_hand, reserved, updated_at) VALUES
   ('SALT-125', 45, 0, '2026-01-01T00:00:00.000Z'),
   ('SPRING-SET', 5, 0, '2026-01-01T00:00:00.000Z')
 ON CONFLICT (sku) DO NOTHING;
+
+-- Shipping methods: rates per market in minor units of the market's currency.
+INSERT INTO shipping_methods (id, name, countries, rates, enabled, created_at, updated_at) VALUES
+  ('standard', 'Standard delivery', '[]', '{"FR":{"kind":"free_over","amount":490,"threshold":5000},"US":{"kind":"flat","amount":795}}', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+  ('express', 'Express delivery', '[]', '{"FR":{"kind":"flat","amount":1290},"US":{"kind":"weight_tiers","tiers":[{"up_to_grams":2000,"amount":1495},{"up_to_grams":10000,"amount":2495},{"up_to_grams":30000,"amount":3995}]}}', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+  ('pickup-paris', 'Pick up in Paris', '["FR"]', '{"FR":{"kind":"flat","amount":0}}', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')
+ON CONFLICT (id) DO NOTHING;
+
+-- WELCOME10: 10 % off the order, by code, in every market.
+INSERT INTO discounts (id, code, title, definition, enabled, usage_limit, usage_limit_per_customer, created_at, updated_at) VALUES
+  ('welcome10', 'WELCOME10', 'Welcome offer', '{"id":"welcome10","title":"Welcome offer","code":"WELCOME10","value":{"kind":"percentage","percent":"10"},"target":"order","items":{"skus":[],"product_ids":[]},"min_subtotal":{},"markets":[],"first_order_only":false,"starts_at":null,"ends_at":null,"usage_limit":null,"usage_limit_per_customer":null,"stacking":"combinable","priority":0,"enabled":true}', 1, NULL, NULL, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')
+ON CONFLICT (id) DO NOTHING;

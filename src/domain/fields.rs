@@ -208,6 +208,11 @@ impl<'a> Fields<'a> {
             .collect())
     }
 
+    /// The raw value of a present (non-null) field.
+    pub fn entries_value(&self, name: &str) -> Option<&'a Value> {
+        self.present(name)
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.present(name).is_some()
     }

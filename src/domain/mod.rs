@@ -1,6 +1,7 @@
 //! The pure core: money, markets, channels, catalog. No I/O, no clock, no randomness, no
 //! `worker` types; it compiles and tests natively.
 
+pub mod admin_defs;
 pub mod catalog;
 pub mod channel;
 pub mod fields;

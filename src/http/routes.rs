@@ -105,32 +105,34 @@ mod backoffice {
         PutChannel { id: &'a str },
         GetChannel { id: &'a str },
         RotateChannelKey { id: &'a str },
+        PutShippingMethod { id: &'a str },
+        GetShippingMethod { id: &'a str },
+        PutDiscount { id: &'a str },
+        GetDiscount { id: &'a str },
     }
 
     impl Backoffice<'_> {
         /// The scope a token needs for this route.
         pub fn scope(&self) -> Scope {
+            use Backoffice::*;
             match self {
-                Backoffice::PutMarket { .. }
-                | Backoffice::PutProduct { .. }
-                | Backoffice::ImportProducts => Scope::CatalogWrite,
-                Backoffice::PutChannel { .. } | Backoffice::RotateChannelKey { .. } => {
-                    Scope::CatalogWrite
-                }
-                Backoffice::GetMarket { .. }
-                | Backoffice::GetProduct { .. }
-                | Backoffice::GetChannel { .. } => Scope::CatalogRead,
-                Backoffice::GetInventory { .. } | Backoffice::ListAdjustments { .. } => {
-                    Scope::InventoryRead
-                }
-                Backoffice::PutInventory { .. } | Backoffice::AdjustInventory { .. } => {
-                    Scope::InventoryWrite
-                }
+                PutMarket { .. }
+                | PutProduct { .. }
+                | ImportProducts
+                | PutChannel { .. }
+                | RotateChannelKey { .. }
+                | PutShippingMethod { .. }
+                | PutDiscount { .. } => Scope::CatalogWrite,
+                GetMarket { .. }
+                | GetProduct { .. }
+                | GetChannel { .. }
+                | GetShippingMethod { .. }
+                | GetDiscount { .. } => Scope::CatalogRead,
+                GetInventory { .. } | ListAdjustments { .. } => Scope::InventoryRead,
+                PutInventory { .. } | AdjustInventory { .. } => Scope::InventoryWrite,
             }
         }
-    }
 
-    impl Backoffice<'_> {
         /// POST routes whose body may be left empty (it means `{}`).
         pub fn body_optional(&self) -> bool {
             matches!(self, Backoffice::RotateChannelKey { .. })
@@ -178,6 +180,20 @@ mod backoffice {
             }
             (_, ["admin", "v1", "channels", _, "rotate-key"]) => {
                 return Err(ApiError::method_not_allowed(&["POST"]))
+            }
+            ("PUT", ["admin", "v1", "shipping-methods", id]) => {
+                Backoffice::PutShippingMethod { id }
+            }
+            ("GET", ["admin", "v1", "shipping-methods", id]) => {
+                Backoffice::GetShippingMethod { id }
+            }
+            (_, ["admin", "v1", "shipping-methods", _]) => {
+                return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+            }
+            ("PUT", ["admin", "v1", "discounts", id]) => Backoffice::PutDiscount { id },
+            ("GET", ["admin", "v1", "discounts", id]) => Backoffice::GetDiscount { id },
+            (_, ["admin", "v1", "discounts", _]) => {
+                return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
             }
             _ => return Err(not_found()),
         };

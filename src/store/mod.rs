@@ -1,6 +1,8 @@
 //! D1 and KV adapters: SQL, row structs, caches. Wasm-only.
 
 #[cfg(feature = "backoffice")]
+pub mod admin_defs;
+#[cfg(feature = "backoffice")]
 pub mod cache;
 pub mod catalog;
 #[cfg(feature = "backoffice")]

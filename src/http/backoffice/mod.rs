@@ -4,6 +4,7 @@
 mod channels;
 mod inventory;
 mod markets;
+mod offers;
 mod products;
 
 use crate::auth::{Admin, AdminVerifier, AuthError, Scope};
@@ -58,6 +59,10 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         Backoffice::PutChannel { id } => channels::put(ctx, id, &body).await,
         Backoffice::GetChannel { id } => channels::get(ctx, id).await,
         Backoffice::RotateChannelKey { id } => channels::rotate_key(ctx, id, &body).await,
+        Backoffice::PutShippingMethod { id } => offers::put_shipping(ctx, id, &body).await,
+        Backoffice::GetShippingMethod { id } => offers::get_shipping(ctx, id).await,
+        Backoffice::PutDiscount { id } => offers::put_discount(ctx, id, &body).await,
+        Backoffice::GetDiscount { id } => offers::get_discount(ctx, id).await,
         Backoffice::GetInventory { sku } => inventory::get(ctx, sku).await,
         Backoffice::PutInventory { sku } => inventory::put(ctx, sku, &body).await,
         Backoffice::AdjustInventory { sku } => inventory::adjust(ctx, sku, &body).await,
