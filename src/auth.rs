@@ -4,8 +4,9 @@
 //! audience, issuer, expiry with 60 s leeway, not-before, scope) is tested natively.
 
 use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::{Hs256, Hs256Key};
-use jwt_compact::{AlgorithmExt, Claims, TimeOptions, UntrustedToken};
+use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key};
+use jwt_compact::jwk::JsonWebKey;
+use jwt_compact::{Algorithm, AlgorithmExt, Claims, TimeOptions, Token, UntrustedToken};
 use serde::Deserialize;
 
 pub const ADMIN_AUDIENCE: &str = "comptoir-admin";
@@ -41,10 +42,26 @@ impl Scope {
     }
 }
 
-/// How the back-office verifies admin tokens (from `ADMIN_JWT_SECRET`, `ADMIN_JWT_ISSUER`).
+/// A public key of the identity provider, from the `ADMIN_JWT_PUBLIC_KEYS` JWK set.
+enum PublicKey {
+    Ed25519(<Ed25519 as Algorithm>::VerifyingKey),
+    Es256(<Es256 as Algorithm>::VerifyingKey),
+}
+
+struct KeyEntry {
+    kid: Option<String>,
+    key: PublicKey,
+}
+
+/// How the back-office verifies admin tokens: HS256 with `ADMIN_JWT_SECRET`, and/or EdDSA
+/// (Ed25519) and ES256 with the JWK set in `ADMIN_JWT_PUBLIC_KEYS` (several keys at once, so
+/// the identity provider can rotate them); `iss` checked against `ADMIN_JWT_ISSUER` when set.
 pub struct AdminVerifier {
     hs256_secret: Option<Vec<u8>>,
+    public_keys: Vec<KeyEntry>,
     issuer: Option<String>,
+    /// Keys of the JWK set that could not be used, for the log (never for the client).
+    pub config_errors: Vec<String>,
 }
 
 /// Why a token was refused. The client only ever learns "401" or "403"; the variant is for logs
@@ -57,6 +74,8 @@ pub enum AuthError {
     /// `alg` other than the configured ones (`none` included).
     Algorithm(String),
     BadSignature,
+    /// The token names a key id the JWK set does not hold (or no key fits its algorithm).
+    UnknownKey,
     Expired,
     NotYetValid,
     MissingExpiry,
@@ -110,14 +129,26 @@ impl Admin {
 }
 
 impl AdminVerifier {
-    /// `secret`: the HS256 secret (its UTF-8 bytes are the key); `issuer`: checked when set.
-    pub fn new(secret: Option<&str>, issuer: Option<&str>) -> AdminVerifier {
+    /// `secret`: the HS256 secret (its UTF-8 bytes are the key); `issuer`: checked when set;
+    /// `public_keys`: a JWK set (`{"keys": [...]}`) of Ed25519 (`OKP`) and P-256 (`EC`) keys.
+    pub fn new(
+        secret: Option<&str>,
+        issuer: Option<&str>,
+        public_keys: Option<&str>,
+    ) -> AdminVerifier {
+        let mut config_errors = Vec::new();
+        let public_keys = public_keys
+            .filter(|s| !s.trim().is_empty())
+            .map(|json| parse_jwk_set(json, &mut config_errors))
+            .unwrap_or_default();
         AdminVerifier {
             // An empty or short secret would make forgery easy: treat it as not configured.
             hs256_secret: secret
                 .filter(|s| s.len() >= 32)
                 .map(|s| s.as_bytes().to_vec()),
+            public_keys,
             issuer: issuer.filter(|s| !s.is_empty()).map(str::to_string),
+            config_errors,
         }
     }
 
@@ -125,21 +156,58 @@ impl AdminVerifier {
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Admin, AuthError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Malformed)?;
         let alg = untrusted.algorithm().to_string();
-        let token = match (alg.as_str(), &self.hs256_secret) {
-            ("HS256", Some(secret)) => Hs256
-                .validator::<AdminClaims>(&Hs256Key::new(secret))
-                .validate(&untrusted)
-                .map_err(|e| match e {
-                    jwt_compact::ValidationError::InvalidSignature
-                    | jwt_compact::ValidationError::InvalidSignatureLen { .. }
-                    | jwt_compact::ValidationError::MalformedSignature(_) => {
-                        AuthError::BadSignature
+        let kid = untrusted.header().key_id.clone();
+        // Each algorithm is checked only with keys made for it: an HS256 token is never checked
+        // against a public key's bytes (algorithm confusion), nor an EdDSA token against an
+        // EC key.
+        let token = match alg.as_str() {
+            "HS256" => {
+                let secret = self.hs256_secret.as_ref().ok_or(AuthError::NotConfigured)?;
+                Hs256
+                    .validator::<AdminClaims>(&Hs256Key::new(secret))
+                    .validate(&untrusted)
+                    .map_err(signature_error)?
+            }
+            "EdDSA" | "ES256" => {
+                if self.public_keys.is_empty() {
+                    return Err(AuthError::NotConfigured);
+                }
+                let mut last = AuthError::UnknownKey;
+                let mut verified = None;
+                for entry in self
+                    .public_keys
+                    .iter()
+                    .filter(|e| kid.is_none() || e.kid == kid)
+                {
+                    let result = match (&entry.key, alg.as_str()) {
+                        (PublicKey::Ed25519(k), "EdDSA") => {
+                            Ed25519.validator::<AdminClaims>(k).validate(&untrusted)
+                        }
+                        (PublicKey::Es256(k), "ES256") => {
+                            Es256.validator::<AdminClaims>(k).validate(&untrusted)
+                        }
+                        _ => continue,
+                    };
+                    match result {
+                        Ok(t) => {
+                            verified = Some(t);
+                            break;
+                        }
+                        Err(e) => last = signature_error(e),
                     }
-                    _ => AuthError::Malformed,
-                })?,
-            (_, None) if alg == "HS256" => return Err(AuthError::NotConfigured),
+                }
+                verified.ok_or(last)?
+            }
             _ => return Err(AuthError::Algorithm(alg)),
         };
+        self.check_claims(&token, now)
+    }
+
+    fn check_claims(
+        &self,
+        token: &Token<AdminClaims>,
+        now: DateTime<Utc>,
+    ) -> Result<Admin, AuthError> {
         let claims: &Claims<AdminClaims> = token.claims();
         check_time(claims, now)?;
         let custom = &claims.custom;
@@ -165,6 +233,82 @@ impl AdminVerifier {
                 .collect(),
         })
     }
+}
+
+fn signature_error(e: jwt_compact::ValidationError) -> AuthError {
+    match e {
+        jwt_compact::ValidationError::InvalidSignature
+        | jwt_compact::ValidationError::InvalidSignatureLen { .. }
+        | jwt_compact::ValidationError::MalformedSignature(_) => AuthError::BadSignature,
+        _ => AuthError::Malformed,
+    }
+}
+
+/// Reads the usable keys of a JWK set; anything else is reported in `errors` and skipped.
+fn parse_jwk_set(json: &str, errors: &mut Vec<String>) -> Vec<KeyEntry> {
+    let set: serde_json::Value = match serde_json::from_str(json) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.push(format!("ADMIN_JWT_PUBLIC_KEYS is not JSON: {e}"));
+            return Vec::new();
+        }
+    };
+    let Some(keys) = set.get("keys").and_then(|k| k.as_array()) else {
+        errors.push("ADMIN_JWT_PUBLIC_KEYS has no `keys` array".into());
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, raw) in keys.iter().enumerate() {
+        let kid = raw.get("kid").and_then(|k| k.as_str()).map(str::to_string);
+        let declared = raw.get("alg").and_then(|a| a.as_str());
+        let jwk: JsonWebKey<'_> = match serde_json::from_value(raw.clone()) {
+            Ok(k) => k,
+            Err(e) => {
+                errors.push(format!("key {i}: not a JWK: {e}"));
+                continue;
+            }
+        };
+        let key = match (&jwk, declared) {
+            (
+                JsonWebKey::KeyPair {
+                    curve,
+                    secret: None,
+                    ..
+                },
+                None | Some("EdDSA"),
+            ) if curve == "Ed25519" => <Ed25519 as Algorithm>::VerifyingKey::try_from(&jwk)
+                .map(PublicKey::Ed25519)
+                .map_err(|e| e.to_string()),
+            (
+                JsonWebKey::EllipticCurve {
+                    curve,
+                    secret: None,
+                    ..
+                },
+                None | Some("ES256"),
+            ) if curve == "P-256" => <Es256 as Algorithm>::VerifyingKey::try_from(&jwk)
+                .map(PublicKey::Es256)
+                .map_err(|e| e.to_string()),
+            (
+                JsonWebKey::KeyPair {
+                    secret: Some(_), ..
+                }
+                | JsonWebKey::EllipticCurve {
+                    secret: Some(_), ..
+                },
+                _,
+            ) => Err("holds a private part; publish public keys only".to_string()),
+            _ => Err(
+                "only Ed25519 (OKP, EdDSA) and P-256 (EC, ES256) public keys are accepted"
+                    .to_string(),
+            ),
+        };
+        match key {
+            Ok(key) => out.push(KeyEntry { kid, key }),
+            Err(e) => errors.push(format!("key {i}: {e}")),
+        }
+    }
+    out
 }
 
 fn check_time<T>(claims: &Claims<T>, now: DateTime<Utc>) -> Result<(), AuthError> {
@@ -226,7 +370,7 @@ mod tests {
     }
 
     fn verifier() -> AdminVerifier {
-        AdminVerifier::new(Some(SECRET), None)
+        AdminVerifier::new(Some(SECRET), None, None)
     }
 
     #[test]
@@ -315,12 +459,12 @@ mod tests {
 
     #[test]
     fn without_a_strong_secret_nothing_verifies() {
-        let weak = AdminVerifier::new(Some("short"), None);
+        let weak = AdminVerifier::new(Some("short"), None, None);
         assert_eq!(
             weak.verify(&good("catalog:write"), now()),
             Err(AuthError::NotConfigured)
         );
-        let none = AdminVerifier::new(None, None);
+        let none = AdminVerifier::new(None, None, None);
         assert_eq!(
             none.verify(&good("catalog:write"), now()),
             Err(AuthError::NotConfigured)
@@ -329,7 +473,7 @@ mod tests {
 
     #[test]
     fn the_issuer_is_checked_when_configured() {
-        let strict = AdminVerifier::new(Some(SECRET), Some("https://idp.example"));
+        let strict = AdminVerifier::new(Some(SECRET), Some("https://idp.example"), None);
         assert_eq!(
             strict.verify(&good("catalog:write"), now()),
             Err(AuthError::WrongIssuer)
@@ -359,5 +503,90 @@ mod tests {
             .token(&Header::empty(), &claims, &Hs256Key::new(SECRET.as_bytes()))
             .unwrap();
         assert_eq!(verifier().verify(&t, now()), Err(AuthError::NotYetValid));
+    }
+
+    fn jwk_with_kid(jwk: jwt_compact::jwk::JsonWebKey<'_>, kid: &str) -> serde_json::Value {
+        let mut v = serde_json::to_value(&jwk).unwrap();
+        v["kid"] = kid.into();
+        v
+    }
+
+    fn claims() -> Claims<Out> {
+        let mut c = Claims::new(Out {
+            aud: Some("comptoir-admin".into()),
+            iss: None,
+            scope: "orders:read".into(),
+        });
+        c.expiration = Some(now() + Duration::seconds(600));
+        c
+    }
+
+    #[test]
+    fn eddsa_and_es256_tokens_verify_against_the_jwk_set_by_key_id() {
+        let ed = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([3; 32]));
+        let ec = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+        let ec_pub = *ec.verifying_key();
+        let set = serde_json::json!({"keys": [
+            jwk_with_kid(jwt_compact::jwk::JsonWebKey::from(&ed.pk), "ed-1"),
+            jwk_with_kid(jwt_compact::jwk::JsonWebKey::from(&ec_pub), "ec-1"),
+        ]});
+        let v = AdminVerifier::new(None, None, Some(&set.to_string()));
+        assert!(v.config_errors.is_empty(), "{:?}", v.config_errors);
+        let ed_token = Ed25519
+            .token(&Header::empty().with_key_id("ed-1"), &claims(), &ed.sk)
+            .unwrap();
+        let ec_token = Es256
+            .token(&Header::empty().with_key_id("ec-1"), &claims(), &ec)
+            .unwrap();
+        assert!(v
+            .verify(&ed_token, now())
+            .unwrap()
+            .require(Scope::OrdersRead)
+            .is_ok());
+        assert!(v.verify(&ec_token, now()).is_ok());
+        // Without a kid, every key of the algorithm is tried.
+        let no_kid = Ed25519.token(&Header::empty(), &claims(), &ed.sk).unwrap();
+        assert!(v.verify(&no_kid, now()).is_ok());
+        // A kid the set does not hold, or the wrong key under a kid, is refused.
+        let unknown = Ed25519
+            .token(&Header::empty().with_key_id("ed-2"), &claims(), &ed.sk)
+            .unwrap();
+        assert_eq!(v.verify(&unknown, now()), Err(AuthError::UnknownKey));
+        let other = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([4; 32]));
+        let forged = Ed25519
+            .token(&Header::empty().with_key_id("ed-1"), &claims(), &other.sk)
+            .unwrap();
+        assert_eq!(v.verify(&forged, now()), Err(AuthError::BadSignature));
+    }
+
+    #[test]
+    fn an_hs256_token_signed_with_a_public_key_is_refused() {
+        // Algorithm confusion: the attacker uses the published key bytes as an HMAC secret.
+        let ed = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([3; 32]));
+        let set = serde_json::json!({"keys": [jwk_with_kid(jwt_compact::jwk::JsonWebKey::from(&ed.pk), "ed-1")]});
+        let v = AdminVerifier::new(None, None, Some(&set.to_string()));
+        let token = Hs256
+            .token(
+                &Header::empty().with_key_id("ed-1"),
+                &claims(),
+                &Hs256Key::new(ed.pk.as_ref()),
+            )
+            .unwrap();
+        assert_eq!(v.verify(&token, now()), Err(AuthError::NotConfigured));
+    }
+
+    #[test]
+    fn private_keys_and_unsupported_keys_in_the_set_are_reported_and_skipped() {
+        let ed = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([3; 32]));
+        let set = serde_json::json!({"keys": [
+            jwt_compact::jwk::JsonWebKey::from(&ed.sk),
+            {"kty": "RSA", "n": "AQAB", "e": "AQAB"},
+            {"kty": "oct", "k": "c2VjcmV0"},
+        ]});
+        let v = AdminVerifier::new(None, None, Some(&set.to_string()));
+        assert_eq!(v.config_errors.len(), 3, "{:?}", v.config_errors);
+        assert!(
+            AdminVerifier::new(None, None, Some("not json")).config_errors[0].contains("not JSON")
+        );
     }
 }

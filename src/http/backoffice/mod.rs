@@ -85,7 +85,11 @@ fn authenticate(req: &Request, ctx: &Ctx) -> Result<Admin, ApiError> {
     let verifier = AdminVerifier::new(
         ctx.var("ADMIN_JWT_SECRET").as_deref(),
         ctx.var("ADMIN_JWT_ISSUER").as_deref(),
+        ctx.var("ADMIN_JWT_PUBLIC_KEYS").as_deref(),
     );
+    for problem in &verifier.config_errors {
+        worker::console_error!("[{}] ADMIN_JWT_PUBLIC_KEYS: {problem}", ctx.request_id);
+    }
     let now =
         chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default();
     verifier.verify(&token, now).map_err(|e| {
