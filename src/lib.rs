@@ -4,7 +4,6 @@
 //! `backoffice` (admin API, event forwarding, cron). `domain` is pure and tests natively; the
 //! adapters (`http::server`, `store`, `entry`) exist only on wasm32.
 
-#[cfg(any(feature = "backoffice", not(target_arch = "wasm32")))]
 pub mod auth;
 pub mod domain;
 pub mod http;

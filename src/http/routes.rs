@@ -88,7 +88,7 @@ pub use backoffice::*;
 mod backoffice {
     use super::*;
 
-    use crate::auth::Scope;
+    use crate::auth::admin::Scope;
 
     /// Routes of the admin API (`/admin/v1`, admin JWT required).
     #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,8 @@ mod markets;
 mod offers;
 mod products;
 
-use crate::auth::{Admin, AdminVerifier, AuthError, Scope};
+use crate::auth::admin::{Admin, AdminVerifier, Scope};
+use crate::auth::jwt::AuthError;
 use crate::domain::fields::{FieldError, Fields};
 use crate::http::body::{
     check_declared_length, parse_json_object, BACKOFFICE_BODY_LIMIT, IMPORT_BODY_LIMIT,
@@ -87,7 +88,7 @@ fn authenticate(req: &Request, ctx: &Ctx) -> Result<Admin, ApiError> {
         ctx.var("ADMIN_JWT_ISSUER").as_deref(),
         ctx.var("ADMIN_JWT_PUBLIC_KEYS").as_deref(),
     );
-    for problem in &verifier.config_errors {
+    for problem in verifier.config_errors() {
         worker::console_error!("[{}] ADMIN_JWT_PUBLIC_KEYS: {problem}", ctx.request_id);
     }
     let now =

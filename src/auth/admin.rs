@@ -1,16 +1,12 @@
-//! Admin tokens: verifying the back-office's bearer JWTs and their scopes.
-//!
-//! Pure: the current time comes in as an argument, so every rule (algorithm, signature,
-//! audience, issuer, expiry with 60 s leeway, not-before, scope) is tested natively.
+//! Admin tokens: the back-office's bearer JWTs (`aud` = `comptoir-admin`) and their scopes.
+//! Back-office only: the storefront bundle holds none of this.
 
-use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key};
-use jwt_compact::jwk::JsonWebKey;
-use jwt_compact::{Algorithm, AlgorithmExt, Claims, TimeOptions, Token, UntrustedToken};
-use serde::Deserialize;
+use crate::auth::jwt::{AuthError, JwtVerifier};
+use chrono::{DateTime, Utc};
+
+pub use crate::auth::jwt::AuthError as AdminAuthError;
 
 pub const ADMIN_AUDIENCE: &str = "comptoir-admin";
-const LEEWAY_SECONDS: i64 = 60;
 
 /// A right an admin token can carry (`scope` claim, space-separated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,75 +38,6 @@ impl Scope {
     }
 }
 
-/// A public key of the identity provider, from the `ADMIN_JWT_PUBLIC_KEYS` JWK set.
-enum PublicKey {
-    Ed25519(<Ed25519 as Algorithm>::VerifyingKey),
-    Es256(<Es256 as Algorithm>::VerifyingKey),
-}
-
-struct KeyEntry {
-    kid: Option<String>,
-    key: PublicKey,
-}
-
-/// How the back-office verifies admin tokens: HS256 with `ADMIN_JWT_SECRET`, and/or EdDSA
-/// (Ed25519) and ES256 with the JWK set in `ADMIN_JWT_PUBLIC_KEYS` (several keys at once, so
-/// the identity provider can rotate them); `iss` checked against `ADMIN_JWT_ISSUER` when set.
-pub struct AdminVerifier {
-    hs256_secret: Option<Vec<u8>>,
-    public_keys: Vec<KeyEntry>,
-    issuer: Option<String>,
-    /// Keys of the JWK set that could not be used, for the log (never for the client).
-    pub config_errors: Vec<String>,
-}
-
-/// Why a token was refused. The client only ever learns "401" or "403"; the variant is for logs
-/// and tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthError {
-    /// No usable verification key is configured: a deployment mistake, refused closed.
-    NotConfigured,
-    Malformed,
-    /// `alg` other than the configured ones (`none` included).
-    Algorithm(String),
-    BadSignature,
-    /// The token names a key id the JWK set does not hold (or no key fits its algorithm).
-    UnknownKey,
-    Expired,
-    NotYetValid,
-    MissingExpiry,
-    WrongAudience,
-    WrongIssuer,
-    /// Valid token without the scope the route needs: 403.
-    MissingScope(&'static str),
-}
-
-impl AuthError {
-    /// 403 for a valid token lacking a scope, 401 for everything else.
-    pub fn status(&self) -> u16 {
-        match self {
-            AuthError::MissingScope(_) => 403,
-            _ => 401,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct AdminClaims {
-    aud: Option<Audience>,
-    iss: Option<String>,
-    sub: Option<String>,
-    #[serde(default)]
-    scope: String,
-}
-
 /// A verified admin: who, and with which rights.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admin {
@@ -128,209 +55,47 @@ impl Admin {
     }
 }
 
+/// Verifies admin tokens: HS256 with `ADMIN_JWT_SECRET` and/or the `ADMIN_JWT_PUBLIC_KEYS`
+/// JWK set, audience `comptoir-admin` required, `iss` checked against `ADMIN_JWT_ISSUER`.
+pub struct AdminVerifier {
+    inner: JwtVerifier,
+}
+
 impl AdminVerifier {
-    /// `secret`: the HS256 secret (its UTF-8 bytes are the key); `issuer`: checked when set;
-    /// `public_keys`: a JWK set (`{"keys": [...]}`) of Ed25519 (`OKP`) and P-256 (`EC`) keys.
     pub fn new(
         secret: Option<&str>,
         issuer: Option<&str>,
         public_keys: Option<&str>,
     ) -> AdminVerifier {
-        let mut config_errors = Vec::new();
-        let public_keys = public_keys
-            .filter(|s| !s.trim().is_empty())
-            .map(|json| parse_jwk_set(json, &mut config_errors))
-            .unwrap_or_default();
         AdminVerifier {
-            // An empty or short secret would make forgery easy: treat it as not configured.
-            hs256_secret: secret
-                .filter(|s| s.len() >= 32)
-                .map(|s| s.as_bytes().to_vec()),
-            public_keys,
-            issuer: issuer.filter(|s| !s.is_empty()).map(str::to_string),
-            config_errors,
+            inner: JwtVerifier::new(secret, public_keys, Some(ADMIN_AUDIENCE), issuer),
         }
     }
 
-    /// Verifies `Authorization: Bearer <token>`'s token at time `now`.
+    /// Problems with the configured JWK set, for the log.
+    pub fn config_errors(&self) -> &[String] {
+        &self.inner.config_errors
+    }
+
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Admin, AuthError> {
-        let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Malformed)?;
-        let alg = untrusted.algorithm().to_string();
-        let kid = untrusted.header().key_id.clone();
-        // Each algorithm is checked only with keys made for it: an HS256 token is never checked
-        // against a public key's bytes (algorithm confusion), nor an EdDSA token against an
-        // EC key.
-        let token = match alg.as_str() {
-            "HS256" => {
-                let secret = self.hs256_secret.as_ref().ok_or(AuthError::NotConfigured)?;
-                Hs256
-                    .validator::<AdminClaims>(&Hs256Key::new(secret))
-                    .validate(&untrusted)
-                    .map_err(signature_error)?
-            }
-            "EdDSA" | "ES256" => {
-                if self.public_keys.is_empty() {
-                    return Err(AuthError::NotConfigured);
-                }
-                let mut last = AuthError::UnknownKey;
-                let mut verified = None;
-                for entry in self
-                    .public_keys
-                    .iter()
-                    .filter(|e| kid.is_none() || e.kid == kid)
-                {
-                    let result = match (&entry.key, alg.as_str()) {
-                        (PublicKey::Ed25519(k), "EdDSA") => {
-                            Ed25519.validator::<AdminClaims>(k).validate(&untrusted)
-                        }
-                        (PublicKey::Es256(k), "ES256") => {
-                            Es256.validator::<AdminClaims>(k).validate(&untrusted)
-                        }
-                        _ => continue,
-                    };
-                    match result {
-                        Ok(t) => {
-                            verified = Some(t);
-                            break;
-                        }
-                        Err(e) => last = signature_error(e),
-                    }
-                }
-                verified.ok_or(last)?
-            }
-            _ => return Err(AuthError::Algorithm(alg)),
-        };
-        self.check_claims(&token, now)
-    }
-
-    fn check_claims(
-        &self,
-        token: &Token<AdminClaims>,
-        now: DateTime<Utc>,
-    ) -> Result<Admin, AuthError> {
-        let claims: &Claims<AdminClaims> = token.claims();
-        check_time(claims, now)?;
-        let custom = &claims.custom;
-        let audience_ok = match &custom.aud {
-            Some(Audience::One(a)) => a == ADMIN_AUDIENCE,
-            Some(Audience::Many(list)) => list.iter().any(|a| a == ADMIN_AUDIENCE),
-            None => false,
-        };
-        if !audience_ok {
-            return Err(AuthError::WrongAudience);
-        }
-        if let Some(expected) = &self.issuer {
-            if custom.iss.as_deref() != Some(expected.as_str()) {
-                return Err(AuthError::WrongIssuer);
-            }
-        }
+        let v = self.inner.verify(token, now)?;
         Ok(Admin {
-            subject: custom.sub.clone(),
-            scopes: custom
-                .scope
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
+            subject: v.subject,
+            scopes: v.scope.split_whitespace().map(str::to_string).collect(),
         })
     }
-}
-
-fn signature_error(e: jwt_compact::ValidationError) -> AuthError {
-    match e {
-        jwt_compact::ValidationError::InvalidSignature
-        | jwt_compact::ValidationError::InvalidSignatureLen { .. }
-        | jwt_compact::ValidationError::MalformedSignature(_) => AuthError::BadSignature,
-        _ => AuthError::Malformed,
-    }
-}
-
-/// Reads the usable keys of a JWK set; anything else is reported in `errors` and skipped.
-fn parse_jwk_set(json: &str, errors: &mut Vec<String>) -> Vec<KeyEntry> {
-    let set: serde_json::Value = match serde_json::from_str(json) {
-        Ok(v) => v,
-        Err(e) => {
-            errors.push(format!("ADMIN_JWT_PUBLIC_KEYS is not JSON: {e}"));
-            return Vec::new();
-        }
-    };
-    let Some(keys) = set.get("keys").and_then(|k| k.as_array()) else {
-        errors.push("ADMIN_JWT_PUBLIC_KEYS has no `keys` array".into());
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (i, raw) in keys.iter().enumerate() {
-        let kid = raw.get("kid").and_then(|k| k.as_str()).map(str::to_string);
-        let declared = raw.get("alg").and_then(|a| a.as_str());
-        let jwk: JsonWebKey<'_> = match serde_json::from_value(raw.clone()) {
-            Ok(k) => k,
-            Err(e) => {
-                errors.push(format!("key {i}: not a JWK: {e}"));
-                continue;
-            }
-        };
-        let key = match (&jwk, declared) {
-            (
-                JsonWebKey::KeyPair {
-                    curve,
-                    secret: None,
-                    ..
-                },
-                None | Some("EdDSA"),
-            ) if curve == "Ed25519" => <Ed25519 as Algorithm>::VerifyingKey::try_from(&jwk)
-                .map(PublicKey::Ed25519)
-                .map_err(|e| e.to_string()),
-            (
-                JsonWebKey::EllipticCurve {
-                    curve,
-                    secret: None,
-                    ..
-                },
-                None | Some("ES256"),
-            ) if curve == "P-256" => <Es256 as Algorithm>::VerifyingKey::try_from(&jwk)
-                .map(PublicKey::Es256)
-                .map_err(|e| e.to_string()),
-            (
-                JsonWebKey::KeyPair {
-                    secret: Some(_), ..
-                }
-                | JsonWebKey::EllipticCurve {
-                    secret: Some(_), ..
-                },
-                _,
-            ) => Err("holds a private part; publish public keys only".to_string()),
-            _ => Err(
-                "only Ed25519 (OKP, EdDSA) and P-256 (EC, ES256) public keys are accepted"
-                    .to_string(),
-            ),
-        };
-        match key {
-            Ok(key) => out.push(KeyEntry { kid, key }),
-            Err(e) => errors.push(format!("key {i}: {e}")),
-        }
-    }
-    out
-}
-
-fn check_time<T>(claims: &Claims<T>, now: DateTime<Utc>) -> Result<(), AuthError> {
-    let options = TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || now);
-    claims.validate_expiration(&options).map_err(|e| match e {
-        jwt_compact::ValidationError::NoClaim(_) => AuthError::MissingExpiry,
-        _ => AuthError::Expired,
-    })?;
-    if claims.not_before.is_some() {
-        claims
-            .validate_maturity(&options)
-            .map_err(|_| AuthError::NotYetValid)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::jwt::AuthError;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
+    use chrono::Duration;
+    use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key};
     use jwt_compact::Header;
+    use jwt_compact::{AlgorithmExt, Claims};
     use serde::Serialize;
 
     const SECRET: &str = "test-admin-secret-0123456789abcdef-long-enough";
@@ -531,7 +296,7 @@ mod tests {
             jwk_with_kid(jwt_compact::jwk::JsonWebKey::from(&ec_pub), "ec-1"),
         ]});
         let v = AdminVerifier::new(None, None, Some(&set.to_string()));
-        assert!(v.config_errors.is_empty(), "{:?}", v.config_errors);
+        assert!(v.config_errors().is_empty(), "{:?}", v.config_errors());
         let ed_token = Ed25519
             .token(&Header::empty().with_key_id("ed-1"), &claims(), &ed.sk)
             .unwrap();
@@ -584,9 +349,10 @@ mod tests {
             {"kty": "oct", "k": "c2VjcmV0"},
         ]});
         let v = AdminVerifier::new(None, None, Some(&set.to_string()));
-        assert_eq!(v.config_errors.len(), 3, "{:?}", v.config_errors);
+        assert_eq!(v.config_errors().len(), 3, "{:?}", v.config_errors());
         assert!(
-            AdminVerifier::new(None, None, Some("not json")).config_errors[0].contains("not JSON")
+            AdminVerifier::new(None, None, Some("not json")).config_errors()[0]
+                .contains("not JSON")
         );
     }
 }
