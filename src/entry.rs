@@ -37,6 +37,25 @@ mod jobs {
         if let Err(e) = refresh_snapshots(&env).await {
             worker::console_error!("cron: snapshot refresh failed: {e}");
         }
+        if let Err(e) = purge_carts(&env).await {
+            worker::console_error!("cron: cart purge failed: {e}");
+        }
+    }
+
+    /// Deletes expired carts in bounded batches (at most 10 x 500 per tick), so one tick never
+    /// runs long; the next tick continues.
+    async fn purge_carts(env: &Env) -> Result<(), String> {
+        let db = Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default());
+        let now = now_rfc3339();
+        for _ in 0..10 {
+            let purged = crate::store::cart_purge::purge_expired(&db, &now, 500)
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            if purged < 500 {
+                break;
+            }
+        }
+        Ok(())
     }
 
     async fn refresh_snapshots(env: &Env) -> Result<(), String> {

@@ -48,7 +48,7 @@ const SHELL_OVERRIDABLE = [
  * - `persistTo`: a directory for D1/KV/cache state, or undefined for in-memory state.
  * - `vars`: extra variables (tests set COMPTOIR_TEST_HOOKS).
  */
-export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0 }, persistTo, vars = {} }) {
+export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0 }, persistTo, vars = {}, rateLimits = {} }) {
   const secrets = readVarsFile(secretsFile);
   const fromShell = Object.fromEntries(SHELL_OVERRIDABLE.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
   const workers = Object.keys(CONFIGS).map((name) => {
@@ -68,6 +68,10 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
       kvNamespaces: Object.fromEntries((cfg.kv_namespaces ?? []).map((k) => [k.binding, k.id])),
       queueProducers: Object.fromEntries((cfg.queues?.producers ?? []).map((q) => [q.binding, { queueName: q.queue }])),
       unsafeDirectSockets: [{ host: "127.0.0.1", port: ports[name] }],
+      // Local limits are high enough for load tests unless a caller (a test) sets its own.
+      ratelimits: Object.fromEntries(
+        (cfg.ratelimits ?? []).map((r) => [r.name, { simple: { limit: rateLimits[r.name] ?? 1_000_000, period: r.simple?.period ?? 60 } }]),
+      ),
     };
     const consumers = cfg.queues?.consumers ?? [];
     if (consumers.length) {

@@ -2,6 +2,7 @@
 //! `worker` types; it compiles and tests natively.
 
 pub mod admin_defs;
+pub mod cart;
 pub mod catalog;
 pub mod channel;
 pub mod fields;

@@ -92,6 +92,48 @@ impl ApiError {
         .with_details(json!({ "field": field }))
     }
 
+    pub fn version_mismatch(message: impl Into<String>) -> ApiError {
+        ApiError::new(412, "version_mismatch", message)
+    }
+
+    pub fn cart_not_active(message: impl Into<String>) -> ApiError {
+        ApiError::new(409, "cart_not_active", message)
+    }
+
+    pub fn unknown_sku(sku: &str) -> ApiError {
+        ApiError::new(
+            422,
+            "unknown_sku",
+            format!("`{sku}` is not a SKU sold in this cart's market"),
+        )
+        .with_details(json!({ "sku": sku, "field": "sku" }))
+    }
+
+    pub fn insufficient_stock(sku: &str, available: i64) -> ApiError {
+        ApiError::new(
+            422,
+            "insufficient_stock",
+            format!("only {available} of {sku} available"),
+        )
+        .with_details(json!({ "sku": sku, "available": available }))
+    }
+
+    pub fn discount_not_applicable(reason: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(422, "discount_not_applicable", message)
+            .with_details(json!({ "reason": reason, "field": "code" }))
+    }
+
+    pub fn rate_limited(retry_after_seconds: u32) -> ApiError {
+        let mut e = ApiError::new(
+            429,
+            "rate_limited",
+            "too many requests from this client; retry later",
+        );
+        e.headers
+            .push(("Retry-After", retry_after_seconds.to_string()));
+        e
+    }
+
     /// A bug or an unexpected state. The cause goes to the log, never to the client.
     pub fn internal() -> ApiError {
         ApiError::new(

@@ -63,6 +63,37 @@ mod storefront {
         Product {
             handle: &'a str,
         },
+        CreateCart,
+        GetCart {
+            cart: &'a str,
+        },
+        PatchCart {
+            cart: &'a str,
+        },
+        AddLine {
+            cart: &'a str,
+        },
+        UpdateLine {
+            cart: &'a str,
+            line: &'a str,
+        },
+        RemoveLine {
+            cart: &'a str,
+            line: &'a str,
+        },
+        AddCode {
+            cart: &'a str,
+        },
+        RemoveCode {
+            cart: &'a str,
+            code: &'a str,
+        },
+        ShippingMethods {
+            cart: &'a str,
+        },
+        AttachCustomer {
+            cart: &'a str,
+        },
     }
 
     pub fn match_storefront<'a>(method: &str, path: &'a str) -> Result<Storefront<'a>, ApiError> {
@@ -70,14 +101,33 @@ mod storefront {
         if segs.first() == Some(&"v1") && method == "OPTIONS" {
             return Ok(Storefront::Preflight);
         }
-        match segs.as_slice() {
-            ["v1", "markets"] => only(method, &["GET"]).map(|()| Storefront::Markets),
-            ["v1", "products"] => only(method, &["GET"]).map(|()| Storefront::Products),
-            ["v1", "products", handle] => {
-                only(method, &["GET"]).map(|()| Storefront::Product { handle })
-            }
-            _ => Err(not_found()),
-        }
+        use Storefront::*;
+        let (allowed, route): (&'static [&'static str], Storefront<'a>) =
+            match (method, segs.as_slice()) {
+                (_, ["v1", "markets"]) => (&["GET"], Markets),
+                (_, ["v1", "products"]) => (&["GET"], Products),
+                (_, ["v1", "products", handle]) => (&["GET"], Product { handle }),
+                (_, ["v1", "carts"]) => (&["POST"], CreateCart),
+                ("PATCH", ["v1", "carts", cart]) => (&["GET", "PATCH"], PatchCart { cart }),
+                (_, ["v1", "carts", cart]) => (&["GET", "PATCH"], GetCart { cart }),
+                (_, ["v1", "carts", cart, "lines"]) => (&["POST"], AddLine { cart }),
+                ("DELETE", ["v1", "carts", cart, "lines", line]) => {
+                    (&["PATCH", "DELETE"], RemoveLine { cart, line })
+                }
+                (_, ["v1", "carts", cart, "lines", line]) => {
+                    (&["PATCH", "DELETE"], UpdateLine { cart, line })
+                }
+                (_, ["v1", "carts", cart, "discount-codes"]) => (&["POST"], AddCode { cart }),
+                (_, ["v1", "carts", cart, "discount-codes", code]) => {
+                    (&["DELETE"], RemoveCode { cart, code })
+                }
+                (_, ["v1", "carts", cart, "shipping-methods"]) => {
+                    (&["GET"], ShippingMethods { cart })
+                }
+                (_, ["v1", "carts", cart, "customer"]) => (&["POST"], AttachCustomer { cart }),
+                _ => return Err(not_found()),
+            };
+        only(method, allowed).map(|()| route)
     }
 }
 

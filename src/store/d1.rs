@@ -113,6 +113,7 @@ pub fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
+#[cfg(feature = "backoffice")]
 /// A JSON document as one parameter: many rows travel in one statement through `json_each`,
 /// within D1's 100-parameter limit.
 pub fn json_param(value: &serde_json::Value) -> JsValue {

@@ -4,6 +4,10 @@
 pub mod admin_defs;
 #[cfg(feature = "backoffice")]
 pub mod cache;
+#[cfg(feature = "backoffice")]
+pub mod cart_purge;
+#[cfg(feature = "storefront")]
+pub mod carts;
 pub mod catalog;
 #[cfg(feature = "backoffice")]
 pub mod channel_admin;

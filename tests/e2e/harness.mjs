@@ -8,10 +8,11 @@ export const DEMO_KEY = "pk_demo_web";
 /** Local secrets, as API.md says tests may read them. */
 export const SECRETS = readVarsFile(path.join(root, ".dev.vars.example"));
 
-export async function startStack({ vars = {}, seed = true } = {}) {
+export async function startStack({ vars = {}, seed = true, rateLimits = {} } = {}) {
   const { mf, urls } = await startWorkers({
     secretsFile: path.join(root, ".dev.vars.example"),
     vars: { COMPTOIR_TEST_HOOKS: "1", ...vars },
+    rateLimits,
   });
   const db = await mf.getD1Database("DB", "backoffice");
   await migrate(db);

@@ -11,20 +11,22 @@ use crate::http::server::{common, now_rfc3339, query, query_params, Ctx, Reply};
 use crate::store::{catalog, channels};
 use worker::Request;
 
+mod carts;
+
 /// The storefront's part of `schema/openapi.yaml`, made by `scripts/build.mjs`.
-const OPENAPI: &str = include_str!("../../build/openapi/storefront.json");
+const OPENAPI: &str = include_str!("../../../build/openapi/storefront.json");
 
 const CORS_METHODS: &str = "GET, POST, PATCH, DELETE, OPTIONS";
 const CORS_REQUEST_HEADERS: &str =
     "Content-Type, Authorization, X-Publishable-Key, If-Match, Idempotency-Key, X-Request-Id";
 const CORS_EXPOSED_HEADERS: &str = "ETag, X-Request-Id, Server-Timing, Retry-After";
 
-pub async fn handle(req: Request, ctx: Ctx) -> (Reply, Ctx) {
-    let reply = route(&req, &ctx).await.unwrap_or_else(Reply::from);
+pub async fn handle(mut req: Request, ctx: Ctx) -> (Reply, Ctx) {
+    let reply = route(&mut req, &ctx).await.unwrap_or_else(Reply::from);
     (reply, ctx)
 }
 
-async fn route(req: &Request, ctx: &Ctx) -> Result<Reply, ApiError> {
+async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     let method = req.method().to_string();
     let path = req.path();
     // The body limit holds for every request, whatever its route, before anything is read.
@@ -50,7 +52,7 @@ async fn route(req: &Request, ctx: &Ctx) -> Result<Reply, ApiError> {
 
 async fn dispatch(
     route: Storefront<'_>,
-    req: &Request,
+    req: &mut Request,
     ctx: &Ctx,
     channel: &Channel,
 ) -> Result<Reply, ApiError> {
@@ -87,6 +89,7 @@ async fn dispatch(
             })?;
             Reply::json(200, &product.view())
         }
+        cart_route => carts::dispatch(cart_route, req, ctx, channel).await,
     }
 }
 
@@ -99,7 +102,7 @@ async fn snapshot(
         .map_err(|e| ctx.store_error(e))
 }
 
-fn header(req: &Request, name: &str) -> Option<String> {
+pub(crate) fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 

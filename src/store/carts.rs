@@ -1,0 +1,459 @@
+//! Carts in D1. A mutation is one batch: guards (cart active, right channel, `If-Match`), the
+//! change, the version bump, and the reads the response needs — one round trip, atomic, and
+//! concurrent mutations serialise in D1 so none is lost. When a guard refuses, a diagnosis read
+//! tells which rule did (the slow path only).
+
+use crate::domain::admin_defs::{DiscountDef, ShippingDef};
+use crate::domain::cart::{CartData, CartRecord, IfMatch, LineRecord};
+use crate::domain::pricing::Usage;
+use crate::store::d1::{decode, int, text, Db, StoreError};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use wasm_bindgen::JsValue;
+use worker::{D1PreparedStatement, D1Result};
+
+const CART_COLUMNS: &str = "id, channel_id, market, currency, status, version, customer_id, email, shipping_address, \
+     billing_address, shipping_method_id, note, discount_codes, merged_into, expires_at, created_at, updated_at";
+
+/// The five reads a cart is rendered from (cart, lines, discounts, shipping method, stock).
+pub fn reads(db: &Db, cart_id: &str) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    Ok(vec![
+        db.statement(&format!("SELECT {CART_COLUMNS} FROM carts WHERE id = ?1"), &[text(cart_id)])?,
+        db.statement(
+            "SELECT id, sku, quantity, position, unit_price_seen FROM cart_lines WHERE cart_id = ?1 ORDER BY position",
+            &[text(cart_id)],
+        )?,
+        db.statement(
+            "SELECT d.definition, d.times_used, COALESCE(u.times_used, 0) AS by_customer FROM discounts d \
+             LEFT JOIN discount_customer_usage u ON u.discount_id = d.id \
+                  AND u.customer_id = (SELECT customer_id FROM carts WHERE id = ?1) \
+             WHERE d.enabled = 1 AND (d.code IS NULL OR d.code IN \
+                  (SELECT value FROM json_each((SELECT discount_codes FROM carts WHERE id = ?1))))",
+            &[text(cart_id)],
+        )?,
+        db.statement(
+            "SELECT id, name, countries, rates, enabled FROM shipping_methods \
+             WHERE id = (SELECT shipping_method_id FROM carts WHERE id = ?1)",
+            &[text(cart_id)],
+        )?,
+        db.statement(
+            "SELECT sku, on_hand - reserved AS available FROM inventory \
+             WHERE sku IN (SELECT sku FROM cart_lines WHERE cart_id = ?1)",
+            &[text(cart_id)],
+        )?,
+    ])
+}
+
+#[derive(Deserialize)]
+struct DiscountRow {
+    definition: String,
+    times_used: i64,
+    by_customer: i64,
+}
+
+#[derive(Deserialize)]
+pub struct ShippingRow {
+    pub id: String,
+    pub name: String,
+    pub countries: String,
+    pub rates: String,
+    pub enabled: i64,
+}
+
+impl ShippingRow {
+    pub fn def(self) -> Result<ShippingDef, StoreError> {
+        let corrupt =
+            |e: serde_json::Error| StoreError::Corrupt(format!("shipping method {}: {e}", self.id));
+        Ok(ShippingDef {
+            countries: serde_json::from_str(&self.countries).map_err(corrupt)?,
+            rates: serde_json::from_str(&self.rates).map_err(corrupt)?,
+            enabled: self.enabled != 0,
+            name: self.name.clone(),
+            id: self.id.clone(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct StockRow {
+    sku: String,
+    available: i64,
+}
+
+/// Decodes the five results of [`reads`]; `None` when the cart does not exist.
+pub fn decode_reads(results: Vec<D1Result>) -> Result<Option<CartData>, StoreError> {
+    let mut r = results.into_iter();
+    let (Some(cart), Some(lines), Some(discounts), Some(shipping), Some(stock)) =
+        (r.next(), r.next(), r.next(), r.next(), r.next())
+    else {
+        return Err(StoreError::Corrupt(
+            "cart reads returned too few results".into(),
+        ));
+    };
+    let Some(cart) = decode::<CartRecord>(cart)?.into_iter().next() else {
+        return Ok(None);
+    };
+    let discounts = decode::<DiscountRow>(discounts)?
+        .into_iter()
+        .map(|row| {
+            let def: DiscountDef = serde_json::from_str(&row.definition)
+                .map_err(|e| StoreError::Corrupt(format!("discount definition: {e}")))?;
+            let usage = Usage {
+                total: row.times_used.max(0) as u32,
+                by_customer: row.by_customer.max(0) as u32,
+            };
+            Ok((def, usage))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let shipping = match decode::<ShippingRow>(shipping)?.into_iter().next() {
+        Some(row) => Some(row.def()?),
+        None => None,
+    };
+    let stock: BTreeMap<String, i64> = decode::<StockRow>(stock)?
+        .into_iter()
+        .map(|s| (s.sku, s.available))
+        .collect();
+    Ok(Some(CartData {
+        cart,
+        lines: decode::<LineRecord>(lines)?,
+        discounts,
+        shipping,
+        stock,
+    }))
+}
+
+/// GET: one round trip.
+pub async fn load(db: &Db, cart_id: &str) -> Result<Option<CartData>, StoreError> {
+    decode_reads(db.batch(reads(db, cart_id)?).await?)
+}
+
+/// Guards every mutation starts with: the cart exists in this channel, is active and not
+/// expired, and matches `If-Match` (or the version read, for read-then-write mutations).
+pub fn guards(
+    db: &Db,
+    cart_id: &str,
+    channel_id: &str,
+    now: &str,
+    version: Option<IfMatch>,
+) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    let mut out = vec![db.statement(
+        "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM carts \
+         WHERE id = ?1 AND channel_id = ?2 AND status = 'active' AND expires_at > ?3)",
+        &[text(cart_id), text(channel_id), text(now)],
+    )?];
+    if let Some(IfMatch::Version(v)) = version {
+        out.push(db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM carts WHERE id = ?1 AND version = ?2)",
+            &[text(cart_id), int(v)],
+        )?);
+    }
+    Ok(out)
+}
+
+/// The version bump that ends every mutation (and renews the expiry).
+pub fn bump(
+    db: &Db,
+    cart_id: &str,
+    now: &str,
+    expires_at: &str,
+) -> Result<D1PreparedStatement, StoreError> {
+    db.statement(
+        "UPDATE carts SET version = version + 1, updated_at = ?2, expires_at = ?3 WHERE id = ?1",
+        &[text(cart_id), text(now), text(expires_at)],
+    )
+}
+
+/// Runs `statements` between the guards and the bump, and returns the cart after it.
+pub async fn mutate(
+    db: &Db,
+    cart_id: &str,
+    guards: Vec<D1PreparedStatement>,
+    statements: Vec<D1PreparedStatement>,
+    now: &str,
+    expires_at: &str,
+) -> Result<Option<CartData>, StoreError> {
+    let mut batch = guards;
+    batch.extend(statements);
+    batch.push(bump(db, cart_id, now, expires_at)?);
+    let read_at = batch.len();
+    batch.extend(reads(db, cart_id)?);
+    let results = db.batch(batch).await?;
+    decode_reads(results.into_iter().skip(read_at).collect())
+}
+
+pub fn insert_cart(db: &Db, cart: &CartRecord) -> Result<D1PreparedStatement, StoreError> {
+    db.statement(
+        "INSERT INTO carts (id, channel_id, market, currency, status, version, discount_codes, expires_at, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, 'active', 1, '[]', ?5, ?6, ?6)",
+        &[text(&cart.id), text(&cart.channel_id), text(&cart.market), text(&cart.currency), text(&cart.expires_at), text(&cart.created_at)],
+    )
+}
+
+/// The SKU's current price in the cart's market, from D1 (NULL when not sold there: the
+/// NOT NULL column then refuses the write).
+const PRICE_IN_CART_MARKET: &str = "(SELECT p.amount_minor FROM prices p JOIN variants v ON v.sku = p.sku \
+     JOIN products pr ON pr.id = v.product_id \
+     WHERE p.sku = ?3 AND pr.status = 'published' AND p.market = (SELECT market FROM carts WHERE id = ?2))";
+
+/// Adds `quantity` of `sku` (merging with an existing line), refusing in SQL a SKU not sold in
+/// the cart's market, a line over 999 (CHECK), a cart over 250 lines, and more than the
+/// available stock.
+pub fn add_line(
+    db: &Db,
+    cart_id: &str,
+    line_id: &str,
+    sku: &str,
+    quantity: i64,
+    now: &str,
+    max_lines: i64,
+) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    Ok(vec![
+        db.statement(
+            &format!(
+                "INSERT INTO cart_lines (id, cart_id, sku, quantity, position, unit_price_seen, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, COALESCE((SELECT MAX(position) + 1 FROM cart_lines WHERE cart_id = ?2), 0), \
+                         {PRICE_IN_CART_MARKET}, ?5, ?5) \
+                 ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = quantity + excluded.quantity, \
+                    unit_price_seen = excluded.unit_price_seen, updated_at = excluded.updated_at"
+            ),
+            &[text(line_id), text(cart_id), text(sku), int(quantity), text(now)],
+        )?,
+        db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 WHERE (SELECT COUNT(*) FROM cart_lines WHERE cart_id = ?1) > ?2",
+            &[text(cart_id), int(max_lines)],
+        )?,
+        stock_guard(db, cart_id, sku)?,
+    ])
+}
+
+fn stock_guard(db: &Db, cart_id: &str, sku: &str) -> Result<D1PreparedStatement, StoreError> {
+    db.statement(
+        "INSERT INTO write_guards (ok) SELECT 0 WHERE \
+         (SELECT quantity FROM cart_lines WHERE cart_id = ?1 AND sku = ?2) > \
+         COALESCE((SELECT on_hand - reserved FROM inventory WHERE sku = ?2), 0)",
+        &[text(cart_id), text(sku)],
+    )
+}
+
+fn line_exists_guard(
+    db: &Db,
+    cart_id: &str,
+    line_id: &str,
+) -> Result<D1PreparedStatement, StoreError> {
+    db.statement(
+        "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM cart_lines WHERE id = ?1 AND cart_id = ?2)",
+        &[text(line_id), text(cart_id)],
+    )
+}
+
+/// Sets a line's quantity (0 removes it); more than the available stock is refused. The line
+/// takes the current price as the one the shopper has now seen.
+pub fn set_quantity(
+    db: &Db,
+    cart_id: &str,
+    line_id: &str,
+    quantity: i64,
+    now: &str,
+) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    let mut out = vec![line_exists_guard(db, cart_id, line_id)?];
+    if quantity == 0 {
+        out.push(db.statement(
+            "DELETE FROM cart_lines WHERE id = ?1 AND cart_id = ?2",
+            &[text(line_id), text(cart_id)],
+        )?);
+        return Ok(out);
+    }
+    out.push(db.statement(
+        "UPDATE cart_lines SET quantity = ?3, updated_at = ?4, unit_price_seen = COALESCE( \
+            (SELECT p.amount_minor FROM prices p WHERE p.sku = cart_lines.sku \
+               AND p.market = (SELECT market FROM carts WHERE id = ?2)), unit_price_seen) \
+         WHERE id = ?1 AND cart_id = ?2",
+        &[text(line_id), text(cart_id), int(quantity), text(now)],
+    )?);
+    out.push(db.statement(
+        "INSERT INTO write_guards (ok) SELECT 0 FROM cart_lines l WHERE l.id = ?1 AND l.cart_id = ?2 \
+         AND l.quantity > COALESCE((SELECT on_hand - reserved FROM inventory WHERE sku = l.sku), 0)",
+        &[text(line_id), text(cart_id)],
+    )?);
+    Ok(out)
+}
+
+/// Removes a code the cart holds (refused when it does not hold it).
+pub fn remove_code(
+    db: &Db,
+    cart_id: &str,
+    code: &str,
+) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    Ok(vec![
+        db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM json_each( \
+                (SELECT discount_codes FROM carts WHERE id = ?1)) WHERE value = ?2)",
+            &[text(cart_id), text(code)],
+        )?,
+        db.statement(
+            "UPDATE carts SET discount_codes = (SELECT json_group_array(value) FROM json_each(discount_codes) \
+             WHERE value <> ?2) WHERE id = ?1",
+            &[text(cart_id), text(code)],
+        )?,
+    ])
+}
+
+/// Refuses attaching a cart that belongs to another customer.
+pub fn owner_guard(
+    db: &Db,
+    cart_id: &str,
+    customer_id: &str,
+) -> Result<D1PreparedStatement, StoreError> {
+    db.statement(
+        "INSERT INTO write_guards (ok) SELECT 0 FROM carts WHERE id = ?1 AND customer_id IS NOT NULL AND customer_id <> ?2",
+        &[text(cart_id), text(customer_id)],
+    )
+}
+
+/// Fields of the cart row a PATCH may set (already validated); `None` leaves a field alone.
+#[derive(Default)]
+pub struct CartPatch {
+    pub email: Option<Option<String>>,
+    pub shipping_address: Option<Option<String>>,
+    pub billing_address: Option<Option<String>>,
+    pub shipping_method_id: Option<Option<String>>,
+    pub note: Option<Option<String>>,
+    pub discount_codes: Option<String>,
+    pub customer_id: Option<String>,
+}
+
+pub fn patch(
+    db: &Db,
+    cart_id: &str,
+    p: &CartPatch,
+) -> Result<Option<D1PreparedStatement>, StoreError> {
+    let mut sets = Vec::new();
+    let mut params = vec![text(cart_id)];
+    let mut push = |column: &str, value: JsValue| {
+        params.push(value);
+        sets.push(format!("{column} = ?{}", params.len()));
+    };
+    let opt = |v: &Option<String>| v.as_deref().map_or(JsValue::NULL, text);
+    if let Some(v) = &p.email {
+        push("email", opt(v));
+    }
+    if let Some(v) = &p.shipping_address {
+        push("shipping_address", opt(v));
+    }
+    if let Some(v) = &p.billing_address {
+        push("billing_address", opt(v));
+    }
+    if let Some(v) = &p.shipping_method_id {
+        push("shipping_method_id", opt(v));
+    }
+    if let Some(v) = &p.note {
+        push("note", opt(v));
+    }
+    if let Some(v) = &p.discount_codes {
+        push("discount_codes", text(v));
+    }
+    if let Some(v) = &p.customer_id {
+        push("customer_id", text(v));
+    }
+    if sets.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(db.statement(
+        &format!("UPDATE carts SET {} WHERE id = ?1", sets.join(", ")),
+        &params,
+    )?))
+}
+
+/// Merges the customer's most recent other active cart of this channel and market into this
+/// one (quantities summed, capped at 999), marks it merged, and attaches the customer.
+pub fn attach_customer(
+    db: &Db,
+    cart_id: &str,
+    channel_id: &str,
+    customer_id: &str,
+    now: &str,
+) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    let older = "(SELECT o.id FROM carts o, carts c WHERE c.id = ?1 AND o.customer_id = ?3 AND o.id <> ?1 \
+                  AND o.channel_id = ?2 AND o.market = c.market AND o.status = 'active' AND o.expires_at > ?4 \
+                  ORDER BY o.updated_at DESC LIMIT 1)";
+    let params = || {
+        vec![
+            text(cart_id),
+            text(channel_id),
+            text(customer_id),
+            text(now),
+        ]
+    };
+    Ok(vec![
+        db.statement(
+            &format!(
+                "INSERT INTO cart_lines (id, cart_id, sku, quantity, position, unit_price_seen, created_at, updated_at) \
+                 SELECT 'line_' || lower(hex(randomblob(16))), ?1, l.sku, l.quantity, \
+                        COALESCE((SELECT MAX(position) FROM cart_lines WHERE cart_id = ?1), -1) + 1 + l.position, \
+                        l.unit_price_seen, ?4, ?4 \
+                 FROM cart_lines l WHERE l.cart_id = {older} \
+                 ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = MIN(999, quantity + excluded.quantity), updated_at = excluded.updated_at"
+            ),
+            &params(),
+        )?,
+        db.statement(
+            &format!(
+                "UPDATE carts SET discount_codes = (SELECT json_group_array(code) FROM ( \
+                     SELECT value AS code FROM json_each((SELECT discount_codes FROM carts WHERE id = ?1)) \
+                     UNION SELECT value FROM json_each((SELECT discount_codes FROM carts WHERE id = {older})))) \
+                 WHERE id = ?1 AND {older} IS NOT NULL"
+            ),
+            &params(),
+        )?,
+        db.statement(
+            &format!(
+                "UPDATE carts SET status = 'merged', merged_into = ?1, version = version + 1, updated_at = ?4 \
+                 WHERE id = {older}"
+            ),
+            &params(),
+        )?,
+        db.statement("UPDATE carts SET customer_id = ?2 WHERE id = ?1", &[text(cart_id), text(customer_id)])?,
+    ])
+}
+
+/// What a refused mutation ran into.
+#[derive(Debug, Deserialize)]
+pub struct Diagnosis {
+    pub channel_id: Option<String>,
+    pub customer_id: Option<String>,
+    /// Whether the SKU asked for is sold (published, priced) in the cart's market.
+    pub sellable: Option<i64>,
+    pub status: Option<String>,
+    pub version: Option<i64>,
+    pub expires_at: Option<String>,
+    pub line_quantity: Option<i64>,
+    pub line_sku: Option<String>,
+    pub line_count: i64,
+    pub available: Option<i64>,
+}
+
+/// One read, on the slow path only.
+pub async fn diagnose(
+    db: &Db,
+    cart_id: &str,
+    line_id: Option<&str>,
+    sku: Option<&str>,
+) -> Result<Diagnosis, StoreError> {
+    let rows: Vec<Diagnosis> = db
+        .all(db.statement(
+            "SELECT c.channel_id, c.customer_id, c.status, c.version, c.expires_at, \
+                (SELECT 1 FROM prices p JOIN variants v ON v.sku = p.sku JOIN products pr ON pr.id = v.product_id \
+                   WHERE p.sku = ?3 AND pr.status = 'published' AND p.market = c.market) AS sellable, \
+                (SELECT quantity FROM cart_lines WHERE cart_id = ?1 AND (id = ?2 OR sku = ?3)) AS line_quantity, \
+                (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND (id = ?2 OR sku = ?3)) AS line_sku, \
+                (SELECT COUNT(*) FROM cart_lines WHERE cart_id = ?1) AS line_count, \
+                (SELECT on_hand - reserved FROM inventory WHERE sku = COALESCE(?3, \
+                    (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND id = ?2))) AS available \
+             FROM (SELECT 1) LEFT JOIN carts c ON c.id = ?1",
+            &[text(cart_id), text(line_id.unwrap_or("")), sku.map_or(JsValue::NULL, text)],
+        )?)
+        .await?;
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Corrupt("diagnosis returned no row".into()))
+}
