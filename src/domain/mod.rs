@@ -11,3 +11,4 @@ pub mod money;
 pub mod pagination;
 pub mod pricing;
 pub mod product;
+pub mod order;
