@@ -3,3 +3,5 @@
 #[cfg(any(feature = "backoffice", not(target_arch = "wasm32")))]
 pub mod admin;
 pub mod jwt;
+pub mod order_token;
+pub mod stripe_signature;

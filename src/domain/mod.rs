@@ -8,7 +8,7 @@ pub mod channel;
 pub mod fields;
 pub mod market;
 pub mod money;
+pub mod order;
 pub mod pagination;
 pub mod pricing;
 pub mod product;
-pub mod order;

@@ -81,7 +81,10 @@ pub enum Action {
     /// The payment deadline passed without payment.
     Expire,
     Fulfill(Vec<(String, i64)>),
-    Refund { lines: Vec<(String, i64)>, include_shipping: bool },
+    Refund {
+        lines: Vec<(String, i64)>,
+        include_shipping: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,8 +125,14 @@ pub struct Transition {
 /// Why an action cannot apply: 409 `illegal_transition`, or 422 for a bad line reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    Illegal { from: OrderStatus, action: &'static str },
-    BadLine { index: usize, reason: String },
+    Illegal {
+        from: OrderStatus,
+        action: &'static str,
+    },
+    BadLine {
+        index: usize,
+        reason: String,
+    },
 }
 
 fn action_name(a: &Action) -> &'static str {
@@ -140,14 +149,22 @@ fn action_name(a: &Action) -> &'static str {
 /// canceled order): the caller answers 200 with the order unchanged.
 pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, Refusal> {
     use OrderStatus::*;
-    let illegal = || Refusal::Illegal { from: state.status, action: action_name(action) };
+    let illegal = || Refusal::Illegal {
+        from: state.status,
+        action: action_name(action),
+    };
     let mut next = state.clone();
     match action {
         Action::MarkPaid => match state.status {
             PendingPayment => {
                 next.status = Confirmed;
                 next.payment = PaymentStatus::Paid;
-                Ok(Some(Transition { state: next, event: Some(EventType::Confirmed), stock: vec![], cancel_reason: None }))
+                Ok(Some(Transition {
+                    state: next,
+                    event: Some(EventType::Confirmed),
+                    stock: vec![],
+                    cancel_reason: None,
+                }))
             }
             Confirmed | Fulfilled | Refunded if state.payment != PaymentStatus::Pending => Ok(None),
             _ => Err(illegal()),
@@ -155,7 +172,12 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
         Action::Cancel | Action::Expire => match state.status {
             Canceled => Ok(None),
             PendingPayment => cancel(state, next, action == &Action::Expire),
-            Confirmed if matches!(action, Action::Cancel) && state.lines.iter().all(|l| l.fulfilled == 0) => cancel(state, next, false),
+            Confirmed
+                if matches!(action, Action::Cancel)
+                    && state.lines.iter().all(|l| l.fulfilled == 0) =>
+            {
+                cancel(state, next, false)
+            }
             Confirmed if matches!(action, Action::Expire) => Ok(None),
             _ => Err(illegal()),
         },
@@ -169,21 +191,41 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
                     .lines
                     .iter_mut()
                     .find(|l| &l.id == line_id)
-                    .ok_or_else(|| Refusal::BadLine { index: i, reason: format!("the order has no line {line_id}") })?;
+                    .ok_or_else(|| Refusal::BadLine {
+                        index: i,
+                        reason: format!("the order has no line {line_id}"),
+                    })?;
                 if *q < 1 || *q > line.open() {
-                    return Err(Refusal::BadLine { index: i, reason: format!("{} unit(s) of this line are left to ship", line.open()) });
+                    return Err(Refusal::BadLine {
+                        index: i,
+                        reason: format!("{} unit(s) of this line are left to ship", line.open()),
+                    });
                 }
                 line.fulfilled += q;
-                stock.push(StockMove { sku: line.sku.clone(), release: 0, ship: *q });
+                stock.push(StockMove {
+                    sku: line.sku.clone(),
+                    release: 0,
+                    ship: *q,
+                });
             }
             next.fulfillment = fulfillment_of(&next.lines);
             if next.fulfillment == FulfillmentStatus::Fulfilled {
                 next.status = Fulfilled;
             }
-            Ok(Some(Transition { state: next, event: Some(EventType::Fulfilled), stock, cancel_reason: None }))
+            Ok(Some(Transition {
+                state: next,
+                event: Some(EventType::Fulfilled),
+                stock,
+                cancel_reason: None,
+            }))
         }
-        Action::Refund { lines, include_shipping } => {
-            if !matches!(state.status, Confirmed | Fulfilled) || state.payment == PaymentStatus::Pending {
+        Action::Refund {
+            lines,
+            include_shipping,
+        } => {
+            if !matches!(state.status, Confirmed | Fulfilled)
+                || state.payment == PaymentStatus::Pending
+            {
                 return Err(illegal());
             }
             let mut stock = Vec::new();
@@ -192,42 +234,71 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
                     .lines
                     .iter_mut()
                     .find(|l| &l.id == line_id)
-                    .ok_or_else(|| Refusal::BadLine { index: i, reason: format!("the order has no line {line_id}") })?;
+                    .ok_or_else(|| Refusal::BadLine {
+                        index: i,
+                        reason: format!("the order has no line {line_id}"),
+                    })?;
                 let refundable = line.quantity - line.refunded;
                 if *q < 1 || *q > refundable {
-                    return Err(Refusal::BadLine { index: i, reason: format!("{refundable} unit(s) of this line can still be refunded") });
+                    return Err(Refusal::BadLine {
+                        index: i,
+                        reason: format!("{refundable} unit(s) of this line can still be refunded"),
+                    });
                 }
                 // Unshipped units are refunded first: their reservation is released.
                 let unshipped = (*q).min(line.open());
                 line.refunded += q;
                 line.refunded_unfulfilled += unshipped;
                 if unshipped > 0 {
-                    stock.push(StockMove { sku: line.sku.clone(), release: unshipped, ship: 0 });
+                    stock.push(StockMove {
+                        sku: line.sku.clone(),
+                        release: unshipped,
+                        ship: 0,
+                    });
                 }
             }
             if lines.is_empty() && !include_shipping {
-                return Err(Refusal::BadLine { index: 0, reason: "a refund names lines or includes shipping".into() });
+                return Err(Refusal::BadLine {
+                    index: 0,
+                    reason: "a refund names lines or includes shipping".into(),
+                });
             }
             if *include_shipping {
                 if state.shipping_refunded {
-                    return Err(Refusal::BadLine { index: 0, reason: "shipping was already refunded".into() });
+                    return Err(Refusal::BadLine {
+                        index: 0,
+                        reason: "shipping was already refunded".into(),
+                    });
                 }
                 next.shipping_refunded = true;
             }
             let all = next.lines.iter().all(|l| l.refunded == l.quantity);
-            next.payment = if all { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
+            next.payment = if all {
+                PaymentStatus::Refunded
+            } else {
+                PaymentStatus::PartiallyRefunded
+            };
             next.fulfillment = fulfillment_of(&next.lines);
             if all {
                 next.status = Refunded;
             } else if next.fulfillment == FulfillmentStatus::Fulfilled {
                 next.status = Fulfilled;
             }
-            Ok(Some(Transition { state: next, event: Some(EventType::Refunded), stock, cancel_reason: None }))
+            Ok(Some(Transition {
+                state: next,
+                event: Some(EventType::Refunded),
+                stock,
+                cancel_reason: None,
+            }))
         }
     }
 }
 
-fn cancel(state: &OrderState, mut next: OrderState, expired: bool) -> Result<Option<Transition>, Refusal> {
+fn cancel(
+    state: &OrderState,
+    mut next: OrderState,
+    expired: bool,
+) -> Result<Option<Transition>, Refusal> {
     next.status = OrderStatus::Canceled;
     next.payment = match state.payment {
         PaymentStatus::Pending => PaymentStatus::Voided,
@@ -237,13 +308,21 @@ fn cancel(state: &OrderState, mut next: OrderState, expired: bool) -> Result<Opt
         .lines
         .iter()
         .filter(|l| l.open() > 0)
-        .map(|l| StockMove { sku: l.sku.clone(), release: l.open(), ship: 0 })
+        .map(|l| StockMove {
+            sku: l.sku.clone(),
+            release: l.open(),
+            ship: 0,
+        })
         .collect();
     Ok(Some(Transition {
         state: next,
         event: Some(EventType::Canceled),
         stock,
-        cancel_reason: Some(if expired { "payment_timeout" } else { "canceled_by_merchant" }),
+        cancel_reason: Some(if expired {
+            "payment_timeout"
+        } else {
+            "canceled_by_merchant"
+        }),
     }))
 }
 
@@ -268,8 +347,22 @@ mod tests {
             payment,
             fulfillment: FulfillmentStatus::Unfulfilled,
             lines: vec![
-                LineState { id: "l1".into(), sku: "A".into(), quantity: 2, fulfilled: 0, refunded: 0, refunded_unfulfilled: 0 },
-                LineState { id: "l2".into(), sku: "B".into(), quantity: 1, fulfilled: 0, refunded: 0, refunded_unfulfilled: 0 },
+                LineState {
+                    id: "l1".into(),
+                    sku: "A".into(),
+                    quantity: 2,
+                    fulfilled: 0,
+                    refunded: 0,
+                    refunded_unfulfilled: 0,
+                },
+                LineState {
+                    id: "l2".into(),
+                    sku: "B".into(),
+                    quantity: 1,
+                    fulfilled: 0,
+                    refunded: 0,
+                    refunded_unfulfilled: 0,
+                },
             ],
             shipping_refunded: false,
         }
@@ -301,7 +394,10 @@ mod tests {
             Action::Cancel,
             Action::Expire,
             Action::Fulfill(vec![("l1".into(), 1)]),
-            Action::Refund { lines: vec![("l1".into(), 1)], include_shipping: false },
+            Action::Refund {
+                lines: vec![("l1".into(), 1)],
+                include_shipping: false,
+            },
         ]
     }
 
@@ -317,9 +413,24 @@ mod tests {
         }
         let expected = [
             // mark-paid, cancel, expire, fulfill 1, refund 1
-            (PendingPayment, [To(Confirmed), To(Canceled), To(Canceled), Illegal, Illegal]),
-            (Confirmed, [Unchanged, To(Canceled), Unchanged, To(Confirmed), To(Confirmed)]),
-            (Fulfilled, [Unchanged, Illegal, Illegal, Illegal, To(Fulfilled)]),
+            (
+                PendingPayment,
+                [To(Confirmed), To(Canceled), To(Canceled), Illegal, Illegal],
+            ),
+            (
+                Confirmed,
+                [
+                    Unchanged,
+                    To(Canceled),
+                    Unchanged,
+                    To(Confirmed),
+                    To(Confirmed),
+                ],
+            ),
+            (
+                Fulfilled,
+                [Unchanged, Illegal, Illegal, Illegal, To(Fulfilled)],
+            ),
             (Canceled, [Illegal, Unchanged, Unchanged, Illegal, Illegal]),
             (Refunded, [Unchanged, Illegal, Illegal, Illegal, Illegal]),
         ];
@@ -339,52 +450,156 @@ mod tests {
 
     #[test]
     fn paying_confirms_and_emits_order_confirmed() {
-        let t = apply(&state(PendingPayment, PaymentStatus::Pending), &Action::MarkPaid).unwrap().unwrap();
-        assert_eq!((t.state.status, t.state.payment), (Confirmed, PaymentStatus::Paid));
+        let t = apply(
+            &state(PendingPayment, PaymentStatus::Pending),
+            &Action::MarkPaid,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (t.state.status, t.state.payment),
+            (Confirmed, PaymentStatus::Paid)
+        );
         assert_eq!(t.event, Some(EventType::Confirmed));
         assert!(t.stock.is_empty());
     }
 
     #[test]
     fn expiry_and_cancel_release_every_reserved_unit() {
-        let t = apply(&state(PendingPayment, PaymentStatus::Pending), &Action::Expire).unwrap().unwrap();
+        let t = apply(
+            &state(PendingPayment, PaymentStatus::Pending),
+            &Action::Expire,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(t.cancel_reason, Some("payment_timeout"));
         assert_eq!(t.state.payment, PaymentStatus::Voided);
-        assert_eq!(t.stock, vec![StockMove { sku: "A".into(), release: 2, ship: 0 }, StockMove { sku: "B".into(), release: 1, ship: 0 }]);
-        let t = apply(&state(Confirmed, PaymentStatus::Paid), &Action::Cancel).unwrap().unwrap();
-        assert_eq!((t.state.payment, t.cancel_reason), (PaymentStatus::Refunded, Some("canceled_by_merchant")));
+        assert_eq!(
+            t.stock,
+            vec![
+                StockMove {
+                    sku: "A".into(),
+                    release: 2,
+                    ship: 0
+                },
+                StockMove {
+                    sku: "B".into(),
+                    release: 1,
+                    ship: 0
+                }
+            ]
+        );
+        let t = apply(&state(Confirmed, PaymentStatus::Paid), &Action::Cancel)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (t.state.payment, t.cancel_reason),
+            (PaymentStatus::Refunded, Some("canceled_by_merchant"))
+        );
     }
 
     #[test]
     fn partial_then_full_fulfilment_ships_stock_and_finishes_the_order() {
         let s = state(Confirmed, PaymentStatus::Paid);
-        let t = apply(&s, &Action::Fulfill(vec![("l1".into(), 1)])).unwrap().unwrap();
-        assert_eq!((t.state.status, t.state.fulfillment), (Confirmed, FulfillmentStatus::PartiallyFulfilled));
-        assert_eq!(t.stock, vec![StockMove { sku: "A".into(), release: 0, ship: 1 }]);
-        let t = apply(&t.state, &Action::Fulfill(vec![("l1".into(), 1), ("l2".into(), 1)])).unwrap().unwrap();
-        assert_eq!((t.state.status, t.state.fulfillment), (Fulfilled, FulfillmentStatus::Fulfilled));
-        assert!(matches!(apply(&t.state, &Action::Cancel), Err(Refusal::Illegal { .. })));
+        let t = apply(&s, &Action::Fulfill(vec![("l1".into(), 1)]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (t.state.status, t.state.fulfillment),
+            (Confirmed, FulfillmentStatus::PartiallyFulfilled)
+        );
+        assert_eq!(
+            t.stock,
+            vec![StockMove {
+                sku: "A".into(),
+                release: 0,
+                ship: 1
+            }]
+        );
+        let t = apply(
+            &t.state,
+            &Action::Fulfill(vec![("l1".into(), 1), ("l2".into(), 1)]),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (t.state.status, t.state.fulfillment),
+            (Fulfilled, FulfillmentStatus::Fulfilled)
+        );
+        assert!(matches!(
+            apply(&t.state, &Action::Cancel),
+            Err(Refusal::Illegal { .. })
+        ));
     }
 
     #[test]
     fn fulfilling_more_than_is_left_or_an_unknown_line_is_refused() {
         let s = state(Confirmed, PaymentStatus::Paid);
-        assert!(matches!(apply(&s, &Action::Fulfill(vec![("l1".into(), 3)])), Err(Refusal::BadLine { index: 0, .. })));
-        assert!(matches!(apply(&s, &Action::Fulfill(vec![("l2".into(), 1), ("zz".into(), 1)])), Err(Refusal::BadLine { index: 1, .. })));
-        assert!(matches!(apply(&s, &Action::Fulfill(vec![("l1".into(), 0)])), Err(Refusal::BadLine { .. })));
+        assert!(matches!(
+            apply(&s, &Action::Fulfill(vec![("l1".into(), 3)])),
+            Err(Refusal::BadLine { index: 0, .. })
+        ));
+        assert!(matches!(
+            apply(
+                &s,
+                &Action::Fulfill(vec![("l2".into(), 1), ("zz".into(), 1)])
+            ),
+            Err(Refusal::BadLine { index: 1, .. })
+        ));
+        assert!(matches!(
+            apply(&s, &Action::Fulfill(vec![("l1".into(), 0)])),
+            Err(Refusal::BadLine { .. })
+        ));
     }
 
     #[test]
     fn refunds_release_unshipped_units_first_and_end_in_refunded() {
         let s = state(Confirmed, PaymentStatus::Paid);
-        let t = apply(&s, &Action::Fulfill(vec![("l1".into(), 1)])).unwrap().unwrap();
+        let t = apply(&s, &Action::Fulfill(vec![("l1".into(), 1)]))
+            .unwrap()
+            .unwrap();
         // Refund 2 of l1: one unshipped (released), one shipped (a return).
-        let t = apply(&t.state, &Action::Refund { lines: vec![("l1".into(), 2)], include_shipping: false }).unwrap().unwrap();
-        assert_eq!(t.stock, vec![StockMove { sku: "A".into(), release: 1, ship: 0 }]);
+        let t = apply(
+            &t.state,
+            &Action::Refund {
+                lines: vec![("l1".into(), 2)],
+                include_shipping: false,
+            },
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            t.stock,
+            vec![StockMove {
+                sku: "A".into(),
+                release: 1,
+                ship: 0
+            }]
+        );
         assert_eq!(t.state.payment, PaymentStatus::PartiallyRefunded);
-        let t = apply(&t.state, &Action::Refund { lines: vec![("l2".into(), 1)], include_shipping: true }).unwrap().unwrap();
-        assert_eq!((t.state.status, t.state.payment), (Refunded, PaymentStatus::Refunded));
+        let t = apply(
+            &t.state,
+            &Action::Refund {
+                lines: vec![("l2".into(), 1)],
+                include_shipping: true,
+            },
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (t.state.status, t.state.payment),
+            (Refunded, PaymentStatus::Refunded)
+        );
         assert!(t.state.shipping_refunded);
-        assert!(matches!(apply(&t.state, &Action::Refund { lines: vec![("l2".into(), 1)], include_shipping: false }), Err(Refusal::Illegal { .. })));
+        assert!(matches!(
+            apply(
+                &t.state,
+                &Action::Refund {
+                    lines: vec![("l2".into(), 1)],
+                    include_shipping: false
+                }
+            ),
+            Err(Refusal::Illegal { .. })
+        ));
     }
 }

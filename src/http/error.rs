@@ -134,6 +134,32 @@ impl ApiError {
         e
     }
 
+    pub fn idempotency_key_required(message: impl Into<String>) -> ApiError {
+        ApiError::new(428, "idempotency_key_required", message)
+    }
+
+    pub fn idempotency_key_reused(message: impl Into<String>) -> ApiError {
+        ApiError::new(422, "idempotency_key_reused", message)
+    }
+
+    pub fn idempotency_in_progress() -> ApiError {
+        let mut e = ApiError::new(
+            409,
+            "idempotency_in_progress",
+            "a request with this Idempotency-Key is still running; retry shortly",
+        );
+        e.headers.push(("Retry-After", "1".into()));
+        e
+    }
+
+    pub fn invalid_signature(message: impl Into<String>) -> ApiError {
+        ApiError::new(400, "invalid_signature", message)
+    }
+
+    pub fn illegal_transition(message: impl Into<String>) -> ApiError {
+        ApiError::new(409, "illegal_transition", message)
+    }
+
     /// A bug or an unexpected state. The cause goes to the log, never to the client.
     pub fn internal() -> ApiError {
         ApiError::new(

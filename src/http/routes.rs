@@ -94,6 +94,15 @@ mod storefront {
         AttachCustomer {
             cart: &'a str,
         },
+        Checkout {
+            cart: &'a str,
+        },
+        GetOrder {
+            id: &'a str,
+        },
+        MyOrders,
+        /// Needs no publishable key: Stripe signs it instead.
+        StripeWebhook,
     }
 
     pub fn match_storefront<'a>(method: &str, path: &'a str) -> Result<Storefront<'a>, ApiError> {
@@ -125,6 +134,10 @@ mod storefront {
                     (&["GET"], ShippingMethods { cart })
                 }
                 (_, ["v1", "carts", cart, "customer"]) => (&["POST"], AttachCustomer { cart }),
+                (_, ["v1", "carts", cart, "checkout"]) => (&["POST"], Checkout { cart }),
+                (_, ["v1", "orders", id]) => (&["GET"], GetOrder { id }),
+                (_, ["v1", "customers", "me", "orders"]) => (&["GET"], MyOrders),
+                (_, ["v1", "payments", "stripe", "webhook"]) => (&["POST"], StripeWebhook),
                 _ => return Err(not_found()),
             };
         only(method, allowed).map(|()| route)

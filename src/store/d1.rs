@@ -113,6 +113,11 @@ pub fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
+/// A JSON document as one parameter (text), for `json_each`.
+pub fn json_text(value: &serde_json::Value) -> JsValue {
+    JsValue::from_str(&value.to_string())
+}
+
 #[cfg(feature = "backoffice")]
 /// A JSON document as one parameter: many rows travel in one statement through `json_each`,
 /// within D1's 100-parameter limit.

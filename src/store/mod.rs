@@ -14,11 +14,14 @@ pub mod channel_admin;
 #[cfg(feature = "storefront")]
 pub mod channels;
 pub mod d1;
+#[cfg(feature = "storefront")]
+pub mod idempotency;
 #[cfg(feature = "backoffice")]
 pub mod inventory;
 pub mod kv;
 #[cfg(feature = "backoffice")]
 pub mod markets;
+pub mod orders;
 #[cfg(feature = "backoffice")]
 pub mod products;
 pub mod rows;

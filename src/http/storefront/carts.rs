@@ -89,6 +89,11 @@ pub async fn dispatch(
     }
 }
 
+/// A required JSON object body (for routes outside this module).
+pub async fn read_body(req: &mut worker::Request) -> Result<Map<String, Value>, ApiError> {
+    json_body(req, false).await
+}
+
 async fn json_body(
     req: &mut worker::Request,
     optional: bool,

@@ -12,6 +12,7 @@ use crate::store::{catalog, channels};
 use worker::Request;
 
 mod carts;
+mod checkout;
 
 /// The storefront's part of `schema/openapi.yaml`, made by `scripts/build.mjs`.
 const OPENAPI: &str = include_str!("../../../build/openapi/storefront.json");
@@ -41,6 +42,9 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     let origin = header(req, "Origin");
     if route == Storefront::Preflight {
         return preflight(ctx, origin.as_deref()).await;
+    }
+    if route == Storefront::StripeWebhook {
+        return checkout::stripe_webhook(req, ctx).await;
     }
     let channel = authenticate(req, ctx).await?;
     let reply = match dispatch(route, req, ctx, &channel).await {
@@ -89,6 +93,12 @@ async fn dispatch(
             })?;
             Reply::json(200, &product.view())
         }
+        Storefront::Checkout { cart } => {
+            let body = carts::read_body(req).await?;
+            checkout::checkout(req, ctx, channel, cart, &req.path(), &body).await
+        }
+        Storefront::GetOrder { id } => checkout::get_order(req, ctx, channel, id).await,
+        Storefront::MyOrders => checkout::my_orders(req, ctx, channel, &params).await,
         cart_route => carts::dispatch(cart_route, req, ctx, channel).await,
     }
 }
