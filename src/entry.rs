@@ -40,6 +40,38 @@ mod jobs {
         if let Err(e) = purge_carts(&env).await {
             worker::console_error!("cron: cart purge failed: {e}");
         }
+        if let Err(e) = expire_orders(&env).await {
+            worker::console_error!("cron: unpaid order expiry failed: {e}");
+        }
+    }
+
+    /// Cancels unpaid orders past their deadline (`cancel_reason: payment_timeout`), releasing
+    /// their stock and emitting `order.canceled`; at most 100 per tick, each in its own batch.
+    async fn expire_orders(env: &Env) -> Result<(), String> {
+        use crate::domain::order::{apply, Action};
+        let db = Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default());
+        let now = now_rfc3339();
+        let overdue = crate::store::orders::overdue(&db, &now, 100)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        for order in overdue {
+            let state = order.state().map_err(|e| format!("{e:?}"))?;
+            if let Ok(Some(t)) = apply(&state, &Action::Expire) {
+                let statements = crate::store::orders::transition(
+                    &db,
+                    &order,
+                    &t,
+                    &crate::http::server::random_id("evt"),
+                    &now,
+                )
+                .map_err(|e| format!("{e:?}"))?;
+                if let Err(e) = db.batch(statements).await {
+                    // A concurrent payment or cancel changed it: the next tick sees the new state.
+                    worker::console_warn!("cron: expiring order {} skipped: {e:?}", order.row.id);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Deletes expired carts in bounded batches (at most 10 x 500 per tick), so one tick never

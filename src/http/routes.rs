@@ -156,6 +156,12 @@ mod backoffice {
     /// Routes of the admin API (`/admin/v1`, admin JWT required).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Backoffice<'a> {
+        ListOrders,
+        GetOrder { id: &'a str },
+        MarkPaid { id: &'a str },
+        CancelOrder { id: &'a str },
+        FulfillOrder { id: &'a str },
+        RefundOrder { id: &'a str },
         PutMarket { code: &'a str },
         GetMarket { code: &'a str },
         PutProduct { id: &'a str },
@@ -192,19 +198,44 @@ mod backoffice {
                 | GetShippingMethod { .. }
                 | GetDiscount { .. } => Scope::CatalogRead,
                 GetInventory { .. } | ListAdjustments { .. } => Scope::InventoryRead,
+                ListOrders | GetOrder { .. } => Scope::OrdersRead,
+                MarkPaid { .. } | CancelOrder { .. } | FulfillOrder { .. } | RefundOrder { .. } => {
+                    Scope::OrdersWrite
+                }
                 PutInventory { .. } | AdjustInventory { .. } => Scope::InventoryWrite,
             }
         }
 
         /// POST routes whose body may be left empty (it means `{}`).
         pub fn body_optional(&self) -> bool {
-            matches!(self, Backoffice::RotateChannelKey { .. })
+            matches!(
+                self,
+                Backoffice::RotateChannelKey { .. }
+                    | Backoffice::MarkPaid { .. }
+                    | Backoffice::CancelOrder { .. }
+            )
         }
     }
 
     pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a>, ApiError> {
         let segs = segments(path).ok_or_else(not_found)?;
         let route = match (method, segs.as_slice()) {
+            ("GET", ["admin", "v1", "orders"]) => Backoffice::ListOrders,
+            (_, ["admin", "v1", "orders"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            ("GET", ["admin", "v1", "orders", id]) => Backoffice::GetOrder { id },
+            (_, ["admin", "v1", "orders", _]) => {
+                return Err(ApiError::method_not_allowed(&["GET"]))
+            }
+            ("POST", ["admin", "v1", "orders", id, "mark-paid"]) => Backoffice::MarkPaid { id },
+            ("POST", ["admin", "v1", "orders", id, "cancel"]) => Backoffice::CancelOrder { id },
+            ("POST", ["admin", "v1", "orders", id, "fulfillments"]) => {
+                Backoffice::FulfillOrder { id }
+            }
+            ("POST", ["admin", "v1", "orders", id, "refunds"]) => Backoffice::RefundOrder { id },
+            (
+                _,
+                ["admin", "v1", "orders", _, "mark-paid" | "cancel" | "fulfillments" | "refunds"],
+            ) => return Err(ApiError::method_not_allowed(&["POST"])),
             ("PUT", ["admin", "v1", "markets", code]) => Backoffice::PutMarket { code },
             ("GET", ["admin", "v1", "markets", code]) => Backoffice::GetMarket { code },
             (_, ["admin", "v1", "markets", _]) => {

@@ -10,6 +10,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::D1PreparedStatement;
 
+// Every column is read by one Worker or the other; each bundle sees only its half.
+#[cfg_attr(not(feature = "storefront"), allow(dead_code))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderRow {
     pub id: String,
@@ -298,4 +300,66 @@ pub fn outbox(
         "INSERT INTO outbox (id, type, aggregate, sequence, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         &[text(id), text(event_type), text(aggregate), int(sequence), text(&payload.to_string()), text(now)],
     )
+}
+
+/// Unpaid orders past their payment deadline, with their lines (one round trip).
+#[cfg(feature = "backoffice")]
+pub async fn overdue(db: &Db, now: &str, limit: i64) -> Result<Vec<Order>, StoreError> {
+    let ids = "(SELECT id FROM orders WHERE status = 'pending_payment' AND pay_by <= ?1 ORDER BY pay_by LIMIT ?2)";
+    let results = db
+        .batch(vec![
+            select_order(db, &format!("id IN {ids}"), &[text(now), int(limit)])?,
+            db.statement(
+                &format!(
+                    "SELECT order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, \
+                     fulfilled_quantity, refunded_quantity, refunded_unfulfilled FROM order_lines \
+                     WHERE order_id IN {ids} ORDER BY position"
+                ),
+                &[text(now), int(limit)],
+            )?,
+        ])
+        .await?;
+    #[derive(Deserialize)]
+    struct Keyed {
+        order_id: String,
+        id: String,
+        sku: String,
+        title: String,
+        quantity: i64,
+        unit_price: i64,
+        subtotal: i64,
+        discount: i64,
+        tax: i64,
+        total: i64,
+        fulfilled_quantity: i64,
+        refunded_quantity: i64,
+        refunded_unfulfilled: i64,
+    }
+    let mut r = results.into_iter();
+    let rows: Vec<OrderRow> = r.next().map(decode).transpose()?.unwrap_or_default();
+    let lines: Vec<Keyed> = r.next().map(decode).transpose()?.unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let ls = lines
+                .iter()
+                .filter(|k| k.order_id == row.id)
+                .map(|k| LineRow {
+                    id: k.id.clone(),
+                    sku: k.sku.clone(),
+                    title: k.title.clone(),
+                    quantity: k.quantity,
+                    unit_price: k.unit_price,
+                    subtotal: k.subtotal,
+                    discount: k.discount,
+                    tax: k.tax,
+                    total: k.total,
+                    fulfilled_quantity: k.fulfilled_quantity,
+                    refunded_quantity: k.refunded_quantity,
+                    refunded_unfulfilled: k.refunded_unfulfilled,
+                })
+                .collect();
+            Order { row, lines: ls }
+        })
+        .collect())
 }

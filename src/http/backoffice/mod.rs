@@ -5,6 +5,7 @@ mod channels;
 mod inventory;
 mod markets;
 mod offers;
+mod orders;
 mod products;
 
 use crate::auth::admin::{Admin, AdminVerifier, Scope};
@@ -52,6 +53,12 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         Map::new()
     };
     match route {
+        Backoffice::ListOrders => orders::list(ctx, &crate::http::server::query_params(req)).await,
+        Backoffice::GetOrder { id } => orders::get(ctx, id).await,
+        Backoffice::MarkPaid { id } => orders::mark_paid(ctx, id, &body).await,
+        Backoffice::CancelOrder { id } => orders::cancel(ctx, id, &body).await,
+        Backoffice::FulfillOrder { id } => orders::fulfill(ctx, id, &body).await,
+        Backoffice::RefundOrder { id } => orders::refund(ctx, id, &body).await,
         Backoffice::PutMarket { code } => markets::put(ctx, code, &body).await,
         Backoffice::GetMarket { code } => markets::get(ctx, code).await,
         Backoffice::PutProduct { id } => products::put(ctx, id, &body).await,
