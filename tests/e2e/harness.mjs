@@ -3,6 +3,7 @@
 import path from "node:path";
 import { root } from "../../scripts/lib/proc.mjs";
 import { startWorkers, migrate, runSqlFile, readVarsFile } from "../../scripts/lib/workers.mjs";
+import { checkResponse } from "./contract.mjs";
 
 export const DEMO_KEY = "pk_demo_web";
 /** Local secrets, as API.md says tests may read them. */
@@ -19,7 +20,7 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {} } = {
   if (seed) await runSqlFile(db, "schema/seed/demo.sql");
   const kv = await mf.getKVNamespace("CATALOG", "storefront");
 
-  const call = (base) => async (pathname, { method = "GET", headers = {}, body, json } = {}) => {
+  const call = (base, worker) => async (pathname, { method = "GET", headers = {}, body, json } = {}) => {
     const init = { method, headers: { ...headers } };
     if (json !== undefined) {
       init.body = JSON.stringify(json);
@@ -35,6 +36,8 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {} } = {
     } catch {
       parsed = undefined;
     }
+    // Every response is held to the contract (schema/openapi.yaml).
+    checkResponse(worker, method, base + pathname, res.status, parsed);
     return { status: res.status, headers: res.headers, text, body: parsed };
   };
 
@@ -44,10 +47,10 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {} } = {
     kv,
     urls,
     /** Storefront request; the demo publishable key unless `headers` says otherwise. */
-    sf: (p, opts = {}) => call(urls.storefront)(p, { ...opts, headers: { "X-Publishable-Key": DEMO_KEY, ...opts.headers } }),
+    sf: (p, opts = {}) => call(urls.storefront, "storefront")(p, { ...opts, headers: { "X-Publishable-Key": DEMO_KEY, ...opts.headers } }),
     /** Storefront request with exactly the given headers (no key added). */
-    sfRaw: call(urls.storefront),
-    bo: call(urls.backoffice),
+    sfRaw: call(urls.storefront, "storefront"),
+    bo: call(urls.backoffice, "backoffice"),
     dispose: () => mf.dispose(),
   };
 }
