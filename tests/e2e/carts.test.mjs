@@ -299,3 +299,20 @@ test("another channel cannot see or change a cart", async () => {
   envelope(assert, await stack.sfRaw(`/v1/carts/${cart}`, { headers: other }), 404, "not_found");
   envelope(assert, await stack.sfRaw(`/v1/carts/${cart}/lines`, { method: "POST", headers: { ...other, "Content-Type": "application/json" }, body: '{"sku":"CHOC-70"}' }), 404, "not_found");
 });
+
+test("any POST that sends an Idempotency-Key replays its first response", async () => {
+  const key = { "Idempotency-Key": `create-${Date.now()}` };
+  const first = await stack.sf("/v1/carts", { method: "POST", json: { market: "FR" }, headers: key });
+  const again = await stack.sf("/v1/carts", { method: "POST", json: { market: "FR" }, headers: key });
+  assert.equal(first.status, 201);
+  assert.equal(again.status, 201);
+  assert.equal(again.body.id, first.body.id, "one cart, not two");
+  assert.equal(again.headers.get("idempotent-replayed"), "true");
+  envelope(assert, await stack.sf("/v1/carts", { method: "POST", json: { market: "US" }, headers: key }), 422, "idempotency_key_reused");
+  const cart = first.body.id;
+  const lineKey = { "Idempotency-Key": `line-${Date.now()}` };
+  await add(cart, "CHOC-70", 2, lineKey);
+  const replayed = await add(cart, "CHOC-70", 2, lineKey);
+  assert.deepEqual(replayed.body.lines.map((l) => l.quantity), [2], "the retried add did not add twice");
+  assert.deepEqual((await stack.sf(`/v1/carts/${cart}`)).body.lines.map((l) => l.quantity), [2]);
+});

@@ -185,6 +185,116 @@ pub async fn checkout(
     result
 }
 
+/// Replay semantics for a POST that sends `Idempotency-Key`: the first response (below 500)
+/// is stored and replayed for the same key and body; another body is 422; a duplicate in
+/// flight is 409. Costs two more D1 round trips (claim, store), only when the header is sent.
+pub async fn idempotent_post<F, Fut>(
+    req: &mut Request,
+    ctx: &Ctx,
+    channel: &Channel,
+    run: F,
+) -> Result<Reply, ApiError>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Result<Reply, ApiError>>,
+{
+    let key = header(req, "Idempotency-Key").unwrap_or_default();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(ApiError::invalid_parameter(
+            "Idempotency-Key",
+            "1 to 255 visible ASCII characters",
+        ));
+    }
+    // Read the body once to hash it; the handler gets a copy of the request carrying it.
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
+    let mut init = RequestInit::new();
+    let headers = Headers::new();
+    for (k, v) in req.headers().entries() {
+        let _ = headers.append(&k, &v);
+    }
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(js_sys::Uint8Array::from(bytes.as_slice()).into()));
+    let copy = Request::new_with_init(
+        &req.url().map_err(|_| ApiError::internal())?.to_string(),
+        &init,
+    )
+    .map_err(|_| ApiError::internal())?;
+    let hashed = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => canonical(&v).into_bytes(),
+        Err(_) => bytes,
+    };
+    let body_hash = hex(&Sha256::digest(&hashed));
+    let path = req.path();
+    let scope = Scope {
+        channel: &channel.id,
+        key: &key,
+        method: "POST",
+        path: &path,
+    };
+    let token = random_id("claim");
+    let db = ctx.db()?;
+    let results = db
+        .batch(
+            idempotency::claim(
+                &db,
+                &scope,
+                &body_hash,
+                &token,
+                &now_rfc3339(),
+                &iso_in(IDEMPOTENCY_HOURS * 3600.0),
+            )
+            .map_err(|e| ctx.store_error(e))?,
+        )
+        .await
+        .map_err(|e| ctx.store_error(e))?;
+    let record =
+        idempotency::decode_record(results.into_iter().nth(1).ok_or_else(ApiError::internal)?)
+            .map_err(|e| ctx.store_error(e))?;
+    match record {
+        Some(r) if r.response_body.as_deref() == Some(token.as_str()) && r.state == "in_flight" => {
+        }
+        Some(r) if r.body_hash != body_hash => {
+            return Err(ApiError::idempotency_key_reused(
+                "this Idempotency-Key was used with another request body",
+            ))
+        }
+        Some(r) if r.state == "done" => {
+            let status = r.response_status.unwrap_or(200) as u16;
+            return Ok(Reply {
+                status,
+                body: r.response_body,
+                headers: vec![],
+            }
+            .header("Idempotent-Replayed", "true"));
+        }
+        _ => return Err(ApiError::idempotency_in_progress()),
+    }
+    let reply = run(copy).await.unwrap_or_else(Reply::from);
+    let statement = if reply.status < 500 {
+        idempotency::finish(
+            &db,
+            &scope,
+            &token,
+            reply.status,
+            reply.body.as_deref().unwrap_or(""),
+        )
+    } else {
+        idempotency::release(&db, &scope, &token)
+    }
+    .map_err(|e| ctx.store_error(e))?;
+    if let Err(e) = db.batch(vec![statement]).await {
+        worker::console_error!(
+            "[{}] storing the idempotent response failed: {e:?}",
+            ctx.request_id
+        );
+    }
+    Ok(reply)
+}
+
 fn fail(e: ApiError) -> Failure {
     Failure(e)
 }

@@ -47,10 +47,20 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         return checkout::stripe_webhook(req, ctx).await;
     }
     let channel = authenticate(req, ctx).await?;
-    let reply = match dispatch(route, req, ctx, &channel).await {
-        Ok(reply) => reply,
-        Err(error) => Reply::from(error),
+    // Any POST that sends an Idempotency-Key gets replay semantics (checkout does its own).
+    let idempotent = method == "POST"
+        && !matches!(route, Storefront::Checkout { .. })
+        && header(req, "Idempotency-Key").is_some();
+    let reply = if idempotent {
+        let channel = &channel;
+        checkout::idempotent_post(req, ctx, channel, |mut copy| async move {
+            dispatch(route, &mut copy, ctx, channel).await
+        })
+        .await
+    } else {
+        dispatch(route, req, ctx, &channel).await
     };
+    let reply = reply.unwrap_or_else(Reply::from);
     Ok(with_cors(reply, &channel, origin.as_deref()))
 }
 
