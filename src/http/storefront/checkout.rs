@@ -219,7 +219,7 @@ where
         .with_headers(headers)
         .with_body(Some(js_sys::Uint8Array::from(bytes.as_slice()).into()));
     let copy = Request::new_with_init(
-        &req.url().map_err(|_| ApiError::internal())?.to_string(),
+        req.url().map_err(|_| ApiError::internal())?.as_ref(),
         &init,
     )
     .map_err(|_| ApiError::internal())?;
