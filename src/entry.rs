@@ -14,21 +14,21 @@ fn start() {
 
 #[cfg(feature = "storefront")]
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    crate::http::server::serve(req, env, crate::http::storefront::handle).await
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    crate::http::server::serve(req, env, ctx, crate::http::storefront::handle).await
 }
 
 #[cfg(feature = "backoffice")]
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    crate::http::server::serve(req, env, crate::http::backoffice::handle).await
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    crate::http::server::serve(req, env, ctx, crate::http::backoffice::handle).await
 }
 
 #[cfg(feature = "backoffice")]
 mod jobs {
     use crate::http::server::now_rfc3339;
     use crate::store::d1::{Db, Meter};
-    use worker::{event, Env, MessageBatch, MessageExt, ScheduleContext, ScheduledEvent};
+    use worker::{event, Env, MessageBatch, ScheduleContext, ScheduledEvent};
 
     /// Every cron tick refreshes each market's catalog snapshot in KV, so storefronts never
     /// wait on a rebuild and a change made outside the admin API shows within a tick.
@@ -42,6 +42,13 @@ mod jobs {
         }
         if let Err(e) = expire_orders(&env).await {
             worker::console_error!("cron: unpaid order expiry failed: {e}");
+        }
+        // Events the expiry just wrote, then anything committed but never handed off.
+        if let Err(e) = crate::store::outbox::publish(&env, None).await {
+            worker::console_error!("cron: publishing events failed: {e}");
+        }
+        if let Err(e) = crate::delivery::sweep(&env).await {
+            worker::console_error!("cron: outbox sweep failed: {e}");
         }
     }
 
@@ -111,20 +118,14 @@ mod jobs {
         Ok(())
     }
 
-    /// The order-events consumer. No event type is forwarded by this version yet, so every
-    /// message is left for a retry and, once retries run out, kept in the dead-letter queue:
-    /// never acknowledged unhandled, never lost. Never returns `Err` (that would reset the
-    /// instance and redeliver the whole batch).
+    /// The order-events consumer: see `delivery`. Never returns `Err`.
     #[event(queue)]
     async fn queue(
         batch: MessageBatch<serde_json::Value>,
-        _env: Env,
+        env: Env,
         _ctx: worker::Context,
     ) -> worker::Result<()> {
-        for message in batch.raw_iter() {
-            worker::console_warn!("queue: no handler for message {}; retrying", message.id());
-            message.retry();
-        }
+        crate::delivery::consume(batch, env).await;
         Ok(())
     }
 }

@@ -8,6 +8,8 @@ pub mod auth;
 pub mod domain;
 pub mod http;
 
+#[cfg(all(target_arch = "wasm32", feature = "backoffice"))]
+mod delivery;
 #[cfg(target_arch = "wasm32")]
 mod entry;
 #[cfg(target_arch = "wasm32")]

@@ -12,3 +12,4 @@ pub mod order;
 pub mod pagination;
 pub mod pricing;
 pub mod product;
+pub mod webhook;

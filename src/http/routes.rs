@@ -156,6 +156,15 @@ mod backoffice {
     /// Routes of the admin API (`/admin/v1`, admin JWT required).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Backoffice<'a> {
+        PutDestination { id: &'a str },
+        GetDestination { id: &'a str },
+        DeleteDestination { id: &'a str },
+        ListDestinations,
+        RotateSecret { id: &'a str },
+        ListDeliveries,
+        GetDelivery { id: &'a str },
+        ReplayDelivery { id: &'a str },
+        Events,
         ListOrders,
         GetOrder { id: &'a str },
         MarkPaid { id: &'a str },
@@ -199,6 +208,14 @@ mod backoffice {
                 | GetDiscount { .. } => Scope::CatalogRead,
                 GetInventory { .. } | ListAdjustments { .. } => Scope::InventoryRead,
                 ListOrders | GetOrder { .. } => Scope::OrdersRead,
+                PutDestination { .. }
+                | DeleteDestination { .. }
+                | RotateSecret { .. }
+                | ReplayDelivery { .. } => Scope::DestinationsWrite,
+                GetDestination { .. } | ListDestinations | ListDeliveries | GetDelivery { .. } => {
+                    Scope::DestinationsRead
+                }
+                Events => Scope::EventsRead,
                 MarkPaid { .. } | CancelOrder { .. } | FulfillOrder { .. } | RefundOrder { .. } => {
                     Scope::OrdersWrite
                 }
@@ -213,6 +230,8 @@ mod backoffice {
                 Backoffice::RotateChannelKey { .. }
                     | Backoffice::MarkPaid { .. }
                     | Backoffice::CancelOrder { .. }
+                    | Backoffice::RotateSecret { .. }
+                    | Backoffice::ReplayDelivery { .. }
             )
         }
     }
@@ -220,6 +239,38 @@ mod backoffice {
     pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a>, ApiError> {
         let segs = segments(path).ok_or_else(not_found)?;
         let route = match (method, segs.as_slice()) {
+            ("GET", ["admin", "v1", "destinations"]) => Backoffice::ListDestinations,
+            (_, ["admin", "v1", "destinations"]) => {
+                return Err(ApiError::method_not_allowed(&["GET"]))
+            }
+            ("PUT", ["admin", "v1", "destinations", id]) => Backoffice::PutDestination { id },
+            ("GET", ["admin", "v1", "destinations", id]) => Backoffice::GetDestination { id },
+            ("DELETE", ["admin", "v1", "destinations", id]) => Backoffice::DeleteDestination { id },
+            (_, ["admin", "v1", "destinations", _]) => {
+                return Err(ApiError::method_not_allowed(&["GET", "PUT", "DELETE"]))
+            }
+            ("POST", ["admin", "v1", "destinations", id, "rotate-secret"]) => {
+                Backoffice::RotateSecret { id }
+            }
+            (_, ["admin", "v1", "destinations", _, "rotate-secret"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
+            }
+            ("GET", ["admin", "v1", "deliveries"]) => Backoffice::ListDeliveries,
+            (_, ["admin", "v1", "deliveries"]) => {
+                return Err(ApiError::method_not_allowed(&["GET"]))
+            }
+            ("GET", ["admin", "v1", "deliveries", id]) => Backoffice::GetDelivery { id },
+            (_, ["admin", "v1", "deliveries", _]) => {
+                return Err(ApiError::method_not_allowed(&["GET"]))
+            }
+            ("POST", ["admin", "v1", "deliveries", id, "replay"]) => {
+                Backoffice::ReplayDelivery { id }
+            }
+            (_, ["admin", "v1", "deliveries", _, "replay"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
+            }
+            ("GET", ["admin", "v1", "events"]) => Backoffice::Events,
+            (_, ["admin", "v1", "events"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             ("GET", ["admin", "v1", "orders"]) => Backoffice::ListOrders,
             (_, ["admin", "v1", "orders"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             ("GET", ["admin", "v1", "orders", id]) => Backoffice::GetOrder { id },

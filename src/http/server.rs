@@ -12,11 +12,26 @@ use worker::{Env, Request, Response};
 /// What a handler knows about the request it serves.
 pub struct Ctx {
     pub env: Env,
+    /// For work that runs after the response (handing events to the queue).
+    pub worker: worker::Context,
     pub meter: Meter,
     pub request_id: String,
 }
 
 impl Ctx {
+    /// Hands committed outbox events to the queue after the response is sent; a failure leaves
+    /// them for the cron sweeper (nothing is lost: the outbox row is the durable copy).
+    pub fn publish_events(&self) {
+        let env = self.env.clone();
+        self.worker.wait_until(async move {
+            if let Err(e) = crate::store::outbox::publish(&env, None).await {
+                worker::console_warn!(
+                    "outbox: handing events to the queue failed, the sweeper will: {e}"
+                );
+            }
+        });
+    }
+
     pub fn db(&self) -> Result<Db, ApiError> {
         let d1 = self.env.d1("DB").map_err(|e| {
             worker::console_error!("[{}] D1 binding `DB` missing: {e}", self.request_id);
@@ -129,7 +144,12 @@ impl From<ApiError> for Reply {
 }
 
 /// Runs one request through `handler` and stamps the shared headers on whatever it answers.
-pub async fn serve<F, Fut>(req: Request, env: Env, handler: F) -> worker::Result<Response>
+pub async fn serve<F, Fut>(
+    req: Request,
+    env: Env,
+    worker: worker::Context,
+    handler: F,
+) -> worker::Result<Response>
 where
     F: FnOnce(Request, Ctx) -> Fut,
     Fut: std::future::Future<Output = (Reply, Ctx)>,
@@ -141,6 +161,7 @@ where
             .unwrap_or_else(|| random_id("req"));
     let ctx = Ctx {
         env,
+        worker,
         meter: Meter::default(),
         request_id,
     };

@@ -22,6 +22,7 @@ pub mod kv;
 #[cfg(feature = "backoffice")]
 pub mod markets;
 pub mod orders;
+pub mod outbox;
 #[cfg(feature = "backoffice")]
 pub mod products;
 pub mod rows;

@@ -2,6 +2,7 @@
 //! admin JWT and its scope before it reads a body; handlers live in one file per resource.
 
 mod channels;
+mod forwarding;
 mod inventory;
 mod markets;
 mod offers;
@@ -53,6 +54,19 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         Map::new()
     };
     match route {
+        Backoffice::PutDestination { id } => forwarding::put_destination(ctx, id, &body).await,
+        Backoffice::GetDestination { id } => forwarding::get_destination(ctx, id).await,
+        Backoffice::DeleteDestination { id } => forwarding::delete_destination(ctx, id).await,
+        Backoffice::ListDestinations => forwarding::list_destinations(ctx).await,
+        Backoffice::RotateSecret { id } => forwarding::rotate_secret(ctx, id, &body).await,
+        Backoffice::ListDeliveries => {
+            forwarding::list_deliveries(ctx, &crate::http::server::query_params(req)).await
+        }
+        Backoffice::GetDelivery { id } => forwarding::get_delivery(ctx, id).await,
+        Backoffice::ReplayDelivery { id } => forwarding::replay(ctx, id, &body).await,
+        Backoffice::Events => {
+            forwarding::events(ctx, &crate::http::server::query_params(req)).await
+        }
         Backoffice::ListOrders => orders::list(ctx, &crate::http::server::query_params(req)).await,
         Backoffice::GetOrder { id } => orders::get(ctx, id).await,
         Backoffice::MarkPaid { id } => orders::mark_paid(ctx, id, &body).await,

@@ -304,7 +304,10 @@ async fn act(
             }
         }
         match db.batch(statements).await {
-            Ok(_) => return Reply::json(200, &order.with(&t, &now).view()),
+            Ok(_) => {
+                ctx.publish_events();
+                return Reply::json(200, &order.with(&t, &now).view());
+            }
             Err(StoreError::Refused(_)) => continue,
             Err(e) => return Err(ctx.store_error(e)),
         }

@@ -218,11 +218,8 @@ where
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(js_sys::Uint8Array::from(bytes.as_slice()).into()));
-    let copy = Request::new_with_init(
-        req.url().map_err(|_| ApiError::internal())?.as_ref(),
-        &init,
-    )
-    .map_err(|_| ApiError::internal())?;
+    let copy = Request::new_with_init(req.url().map_err(|_| ApiError::internal())?.as_ref(), &init)
+        .map_err(|_| ApiError::internal())?;
     let hashed = match serde_json::from_slice::<Value>(&bytes) {
         Ok(v) => canonical(&v).into_bytes(),
         Err(_) => bytes,
@@ -486,6 +483,7 @@ async fn place(
         );
         fail(ApiError::internal())
     })?;
+    ctx.publish_events();
     Ok((
         201,
         json!({ "order": order.view(), "order_token": token, "payment": payment }),
@@ -997,7 +995,11 @@ pub async fn stripe_webhook(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiEr
                     .map_err(|e| ctx.store_error(e))?,
             );
             match db.batch(statements).await {
-                Ok(_) | Err(StoreError::Refused(_)) => received(),
+                Ok(_) => {
+                    ctx.publish_events();
+                    received()
+                }
+                Err(StoreError::Refused(_)) => received(),
                 Err(e) => Err(ctx.store_error(e)),
             }
         }
