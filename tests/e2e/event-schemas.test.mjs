@@ -1,0 +1,56 @@
+// Every event type, emitted by the real Workers, validated against its JSON Schema in
+// schema/events/ (the contract back-office integrators code against).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import Ajv2020 from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { root } from "../../scripts/lib/proc.mjs";
+import { startStack } from "./harness.mjs";
+import { adminToken, bearer } from "./tokens.mjs";
+
+let stack;
+let admin;
+before(async () => {
+  stack = await startStack();
+  admin = bearer(await adminToken({ scope: "orders:write" }));
+});
+after(() => stack?.dispose());
+
+const frAddress = { first_name: "Jeanne", last_name: "Martin", line1: "3 rue de la Paix", city: "Paris", postal_code: "75002", country: "FR" };
+async function order(lines) {
+  const cart = (await stack.sf("/v1/carts", { method: "POST", json: { market: "FR" } })).body.id;
+  for (const [sku, quantity] of lines) await stack.sf(`/v1/carts/${cart}/lines`, { method: "POST", json: { sku, quantity } });
+  await stack.sf(`/v1/carts/${cart}`, { method: "PATCH", json: { email: "j@example.fr", shipping_address: frAddress, shipping_method: "express" } });
+  await stack.sf(`/v1/carts/${cart}/discount-codes`, { method: "POST", json: { code: "WELCOME10" } });
+  const res = await stack.sf(`/v1/carts/${cart}/checkout`, { method: "POST", json: { payment_provider: "manual" }, headers: { "Idempotency-Key": `schema-${cart}` } });
+  assert.equal(res.status, 201, res.text);
+  return res.body.order;
+}
+
+test("every emitted event matches the JSON Schema of its type", async () => {
+  await stack.db.prepare("UPDATE inventory SET on_hand = 7 WHERE sku = 'KNIFE-20'").run();
+  const a = await order([["KNIFE-20", 3], ["TOWEL-2", 1]]); // placed, inventory.low (7 -> 4)
+  const act = (o, action, json) => stack.bo(`/admin/v1/orders/${o.id}/${action}`, { method: "POST", headers: admin, json });
+  assert.equal((await act(a, "mark-paid", {})).status, 200);
+  assert.equal((await act(a, "fulfillments", { lines: [{ line_id: a.lines[0].id, quantity: 3 }], tracking: { carrier: "DHL", number: "1" } })).status, 200);
+  assert.equal((await act(a, "refunds", { lines: [{ line_id: a.lines[1].id, quantity: 1 }], include_shipping: true, reason: "late" })).status, 200);
+  const b = await order([["CHOC-70", 1]]);
+  assert.equal((await act(b, "cancel", {})).status, 200);
+
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const dir = path.join(root, "schema", "events");
+  for (const file of fs.readdirSync(dir)) ajv.addSchema(JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")));
+  const rows = (await stack.db.prepare("SELECT type, payload FROM outbox").all()).results;
+  const seen = new Set();
+  for (const row of rows) {
+    const validate = ajv.getSchema(`https://comptoir.dev/schema/events/${row.type}.json`);
+    assert.ok(validate, `a schema exists for ${row.type}`);
+    const event = JSON.parse(row.payload);
+    assert.ok(validate(event), `${row.type}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
+    seen.add(row.type);
+  }
+  assert.deepEqual([...seen].sort(), ["inventory.low", "order.canceled", "order.confirmed", "order.fulfilled", "order.placed", "order.refunded"]);
+});
