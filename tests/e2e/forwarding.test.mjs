@@ -82,10 +82,12 @@ test("a destination gets a whsec_ secret once; bad URLs and event types are refu
 
 test("a confirmed order is delivered, signed per Standard Webhooks", async () => {
   const order = await placeOrder();
+  const started = Date.now();
   const paid = await stack.bo(`/admin/v1/orders/${order.id}/mark-paid`, { method: "POST", headers: admin });
   assert.equal(paid.status, 200, paid.text);
   const event = await eventOf(order.id, "order.confirmed");
   const hit = await until("the delivery", () => received.find((r) => r.id === event.id));
+  console.log(`order.confirmed reached the receiver ${Date.now() - started} ms after mark-paid was sent`);
   assert.ok(hit.verified, "standardwebhooks verified the signature");
   assert.equal(hit.verified.type, "order.confirmed");
   assert.equal(hit.verified.data.id, order.id);
