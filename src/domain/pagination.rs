@@ -70,6 +70,25 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
     (!key.is_empty()).then_some(key)
 }
 
+/// A cursor over (timestamp, id), for lists sorted by creation time with id as tie-break.
+pub fn encode_time_cursor(at: &str, id: &str) -> String {
+    encode_cursor(&format!("{at}\u{1f}{id}"))
+}
+
+/// The (timestamp, id) to continue after; from the start of a newest-first list when absent.
+pub fn time_cursor_position(request: &PageRequest) -> Result<(String, String), PageParamError> {
+    match &request.after {
+        None => Ok(("9999".to_string(), String::new())),
+        Some(key) => key
+            .split_once('\u{1f}')
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .ok_or_else(|| PageParamError {
+                field: "cursor",
+                message: "cursor is not one this API issued".into(),
+            }),
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {
@@ -153,6 +172,22 @@ mod tests {
             }
         }
         assert_eq!(seen, items);
+    }
+
+    #[test]
+    fn time_cursors_round_trip_and_refuse_other_cursors() {
+        let c = encode_time_cursor("2026-01-01T00:00:00.000Z", "ord_1");
+        let r = req(Some("5"), Some(&c)).unwrap();
+        assert_eq!(
+            time_cursor_position(&r).unwrap(),
+            ("2026-01-01T00:00:00.000Z".to_string(), "ord_1".to_string())
+        );
+        assert_eq!(
+            time_cursor_position(&req(None, None).unwrap()).unwrap().0,
+            "9999"
+        );
+        let plain = req(None, Some(&encode_cursor("no-separator"))).unwrap();
+        assert_eq!(time_cursor_position(&plain).unwrap_err().field, "cursor");
     }
 
     #[test]

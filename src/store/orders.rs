@@ -302,20 +302,25 @@ pub fn outbox(
     )
 }
 
-/// Unpaid orders past their payment deadline, with their lines (one round trip).
-#[cfg(feature = "backoffice")]
-pub async fn overdue(db: &Db, now: &str, limit: i64) -> Result<Vec<Order>, StoreError> {
-    let ids = "(SELECT id FROM orders WHERE status = 'pending_payment' AND pay_by <= ?1 ORDER BY pay_by LIMIT ?2)";
+/// Orders matching `filter` (SQL over `orders`, `?n` parameters), in `order_by` order, with
+/// their lines: one round trip of two statements sharing the filter.
+pub async fn list(
+    db: &Db,
+    filter: &str,
+    order_by: &str,
+    params: &[wasm_bindgen::JsValue],
+) -> Result<Vec<Order>, StoreError> {
+    let page = format!("(SELECT id FROM orders WHERE {filter} ORDER BY {order_by})");
     let results = db
         .batch(vec![
-            select_order(db, &format!("id IN {ids}"), &[text(now), int(limit)])?,
+            select_order(db, &format!("id IN {page} ORDER BY {order_by}"), params)?,
             db.statement(
                 &format!(
                     "SELECT order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, \
                      fulfilled_quantity, refunded_quantity, refunded_unfulfilled FROM order_lines \
-                     WHERE order_id IN {ids} ORDER BY position"
+                     WHERE order_id IN {page} ORDER BY position"
                 ),
-                &[text(now), int(limit)],
+                params,
             )?,
         ])
         .await?;
@@ -362,4 +367,16 @@ pub async fn overdue(db: &Db, now: &str, limit: i64) -> Result<Vec<Order>, Store
             Order { row, lines: ls }
         })
         .collect())
+}
+
+/// Unpaid orders past their payment deadline (at most `limit`), with their lines.
+#[cfg(feature = "backoffice")]
+pub async fn overdue(db: &Db, now: &str, limit: i64) -> Result<Vec<Order>, StoreError> {
+    list(
+        db,
+        "status = 'pending_payment' AND pay_by <= ?1",
+        "pay_by LIMIT ?2",
+        &[text(now), int(limit)],
+    )
+    .await
 }

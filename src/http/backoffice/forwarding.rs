@@ -3,7 +3,9 @@
 
 use super::{check_id, invalid, only_fields};
 use crate::domain::fields::{FieldError, Fields};
-use crate::domain::pagination::{decode_cursor, encode_cursor, PageRequest};
+use crate::domain::pagination::{
+    decode_cursor, encode_cursor, encode_time_cursor, time_cursor_position, PageRequest,
+};
 use crate::domain::product::is_resource_id;
 use crate::domain::webhook::{check_url, new_secret};
 use crate::http::error::ApiError;
@@ -226,15 +228,8 @@ pub async fn list_deliveries(ctx: &Ctx, params: &[(String, String)]) -> Result<R
             ))
         }
     };
-    let (at, after) = match &page.after {
-        None => ("9999".to_string(), String::new()),
-        Some(k) => k
-            .split_once('\u{1f}')
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .ok_or_else(|| {
-                ApiError::invalid_parameter("cursor", "cursor is not one this API issued")
-            })?,
-    };
+    let (at, after) =
+        time_cursor_position(&page).map_err(|e| ApiError::invalid_parameter(e.field, e.message))?;
     let db = ctx.db()?;
     let mut rows: Vec<DeliveryRow> = db
         .all(db
@@ -258,7 +253,7 @@ pub async fn list_deliveries(ctx: &Ctx, params: &[(String, String)]) -> Result<R
     let next = if rows.len() > page.limit {
         rows.truncate(page.limit);
         rows.last()
-            .map(|r| encode_cursor(&format!("{}\u{1f}{}", r.created_at, r.id)))
+            .map(|r| encode_time_cursor(&r.created_at, &r.id))
     } else {
         None
     };

@@ -2,7 +2,7 @@
 
 use super::{invalid, only_fields};
 use crate::domain::fields::{FieldError, Fields};
-use crate::domain::pagination::{encode_cursor, PageRequest};
+use crate::domain::pagination::{encode_time_cursor, time_cursor_position, PageRequest};
 use crate::domain::product::normalize_sku;
 use crate::http::error::ApiError;
 use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
@@ -144,14 +144,11 @@ pub async fn list_adjustments(
     };
     let page = PageRequest::parse(get("limit"), get("cursor"))
         .map_err(|e| ApiError::invalid_parameter(e.field, e.message))?;
-    let after = match &page.after {
+    let after = match page.after {
         None => None,
-        Some(key) => Some(
-            key.split_once('\u{1f}')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or_else(|| {
-                    ApiError::invalid_parameter("cursor", "cursor is not one this API issued")
-                })?,
+        Some(_) => Some(
+            time_cursor_position(&page)
+                .map_err(|e| ApiError::invalid_parameter(e.field, e.message))?,
         ),
     };
     current(ctx, &sku).await?;
@@ -161,7 +158,7 @@ pub async fn list_adjustments(
     let next_cursor = if rows.len() > page.limit {
         rows.truncate(page.limit);
         rows.last()
-            .map(|r| encode_cursor(&format!("{}\u{1f}{}", r.created_at, r.id)))
+            .map(|r| encode_time_cursor(&r.created_at, &r.id))
     } else {
         None
     };

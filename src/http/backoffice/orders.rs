@@ -5,11 +5,11 @@
 use super::{invalid, only_fields};
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::order::{apply, Action, Refusal};
-use crate::domain::pagination::{encode_cursor, PageRequest};
+use crate::domain::pagination::{encode_time_cursor, time_cursor_position, PageRequest};
 use crate::http::error::ApiError;
 use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
-use crate::store::d1::{decode, int, text, StoreError};
-use crate::store::orders::{self, LineRow, Order, OrderRow};
+use crate::store::d1::{int, text, StoreError};
+use crate::store::orders::{self, Order};
 use serde_json::{json, Map, Value};
 
 const MAX_RETRIES: usize = 3;
@@ -29,8 +29,10 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let page = PageRequest::parse(get("limit"), get("cursor"))
-        .map_err(|e| ApiError::invalid_parameter(e.field, e.message))?;
+    let bad = |e: crate::domain::pagination::PageParamError| {
+        ApiError::invalid_parameter(e.field, e.message)
+    };
+    let page = PageRequest::parse(get("limit"), get("cursor")).map_err(bad)?;
     let status = match get("status") {
         None => None,
         Some(s) if crate::domain::order::OrderStatus::parse(s).is_some() => Some(s),
@@ -41,100 +43,29 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
             ))
         }
     };
-    let (at, after_id) = match &page.after {
-        None => ("9999".to_string(), String::new()),
-        Some(k) => k
-            .split_once('\u{1f}')
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .ok_or_else(|| {
-                ApiError::invalid_parameter("cursor", "cursor is not one this API issued")
-            })?,
-    };
-    let filter =
-        "(?1 IS NULL OR status = ?1) AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))";
-    let params = [
-        status.map_or(wasm_bindgen::JsValue::NULL, text),
-        text(&at),
-        text(&after_id),
-        int(page.limit as i64 + 1),
-    ];
-    let db = ctx.db()?;
-    let results = db
-        .batch(vec![
-            orders::select_order(&db, &format!("{filter} ORDER BY created_at DESC, id DESC LIMIT ?4"), &params)
-                .map_err(|e| ctx.store_error(e))?,
-            db.statement(
-                &format!(
-                    "SELECT order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, fulfilled_quantity, \
-                     refunded_quantity, refunded_unfulfilled FROM order_lines WHERE order_id IN \
-                     (SELECT id FROM orders WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ?4) ORDER BY position"
-                ),
-                &params,
-            )
-            .map_err(|e| ctx.store_error(e))?,
-        ])
-        .await
-        .map_err(|e| ctx.store_error(e))?;
-    let mut r = results.into_iter();
-    let mut rows: Vec<OrderRow> = r
-        .next()
-        .map(decode)
-        .transpose()
-        .map_err(|e| ctx.store_error(e))?
-        .unwrap_or_default();
-    #[derive(serde::Deserialize)]
-    struct Keyed {
-        order_id: String,
-        id: String,
-        sku: String,
-        title: String,
-        quantity: i64,
-        unit_price: i64,
-        subtotal: i64,
-        discount: i64,
-        tax: i64,
-        total: i64,
-        fulfilled_quantity: i64,
-        refunded_quantity: i64,
-        refunded_unfulfilled: i64,
-    }
-    let lines: Vec<Keyed> = r
-        .next()
-        .map(decode)
-        .transpose()
-        .map_err(|e| ctx.store_error(e))?
-        .unwrap_or_default();
-    let next_cursor = if rows.len() > page.limit {
-        rows.truncate(page.limit);
-        rows.last()
-            .map(|o| encode_cursor(&format!("{}\u{1f}{}", o.created_at, o.id)))
+    let (at, after_id) = time_cursor_position(&page).map_err(bad)?;
+    let mut found = orders::list(
+        &ctx.db()?,
+        "(?1 IS NULL OR status = ?1) AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))",
+        "created_at DESC, id DESC LIMIT ?4",
+        &[
+            status.map_or(wasm_bindgen::JsValue::NULL, text),
+            text(&at),
+            text(&after_id),
+            int(page.limit as i64 + 1),
+        ],
+    )
+    .await
+    .map_err(|e| ctx.store_error(e))?;
+    let next_cursor = if found.len() > page.limit {
+        found.truncate(page.limit);
+        found
+            .last()
+            .map(|o| encode_time_cursor(&o.row.created_at, &o.row.id))
     } else {
         None
     };
-    let data: Vec<Value> = rows
-        .into_iter()
-        .map(|row| {
-            let ls = lines
-                .iter()
-                .filter(|k| k.order_id == row.id)
-                .map(|k| LineRow {
-                    id: k.id.clone(),
-                    sku: k.sku.clone(),
-                    title: k.title.clone(),
-                    quantity: k.quantity,
-                    unit_price: k.unit_price,
-                    subtotal: k.subtotal,
-                    discount: k.discount,
-                    tax: k.tax,
-                    total: k.total,
-                    fulfilled_quantity: k.fulfilled_quantity,
-                    refunded_quantity: k.refunded_quantity,
-                    refunded_unfulfilled: k.refunded_unfulfilled,
-                })
-                .collect();
-            Order { row, lines: ls }.view()
-        })
-        .collect();
+    let data: Vec<Value> = found.iter().map(Order::view).collect();
     Reply::json(200, &json!({ "data": data, "next_cursor": next_cursor }))
 }
 

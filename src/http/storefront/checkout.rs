@@ -13,6 +13,9 @@ use crate::domain::cart::{self, CartData};
 use crate::domain::channel::Channel;
 use crate::domain::fields::Fields;
 use crate::domain::order::{Action, OrderState};
+use crate::domain::pagination::{
+    encode_time_cursor, time_cursor_position, PageParamError, PageRequest,
+};
 use crate::http::error::ApiError;
 use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
 use crate::store::carts;
@@ -827,79 +830,26 @@ pub async fn my_orders(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let page = crate::domain::pagination::PageRequest::parse(get("limit"), get("cursor"))
-        .map_err(|e| ApiError::invalid_parameter(e.field, e.message))?;
-    let (at, after_id) = match &page.after {
-        None => ("9999".to_string(), String::new()),
-        Some(k) => k
-            .split_once('\u{1f}')
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .ok_or_else(|| {
-                ApiError::invalid_parameter("cursor", "cursor is not one this API issued")
-            })?,
-    };
-    let db = ctx.db()?;
-    let filter = "customer_id = ?1 AND channel_id = ?2 AND (created_at < ?3 OR (created_at = ?3 AND id < ?4))";
-    let params = [
-        text(&customer),
-        text(&channel.id),
-        text(&at),
-        text(&after_id),
-        int(page.limit as i64 + 1),
-    ];
-    let results = db
-        .batch(vec![
-            orders::select_order(&db, &format!("{filter} ORDER BY created_at DESC, id DESC LIMIT ?5"), &params).map_err(|e| ctx.store_error(e))?,
-            db.statement(
-                &format!(
-                    "SELECT order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, fulfilled_quantity, \
-                     refunded_quantity, refunded_unfulfilled FROM order_lines WHERE order_id IN \
-                     (SELECT id FROM orders WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ?5) ORDER BY position"
-                ),
-                &params,
-            )
-            .map_err(|e| ctx.store_error(e))?,
-        ])
-        .await
-        .map_err(|e| ctx.store_error(e))?;
-    let mut r = results.into_iter();
-    let mut rows: Vec<OrderRow> = r
-        .next()
-        .map(decode)
-        .transpose()
-        .map_err(|e| ctx.store_error(e))?
-        .unwrap_or_default();
-    #[derive(serde::Deserialize)]
-    struct Keyed {
-        order_id: String,
-        #[serde(flatten)]
-        line: LineRow,
-    }
-    let lines: Vec<Keyed> = r
-        .next()
-        .map(decode)
-        .transpose()
-        .map_err(|e| ctx.store_error(e))?
-        .unwrap_or_default();
-    let next_cursor = if rows.len() > page.limit {
-        rows.truncate(page.limit);
-        rows.last().map(|o| {
-            crate::domain::pagination::encode_cursor(&format!("{}\u{1f}{}", o.created_at, o.id))
-        })
+    let bad = |e: PageParamError| ApiError::invalid_parameter(e.field, e.message);
+    let page = PageRequest::parse(get("limit"), get("cursor")).map_err(bad)?;
+    let (at, after_id) = time_cursor_position(&page).map_err(bad)?;
+    let mut found = orders::list(
+        &ctx.db()?,
+        "customer_id = ?1 AND channel_id = ?2 AND (created_at < ?3 OR (created_at = ?3 AND id < ?4))",
+        "created_at DESC, id DESC LIMIT ?5",
+        &[text(&customer), text(&channel.id), text(&at), text(&after_id), int(page.limit as i64 + 1)],
+    )
+    .await
+    .map_err(|e| ctx.store_error(e))?;
+    let next_cursor = if found.len() > page.limit {
+        found.truncate(page.limit);
+        found
+            .last()
+            .map(|o| encode_time_cursor(&o.row.created_at, &o.row.id))
     } else {
         None
     };
-    let data: Vec<Value> = rows
-        .into_iter()
-        .map(|row| {
-            let ls = lines
-                .iter()
-                .filter(|k| k.order_id == row.id)
-                .map(|k| k.line.clone())
-                .collect();
-            Order { row, lines: ls }.view()
-        })
-        .collect();
+    let data: Vec<Value> = found.iter().map(Order::view).collect();
     Reply::json(200, &json!({ "data": data, "next_cursor": next_cursor }))
 }
 
