@@ -67,6 +67,30 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What a claimed key says: `None` when this request holds the claim and runs; the stored
+/// answer to replay; 422 for another body under the same key; 409 while the first runs.
+fn prior_answer(
+    record: Option<idempotency::Record>,
+    token: &str,
+    body_hash: &str,
+) -> Result<Option<Reply>, ApiError> {
+    match record {
+        Some(r) if r.state == "in_flight" && r.response_body.as_deref() == Some(token) => Ok(None),
+        Some(r) if r.body_hash != body_hash => Err(ApiError::idempotency_key_reused(
+            "this Idempotency-Key was used with another request body",
+        )),
+        Some(r) if r.state == "done" => Ok(Some(
+            Reply {
+                status: r.response_status.unwrap_or(200) as u16,
+                body: r.response_body,
+                headers: vec![],
+            }
+            .header("Idempotent-Replayed", "true"),
+        )),
+        _ => Err(ApiError::idempotency_in_progress()),
+    }
+}
+
 /// What a failed checkout step answers; 4xx are stored for replays, 5xx release the key.
 struct Failure(ApiError);
 
@@ -134,24 +158,8 @@ pub async fn checkout(
     let _ = results.next();
     let record = idempotency::decode_record(results.next().ok_or_else(ApiError::internal)?)
         .map_err(|e| ctx.store_error(e))?;
-    match record {
-        Some(r) if r.response_body.as_deref() == Some(token.as_str()) && r.state == "in_flight" => {
-        }
-        Some(r) if r.body_hash != body_hash => {
-            return Err(ApiError::idempotency_key_reused(
-                "this Idempotency-Key was used with another request body",
-            ));
-        }
-        Some(r) if r.state == "done" => {
-            let status = r.response_status.unwrap_or(200) as u16;
-            return Ok(Reply {
-                status,
-                body: r.response_body,
-                headers: vec![],
-            }
-            .header("Idempotent-Replayed", "true"));
-        }
-        _ => return Err(ApiError::idempotency_in_progress()),
+    if let Some(answer) = prior_answer(record, &token, &body_hash)? {
+        return Ok(answer);
     }
     let data = carts::decode_reads(results.collect()).map_err(|e| ctx.store_error(e))?;
 
@@ -254,24 +262,8 @@ where
     let record =
         idempotency::decode_record(results.into_iter().nth(1).ok_or_else(ApiError::internal)?)
             .map_err(|e| ctx.store_error(e))?;
-    match record {
-        Some(r) if r.response_body.as_deref() == Some(token.as_str()) && r.state == "in_flight" => {
-        }
-        Some(r) if r.body_hash != body_hash => {
-            return Err(ApiError::idempotency_key_reused(
-                "this Idempotency-Key was used with another request body",
-            ))
-        }
-        Some(r) if r.state == "done" => {
-            let status = r.response_status.unwrap_or(200) as u16;
-            return Ok(Reply {
-                status,
-                body: r.response_body,
-                headers: vec![],
-            }
-            .header("Idempotent-Replayed", "true"));
-        }
-        _ => return Err(ApiError::idempotency_in_progress()),
+    if let Some(answer) = prior_answer(record, &token, &body_hash)? {
+        return Ok(answer);
     }
     let reply = run(copy).await.unwrap_or_else(Reply::from);
     let statement = if reply.status < 500 {
