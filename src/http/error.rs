@@ -190,6 +190,18 @@ impl ApiError {
     }
 }
 
+/// A field that is unknown is 422 `unknown_field`; one that is invalid, 422 `validation_failed`,
+/// both naming it in `details.field`.
+impl From<crate::domain::fields::FieldError> for ApiError {
+    fn from(e: crate::domain::fields::FieldError) -> ApiError {
+        if e.unknown {
+            ApiError::unknown_field(&e.field)
+        } else {
+            ApiError::validation_failed(&e.field, e.message)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

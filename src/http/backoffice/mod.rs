@@ -157,11 +157,7 @@ fn only_fields(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiErr
 }
 
 fn invalid(e: FieldError) -> ApiError {
-    if e.unknown {
-        ApiError::unknown_field(&e.field)
-    } else {
-        ApiError::validation_failed(&e.field, e.message)
-    }
+    ApiError::from(e)
 }
 
 /// A path id that is not a valid resource id is a bad parameter.

@@ -113,11 +113,7 @@ async fn json_body(
 }
 
 fn invalid(e: FieldError) -> ApiError {
-    if e.unknown {
-        ApiError::unknown_field(&e.field)
-    } else {
-        ApiError::validation_failed(&e.field, e.message)
-    }
+    ApiError::from(e)
 }
 
 fn only(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
