@@ -33,8 +33,8 @@ async function cargoInstall(crate, version) {
 
 export async function setup() {
   const [major, minor] = process.versions.node.split(".").map(Number);
-  if (major < 20 || (major === 20 && minor < 3)) {
-    throw new Error(`Node ${process.versions.node} is too old: wrangler needs Node 20.3 or newer`);
+  if (major < 20 || (major === 20 && minor < 19)) {
+    throw new Error(`Node ${process.versions.node} is too old: the tools need Node 20.19 or newer`);
   }
 
   // npm packages: install when node_modules is missing or older than the lockfile.
