@@ -83,6 +83,7 @@ pub async fn dispatch(
         }
         Storefront::ShippingMethods { cart } => shipping_methods(ctx, channel, cart).await,
         Storefront::AttachCustomer { cart } => {
+            only(&body, &[])?;
             attach_customer(req, ctx, channel, cart, if_match).await
         }
         _ => Err(ApiError::not_found("no route matches this path")),
