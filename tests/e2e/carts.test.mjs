@@ -282,6 +282,8 @@ test("attaching the signed-in customer merges their older cart; nothing is lost"
   const paul = { Authorization: `Bearer ${await token("cus_paul")}` };
   envelope(assert, await stack.sf(`/v1/carts/${current}/customer`, { method: "POST", headers: paul }), 403, "forbidden");
   envelope(assert, await stack.sf(`/v1/carts/${current}/customer`, { method: "POST" }), 401, "unauthorized");
+  const smuggled = await stack.sf(`/v1/carts/${current}/customer`, { method: "POST", headers: jeanne, json: { customer_id: "cus_paul" } });
+  assert.equal(envelope(assert, smuggled, 422, "unknown_field").details.field, "customer_id", "the customer comes from the token only");
   const forged = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("cus_jeanne").setExpirationTime("10m").sign(new TextEncoder().encode("another-secret-of-sufficient-length-000"));
   envelope(assert, await stack.sf(`/v1/carts/${current}/customer`, { method: "POST", headers: { Authorization: `Bearer ${forged}` } }), 401, "unauthorized");
 });
