@@ -48,7 +48,7 @@ const SHELL_OVERRIDABLE = [
  * - `persistTo`: a directory for D1/KV/cache state, or undefined for in-memory state.
  * - `vars`: extra variables (tests set COMPTOIR_TEST_HOOKS).
  */
-export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0 }, persistTo, vars = {}, rateLimits = {} }) {
+export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0 }, persistTo, vars = {}, rateLimits = {}, onLog }) {
   const secrets = readVarsFile(secretsFile);
   const fromShell = Object.fromEntries(SHELL_OVERRIDABLE.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
   const workers = Object.keys(CONFIGS).map((name) => {
@@ -92,7 +92,16 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
   const persist = persistTo
     ? { d1Persist: path.join(persistTo, "d1"), kvPersist: path.join(persistTo, "kv"), cachePersist: path.join(persistTo, "cache") }
     : {};
-  return { host: "127.0.0.1", port: 0, workers, ...persist };
+  // `onLog` receives everything the Workers print (tests scan it for secrets).
+  const stdio = onLog
+    ? {
+        handleRuntimeStdio(stdout, stderr) {
+          stdout.on("data", (d) => onLog(d.toString()));
+          stderr.on("data", (d) => onLog(d.toString()));
+        },
+      }
+    : {};
+  return { host: "127.0.0.1", port: 0, workers, ...persist, ...stdio };
 }
 
 /** Applies schema/migrations/*.sql not yet applied, tracked in `d1_migrations` as wrangler does. */

@@ -9,11 +9,13 @@ export const DEMO_KEY = "pk_demo_web";
 /** Local secrets, as API.md says tests may read them. */
 export const SECRETS = readVarsFile(path.join(root, ".dev.vars.example"));
 
-export async function startStack({ vars = {}, seed = true, rateLimits = {} } = {}) {
+export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false } = {}) {
+  const logs = [];
   const { mf, urls } = await startWorkers({
     secretsFile: path.join(root, ".dev.vars.example"),
     vars: { COMPTOIR_TEST_HOOKS: "1", ...vars },
     rateLimits,
+    onLog: captureLogs ? (text) => logs.push(text) : undefined,
   });
   const db = await mf.getD1Database("DB", "backoffice");
   await migrate(db);
@@ -46,6 +48,8 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {} } = {
     db,
     kv,
     urls,
+    /** What the Workers printed, when started with `captureLogs`. */
+    logs: () => logs.join(""),
     /** Storefront request; the demo publishable key unless `headers` says otherwise. */
     sf: (p, opts = {}) => call(urls.storefront, "storefront")(p, { ...opts, headers: { "X-Publishable-Key": DEMO_KEY, ...opts.headers } }),
     /** Storefront request with exactly the given headers (no key added). */
