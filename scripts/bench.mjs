@@ -1,0 +1,160 @@
+// `npm run bench`: the built Workers in workerd (Miniflare, no wrangler proxy), a 1,000-product
+// catalog, and autocannon on 127.0.0.1, bounded in time. For each operation: requests/s and
+// p50/p99 latency at concurrency 1 and 16, and the D1 round trips it reports in Server-Timing;
+// the same runtime's ceilings (a fixed response; one D1 read) for comparison; bundle sizes,
+// startup time, and the native pricing benchmark. Writes bench/results.json and prints a table.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { spawnSync } from "node:child_process";
+import autocannon from "autocannon";
+import { Miniflare } from "miniflare";
+import { SignJWT } from "jose";
+import { root, step } from "./lib/proc.mjs";
+import { build } from "./build.mjs";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+await build();
+const { miniflareOptions, migrate, runSqlFile, readVarsFile } = await import("./lib/workers.mjs");
+const secrets = readVarsFile(path.join(root, ".dev.vars.example"));
+
+// The ceilings: two minimal Workers on the same runtime.
+const ceilings = [
+  { name: "ceiling-empty", modules: true, script: `export default { fetch() { return new Response("ok"); } }`, unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] },
+  {
+    name: "ceiling-d1",
+    modules: true,
+    script: `export default { async fetch(req, env) { const r = await env.DB.prepare("SELECT sku, on_hand FROM inventory WHERE sku = ?1").bind("GEN-1-A").first(); return Response.json(r); } }`,
+    d1Databases: { DB: "00000000-0000-4000-8000-00000000c0de" },
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  },
+];
+const options = miniflareOptions({ secretsFile: path.join(root, ".dev.vars.example") });
+options.workers.push(...ceilings);
+const startedAt = performance.now();
+const mf = new Miniflare(options);
+await mf.ready;
+const url = async (name) => (await mf.unsafeGetDirectURL(name)).origin;
+const sf = await url("storefront");
+const bo = await url("backoffice");
+const health = await fetch(`${sf}/health`);
+const startupMs = performance.now() - startedAt;
+if (health.status !== 200) throw new Error("the storefront did not start");
+
+step("seeding: demo data and a 1,000-product catalog");
+const db = await mf.getD1Database("DB", "backoffice");
+await migrate(db);
+await runSqlFile(db, "schema/seed/demo.sql");
+const admin = await new SignJWT({ scope: "catalog:write" }).setProtectedHeader({ alg: "HS256" }).setAudience("comptoir-admin").setExpirationTime("1h").sign(new TextEncoder().encode(secrets.ADMIN_JWT_SECRET));
+const products = Array.from({ length: 1000 }, (_, i) => ({
+  id: `prod_gen_${i}`, handle: `generated-${String(i).padStart(4, "0")}`, title: `Generated ${i}`, status: "published",
+  variants: [{ sku: `GEN-${i}-A`, title: "A", tax_class: i % 3 ? "standard" : "reduced", weight_grams: 300, prices: { FR: { amount: `${10 + (i % 50)}.90`, currency: "EUR" } } }],
+}));
+const imported = await fetch(`${bo}/admin/v1/products/import`, { method: "POST", headers: { Authorization: `Bearer ${admin}`, "Content-Type": "application/json" }, body: JSON.stringify({ products }) });
+if (imported.status !== 200) throw new Error(`import failed: ${await imported.text()}`);
+await db.prepare("UPDATE inventory SET on_hand = 1000000 WHERE sku LIKE 'GEN-%'").run();
+
+const key = { "X-Publishable-Key": "pk_demo_web", "Content-Type": "application/json" };
+const address = { first_name: "Jeanne", last_name: "Martin", line1: "3 rue de la Paix", city: "Paris", postal_code: "75002", country: "FR" };
+async function newCart(withLine) {
+  const cart = (await (await fetch(`${sf}/v1/carts`, { method: "POST", headers: key, body: '{"market":"FR"}' })).json()).id;
+  if (withLine) {
+    await fetch(`${sf}/v1/carts/${cart}/lines`, { method: "POST", headers: key, body: '{"sku":"GEN-7-A","quantity":1}' });
+    await fetch(`${sf}/v1/carts/${cart}`, { method: "PATCH", headers: key, body: JSON.stringify({ email: "b@example.fr", shipping_address: address, shipping_method: "standard" }) });
+  }
+  return cart;
+}
+const roundTrips = (headers) => Number(/d1;desc="(\d+)"/.exec(headers.get("server-timing") ?? "")?.[1] ?? NaN);
+
+async function measure(name, target, connections, setup) {
+  if (connections === 1 && !setup) {
+    await autocannon({ url: target.url, method: target.method ?? "GET", headers: target.headers, body: target.body, connections: 1, duration: 1 }); // warm-up
+  }
+  const opts = { url: target.url, method: target.method ?? "GET", headers: target.headers, body: target.body, connections, duration: SECONDS };
+  if (setup) Object.assign(opts, await setup(connections));
+  const r = await autocannon(opts);
+  return { name, connections, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+const getCart = await newCart(true);
+const cartForAdds = await newCart(false);
+// Adds spread over 50 carts and 200 SKUs, so no line reaches its 999 cap during the run.
+const addCarts = [];
+for (let i = 0; i < 50; i++) addCarts.push(await newCart(false));
+let adds = 0;
+const addSetup = () => ({
+  requests: [{ setupRequest: (req) => {
+    adds++;
+    return { ...req, path: `/v1/carts/${addCarts[adds % 50]}/lines`, body: JSON.stringify({ sku: `GEN-${adds % 200}-A`, quantity: 1 }) };
+  } }],
+});
+// Checkout needs a ready cart per request: prepare a pool and hand one out per request.
+const pool = [];
+// Enough ready carts for every checkout the run can make (each checks out once).
+for (let i = 0; i < Math.max(400, SECONDS * 250); i++) pool.push(await newCart(true));
+let next = 0;
+const checkoutSetup = () => ({
+  requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/carts/${pool[next++ % pool.length]}/checkout`, headers: { ...key, "Idempotency-Key": `bench-${next}-${Math.random()}` } }) }],
+});
+
+const ops = [
+  ["GET product", { url: `${sf}/v1/products/generated-0500?market=FR`, headers: key }],
+  ["create cart", { url: `${sf}/v1/carts`, method: "POST", headers: key, body: '{"market":"FR"}' }],
+  ["add line", { url: `${sf}/v1/carts/${cartForAdds}/lines`, method: "POST", headers: key, body: '{"sku":"GEN-3-A","quantity":1}' }, addSetup],
+  ["GET cart", { url: `${sf}/v1/carts/${getCart}`, headers: key }],
+  ["checkout", { url: `${sf}/v1/carts/x/checkout`, method: "POST", headers: key, body: '{"payment_provider":"manual"}' }, checkoutSetup],
+  ["ceiling: fixed response", { url: await url("ceiling-empty") }],
+  ["ceiling: one D1 read", { url: await url("ceiling-d1") }],
+];
+// D1 round trips per operation, from one request each.
+const trips = {
+  "GET product": roundTrips((await fetch(`${sf}/v1/products/generated-0500?market=FR`, { headers: key })).headers),
+  "create cart": roundTrips((await fetch(`${sf}/v1/carts`, { method: "POST", headers: key, body: '{"market":"FR"}' })).headers),
+  "add line": roundTrips((await fetch(`${sf}/v1/carts/${cartForAdds}/lines`, { method: "POST", headers: key, body: '{"sku":"GEN-3-A","quantity":1}' })).headers),
+  "GET cart": roundTrips((await fetch(`${sf}/v1/carts/${getCart}`, { headers: key })).headers),
+  checkout: roundTrips((await fetch(`${sf}/v1/carts/${await newCart(true)}/checkout`, { method: "POST", headers: { ...key, "Idempotency-Key": "bench-trips" }, body: '{"payment_provider":"manual"}' })).headers),
+};
+
+const results = [];
+for (const [name, target, setup] of ops) {
+  for (const c of [1, 16]) {
+    step(`${name}, ${c} connection(s), ${SECONDS} s`);
+    results.push(await measure(name, target, c, setup));
+  }
+}
+await mf.dispose();
+
+const ceilingD1 = (c) => results.find((r) => r.name === "ceiling: one D1 read" && r.connections === c).rps;
+const ceilingEmpty = (c) => results.find((r) => r.name === "ceiling: fixed response" && r.connections === c).rps;
+const size = (worker) => {
+  const wasm = fs.readFileSync(path.join(root, "build", worker, "index_bg.wasm"));
+  return { raw: wasm.length, gzip: zlib.gzipSync(wasm, { level: 9 }).length };
+};
+step("native pricing benchmark");
+const native = spawnSync("cargo", ["bench", "--bench", "pricing", "--quiet"], { cwd: root, encoding: "utf8" }).stdout.trim().split("\n").filter((l) => l.startsWith("pricing/"));
+
+const report = {
+  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  date: new Date().toISOString(),
+  seconds_per_run: SECONDS,
+  startup_ms: Math.round(startupMs),
+  bundles: { storefront: size("storefront"), backoffice: size("backoffice") },
+  d1_round_trips: trips,
+  runs: results.map((r) => ({ ...r, vs_empty: +(r.rps / ceilingEmpty(r.connections)).toFixed(2), vs_one_d1_read: +(r.rps / ceilingD1(r.connections)).toFixed(2) })),
+  native_pricing: native,
+};
+fs.mkdirSync(path.join(root, "bench"), { recursive: true });
+fs.writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(report, null, 2) + "\n");
+
+const lines = [
+  `Machine: ${report.machine}; ${SECONDS} s per run; Miniflare start to first 200: ${report.startup_ms} ms.`,
+  "",
+  "| operation | c | req/s | p50 ms | p99 ms | D1 round trips | vs fixed response | vs one D1 read | errors |",
+  "|---|---|---|---|---|---|---|---|---|",
+  ...report.runs.map((r) => `| ${r.name} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${trips[r.name] ?? "-"} | ${r.vs_empty} | ${r.vs_one_d1_read} | ${r.errors} |`),
+  "",
+  `Bundles (wasm): storefront ${report.bundles.storefront.raw} B raw / ${report.bundles.storefront.gzip} B gzip; back-office ${report.bundles.backoffice.raw} B / ${report.bundles.backoffice.gzip} B gzip.`,
+  ...native.map((l) => `Native: ${l}`),
+];
+console.log(lines.join("\n"));
