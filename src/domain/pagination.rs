@@ -96,6 +96,22 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// Cuts a fetch of `limit + 1` rows to one page: the extra row only says there is more, and
+/// the next cursor is taken from the last row kept.
+pub fn page_of<T>(mut rows: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if more {
+        rows.last().map(cursor_of)
+    } else {
+        None
+    };
+    Page {
+        data: rows,
+        next_cursor,
+    }
+}
+
 /// Pages through items already sorted ascending by `key` (keys unique).
 pub fn paginate<'a, T, K>(items: &'a [T], key: K, request: &PageRequest) -> Page<&'a T>
 where
@@ -188,6 +204,17 @@ mod tests {
         );
         let plain = req(None, Some(&encode_cursor("no-separator"))).unwrap();
         assert_eq!(time_cursor_position(&plain).unwrap_err().field, "cursor");
+    }
+
+    #[test]
+    fn a_limit_plus_one_fetch_becomes_a_page_with_a_cursor_only_when_more_remain() {
+        let more = page_of((1..=6).collect::<Vec<u32>>(), 5, |n| n.to_string());
+        assert_eq!(
+            (more.data, more.next_cursor),
+            (vec![1, 2, 3, 4, 5], Some("5".to_string()))
+        );
+        let last = page_of(vec![1u32, 2], 5, |n| n.to_string());
+        assert_eq!((last.data, last.next_cursor), (vec![1, 2], None));
     }
 
     #[test]

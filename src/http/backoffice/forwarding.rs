@@ -4,7 +4,7 @@
 use super::{check_id, invalid, only_fields};
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::pagination::{
-    decode_cursor, encode_cursor, encode_time_cursor, time_cursor_position, PageRequest,
+    decode_cursor, encode_cursor, encode_time_cursor, page_of, time_cursor_position, PageRequest,
 };
 use crate::domain::product::is_resource_id;
 use crate::domain::webhook::{check_url, new_secret};
@@ -231,7 +231,7 @@ pub async fn list_deliveries(ctx: &Ctx, params: &[(String, String)]) -> Result<R
     let (at, after) =
         time_cursor_position(&page).map_err(|e| ApiError::invalid_parameter(e.field, e.message))?;
     let db = ctx.db()?;
-    let mut rows: Vec<DeliveryRow> = db
+    let rows: Vec<DeliveryRow> = db
         .all(db
             .statement(
                 &format!(
@@ -250,14 +250,12 @@ pub async fn list_deliveries(ctx: &Ctx, params: &[(String, String)]) -> Result<R
             .map_err(|e| ctx.store_error(e))?)
         .await
         .map_err(|e| ctx.store_error(e))?;
-    let next = if rows.len() > page.limit {
-        rows.truncate(page.limit);
-        rows.last()
-            .map(|r| encode_time_cursor(&r.created_at, &r.id))
-    } else {
-        None
-    };
-    Reply::json(200, &json!({ "data": rows, "next_cursor": next }))
+    Reply::json(
+        200,
+        &page_of(rows, page.limit, |r| {
+            encode_time_cursor(&r.created_at, &r.id)
+        }),
+    )
 }
 
 async fn delivery(ctx: &Ctx, id: &str) -> Result<Option<DeliveryRow>, ApiError> {

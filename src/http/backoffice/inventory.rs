@@ -2,7 +2,7 @@
 
 use super::{invalid, only_fields};
 use crate::domain::fields::{FieldError, Fields};
-use crate::domain::pagination::{encode_time_cursor, time_cursor_position, PageRequest};
+use crate::domain::pagination::{encode_time_cursor, page_of, time_cursor_position, PageRequest};
 use crate::domain::product::normalize_sku;
 use crate::http::error::ApiError;
 use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
@@ -152,15 +152,13 @@ pub async fn list_adjustments(
         ),
     };
     current(ctx, &sku).await?;
-    let mut rows = inventory::adjustments(&ctx.db()?, &sku, after, page.limit + 1)
+    let rows = inventory::adjustments(&ctx.db()?, &sku, after, page.limit + 1)
         .await
         .map_err(|e| ctx.store_error(e))?;
-    let next_cursor = if rows.len() > page.limit {
-        rows.truncate(page.limit);
-        rows.last()
-            .map(|r| encode_time_cursor(&r.created_at, &r.id))
-    } else {
-        None
-    };
-    Reply::json(200, &json!({ "data": rows, "next_cursor": next_cursor }))
+    Reply::json(
+        200,
+        &page_of(rows, page.limit, |r| {
+            encode_time_cursor(&r.created_at, &r.id)
+        }),
+    )
 }

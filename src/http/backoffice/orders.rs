@@ -5,7 +5,7 @@
 use super::{invalid, only_fields};
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::order::{apply, Action, Refusal};
-use crate::domain::pagination::{encode_time_cursor, time_cursor_position, PageRequest};
+use crate::domain::pagination::{encode_time_cursor, page_of, time_cursor_position, PageRequest};
 use crate::http::error::ApiError;
 use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
 use crate::store::d1::{int, text, StoreError};
@@ -44,7 +44,7 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
         }
     };
     let (at, after_id) = time_cursor_position(&page).map_err(bad)?;
-    let mut found = orders::list(
+    let found = orders::list(
         &ctx.db()?,
         "(?1 IS NULL OR status = ?1) AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))",
         "created_at DESC, id DESC LIMIT ?4",
@@ -57,16 +57,14 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
     )
     .await
     .map_err(|e| ctx.store_error(e))?;
-    let next_cursor = if found.len() > page.limit {
-        found.truncate(page.limit);
-        found
-            .last()
-            .map(|o| encode_time_cursor(&o.row.created_at, &o.row.id))
-    } else {
-        None
-    };
-    let data: Vec<Value> = found.iter().map(Order::view).collect();
-    Reply::json(200, &json!({ "data": data, "next_cursor": next_cursor }))
+    let page = page_of(found, page.limit, |o| {
+        encode_time_cursor(&o.row.created_at, &o.row.id)
+    });
+    let data: Vec<Value> = page.data.iter().map(Order::view).collect();
+    Reply::json(
+        200,
+        &json!({ "data": data, "next_cursor": page.next_cursor }),
+    )
 }
 
 fn line_quantities(

@@ -14,7 +14,7 @@ use crate::domain::channel::Channel;
 use crate::domain::fields::Fields;
 use crate::domain::order::{Action, OrderState};
 use crate::domain::pagination::{
-    encode_time_cursor, time_cursor_position, PageParamError, PageRequest,
+    encode_time_cursor, page_of, time_cursor_position, PageParamError, PageRequest,
 };
 use crate::http::error::ApiError;
 use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
@@ -825,7 +825,7 @@ pub async fn my_orders(
     let bad = |e: PageParamError| ApiError::invalid_parameter(e.field, e.message);
     let page = PageRequest::parse(get("limit"), get("cursor")).map_err(bad)?;
     let (at, after_id) = time_cursor_position(&page).map_err(bad)?;
-    let mut found = orders::list(
+    let found = orders::list(
         &ctx.db()?,
         "customer_id = ?1 AND channel_id = ?2 AND (created_at < ?3 OR (created_at = ?3 AND id < ?4))",
         "created_at DESC, id DESC LIMIT ?5",
@@ -833,16 +833,14 @@ pub async fn my_orders(
     )
     .await
     .map_err(|e| ctx.store_error(e))?;
-    let next_cursor = if found.len() > page.limit {
-        found.truncate(page.limit);
-        found
-            .last()
-            .map(|o| encode_time_cursor(&o.row.created_at, &o.row.id))
-    } else {
-        None
-    };
-    let data: Vec<Value> = found.iter().map(Order::view).collect();
-    Reply::json(200, &json!({ "data": data, "next_cursor": next_cursor }))
+    let page = page_of(found, page.limit, |o| {
+        encode_time_cursor(&o.row.created_at, &o.row.id)
+    });
+    let data: Vec<Value> = page.data.iter().map(Order::view).collect();
+    Reply::json(
+        200,
+        &json!({ "data": data, "next_cursor": page.next_cursor }),
+    )
 }
 
 /// `POST /v1/payments/stripe/webhook`: verified with `Stripe-Signature`; each event id is
