@@ -3,9 +3,15 @@
 // of wasm-bindgen, esbuild and wasm-opt are replaced by tools installed from those registries.
 import fs from "node:fs";
 import path from "node:path";
-import { root, cargoBin, run, capture, step } from "./lib/proc.mjs";
+import { root, cargoBin, run, capture, step, toolEnv } from "./lib/proc.mjs";
 
 const WORKER_BUILD_VERSION = "0.8.7";
+// Property-based API testing (PyPI), in a project-local virtual environment.
+const SCHEMATHESIS_VERSION = "4.32.5";
+export const SCHEMATHESIS = path.join(root, ".venv", "bin", "schemathesis");
+// Debian's Chromium for the browser test of the demo storefront (Playwright cannot download
+// its own browser here).
+export const CHROMIUM = "/usr/bin/chromium";
 
 function lockedVersion(crate) {
   const lock = fs.readFileSync(path.join(root, "Cargo.lock"), "utf8");
@@ -28,6 +34,20 @@ async function cargoInstall(crate, version) {
     // then resolve afresh within the crate's declared ranges.
     console.warn(`cargo install --locked failed (${e.message}); retrying without --locked`);
     await run("cargo", ["install", crate, "--version", version]);
+  }
+}
+
+/** Debian's chromium package, for the demo storefront's browser test. */
+async function installChromium() {
+  step("installing Debian's chromium for the browser test (apt-get, once)");
+  const asRoot = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
+  const apt = (args) => run(asRoot[0] ?? "apt-get", asRoot.length ? [...asRoot.slice(1), "apt-get", ...args] : args, { env: toolEnv({ DEBIAN_FRONTEND: "noninteractive" }) });
+  try {
+    await apt(["update", "-qq"]);
+    await apt(["install", "-y", "-qq", "chromium"]);
+  } catch (e) {
+    // Everything else still runs; the browser test says plainly that it could not.
+    console.warn(`could not install chromium (${e.message}); the browser test will fail until ${CHROMIUM} exists`);
   }
 }
 
@@ -59,6 +79,15 @@ export async function setup() {
   if (installedVersion("wasm-bindgen") !== bindgen) {
     await cargoInstall("wasm-bindgen-cli", bindgen);
   }
+
+  if (!(capture(SCHEMATHESIS, ["--version"]) ?? "").endsWith(` ${SCHEMATHESIS_VERSION}`)) {
+    step(`installing schemathesis ${SCHEMATHESIS_VERSION} into .venv (PyPI, once)`);
+    const python = process.env.PYTHON ?? "python3";
+    if (!fs.existsSync(path.join(root, ".venv", "bin", "python"))) await run(python, ["-m", "venv", ".venv"]);
+    await run(path.join(root, ".venv", "bin", "python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `schemathesis==${SCHEMATHESIS_VERSION}`]);
+  }
+
+  if (!fs.existsSync(CHROMIUM)) await installChromium();
 
   const devVars = path.join(root, ".dev.vars");
   if (!fs.existsSync(devVars)) {

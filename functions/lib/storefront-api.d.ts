@@ -475,10 +475,13 @@ export interface components {
             quantity: number;
         };
         CartLineCreate: {
-            /** @description Case-insensitive. */
+            /**
+             * @description Case-insensitive.
+             * @example BOOK-BISTRO
+             */
             sku: string;
             /** @default 1 */
-            quantity: number;
+            quantity: number | null;
         };
         CartPatch: {
             /** Format: email */
@@ -593,7 +596,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `cart_not_active` (checked out, expired or merged carts cannot change). */
+        /** @description `cart_not_active` (checked out, expired or merged carts cannot change), or `idempotency_in_progress` (with `Retry-After`) when an Idempotency-Key is still in flight. */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -638,6 +641,17 @@ export interface components {
         PayloadTooLarge: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `idempotency_in_progress`: a request with this Idempotency-Key is still running; retry after `Retry-After` seconds. */
+        IdempotencyInProgress: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
             content: {
@@ -697,8 +711,19 @@ export interface components {
         };
     };
     parameters: {
-        /** @description A cart version from ETag (`"3"`) or `*`. A mismatch is 412 and changes nothing. */
+        /**
+         * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+         *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+         *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+         */
         IfMatch: string;
+        /**
+         * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
+         *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
+         *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
+         *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+         */
+        IdempotencyKey: string;
         /**
          * @description A market code of this channel (see `GET /v1/markets`).
          * @example FR
@@ -890,6 +915,13 @@ export interface operations {
             header?: {
                 /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
+                 *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
+                 *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
+                 *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -914,6 +946,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
@@ -957,7 +990,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A cart version from ETag (`"3"`) or `*`. A mismatch is 412 and changes nothing. */
+                /**
+                 * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+                 *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+                 *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+                 */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
@@ -1001,10 +1038,21 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A cart version from ETag (`"3"`) or `*`. A mismatch is 412 and changes nothing. */
+                /**
+                 * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+                 *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+                 *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+                 */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
+                 *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
+                 *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
+                 *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The cart id: a bearer capability. */
@@ -1045,7 +1093,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A cart version from ETag (`"3"`) or `*`. A mismatch is 412 and changes nothing. */
+                /**
+                 * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+                 *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+                 *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+                 */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
@@ -1084,7 +1136,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A cart version from ETag (`"3"`) or `*`. A mismatch is 412 and changes nothing. */
+                /**
+                 * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+                 *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+                 *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+                 */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
@@ -1129,10 +1185,21 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A cart version from ETag (`"3"`) or `*`. A mismatch is 412 and changes nothing. */
+                /**
+                 * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+                 *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+                 *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+                 */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
+                 *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
+                 *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
+                 *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The cart id: a bearer capability. */
@@ -1173,7 +1240,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A cart version from ETag (`"3"`) or `*`. A mismatch is 412 and changes nothing. */
+                /**
+                 * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+                 *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+                 *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+                 */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
@@ -1244,10 +1315,21 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A cart version from ETag (`"3"`) or `*`. A mismatch is 412 and changes nothing. */
+                /**
+                 * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+                 *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+                 *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+                 */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
+                 *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
+                 *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
+                 *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The cart id: a bearer capability. */
@@ -1269,11 +1351,13 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -191,6 +191,17 @@ where
 }
 
 /// Reads query parameters; the first occurrence of a name wins.
+/// The request's method exactly as sent. workers-rs maps methods it does not know (such as
+/// `QUERY`) to GET, which would let them reach GET handlers instead of answering 405.
+pub fn request_method(req: &Request) -> String {
+    req.inner().method().to_ascii_uppercase()
+}
+
+/// A request header's value, if present and readable.
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
 pub fn query_params(req: &Request) -> Vec<(String, String)> {
     req.url()
         .map(|url| {

@@ -49,6 +49,16 @@ for (const worker of ["storefront", "backoffice"]) {
     assert.equal(res.headers.get("allow"), "GET");
   });
 
+  // workerd itself answers 501 to methods it does not know; QUERY and PROPFIND reach the Worker,
+  // where workers-rs would turn them into GET.
+  test(`${worker}: a method workers-rs does not know (QUERY, PROPFIND) is 405, not a GET`, async () => {
+    for (const method of ["QUERY", "PROPFIND"]) {
+      const res = await call("/health", { method });
+      envelope(assert, res, 405, "method_not_allowed");
+      assert.equal(res.headers.get("allow"), "GET");
+    }
+  });
+
   test(`${worker}: a panic answers the 500 envelope without internals and the next request works`, async () => {
     const boom = await call("/__test/panic", { headers: { "X-Request-Id": "panic-1" } });
     envelope(assert, boom, 500, "internal");

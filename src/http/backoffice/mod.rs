@@ -17,7 +17,7 @@ use crate::http::body::{
 };
 use crate::http::error::ApiError;
 use crate::http::routes::{match_backoffice, match_common, Backoffice};
-use crate::http::server::{common, Ctx, Reply};
+use crate::http::server::{common, header, Ctx, Reply};
 use serde_json::{Map, Value};
 use worker::Request;
 
@@ -30,7 +30,7 @@ pub async fn handle(mut req: Request, ctx: Ctx) -> (Reply, Ctx) {
 }
 
 async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let method = req.method().to_string();
+    let method = crate::http::server::request_method(req);
     let path = req.path();
     if let Some(route) = match_common(&method, &path) {
         check_declared_length(
@@ -92,10 +92,6 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
             inventory::list_adjustments(ctx, sku, &crate::http::server::query_params(req)).await
         }
     }
-}
-
-fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
 }
 
 fn authenticate(req: &Request, ctx: &Ctx) -> Result<Admin, ApiError> {

@@ -7,7 +7,7 @@ use crate::domain::pagination::{paginate, PageRequest};
 use crate::http::body::{check_declared_length, STOREFRONT_BODY_LIMIT};
 use crate::http::error::ApiError;
 use crate::http::routes::{match_common, match_storefront, Storefront};
-use crate::http::server::{common, now_rfc3339, query, query_params, Ctx, Reply};
+use crate::http::server::{common, header, now_rfc3339, query, query_params, Ctx, Reply};
 use crate::store::{catalog, channels};
 use worker::Request;
 
@@ -29,7 +29,7 @@ pub async fn handle(mut req: Request, ctx: Ctx) -> (Reply, Ctx) {
 }
 
 async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let method = req.method().to_string();
+    let method = crate::http::server::request_method(req);
     let path = req.path();
     // The body limit holds for every request, whatever its route, before anything is read.
     check_declared_length(
@@ -121,10 +121,6 @@ async fn snapshot(
     catalog::snapshot(&ctx.db()?, &ctx.kv()?, market, now_rfc3339())
         .await
         .map_err(|e| ctx.store_error(e))
-}
-
-pub(crate) fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
 }
 
 /// Resolves the channel from `X-Publishable-Key`: 401 when missing, malformed or unknown.
