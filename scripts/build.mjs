@@ -1,5 +1,6 @@
 // Builds both Workers from the one crate: `--features storefront` and `--features backoffice`,
 // each into build/<worker>/. Skips a Worker whose inputs have not changed since its last build.
+// Also compiles the demo storefront's Pages Functions (functions/) into build/pages/ (a second).
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
@@ -22,6 +23,26 @@ function inputsDigest() {
     hash.update(f).update(fs.readFileSync(path.join(root, f)));
   }
   return hash.digest("hex");
+}
+
+/** The demo storefront's Pages Functions as one Worker module, as Pages itself compiles them. */
+export const PAGES_COMPATIBILITY_DATE = "2026-04-01";
+async function buildPages() {
+  const outDir = path.join(root, "build", "pages");
+  fs.mkdirSync(outDir, { recursive: true });
+  step("compiling the demo storefront's Pages Functions");
+  await run(path.join(root, "node_modules", ".bin", "wrangler"), [
+    "pages",
+    "functions",
+    "build",
+    "functions",
+    "--outdir",
+    "build/pages",
+    "--output-routes-path",
+    "build/pages/_routes.json",
+    "--compatibility-date",
+    PAGES_COMPATIBILITY_DATE,
+  ], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 export async function build({ force = false } = {}) {
@@ -48,6 +69,7 @@ export async function build({ force = false } = {}) {
     fs.copyFileSync(path.join(root, "scripts", "worker-entry.mjs"), path.join(outDir, "entry.mjs"));
     fs.writeFileSync(stamp, digest);
   }
+  await buildPages();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,6 +1,7 @@
 // `npm run dev`: setup if needed, build, migrate and seed the local database, then serve the
-// storefront on 127.0.0.1:8787 and the back-office on 127.0.0.1:8788 from one workerd process
-// (shared D1, KV and queue), with the cron firing every minute, until Ctrl-C.
+// storefront on 127.0.0.1:8787, the back-office on 127.0.0.1:8788 and the demo storefront (Pages
+// static files + Functions) on 127.0.0.1:8789 from one workerd process (shared D1, KV and queue),
+// with the cron firing every minute, until Ctrl-C.
 // `npm run dev -- --reset` starts from an empty, freshly seeded database.
 import fs from "node:fs";
 import path from "node:path";
@@ -11,6 +12,7 @@ const reset = process.argv.includes("--reset");
 const ports = {
   storefront: Number(process.env.STOREFRONT_PORT ?? 8787),
   backoffice: Number(process.env.BACKOFFICE_PORT ?? 8788),
+  demo: Number(process.env.DEMO_PORT ?? 8789),
 };
 const state = path.join(root, ".wrangler", "state", "v3");
 
@@ -20,7 +22,7 @@ if (reset) {
   step("--reset: removing local state");
   fs.rmSync(state, { recursive: true, force: true });
 }
-const { mf, urls } = await startWorkers({ secretsFile: path.join(root, ".dev.vars"), ports, persistTo: state });
+const { mf, urls } = await startWorkers({ secretsFile: path.join(root, ".dev.vars"), ports, persistTo: state, demo: true });
 const db = await mf.getD1Database("DB", "backoffice");
 const applied = await migrate(db);
 step(applied.length ? `applied migrations: ${applied.join(", ")}` : "migrations: up to date");
@@ -39,6 +41,7 @@ const cron = setInterval(async () => {
 console.log(`
   storefront   ${urls.storefront}   (try: curl -H 'X-Publishable-Key: pk_demo_web' '${urls.storefront}/v1/products?market=FR')
   back-office  ${urls.backoffice}
+  demo store   ${urls.demo.replace("127.0.0.1", "localhost")}   (a Pages storefront using the API; open it in a browser)
   state        ${path.relative(root, state)}   (reset with: npm run dev -- --reset)
   Ctrl-C to stop.
 `);

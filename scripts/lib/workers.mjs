@@ -48,7 +48,7 @@ const SHELL_OVERRIDABLE = [
  * - `persistTo`: a directory for D1/KV/cache state, or undefined for in-memory state.
  * - `vars`: extra variables (tests set COMPTOIR_TEST_HOOKS).
  */
-export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0 }, persistTo, vars = {}, rateLimits = {}, onLog }) {
+export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0, demo: 0 }, persistTo, vars = {}, rateLimits = {}, onLog, demo = false }) {
   const secrets = readVarsFile(secretsFile);
   const fromShell = Object.fromEntries(SHELL_OVERRIDABLE.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
   const workers = Object.keys(CONFIGS).map((name) => {
@@ -89,6 +89,7 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
     }
     return worker;
   });
+  if (demo) workers.push(demoWorker(ports.demo ?? 0));
   const persist = persistTo
     ? { d1Persist: path.join(persistTo, "d1"), kvPersist: path.join(persistTo, "kv"), cachePersist: path.join(persistTo, "cache") }
     : {};
@@ -102,6 +103,28 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
       }
     : {};
   return { host: "127.0.0.1", port: 0, workers, ...persist, ...stdio };
+}
+
+/**
+ * The demo storefront (Cloudflare Pages): the Functions compiled by build.mjs into
+ * build/pages/index.js, in front of the static files of public/ (the ASSETS binding Pages
+ * gives), with a service binding to the storefront Worker and the demo channel's key.
+ */
+function demoWorker(port) {
+  return {
+    name: "demo",
+    modules: true,
+    scriptPath: path.join(root, "build", "pages", "index.js"),
+    compatibilityDate: "2026-04-01",
+    bindings: { PUBLISHABLE_KEY: "pk_demo_web" },
+    serviceBindings: { STOREFRONT: "storefront" },
+    assets: {
+      directory: path.join(root, "public"),
+      binding: "ASSETS",
+      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
+    },
+    unsafeDirectSockets: [{ host: "127.0.0.1", port }],
+  };
 }
 
 /** Applies schema/migrations/*.sql not yet applied, tracked in `d1_migrations` as wrangler does. */
@@ -146,5 +169,7 @@ export async function startWorkers(options) {
   const mf = new Miniflare(miniflareOptions(options));
   await mf.ready;
   const [storefront, backoffice] = await Promise.all([mf.unsafeGetDirectURL("storefront"), mf.unsafeGetDirectURL("backoffice")]);
-  return { mf, urls: { storefront: storefront.origin, backoffice: backoffice.origin } };
+  const urls = { storefront: storefront.origin, backoffice: backoffice.origin };
+  if (options.demo) urls.demo = (await mf.unsafeGetDirectURL("demo")).origin;
+  return { mf, urls };
 }

@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { CLIENT_TYPES, generate } from "../../scripts/client.mjs";
+import { root } from "../../scripts/lib/proc.mjs";
 
 test("the committed storefront API types are generated from the current contract", () => {
   const fresh = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "comptoir-types-")), "api.d.ts");
@@ -14,4 +16,9 @@ test("the committed storefront API types are generated from the current contract
   assert.equal(committed, fs.readFileSync(fresh, "utf8"), "stale: run `npm run client`");
   assert.match(committed, /"\/v1\/carts\/\{id\}\/checkout"/);
   assert.doesNotMatch(committed, /\/admin\//, "no admin route in the storefront's types");
+});
+
+test("the demo storefront's Functions type-check against the generated client (tsc --strict)", () => {
+  const r = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), ["-p", path.join(root, "functions")], { cwd: root, encoding: "utf8" });
+  assert.equal(r.status, 0, `tsc found errors:\n${r.stdout}${r.stderr}`);
 });

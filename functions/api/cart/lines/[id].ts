@@ -1,0 +1,33 @@
+// PATCH /api/cart/lines/{id} { market, quantity } (0 removes) and DELETE /api/cart/lines/{id}?market=
+// → { cart }.
+import type { Context } from "../../../lib/bff";
+import { badRequest, cartCookieName, cookie, failure, handle, json, marketOf, readJson, storefront, view } from "../../../lib/bff";
+
+function lineId(context: Context): string {
+  return String(context.params.id);
+}
+
+export const onRequestPatch = handle(async (context) => {
+  const body = await readJson(context.request);
+  const market = marketOf(body?.market);
+  if (!body || !market) return badRequest("choose a market", "market");
+  if (!Number.isInteger(body.quantity)) return badRequest("quantity must be a whole number", "quantity");
+  const cartId = cookie(context.request, cartCookieName(market));
+  if (!cartId) return json({ error: { code: "not_found", message: "your cart is empty" } }, 404);
+  const r = await storefront(context).PATCH("/v1/carts/{id}/lines/{line_id}", {
+    params: { path: { id: cartId, line_id: lineId(context) } },
+    body: { quantity: body.quantity as number },
+  });
+  return r.data ? json({ cart: view(r.data) }) : failure(r.response.status, r.error);
+});
+
+export const onRequestDelete = handle(async (context) => {
+  const market = marketOf(new URL(context.request.url).searchParams.get("market"));
+  if (!market) return badRequest("choose a market", "market");
+  const cartId = cookie(context.request, cartCookieName(market));
+  if (!cartId) return json({ error: { code: "not_found", message: "your cart is empty" } }, 404);
+  const r = await storefront(context).DELETE("/v1/carts/{id}/lines/{line_id}", {
+    params: { path: { id: cartId, line_id: lineId(context) } },
+  });
+  return r.data ? json({ cart: view(r.data) }) : failure(r.response.status, r.error);
+});

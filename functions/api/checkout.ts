@@ -1,0 +1,24 @@
+// POST /api/checkout { market, version } → 201 { order_id, number }: places the order with the
+// `manual` provider. The Idempotency-Key is the cart id and the version the shopper saw, so a
+// double submit replays the first answer instead of failing. The order token goes into an
+// HttpOnly cookie for the order page; the cart cookie is cleared.
+import { badRequest, cartCookieName, clearCartCookie, cookie, failure, handle, json, marketOf, orderCookie, readJson, storefront } from "../lib/bff";
+
+export const onRequestPost = handle(async (context) => {
+  const body = await readJson(context.request);
+  const market = marketOf(body?.market);
+  if (!body || !market) return badRequest("choose a market", "market");
+  if (!Number.isInteger(body.version)) return badRequest("reload the cart and try again", "version");
+  const cartId = cookie(context.request, cartCookieName(market));
+  if (!cartId) return json({ error: { code: "not_found", message: "your cart is empty" } }, 404);
+  const r = await storefront(context).POST("/v1/carts/{id}/checkout", {
+    params: { path: { id: cartId }, header: { "Idempotency-Key": `${cartId}:v${body.version}` } },
+    body: { payment_provider: "manual" },
+  });
+  if (!r.data) return failure(r.response.status, r.error);
+  const { order, order_token } = r.data;
+  const headers = new Headers();
+  headers.append("Set-Cookie", orderCookie(context.request, order.id, order_token));
+  headers.append("Set-Cookie", clearCartCookie(context.request, market));
+  return json({ order_id: order.id, number: order.number }, 201, headers);
+});

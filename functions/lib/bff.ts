@@ -1,0 +1,137 @@
+// The demo storefront's backend-for-frontend: shared by the Pages Functions under functions/api.
+// It calls the storefront Worker with the typed client generated from schema/openapi.yaml
+// (`npm run client`), keeps the cart id in an HttpOnly cookie per market (a cart id is a bearer
+// capability: page scripts never see it) and the order token in an HttpOnly cookie per order.
+import createClient from "openapi-fetch";
+import type { components, paths } from "./storefront-api";
+
+export type Cart = components["schemas"]["Cart"];
+export type ApiError = components["schemas"]["Error"];
+
+/** A service binding (what a Pages project binds to the storefront Worker) or anything with fetch. */
+interface Fetcher {
+  fetch(request: Request): Promise<Response>;
+}
+
+export interface Env {
+  /** Service binding to the storefront Worker; preferred (no public hop). */
+  STOREFRONT?: Fetcher;
+  /** The storefront Worker's public URL, used when there is no service binding. */
+  STOREFRONT_URL?: string;
+  /** The sales channel's publishable key (not a secret: browsers may see it). */
+  PUBLISHABLE_KEY?: string;
+}
+
+export interface Context {
+  request: Request;
+  env: Env;
+  params: Record<string, string | string[]>;
+}
+
+export type Handler = (context: Context) => Promise<Response>;
+
+/** The typed storefront client, speaking for the shopper whose request this is. */
+export function storefront(context: Context) {
+  const { env, request } = context;
+  if (!env.PUBLISHABLE_KEY) throw new Misconfigured("PUBLISHABLE_KEY is not set");
+  const binding = env.STOREFRONT;
+  if (!binding && !env.STOREFRONT_URL) throw new Misconfigured("bind STOREFRONT or set STOREFRONT_URL");
+  const headers: Record<string, string> = { "X-Publishable-Key": env.PUBLISHABLE_KEY };
+  // The storefront rate-limits cart creation and checkout per client IP: pass the shopper's on.
+  const ip = request.headers.get("CF-Connecting-IP");
+  if (ip) headers["CF-Connecting-IP"] = ip;
+  return createClient<paths>({
+    baseUrl: binding ? "https://storefront.internal" : env.STOREFRONT_URL!.replace(/\/$/, ""),
+    headers,
+    fetch: binding ? (req: Request) => binding.fetch(req) : undefined,
+  });
+}
+
+export class Misconfigured extends Error {}
+
+/** JSON answer with no caching (every answer here is per shopper). */
+export function json(body: unknown, status = 200, headers: HeadersInit = {}): Response {
+  const h = new Headers(headers);
+  h.set("Content-Type", "application/json");
+  h.set("Cache-Control", "no-store");
+  return new Response(JSON.stringify(body), { status, headers: h });
+}
+
+/** The storefront's own error, passed on unchanged (status and envelope). */
+export function failure(status: number, error: ApiError | undefined): Response {
+  return json(error ?? { error: { code: "unavailable", message: "the store did not answer" } }, status >= 400 ? status : 502);
+}
+
+export function badRequest(message: string, field?: string): Response {
+  return json({ error: { code: "validation_failed", message, ...(field ? { details: { field } } : {}) } }, 422);
+}
+
+/** Runs a handler, turning a storefront that cannot be reached into the 503 envelope. */
+export function handle(handler: Handler): Handler {
+  return async (context) => {
+    try {
+      return await handler(context);
+    } catch (e) {
+      const message = e instanceof Misconfigured ? `demo misconfigured: ${e.message}` : "the store is unavailable, try again";
+      console.error(`bff: ${e instanceof Error ? e.message : String(e)}`);
+      return json({ error: { code: "unavailable", message } }, 503);
+    }
+  };
+}
+
+/** The market a request speaks for: `?market=` or the body's `market`; two to sixteen of A-Z0-9_-. */
+export function marketOf(value: unknown): string | null {
+  return typeof value === "string" && /^[A-Z][A-Z0-9_-]{1,15}$/.test(value) ? value : null;
+}
+
+export async function readJson(request: Request): Promise<Record<string, unknown> | null> {
+  try {
+    const body = await request.json();
+    return body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+// ---- cookies ---------------------------------------------------------------------------------
+
+const CART_COOKIE_DAYS = 30;
+
+export function cookie(request: Request, name: string): string | null {
+  for (const part of (request.headers.get("Cookie") ?? "").split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return null;
+}
+
+function setCookie(request: Request, name: string, value: string, maxAgeSeconds: number): string {
+  const secure = new URL(request.url).protocol === "https:" ? "; Secure" : "";
+  return `${name}=${encodeURIComponent(value)}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`;
+}
+
+export const cartCookieName = (market: string) => `comptoir_cart_${market}`;
+export const orderCookieName = (orderId: string) => `comptoir_${orderId.replace(/[^A-Za-z0-9_]/g, "")}`;
+
+export function cartCookie(request: Request, market: string, cartId: string): string {
+  return setCookie(request, cartCookieName(market), cartId, CART_COOKIE_DAYS * 86_400);
+}
+
+export function clearCartCookie(request: Request, market: string): string {
+  return setCookie(request, cartCookieName(market), "", 0);
+}
+
+export function orderCookie(request: Request, orderId: string, token: string): string {
+  return setCookie(request, orderCookieName(orderId), token, 90 * 86_400);
+}
+
+/** The cart as the page sees it: without its id, which stays in the HttpOnly cookie. */
+export function view(cart: Cart): Omit<Cart, "id" | "merged_into"> {
+  const { id: _id, merged_into: _merged, ...rest } = cart;
+  return rest;
+}
+
+/** True when a cart can no longer be used from this browser (gone, expired, checked out, merged). */
+export function cartIsGone(status: number): boolean {
+  return status === 404 || status === 409;
+}

@@ -1,0 +1,351 @@
+// The demo storefront's pages: plain DOM, no framework. Every call goes to this site's own
+// Pages Functions (/api/…), which hold the cart id and order tokens in HttpOnly cookies and call
+// the Comptoir storefront Worker. Text is set with textContent, never parsed as HTML.
+
+const $ = (id) => document.getElementById(id);
+
+/** Builds an element: h("button", { type: "submit", onclick }, "Add"). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+/** Money from its decimal string, without ever turning it into a float. */
+export function money(m) {
+  const neg = m.amount.startsWith("-");
+  const [int, frac] = m.amount.replace("-", "").split(".");
+  const group = (s, sep) => s.replace(/\B(?=(\d{3})+(?!\d))/g, sep);
+  const sign = neg ? "−" : "";
+  if (m.currency === "EUR") return `${sign}${group(int, "\u202f")}${frac ? `,${frac}` : ""}\u00a0€`;
+  if (m.currency === "USD") return `${sign}$${group(int, ",")}${frac ? `.${frac}` : ""}`;
+  return `${sign}${m.amount.replace("-", "")} ${m.currency}`;
+}
+
+const nonZero = (m) => /[1-9]/.test(m.amount);
+
+async function api(path, { method = "GET", body } = {}) {
+  const res = await fetch(path, {
+    method,
+    headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    credentials: "same-origin",
+  });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(data?.error?.message ?? `the store answered ${res.status}`);
+  return data;
+}
+
+function say(message, kind = "") {
+  const el = $("status");
+  el.className = kind;
+  el.textContent = message;
+}
+
+function currentMarket() {
+  return new URL(location.href).searchParams.get("market") ?? localStorage.getItem("market") ?? "FR";
+}
+
+function fillMarkets(markets, selected) {
+  const select = $("market");
+  if (!select) return;
+  select.replaceChildren(...markets.map((m) => h("option", { value: m.code, selected: m.code === selected }, `${m.code} (${m.currency})`)));
+  select.onchange = () => {
+    localStorage.setItem("market", select.value);
+    location.search = `?market=${encodeURIComponent(select.value)}`;
+  };
+}
+
+function showCount(cart) {
+  const n = cart ? cart.lines.reduce((sum, l) => sum + l.quantity, 0) : 0;
+  const el = $("cart-count");
+  if (el) el.textContent = String(n);
+}
+
+// ---- catalog -----------------------------------------------------------------------------------
+
+async function catalogPage() {
+  const { markets, market, products } = await api(`/api/catalog?market=${encodeURIComponent(currentMarket())}`);
+  if (!market) return say("This store sells nowhere yet.");
+  localStorage.setItem("market", market.code);
+  fillMarkets(markets, market.code);
+  $("tax-note").textContent = market.tax_inclusive ? "Prices include VAT." : "Prices exclude sales tax, added at checkout.";
+  const list = $("products");
+  list.replaceChildren(
+    ...products.map((p) =>
+      h(
+        "li",
+        { class: "card" },
+        h("h2", { id: `p-${p.id}` }, p.title),
+        h("p", {}, p.description),
+        ...p.variants.map((v) =>
+          h(
+            "div",
+            { class: "variant" },
+            h("span", {}, v.title, " · ", h("span", { class: "price" }, money(v.price))),
+            h(
+              "button",
+              {
+                type: "button",
+                disabled: !v.available,
+                "aria-label": v.available ? `Add ${p.title} (${v.title}) to cart` : `${p.title} (${v.title}) is out of stock`,
+                onclick: (e) => addToCart(e.currentTarget, market.code, v.sku, p.title),
+              },
+              v.available ? "Add to cart" : "Out of stock",
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  list.setAttribute("aria-busy", "false");
+  const { cart } = await api(`/api/cart?market=${market.code}`);
+  showCount(cart);
+}
+
+async function addToCart(button, market, sku, title) {
+  button.disabled = true;
+  try {
+    const { cart } = await api("/api/cart/lines", { method: "POST", body: { market, sku, quantity: 1 } });
+    showCount(cart);
+    say(`${title} added to your cart.`, "ok");
+  } catch (e) {
+    say(e.message, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- cart --------------------------------------------------------------------------------------
+
+let state = null; // { cart, shipping_methods, markets, market }
+
+async function cartPage() {
+  const market = currentMarket();
+  const [{ markets }, data] = await Promise.all([api(`/api/catalog?market=${encodeURIComponent(market)}`), api(`/api/cart?market=${encodeURIComponent(market)}`)]);
+  fillMarkets(markets, market);
+  state = { ...data, markets, market: markets.find((m) => m.code === market) ?? markets[0] };
+  renderCart();
+}
+
+async function mutate(path, options, done) {
+  try {
+    const data = await api(path, options);
+    state.cart = data.cart;
+    if (data.shipping_methods) state.shipping_methods = data.shipping_methods;
+    renderCart();
+    if (done) say(done, "ok");
+    return true;
+  } catch (e) {
+    say(e.message, "error");
+    return false;
+  }
+}
+
+function renderCart() {
+  const root = $("cart");
+  root.setAttribute("aria-busy", "false");
+  const { cart, market } = state;
+  showCount(cart);
+  if (!cart || cart.lines.length === 0) {
+    root.replaceChildren(h("p", { class: "notice" }, "Your cart is empty. ", h("a", { href: "/" }, "Browse the products"), "."));
+    return;
+  }
+  const m = market.code;
+  const lines = h(
+    "table",
+    {},
+    h("caption", { class: "visually-hidden" }, "Items in your cart"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"), h("th", { scope: "col", class: "num" }, "Price"), h("th", { scope: "col" }, "Quantity"), h("th", { scope: "col", class: "num" }, "Total"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Remove")))),
+    h(
+      "tbody",
+      {},
+      cart.lines.map((l) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, l.title, h("br"), h("small", {}, l.sku)),
+          h("td", { class: "num" }, money(l.unit_price)),
+          h(
+            "td",
+            {},
+            h("input", {
+              type: "number",
+              min: "0",
+              max: "999",
+              value: String(l.quantity),
+              "aria-label": `Quantity of ${l.title}`,
+              onchange: (e) => mutate(`/api/cart/lines/${encodeURIComponent(l.id)}`, { method: "PATCH", body: { market: m, quantity: Number.parseInt(e.currentTarget.value, 10) || 0 } }, "Quantity updated."),
+            }),
+          ),
+          h("td", { class: "num" }, money(l.total), nonZero(l.discount) ? h("br") : null, nonZero(l.discount) ? h("small", {}, `−${money(l.discount)}`) : null),
+          h("td", {}, h("button", { type: "button", class: "secondary", "aria-label": `Remove ${l.title}`, onclick: () => mutate(`/api/cart/lines/${encodeURIComponent(l.id)}?market=${m}`, { method: "DELETE" }, `${l.title} removed.`) }, "Remove")),
+        ),
+      ),
+    ),
+  );
+  const warnings = cart.warnings.length ? h("ul", { class: "warnings" }, cart.warnings.map((w) => h("li", {}, w.message))) : null;
+
+  const codeInput = h("input", { id: "code", name: "code", autocomplete: "off", required: true });
+  const codes = h(
+    "section",
+    { "aria-labelledby": "codes-h" },
+    h("h2", { id: "codes-h" }, "Discount code"),
+    h(
+      "form",
+      { class: "row", onsubmit: (e) => (e.preventDefault(), mutate("/api/cart/discount-codes", { method: "POST", body: { market: m, code: codeInput.value } }, "Code applied.")) },
+      labelled("code", "Code", codeInput),
+      h("button", { type: "submit" }, "Apply"),
+    ),
+    cart.discount_codes.length
+      ? h(
+          "ul",
+          {},
+          cart.discount_codes.map((c) =>
+            h("li", {}, h("strong", {}, c.code), ` — ${c.message} `, h("button", { type: "button", class: "secondary", "aria-label": `Remove code ${c.code}`, onclick: () => mutate(`/api/cart/discount-codes/${encodeURIComponent(c.code)}?market=${m}`, { method: "DELETE" }, "Code removed.") }, "Remove")),
+          ),
+        )
+      : null,
+  );
+
+  const t = cart.totals;
+  const taxLabel = cart.tax_inclusive ? "VAT (included)" : "Sales tax";
+  const totals = h(
+    "table",
+    { class: "totals", id: "totals" },
+    h("caption", { class: "visually-hidden" }, "Totals"),
+    h("tbody", {},
+      h("tr", {}, h("td", {}, "Subtotal"), h("td", { class: "num" }, money(t.subtotal))),
+      h("tr", {}, h("td", {}, "Discount"), h("td", { class: "num", "data-total": "discount" }, `−${money(t.discount)}`)),
+      h("tr", {}, h("td", {}, "Shipping"), h("td", { class: "num" }, money(t.shipping))),
+      h("tr", {}, h("td", {}, taxLabel), h("td", { class: "num", "data-total": "tax" }, money(t.tax))),
+      h("tr", { class: "grand" }, h("td", {}, "Total"), h("td", { class: "num", "data-total": "total" }, money(t.total))),
+    ),
+  );
+
+  root.replaceChildren(lines, warnings ?? "", codes, h("h2", {}, "Summary"), totals, checkoutForm(cart, market));
+}
+
+/** A labelled control: the label names the control alone (not the options of a select). */
+function labelled(name, label, control) {
+  return h("div", { class: "field" }, h("label", { for: name }, label), control);
+}
+
+function field(name, label, attrs = {}) {
+  return labelled(name, label, h("input", { id: name, name, required: true, ...attrs }));
+}
+
+function checkoutForm(cart, market) {
+  const a = cart.shipping_address ?? {};
+  const country = h(
+    "select",
+    { id: "country", name: "country", required: true },
+    market.countries.map((c) => h("option", { value: c, selected: c === (a.country ?? market.countries[0]) }, c)),
+  );
+  const method = h(
+    "select",
+    { id: "shipping_method", name: "shipping_method", required: true },
+    state.shipping_methods.map((s) => h("option", { value: s.id, selected: s.id === cart.shipping_method?.id }, `${s.name} — ${money(s.price)}`)),
+  );
+  const submit = h("button", { type: "submit", id: "place-order" }, "Place order");
+  const form = h(
+    "form",
+    {
+      "aria-labelledby": "checkout-h",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        submit.disabled = true;
+        const f = new FormData(form);
+        const body = {
+          market: market.code,
+          email: f.get("email"),
+          shipping_address: {
+            first_name: f.get("first_name"),
+            last_name: f.get("last_name"),
+            line1: f.get("line1"),
+            city: f.get("city"),
+            postal_code: f.get("postal_code"),
+            country: f.get("country"),
+          },
+          shipping_method: f.get("shipping_method"),
+        };
+        if (await mutate("/api/cart", { method: "PATCH", body })) {
+          try {
+            say("Placing your order…");
+            const placed = await api("/api/checkout", { method: "POST", body: { market: market.code, version: state.cart.version } });
+            location.href = `/order?id=${encodeURIComponent(placed.order_id)}`;
+            return;
+          } catch (err) {
+            say(err.message, "error");
+          }
+        }
+        submit.disabled = false;
+      },
+    },
+    h("h2", { id: "checkout-h" }, "Delivery and payment"),
+    h("div", { class: "row" },
+      field("email", "Email", { type: "email", autocomplete: "email", value: cart.email ?? "" }),
+      field("first_name", "First name", { autocomplete: "given-name", value: a.first_name ?? "" }),
+      field("last_name", "Last name", { autocomplete: "family-name", value: a.last_name ?? "" }),
+    ),
+    h("div", { class: "row" },
+      field("line1", "Address", { autocomplete: "address-line1", value: a.line1 ?? "" }),
+      field("postal_code", "Postal code", { autocomplete: "postal-code", value: a.postal_code ?? "" }),
+      field("city", "City", { autocomplete: "address-level2", value: a.city ?? "" }),
+      labelled("country", "Country", country),
+    ),
+    h("div", { class: "row" }, labelled("shipping_method", "Shipping", method)),
+    h("p", {}, "Payment: by bank transfer (the store confirms your order once paid)."),
+    submit,
+  );
+  return form;
+}
+
+// ---- order -------------------------------------------------------------------------------------
+
+const STATUS = {
+  pending_payment: "Awaiting payment",
+  confirmed: "Confirmed",
+  fulfilled: "Shipped",
+  canceled: "Canceled",
+  refunded: "Refunded",
+};
+
+async function orderPage() {
+  const id = new URL(location.href).searchParams.get("id") ?? "";
+  const order = await api(`/api/orders/${encodeURIComponent(id)}`);
+  const root = $("order");
+  root.setAttribute("aria-busy", "false");
+  const t = order.totals;
+  root.replaceChildren(
+    h("p", { class: "notice" }, "Order ", h("strong", { id: "order-number" }, order.number), " is placed. Status: ", h("strong", { id: "order-status" }, STATUS[order.status] ?? order.status), "."),
+    h(
+      "table",
+      {},
+      h("caption", { class: "visually-hidden" }, "Items ordered"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"), h("th", { scope: "col", class: "num" }, "Quantity"), h("th", { scope: "col", class: "num" }, "Total"))),
+      h("tbody", {}, order.lines.map((l) => h("tr", {}, h("td", {}, l.title), h("td", { class: "num" }, String(l.quantity)), h("td", { class: "num" }, money(l.total))))),
+    ),
+    h(
+      "table",
+      { class: "totals" },
+      h("tbody", {},
+        h("tr", {}, h("td", {}, "Discount"), h("td", { class: "num" }, `−${money(t.discount)}`)),
+        h("tr", {}, h("td", {}, "Shipping"), h("td", { class: "num" }, money(t.shipping))),
+        h("tr", {}, h("td", {}, order.tax_inclusive ? "VAT (included)" : "Sales tax"), h("td", { class: "num" }, money(t.tax))),
+        h("tr", { class: "grand" }, h("td", {}, "Total"), h("td", { class: "num", id: "order-total" }, money(t.total))),
+      ),
+    ),
+    h("p", {}, `A confirmation goes to ${order.email}. `, h("a", { href: "/" }, "Continue shopping"), "."),
+  );
+}
+
+const pages = { catalog: catalogPage, cart: cartPage, order: orderPage };
+const page = pages[document.body.dataset.page];
+if (page) page().catch((e) => say(e.message, "error"));

@@ -1,0 +1,145 @@
+// The demo storefront (public/ + the Pages Functions of functions/) in a real browser: Debian's
+// Chromium driven by playwright-core, against the built Workers in workerd. A shopper browses the
+// French market, adds products, changes a quantity, applies WELCOME10, checks out with `manual`
+// and sees the order; the back office then holds exactly that order. Screenshots go to
+// build/screenshots/ (UPDATE_SCREENSHOTS=1 also refreshes the ones committed under docs/).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { root } from "../../scripts/lib/proc.mjs";
+import { CHROMIUM } from "../../scripts/setup.mjs";
+import { startStack } from "./harness.mjs";
+import { adminToken, bearer } from "./tokens.mjs";
+
+const SHOTS = path.join(root, "build", "screenshots");
+
+let stack;
+let browser;
+before(async () => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: npm run setup installs Debian's chromium`);
+  stack = await startStack({ demo: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await stack?.dispose();
+});
+
+async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+  if (process.env.UPDATE_SCREENSHOTS === "1") fs.copyFileSync(path.join(SHOTS, name), path.join(root, "docs", name));
+}
+
+test("a shopper buys through the demo storefront and the back office sees that order", async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+
+  // Catalog, French market: prices in euros, VAT included.
+  await page.goto(`${stack.urls.demo}/?market=FR`);
+  await page.getByRole("heading", { name: "The Bistro Cookbook" }).waitFor();
+  assert.match(await page.locator("footer").innerText(), /Prices include VAT/);
+  assert.match(await page.locator("li.card", { hasText: "The Bistro Cookbook" }).innerText(), /35,00\u00a0€/);
+
+  await page.getByRole("button", { name: "Add The Bistro Cookbook (Hardcover) to cart" }).click();
+  await page.getByRole("status").filter({ hasText: "The Bistro Cookbook added" }).waitFor();
+  await page.getByRole("button", { name: /^Add Ceramic Mug/ }).first().click();
+  await page.getByRole("status").filter({ hasText: "Ceramic Mug added" }).waitFor();
+  assert.equal(await page.locator("#cart-count").innerText(), "2");
+
+  // The cart id lives only in an HttpOnly cookie.
+  const cookies = await context.cookies();
+  const cartCookie = cookies.find((c) => c.name === "comptoir_cart_FR");
+  assert.ok(cartCookie?.value.startsWith("cart_"), "cart cookie set");
+  assert.equal(cartCookie.httpOnly, true);
+  assert.equal(await page.evaluate(() => document.cookie.includes("cart_")), false);
+
+  // Cart: two cookbooks, then WELCOME10.
+  await page.getByRole("link", { name: /^Cart/ }).click();
+  const qty = page.getByLabel(/^Quantity of The Bistro Cookbook/);
+  await qty.fill("2");
+  await qty.dispatchEvent("change");
+  await page.getByRole("status").filter({ hasText: "Quantity updated" }).waitFor();
+  assert.equal(await page.locator("#cart-count").innerText(), "3");
+  assert.ok(!(await page.content()).includes(cartCookie.value), "the page never shows the cart id");
+
+  await page.getByLabel("Code", { exact: true }).fill("welcome10");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.getByRole("status").filter({ hasText: "Code applied" }).waitFor();
+  assert.match(await page.locator("li", { hasText: "WELCOME10" }).innerText(), /WELCOME10/);
+  assert.notEqual(await page.locator('[data-total="discount"]').innerText(), "−0,00\u00a0€");
+  assert.match(await page.locator("#totals").innerText(), /VAT \(included\)/);
+
+  // Delivery details and the order.
+  await page.getByLabel("Email", { exact: true }).fill("camille@example.com");
+  await page.getByLabel("First name", { exact: true }).fill("Camille");
+  await page.getByLabel("Last name", { exact: true }).fill("Martin");
+  await page.getByLabel("Address", { exact: true }).fill("12 rue de la Paix");
+  await page.getByLabel("Postal code", { exact: true }).fill("75002");
+  await page.getByLabel("City", { exact: true }).fill("Paris");
+  await page.getByLabel("Country", { exact: true }).selectOption("FR");
+  await page.getByLabel("Shipping", { exact: true }).selectOption("standard");
+  const cartTotal = await page.locator('[data-total="total"]').innerText();
+  await shot(page, "demo-cart.png");
+  await page.getByRole("button", { name: "Place order" }).click();
+
+  await page.waitForURL(/\/order\?id=ord_/);
+  await page.locator("#order-number").waitFor();
+  const number = await page.locator("#order-number").innerText();
+  assert.match(number, /^FR-\d{6}$/);
+  assert.equal(await page.locator("#order-status").innerText(), "Awaiting payment");
+  await shot(page, "demo-order.png");
+  assert.deepEqual(errors, [], "no script errors in the pages");
+
+  // The back office holds that order, priced by the catalog.
+  const orderId = new URL(page.url()).searchParams.get("id");
+  const token = await adminToken({ scope: "orders:read" });
+  const order = (await stack.bo(`/admin/v1/orders/${orderId}`, { headers: bearer(token) })).body;
+  assert.equal(order.number, number);
+  assert.equal(order.status, "pending_payment");
+  assert.equal(order.payment_provider, "manual");
+  assert.equal(order.email, "camille@example.com");
+  assert.deepEqual(order.discount_codes, ["WELCOME10"]);
+  assert.deepEqual(
+    order.lines.map((l) => [l.sku, l.quantity]).sort(),
+    [["BOOK-BISTRO", 2], ["MUG-350", 1]],
+  );
+  assert.equal(order.shipping_method.id, "standard");
+  const shown = await page.locator("#order-total").innerText();
+  assert.equal(shown, `${order.totals.total.amount.replace(".", ",")}\u00a0€`);
+  // Standard delivery is free over 50 € in the demo data, so the cart's total was already final.
+  assert.equal(order.totals.shipping.amount, "0.00");
+  assert.equal(cartTotal, shown, "the cart showed the total that was charged");
+
+  // The cart cookie is gone; the cart page is empty again.
+  assert.equal((await context.cookies()).some((c) => c.name === "comptoir_cart_FR" && c.value), false);
+  await page.goto(`${stack.urls.demo}/cart?market=FR`);
+  await page.getByText("Your cart is empty").waitFor();
+  await context.close();
+});
+
+test("the order page of another browser is not found (the order token stays in its cookie)", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const res = await page.request.get(`${stack.urls.demo}/api/orders/ord_00000000000000000000000000000000`);
+  assert.equal(res.status(), 404);
+  assert.equal((await res.json()).error.code, "not_found");
+  await context.close();
+});
