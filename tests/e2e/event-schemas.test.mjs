@@ -37,7 +37,10 @@ test("every emitted event matches the JSON Schema of its type", async () => {
   assert.equal((await act(a, "fulfillments", { lines: [{ line_id: a.lines[0].id, quantity: 3 }], tracking: { carrier: "DHL", number: "1" } })).status, 200);
   assert.equal((await act(a, "refunds", { lines: [{ line_id: a.lines[1].id, quantity: 1 }], include_shipping: true, reason: "late" })).status, 200);
   const b = await order([["CHOC-70", 1]]);
-  assert.equal((await act(b, "cancel", {})).status, 200);
+  const wrongType = await act(b, "cancel", { reason: ["not", "text"] });
+  assert.equal(wrongType.status, 422, "a reason that is not text is refused, and the order stays as it was");
+  assert.equal(wrongType.body.error.details.field, "reason");
+  assert.equal((await act(b, "cancel", { reason: "customer called" })).status, 200);
 
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
@@ -53,4 +56,6 @@ test("every emitted event matches the JSON Schema of its type", async () => {
     seen.add(row.type);
   }
   assert.deepEqual([...seen].sort(), ["inventory.low", "order.canceled", "order.confirmed", "order.fulfilled", "order.placed", "order.refunded"]);
+  const canceled = rows.map((r) => JSON.parse(r.payload)).find((e) => e.type === "order.canceled");
+  assert.deepEqual(canceled.data.cancellation, { reason: "customer called" }, "the merchant's reason travels with the event");
 });

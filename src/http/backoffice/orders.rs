@@ -99,7 +99,31 @@ pub async fn mark_paid(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result
 
 pub async fn cancel(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply, ApiError> {
     only_fields(body, &["reason"])?;
-    act(ctx, id, Action::Cancel, None).await
+    let reason = optional_reason(body)?;
+    // The merchant's words travel with the order.canceled event (the order keeps
+    // cancel_reason: canceled_by_merchant).
+    act(
+        ctx,
+        id,
+        Action::Cancel,
+        Some(("cancellation", json!({ "reason": reason }))),
+    )
+    .await
+}
+
+/// An optional free-text `reason`: a string of at most 500 characters, or absent / null.
+fn optional_reason(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    let reason = Fields::new(body)
+        .opt_string("reason")
+        .map_err(invalid)?
+        .map(str::to_string);
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(ApiError::validation_failed(
+            "reason",
+            "must be at most 500 characters",
+        ));
+    }
+    Ok(reason)
 }
 
 pub async fn fulfill(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply, ApiError> {
@@ -149,13 +173,7 @@ pub async fn refund(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Re
         .opt_bool("include_shipping")
         .map_err(invalid)?
         .unwrap_or(false);
-    let reason = f.opt_string("reason").map_err(invalid)?.map(str::to_string);
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(ApiError::validation_failed(
-            "reason",
-            "must be at most 500 characters",
-        ));
-    }
+    let reason = optional_reason(body)?;
     let detail = json!({
         "lines": lines.iter().map(|(l, q)| json!({"line_id": l, "quantity": q})).collect::<Vec<_>>(),
         "include_shipping": include_shipping, "reason": reason,
