@@ -19,7 +19,7 @@ function inputsDigest() {
     }
   };
   walk(path.join(root, "src"));
-  for (const f of ["Cargo.toml", "Cargo.lock", "schema/openapi.yaml", "scripts/build.mjs", "scripts/lib/openapi.mjs", "scripts/worker-entry.mjs"]) {
+  for (const f of ["Cargo.toml", "Cargo.lock", "schema/openapi.yaml", "scripts/build.mjs", "scripts/lib/openapi.mjs", "scripts/worker-entry.mjs", "scripts/test-entry.mjs"]) {
     hash.update(f).update(fs.readFileSync(path.join(root, f)));
   }
   return hash.digest("hex");
@@ -67,6 +67,7 @@ export async function build({ force = false } = {}) {
     step(`building the ${worker} Worker`);
     await run(path.join(cargoBin, "worker-build"), ["--release", "--out-dir", `build/${worker}`, "--features", worker], { env });
     fs.copyFileSync(path.join(root, "scripts", "worker-entry.mjs"), path.join(outDir, "entry.mjs"));
+    fs.copyFileSync(path.join(root, "scripts", "test-entry.mjs"), path.join(outDir, "test-entry.mjs"));
     fs.writeFileSync(stamp, digest);
   }
   await buildPages();

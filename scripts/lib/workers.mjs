@@ -48,7 +48,7 @@ const SHELL_OVERRIDABLE = [
  * - `persistTo`: a directory for D1/KV/cache state, or undefined for in-memory state.
  * - `vars`: extra variables (tests set COMPTOIR_TEST_HOOKS).
  */
-export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0, demo: 0 }, persistTo, vars = {}, rateLimits = {}, onLog, demo = false }) {
+export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0, demo: 0 }, persistTo, vars = {}, rateLimits = {}, onLog, demo = false, faults = false }) {
   const secrets = readVarsFile(secretsFile);
   const fromShell = Object.fromEntries(SHELL_OVERRIDABLE.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
   const workers = Object.keys(CONFIGS).map((name) => {
@@ -56,7 +56,8 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
     const worker = {
       name,
       modules: true,
-      scriptPath: path.join(root, cfg.main),
+      // `faults`: the test entry module, with the D1 fault-injection seam (tests only).
+      scriptPath: path.join(root, faults ? cfg.main.replace(/entry\.mjs$/, "test-entry.mjs") : cfg.main),
       modulesRules: [
         { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
         { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },

@@ -20,7 +20,8 @@ pub struct Record {
     pub response_body: Option<String>,
 }
 
-/// Claims the key with `token` unless a live record holds it (an expired one is taken over),
+/// Claims the key with `token` until `expires_at` (a short lease) unless a live record holds it
+/// (an expired answer, or a claim whose lease ran out, is taken over),
 /// then reads the record: two statements for the caller's first batch.
 pub fn claim(
     db: &Db,
@@ -55,18 +56,19 @@ pub fn decode_record(result: worker::D1Result) -> Result<Option<Record>, StoreEr
     Ok(decode::<Record>(result)?.into_iter().next())
 }
 
-/// Stores the response of the claim holding `token`.
+/// Stores the response of the claim holding `token`, replayed until `expires_at`.
 pub fn finish(
     db: &Db,
     s: &Scope<'_>,
     token: &str,
     status: u16,
     body: &str,
+    expires_at: &str,
 ) -> Result<D1PreparedStatement, StoreError> {
     db.statement(
-        "UPDATE idempotency_keys SET state = 'done', response_status = ?6, response_body = ?7 \
+        "UPDATE idempotency_keys SET state = 'done', response_status = ?6, response_body = ?7, expires_at = ?8 \
          WHERE channel_id = ?1 AND key = ?2 AND method = ?3 AND path = ?4 AND state = 'in_flight' AND response_body = ?5",
-        &[text(s.channel), text(s.key), text(s.method), text(s.path), text(token), int(i64::from(status)), text(body)],
+        &[text(s.channel), text(s.key), text(s.method), text(s.path), text(token), int(i64::from(status)), text(body), text(expires_at)],
     )
 }
 

@@ -42,6 +42,10 @@ for (const [worker, config] of [["storefront", "wrangler.toml"], ["backoffice", 
       assert.match(r.stdout, /env\.CATALOG .*KV Namespace/);
       assert.match(r.stdout, /env\.ORDER_EVENTS \(comptoir-order-events\)\s+Queue/);
       assert.ok(fs.readdirSync(outdir).some((f) => f.endsWith(".wasm")), "the bundle holds the wasm module");
+      // The test build's fault-injection seam (scripts/test-entry.mjs) is never deployed.
+      for (const f of fs.readdirSync(outdir).filter((f) => /\.(m?js)$/.test(f))) {
+        assert.doesNotMatch(fs.readFileSync(path.join(outdir, f), "utf8"), /X-Test-D1-Fault|FaultPlan/, `${f} holds the test seam`);
+      }
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }

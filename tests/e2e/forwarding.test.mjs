@@ -160,6 +160,30 @@ test("a malformed message in a batch does not hold up the others", async () => {
   await until("the delivery of the good message", async () => (await deliveriesOf(event.id)).find((x) => x.status === "delivered"));
 });
 
+test("queue redelivery of the same messages delivers once to a receiver that dedupes by webhook-id", async () => {
+  const order = await placeOrder();
+  await stack.bo(`/admin/v1/orders/${order.id}/mark-paid`, { method: "POST", headers: admin });
+  const event = await eventOf(order.id, "order.confirmed");
+  const [delivery] = await until("the delivery", async () => (await deliveriesOf(event.id)).filter((d) => d.status === "delivered"));
+  // The queue redelivers (at least once): the event message and the delivery message again,
+  // several times, some in one batch, some concurrently.
+  const queue = await stack.mf.getQueueProducer("ORDER_EVENTS", "storefront");
+  const again = [{ body: { kind: "event", event_id: event.id } }, { body: { kind: "delivery", delivery_id: delivery.id } }];
+  await queue.sendBatch([...again, ...again]);
+  await Promise.all([queue.sendBatch(again), queue.sendBatch(again)]);
+  const marker = { body: { kind: "event", event_id: "evt_00000000000000000000000000000000" } };
+  await queue.send(marker.body); // an unknown event: acked; once it is consumed the others were too
+  await new Promise((r) => setTimeout(r, 3000));
+  // A receiver that dedupes by webhook-id processes the event once; here it was not even asked twice.
+  const processed = new Set(received.filter((r) => r.id === event.id && r.status < 300 && r.verified).map((r) => r.id));
+  assert.equal(processed.size, 1);
+  assert.equal(received.filter((r) => r.id === event.id).length, 1, "one POST for the event");
+  const rows = await deliveriesOf(event.id);
+  assert.equal(rows.length, 1, "one delivery row per (event, destination)");
+  assert.equal(rows[0].status, "delivered");
+  assert.equal(rows[0].attempts, 1);
+});
+
 test("the pull feed lists every event in order and always returns a resumable cursor", async () => {
   const all = [];
   let cursor = "";

@@ -9,13 +9,14 @@ export const DEMO_KEY = "pk_demo_web";
 /** Local secrets, as API.md says tests may read them. */
 export const SECRETS = readVarsFile(path.join(root, ".dev.vars.example"));
 
-export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false, demo = false } = {}) {
+export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false, demo = false, faults = false } = {}) {
   const logs = [];
   const { mf, urls } = await startWorkers({
     secretsFile: path.join(root, ".dev.vars.example"),
     vars: { COMPTOIR_TEST_HOOKS: "1", ...vars },
     rateLimits,
     demo,
+    faults,
     onLog: captureLogs ? (text) => logs.push(text) : undefined,
   });
   const db = await mf.getD1Database("DB", "backoffice");

@@ -29,6 +29,24 @@ use worker::{Fetch, Headers, Method, Request, RequestInit};
 const DEFAULT_UNPAID_TTL_SECONDS: i64 = 1800;
 const DEFAULT_LOW_STOCK: i64 = 5;
 const IDEMPOTENCY_HOURS: f64 = 24.0;
+/// How long a claim stays `in_flight` before a retry may take the key over: a request whose
+/// Worker died (or whose D1 went away) before it stored or released its claim must not lock
+/// its key for a day. Longer than any request can run; `IDEMPOTENCY_LEASE_SECONDS` overrides.
+const DEFAULT_LEASE_SECONDS: f64 = 60.0;
+
+/// How long a stored answer is replayed.
+fn keep() -> String {
+    iso_in(IDEMPOTENCY_HOURS * 3600.0)
+}
+
+fn lease(ctx: &Ctx) -> String {
+    let seconds = ctx
+        .var("IDEMPOTENCY_LEASE_SECONDS")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v > 0.0 && *v <= IDEMPOTENCY_HOURS * 3600.0)
+        .unwrap_or(DEFAULT_LEASE_SECONDS);
+    iso_in(seconds)
+}
 
 fn now_chrono() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
@@ -140,15 +158,8 @@ pub async fn checkout(
     let now = now_rfc3339();
 
     // Round trip 1: claim the key and read the cart.
-    let mut batch = idempotency::claim(
-        &db,
-        &scope,
-        &body_hash,
-        &token,
-        &now,
-        &iso_in(IDEMPOTENCY_HOURS * 3600.0),
-    )
-    .map_err(|e| ctx.store_error(e))?;
+    let mut batch = idempotency::claim(&db, &scope, &body_hash, &token, &now, &lease(ctx))
+        .map_err(|e| ctx.store_error(e))?;
     batch.extend(carts::reads(&db, cart_id).map_err(|e| ctx.store_error(e))?);
     let mut results = db
         .batch(batch)
@@ -169,7 +180,7 @@ pub async fn checkout(
         Ok((status, value)) => {
             let body = value.to_string();
             (
-                idempotency::finish(&db, &scope, &token, status, &body),
+                idempotency::finish(&db, &scope, &token, status, &body, &keep()),
                 Ok(Reply {
                     status,
                     body: Some(body),
@@ -180,7 +191,7 @@ pub async fn checkout(
         Err(Failure(e)) if e.status < 500 => {
             let body = e.body().to_string();
             (
-                idempotency::finish(&db, &scope, &token, e.status, &body),
+                idempotency::finish(&db, &scope, &token, e.status, &body, &keep()),
                 Err(e),
             )
         }
@@ -247,15 +258,8 @@ where
     let db = ctx.db()?;
     let results = db
         .batch(
-            idempotency::claim(
-                &db,
-                &scope,
-                &body_hash,
-                &token,
-                &now_rfc3339(),
-                &iso_in(IDEMPOTENCY_HOURS * 3600.0),
-            )
-            .map_err(|e| ctx.store_error(e))?,
+            idempotency::claim(&db, &scope, &body_hash, &token, &now_rfc3339(), &lease(ctx))
+                .map_err(|e| ctx.store_error(e))?,
         )
         .await
         .map_err(|e| ctx.store_error(e))?;
@@ -273,6 +277,7 @@ where
             &token,
             reply.status,
             reply.body.as_deref().unwrap_or(""),
+            &keep(),
         )
     } else {
         idempotency::release(&db, &scope, &token)
