@@ -107,13 +107,7 @@ mod jobs {
             let snapshot = crate::store::catalog::rebuild(&db, &market, now_rfc3339())
                 .await
                 .map_err(|e| format!("{e:?}"))?;
-            crate::store::kv::put_json(
-                &kv,
-                &crate::store::catalog::snapshot_cache_key(&market.code),
-                &snapshot,
-                crate::store::catalog::SNAPSHOT_TTL_SECONDS,
-            )
-            .await;
+            crate::store::catalog::publish(&kv, &snapshot).await;
         }
         Ok(())
     }

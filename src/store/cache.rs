@@ -6,7 +6,7 @@ use worker::kv::KvStore;
 
 /// A market changed: drop its catalog snapshot and every cached channel (they embed markets).
 pub async fn market_changed(kv: &KvStore, code: &str) {
-    delete(kv, &crate::store::catalog::snapshot_cache_key(code)).await;
+    drop_snapshot(kv, code).await;
     delete_prefix(kv, "channel:v1:").await;
 }
 
@@ -19,8 +19,14 @@ pub async fn channel_changed(kv: &KvStore, key_hash: &str) {
 /// rebuilt by the next storefront read (or the next cron tick).
 pub async fn catalog_changed(kv: &KvStore, markets: impl IntoIterator<Item = String>) {
     for market in markets {
-        delete(kv, &crate::store::catalog::snapshot_cache_key(&market)).await;
+        drop_snapshot(kv, &market).await;
     }
+}
+
+/// The version first: without it no isolate trusts its parsed copy or the snapshot value.
+async fn drop_snapshot(kv: &KvStore, market: &str) {
+    delete(kv, &crate::store::catalog::snapshot_version_key(market)).await;
+    delete(kv, &crate::store::catalog::snapshot_cache_key(market)).await;
 }
 
 async fn delete(kv: &KvStore, key: &str) {

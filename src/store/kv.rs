@@ -7,7 +7,6 @@ use worker::kv::KvStore;
 
 /// Reads and decodes a cached value; `None` on miss, on a KV failure, or on a value this
 /// version cannot decode (it is then rebuilt).
-#[cfg(feature = "storefront")]
 pub async fn get_json<T: serde::de::DeserializeOwned>(kv: &KvStore, key: &str) -> Option<T> {
     match kv.get(key).text().await {
         Ok(Some(text)) => match serde_json::from_str(&text) {

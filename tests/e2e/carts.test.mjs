@@ -251,7 +251,7 @@ test("warnings: a price change and a stock-out show on the cart", async () => {
     stack.db.prepare("UPDATE prices SET amount_minor = 1790 WHERE sku = 'OIL-500' AND market = 'FR'"),
     stack.db.prepare("UPDATE inventory SET on_hand = 1 WHERE sku = 'OIL-500'"),
   ]);
-  await stack.kv.delete("catalog:v1:FR");
+  await stack.dropSnapshot("FR");
   const c = (await stack.sf(`/v1/carts/${cart}`)).body;
   assert.equal(c.lines[0].unit_price.amount, "17.90", "repriced from the catalog");
   const codes = c.warnings.map((w) => [w.code, w.line_id]);

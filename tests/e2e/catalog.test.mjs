@@ -140,7 +140,7 @@ test("a warm catalog read makes no D1 round trip; a missing snapshot is rebuilt 
   const warmOne = await stack.sf("/v1/products/chef-knife?market=US");
   assert.equal(d1RoundTrips(warmOne.headers), 0);
 
-  await stack.kv.delete("catalog:v1:US");
+  await stack.dropSnapshot("US");
   const cold = await stack.sf("/v1/products?market=US");
   assert.equal(cold.status, 200);
   assert.equal(d1RoundTrips(cold.headers), 1, "one query rebuilds the snapshot");
@@ -154,7 +154,7 @@ test("a snapshot rebuilt from D1 shows the database's current prices and stock",
     stack.db.prepare("UPDATE prices SET amount_minor = 2150 WHERE sku = 'MUG-350' AND market = 'FR'"),
     stack.db.prepare("UPDATE inventory SET on_hand = 0 WHERE sku = 'MUG-350'"),
   ]);
-  await stack.kv.delete("catalog:v1:FR");
+  await stack.dropSnapshot("FR");
   const res = await stack.sf("/v1/products/ceramic-mug?market=FR");
   assert.deepEqual(res.body.variants[0].price, { amount: "21.50", currency: "EUR" });
   assert.equal(res.body.variants[0].available, false);

@@ -50,6 +50,11 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {}, capt
     db,
     kv,
     urls,
+    /** Drops a market's published catalog snapshot (value and version), as when it expires. */
+    dropSnapshot: async (market) => {
+      await kv.delete(`catalog:v1:${market}:version`);
+      await kv.delete(`catalog:v1:${market}`);
+    },
     /** What the Workers printed, when started with `captureLogs`. */
     logs: () => logs.join(""),
     /** Storefront request; the demo publishable key unless `headers` says otherwise. */

@@ -117,7 +117,7 @@ async fn dispatch(
 async fn snapshot(
     ctx: &Ctx,
     market: &Market,
-) -> Result<crate::domain::catalog::CatalogSnapshot, ApiError> {
+) -> Result<std::rc::Rc<crate::domain::catalog::CatalogSnapshot>, ApiError> {
     catalog::snapshot(&ctx.db()?, &ctx.kv()?, market, now_rfc3339())
         .await
         .map_err(|e| ctx.store_error(e))
