@@ -254,6 +254,8 @@ function checkoutForm(cart, market) {
     state.shipping_methods.map((s) => h("option", { value: s.id, selected: s.id === cart.shipping_method?.id }, `${s.name} — ${money(s.price)}`)),
   );
   const submit = h("button", { type: "submit", id: "place-order" }, "Place order");
+  // One id per checkout attempt: a double submit shares it (one order), a retry after a refusal does not.
+  let attempt = crypto.randomUUID();
   const form = h(
     "form",
     {
@@ -278,11 +280,12 @@ function checkoutForm(cart, market) {
         if (await mutate("/api/cart", { method: "PATCH", body })) {
           try {
             say("Placing your order…");
-            const placed = await api("/api/checkout", { method: "POST", body: { market: market.code, version: state.cart.version } });
+            const placed = await api("/api/checkout", { method: "POST", body: { market: market.code, version: state.cart.version, attempt } });
             location.href = `/order?id=${encodeURIComponent(placed.order_id)}`;
             return;
           } catch (err) {
             say(err.message, "error");
+            attempt = crypto.randomUUID();
           }
         }
         submit.disabled = false;

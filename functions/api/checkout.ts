@@ -1,6 +1,7 @@
-// POST /api/checkout { market, version } → 201 { order_id, number }: places the order with the
-// `manual` provider. The Idempotency-Key is the cart id and the version the shopper saw, so a
-// double submit replays the first answer instead of failing. The order token goes into an
+// POST /api/checkout { market, version, attempt } → 201 { order_id, number }: places the order
+// with the `manual` provider. The Idempotency-Key is the cart id, the version the shopper saw and
+// the page's attempt id (new after each refusal), so a double submit replays the first answer
+// while a retry after fixing the cart, or after stock came back, runs afresh. The order token goes into an
 // HttpOnly cookie for the order page; the cart cookie is cleared.
 import { badRequest, cartCookieName, clearCartCookie, cookie, failure, handle, json, marketOf, orderCookie, readJson, storefront } from "../lib/bff";
 
@@ -9,10 +10,11 @@ export const onRequestPost = handle(async (context) => {
   const market = marketOf(body?.market);
   if (!body || !market) return badRequest("choose a market", "market");
   if (!Number.isInteger(body.version)) return badRequest("reload the cart and try again", "version");
+  if (typeof body.attempt !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(body.attempt)) return badRequest("reload the cart and try again", "attempt");
   const cartId = cookie(context.request, cartCookieName(market));
   if (!cartId) return json({ error: { code: "not_found", message: "your cart is empty" } }, 404);
   const r = await storefront(context).POST("/v1/carts/{id}/checkout", {
-    params: { path: { id: cartId }, header: { "Idempotency-Key": `${cartId}:v${body.version}` } },
+    params: { path: { id: cartId }, header: { "Idempotency-Key": `${cartId}:v${body.version}:${body.attempt}` } },
     body: { payment_provider: "manual" },
   });
   if (!r.data) return failure(r.response.status, r.error);

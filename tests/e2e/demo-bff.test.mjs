@@ -75,12 +75,12 @@ test("a double-submitted checkout places one order", async () => {
   const version = patched.body.cart.version;
   const jar = new Map(patched.jar);
   const [a, b] = await Promise.all([
-    call("/api/checkout", { method: "POST", json: { market: "FR", version } }),
+    call("/api/checkout", { method: "POST", json: { market: "FR", version, attempt: "a1" } }),
     (async () => {
       const res = await fetch(`${stack.urls.demo}/api/checkout`, {
         method: "POST",
         headers: { "Content-Type": "application/json", Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") },
-        body: JSON.stringify({ market: "FR", version }),
+        body: JSON.stringify({ market: "FR", version, attempt: "a1" }),
       });
       return { status: res.status, body: await res.json() };
     })(),
@@ -95,4 +95,25 @@ test("a double-submitted checkout places one order", async () => {
   const order = await call(`/api/orders/${placed[0].body.order_id}`);
   assert.equal(order.status, 200);
   assert.equal(order.body.status, "pending_payment");
+});
+
+test("a checkout refused for stock goes through once stock is back (a new attempt, not a replay)", async () => {
+  const call = shopper();
+  await call("/api/cart/lines", { method: "POST", json: { market: "FR", sku: "TOWEL-2", quantity: 2 } });
+  const patched = await call("/api/cart", {
+    method: "PATCH",
+    json: { market: "FR", email: "sam@example.com", shipping_address: { first_name: "Sam", last_name: "Petit", line1: "2 rue Neuve", city: "Lille", postal_code: "59000", country: "FR" }, shipping_method: "standard" },
+  });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  const version = patched.body.cart.version;
+  const { on_hand } = await stack.db.prepare("SELECT on_hand FROM inventory WHERE sku = 'TOWEL-2'").first();
+  await stack.db.prepare("UPDATE inventory SET on_hand = reserved + 1 WHERE sku = 'TOWEL-2'").run();
+  const refused = await call("/api/checkout", { method: "POST", json: { market: "FR", version, attempt: "first" } });
+  assert.equal(refused.status, 422);
+  assert.equal(refused.body.error.code, "insufficient_stock");
+  await stack.db.prepare("UPDATE inventory SET on_hand = ?1 WHERE sku = 'TOWEL-2'").bind(on_hand).run();
+  const same = await call("/api/checkout", { method: "POST", json: { market: "FR", version, attempt: "first" } });
+  assert.equal(same.status, 422, "the same attempt replays its answer");
+  const placed = await call("/api/checkout", { method: "POST", json: { market: "FR", version, attempt: "second" } });
+  assert.equal(placed.status, 201, JSON.stringify(placed.body));
 });
