@@ -493,7 +493,7 @@ where
             reads.push(db.statement(sql, params).map_err(|e| ctx.store_error(e))?);
         }
         let mut results = db.batch(reads).await.map_err(|e| ctx.store_error(e))?;
-        let extra_rows = results.split_off(5);
+        let extra_rows = results.split_off(carts::READS);
         let data = visible(
             carts::decode_reads(results).map_err(|e| ctx.store_error(e))?,
             channel,
@@ -792,7 +792,7 @@ async fn shipping_methods(ctx: &Ctx, channel: &Channel, cart_id: &str) -> Result
             .map_err(|e| ctx.store_error(e))?,
     );
     let mut results = db.batch(reads).await.map_err(|e| ctx.store_error(e))?;
-    let methods = results.split_off(5);
+    let methods = results.split_off(carts::READS);
     let data = visible(
         carts::decode_reads(results).map_err(|e| ctx.store_error(e))?,
         channel,
