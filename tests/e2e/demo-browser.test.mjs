@@ -52,8 +52,18 @@ test("a shopper buys through the demo storefront and the back office sees that o
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
 
+  // Browsing per market: the US market shows dollars, tax added at checkout.
+  await page.goto(`${stack.urls.demo}/`);
+  await page.getByRole("heading", { name: "The Bistro Cookbook" }).waitFor();
+  await page.getByLabel("Market", { exact: true }).selectOption("US");
+  await page.waitForURL(/market=US/);
+  await page.getByRole("heading", { name: "The Bistro Cookbook" }).waitFor();
+  assert.match(await page.locator("li.card", { hasText: "The Bistro Cookbook" }).innerText(), /\$\d+\.\d{2}/);
+  assert.match(await page.locator("footer").innerText(), /Prices exclude sales tax/);
+
   // Catalog, French market: prices in euros, VAT included.
-  await page.goto(`${stack.urls.demo}/?market=FR`);
+  await page.getByLabel("Market", { exact: true }).selectOption("FR");
+  await page.waitForURL(/market=FR/);
   await page.getByRole("heading", { name: "The Bistro Cookbook" }).waitFor();
   assert.match(await page.locator("footer").innerText(), /Prices include VAT/);
   assert.match(await page.locator("li.card", { hasText: "The Bistro Cookbook" }).innerText(), /35,00\u00a0€/);
