@@ -151,18 +151,18 @@ pub fn guards(
     now: &str,
     version: Option<IfMatch>,
 ) -> Result<Vec<D1PreparedStatement>, StoreError> {
-    let mut out = vec![db.statement(
+    // One statement for both rules (a refused batch is then diagnosed by a read that names
+    // which one failed): the write guard aborts the batch when no such cart row exists.
+    let version = match version {
+        Some(IfMatch::Version(v)) => int(v),
+        _ => wasm_bindgen::JsValue::NULL,
+    };
+    Ok(vec![db.statement(
         "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM carts \
-         WHERE id = ?1 AND channel_id = ?2 AND status = 'active' AND expires_at > ?3)",
-        &[text(cart_id), text(channel_id), text(now)],
-    )?];
-    if let Some(IfMatch::Version(v)) = version {
-        out.push(db.statement(
-            "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM carts WHERE id = ?1 AND version = ?2)",
-            &[text(cart_id), int(v)],
-        )?);
-    }
-    Ok(out)
+         WHERE id = ?1 AND channel_id = ?2 AND status = 'active' AND expires_at > ?3 \
+         AND (?4 IS NULL OR version = ?4))",
+        &[text(cart_id), text(channel_id), text(now), version],
+    )?])
 }
 
 /// The version bump that ends every mutation (and renews the expiry).
