@@ -157,48 +157,33 @@ pub fn shipping_from_request(
             .as_object()
             .ok_or_else(|| FieldError::new(path.clone(), "must be an object with a type"))?;
         let r = Fields::nested(obj, path.clone());
+        let money = |f: &Fields, name: &str| {
+            market_money(
+                f.entries_value(name).unwrap_or(&Value::Null),
+                &f.path(name),
+                market,
+                markets,
+            )
+        };
         let rate = match r.string("type")? {
             "flat" => {
-                if let Some(field) = r.unknown(&["type", "amount"]) {
-                    return Err(FieldError::unknown(field));
-                }
+                r.only(&["type", "amount"])?;
                 ShippingRate::Flat {
-                    amount: market_money(
-                        obj.get("amount").unwrap_or(&Value::Null),
-                        &r.path("amount"),
-                        market,
-                        markets,
-                    )?,
+                    amount: money(&r, "amount")?,
                 }
             }
             "free_over" => {
-                if let Some(field) = r.unknown(&["type", "amount", "threshold"]) {
-                    return Err(FieldError::unknown(field));
-                }
+                r.only(&["type", "amount", "threshold"])?;
                 ShippingRate::FreeOver {
-                    amount: market_money(
-                        obj.get("amount").unwrap_or(&Value::Null),
-                        &r.path("amount"),
-                        market,
-                        markets,
-                    )?,
-                    threshold: market_money(
-                        obj.get("threshold").unwrap_or(&Value::Null),
-                        &r.path("threshold"),
-                        market,
-                        markets,
-                    )?,
+                    amount: money(&r, "amount")?,
+                    threshold: money(&r, "threshold")?,
                 }
             }
             "weight_tiers" => {
-                if let Some(field) = r.unknown(&["type", "tiers"]) {
-                    return Err(FieldError::unknown(field));
-                }
+                r.only(&["type", "tiers"])?;
                 let mut tiers = Vec::new();
                 for t in r.objects("tiers", 1, 20)? {
-                    if let Some(field) = t.unknown(&["up_to_grams", "amount"]) {
-                        return Err(FieldError::unknown(field));
-                    }
+                    t.only(&["up_to_grams", "amount"])?;
                     let up_to_grams = t.int("up_to_grams", 1..=10_000_000)?;
                     if tiers
                         .iter()
@@ -209,12 +194,7 @@ pub fn shipping_from_request(
                             "two tiers have the same limit",
                         ));
                     }
-                    let amount = market_money(
-                        t.entries_value("amount").unwrap_or(&Value::Null),
-                        &t.path("amount"),
-                        market,
-                        markets,
-                    )?;
+                    let amount = money(&t, "amount")?;
                     tiers.push(WeightTier {
                         up_to_grams,
                         amount,
@@ -379,9 +359,7 @@ pub fn discount_from_request(
         }
         "buy_x_get_y" => {
             let v = f.object("value")?;
-            if let Some(field) = v.unknown(&["buy", "get", "percent"]) {
-                return Err(FieldError::unknown(field));
-            }
+            v.only(&["buy", "get", "percent"])?;
             DefValue::BuyXGetY {
                 buy: v.int("buy", 1..=100)? as u32,
                 get: v.int("get", 1..=100)? as u32,
@@ -416,9 +394,7 @@ pub fn discount_from_request(
     let mut items = ItemFilter::default();
     if f.has("items") {
         let i = f.object("items")?;
-        if let Some(field) = i.unknown(&["skus", "product_ids"]) {
-            return Err(FieldError::unknown(field));
-        }
+        i.only(&["skus", "product_ids"])?;
         for (k, sku) in i
             .opt_string_list("skus", 500)?
             .unwrap_or_default()
@@ -446,9 +422,7 @@ pub fn discount_from_request(
         (BTreeMap::new(), Vec::new(), false);
     if f.has("conditions") {
         let c = f.object("conditions")?;
-        if let Some(field) = c.unknown(&["min_subtotal", "markets", "first_order_only"]) {
-            return Err(FieldError::unknown(field));
-        }
+        c.only(&["min_subtotal", "markets", "first_order_only"])?;
         if c.has("min_subtotal") {
             min_subtotal = per_market(&c, "min_subtotal", markets)?;
         }

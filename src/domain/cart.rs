@@ -57,9 +57,7 @@ pub fn address_from(
         .as_object()
         .ok_or_else(|| FieldError::new(path, "must be an address object"))?;
     let f = Fields::nested(map, path.to_string());
-    if let Some(field) = f.unknown(ADDRESS_FIELDS) {
-        return Err(FieldError::unknown(field));
-    }
+    f.only(ADDRESS_FIELDS)?;
     let req = |name: &str, max: usize| -> Result<String, FieldError> {
         let v = f.string(name)?.trim();
         if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {

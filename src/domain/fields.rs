@@ -65,6 +65,12 @@ impl<'a> Fields<'a> {
             .map(|k| self.path(k))
     }
 
+    /// Refuses the first key not in `allowed` as an unknown field.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), FieldError> {
+        self.unknown(allowed)
+            .map_or(Ok(()), |f| Err(FieldError::unknown(f)))
+    }
+
     fn present(&self, name: &str) -> Option<&'a Value> {
         self.map.get(name).filter(|v| !v.is_null())
     }

@@ -145,9 +145,7 @@ pub fn market_from_request(code: &str, body: &Fields<'_>) -> Result<Market, Fiel
     }
     let tax_inclusive = body.bool("tax_inclusive")?;
     let rates = body.object("tax_rates")?;
-    if let Some(field) = rates.unknown(&["standard", "reduced", "zero"]) {
-        return Err(FieldError::unknown(field));
-    }
+    rates.only(&["standard", "reduced", "zero"])?;
     let mut tax_rates = BTreeMap::new();
     for (class, name) in [
         (TaxClass::Standard, "standard"),

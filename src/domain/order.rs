@@ -187,14 +187,7 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
             }
             let mut stock = Vec::new();
             for (i, (line_id, q)) in lines.iter().enumerate() {
-                let line = next
-                    .lines
-                    .iter_mut()
-                    .find(|l| &l.id == line_id)
-                    .ok_or_else(|| Refusal::BadLine {
-                        index: i,
-                        reason: format!("the order has no line {line_id}"),
-                    })?;
+                let line = line_mut(&mut next.lines, i, line_id)?;
                 if *q < 1 || *q > line.open() {
                     return Err(Refusal::BadLine {
                         index: i,
@@ -230,14 +223,7 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
             }
             let mut stock = Vec::new();
             for (i, (line_id, q)) in lines.iter().enumerate() {
-                let line = next
-                    .lines
-                    .iter_mut()
-                    .find(|l| &l.id == line_id)
-                    .ok_or_else(|| Refusal::BadLine {
-                        index: i,
-                        reason: format!("the order has no line {line_id}"),
-                    })?;
+                let line = line_mut(&mut next.lines, i, line_id)?;
                 let refundable = line.quantity - line.refunded;
                 if *q < 1 || *q > refundable {
                     return Err(Refusal::BadLine {
@@ -324,6 +310,21 @@ fn cancel(
             "canceled_by_merchant"
         }),
     }))
+}
+
+/// The order line a request's `lines[index]` names, or why it names none.
+fn line_mut<'a>(
+    lines: &'a mut [LineState],
+    index: usize,
+    line_id: &str,
+) -> Result<&'a mut LineState, Refusal> {
+    lines
+        .iter_mut()
+        .find(|l| l.id == line_id)
+        .ok_or_else(|| Refusal::BadLine {
+            index,
+            reason: format!("the order has no line {line_id}"),
+        })
 }
 
 fn fulfillment_of(lines: &[LineState]) -> FulfillmentStatus {

@@ -120,9 +120,7 @@ pub fn product_from_request(id: &str, body: &Fields<'_>) -> Result<Product, Fiel
     let mut seen = BTreeSet::new();
     let mut variants = Vec::new();
     for v in body.objects("variants", 1, MAX_VARIANTS)? {
-        if let Some(field) = v.unknown(VARIANT_FIELDS) {
-            return Err(FieldError::unknown(field));
-        }
+        v.only(VARIANT_FIELDS)?;
         let sku = normalize_sku(v.string("sku")?).ok_or_else(|| {
             FieldError::new(
                 v.path("sku"),
@@ -172,9 +170,7 @@ pub fn money(value: &Value, path: &str) -> Result<Money, FieldError> {
         )
     })?;
     let f = Fields::nested(map, path.to_string());
-    if let Some(field) = f.unknown(&["amount", "currency"]) {
-        return Err(FieldError::unknown(field));
-    }
+    f.only(&["amount", "currency"])?;
     let amount = f.string("amount")?;
     let currency = f.string("currency")?;
     let money = Money::parse(amount, currency).map_err(|e| {
