@@ -154,30 +154,20 @@ async fn attempt(env: &Env, delivery_id: &str) -> Result<Settle, String> {
     if a.status != "pending" {
         return Ok(Settle::Ack); // delivered or dead meanwhile: a duplicate message
     }
-    let (Some(payload), Some(url), Some(secret)) = (a.payload, a.url, a.secret) else {
-        record(
-            &db,
-            delivery_id,
-            "dead",
-            a.attempts,
-            None,
-            Some("the destination or the event no longer exists"),
-        )
-        .await?;
-        return Ok(Settle::Ack);
+    let ready = match (a.payload, a.url, a.secret) {
+        (Some(payload), Some(url), Some(secret)) if a.enabled == Some(1) => {
+            Ok((payload, url, secret))
+        }
+        (Some(_), Some(_), Some(_)) => Err("the destination is disabled"),
+        _ => Err("the destination or the event no longer exists"),
     };
-    if a.enabled != Some(1) {
-        record(
-            &db,
-            delivery_id,
-            "dead",
-            a.attempts,
-            None,
-            Some("the destination is disabled"),
-        )
-        .await?;
-        return Ok(Settle::Ack);
-    }
+    let (payload, url, secret) = match ready {
+        Ok(found) => found,
+        Err(why) => {
+            record(&db, delivery_id, "dead", a.attempts, None, Some(why)).await?;
+            return Ok(Settle::Ack);
+        }
+    };
     let now = now_iso();
     let timestamp = (js_sys::Date::now() / 1000.0) as i64;
     let mut secrets = vec![secret.as_str()];

@@ -192,6 +192,13 @@ impl ApiError {
 
 /// A field that is unknown is 422 `unknown_field`; one that is invalid, 422 `validation_failed`,
 /// both naming it in `details.field`.
+/// A bad `limit` or `cursor`: 400 `invalid_parameter` naming it.
+impl From<crate::domain::pagination::PageParamError> for ApiError {
+    fn from(e: crate::domain::pagination::PageParamError) -> ApiError {
+        ApiError::invalid_parameter(e.field, e.message)
+    }
+}
+
 impl From<crate::domain::fields::FieldError> for ApiError {
     fn from(e: crate::domain::fields::FieldError) -> ApiError {
         if e.unknown {

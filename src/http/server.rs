@@ -197,6 +197,23 @@ pub fn request_method(req: &Request) -> String {
     req.inner().method().to_ascii_uppercase()
 }
 
+/// Reads a JSON object body (415, 413, 400 as API.md says) under `limit` bytes; an empty body is
+/// `{}` where the route allows none.
+pub async fn json_body(
+    req: &mut Request,
+    limit: usize,
+    optional: bool,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
+    if optional && bytes.is_empty() {
+        return Ok(serde_json::Map::new());
+    }
+    crate::http::body::parse_json_object(header(req, "Content-Type").as_deref(), &bytes, limit)
+}
+
 /// A request header's value, if present and readable.
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
@@ -210,6 +227,16 @@ pub fn query_params(req: &Request) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `?limit=&cursor=` as a page request; a bad one is 400 `invalid_parameter`.
+pub fn page_request(
+    params: &[(String, String)],
+) -> Result<crate::domain::pagination::PageRequest, ApiError> {
+    Ok(crate::domain::pagination::PageRequest::parse(
+        query(params, "limit"),
+        query(params, "cursor"),
+    )?)
 }
 
 pub fn query<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -380,3 +380,13 @@ pub async fn overdue(db: &Db, now: &str, limit: i64) -> Result<Vec<Order>, Store
     )
     .await
 }
+
+/// A page of orders listed newest first (fetched with `limit + 1` rows), as the list routes
+/// answer it: `{data, next_cursor}` with a time-ordered cursor.
+pub fn page_view(found: Vec<Order>, limit: usize) -> Value {
+    let page = crate::domain::pagination::page_of(found, limit, |o| {
+        crate::domain::pagination::encode_time_cursor(&o.row.created_at, &o.row.id)
+    });
+    let data: Vec<Value> = page.data.iter().map(Order::view).collect();
+    json!({ "data": data, "next_cursor": page.next_cursor })
+}

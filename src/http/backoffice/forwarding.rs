@@ -9,7 +9,7 @@ use crate::domain::pagination::{
 use crate::domain::product::is_resource_id;
 use crate::domain::webhook::{check_url, new_secret};
 use crate::http::error::ApiError;
-use crate::http::server::{now_rfc3339, Ctx, Reply};
+use crate::http::server::{now_rfc3339, page_request, query, Ctx, Reply};
 use crate::store::d1::{int, text};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -210,15 +210,8 @@ struct DeliveryRow {
 const DELIVERY_COLUMNS: &str = "id, event_id, destination_id, status, attempts, last_status_code, last_error, created_at, updated_at";
 
 pub async fn list_deliveries(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let page = PageRequest::parse(get("limit"), get("cursor"))
-        .map_err(|e| ApiError::invalid_parameter(e.field, e.message))?;
-    let status = match get("status") {
+    let page = page_request(params)?;
+    let status = match query(params, "status") {
         None => None,
         Some(s @ ("pending" | "delivered" | "dead")) => Some(s),
         Some(_) => {
@@ -228,8 +221,7 @@ pub async fn list_deliveries(ctx: &Ctx, params: &[(String, String)]) -> Result<R
             ))
         }
     };
-    let (at, after) =
-        time_cursor_position(&page).map_err(|e| ApiError::invalid_parameter(e.field, e.message))?;
+    let (at, after) = time_cursor_position(&page)?;
     let db = ctx.db()?;
     let rows: Vec<DeliveryRow> = db
         .all(db
@@ -241,7 +233,7 @@ pub async fn list_deliveries(ctx: &Ctx, params: &[(String, String)]) -> Result<R
                 ),
                 &[
                     status.map_or(wasm_bindgen::JsValue::NULL, text),
-                    get("destination_id").map_or(wasm_bindgen::JsValue::NULL, text),
+                    query(params, "destination_id").map_or(wasm_bindgen::JsValue::NULL, text),
                     text(&at),
                     text(&after),
                     int(page.limit as i64 + 1),
@@ -298,15 +290,8 @@ pub async fn replay(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Re
 
 /// The pull feed: every event in commit order from the start; `next_cursor` always resumes.
 pub async fn events(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let page = PageRequest::parse(get("limit"), None)
-        .map_err(|e| ApiError::invalid_parameter(e.field, e.message))?;
-    let after: i64 = match get("after") {
+    let page = PageRequest::parse(query(params, "limit"), None)?;
+    let after: i64 = match query(params, "after") {
         None | Some("") => 0,
         Some(c) => decode_cursor(c)
             .and_then(|k| k.strip_prefix("e:").and_then(|n| n.parse().ok()))

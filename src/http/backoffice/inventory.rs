@@ -2,10 +2,10 @@
 
 use super::{invalid, only_fields};
 use crate::domain::fields::{FieldError, Fields};
-use crate::domain::pagination::{encode_time_cursor, page_of, time_cursor_position, PageRequest};
+use crate::domain::pagination::{encode_time_cursor, page_of, time_cursor_position};
 use crate::domain::product::normalize_sku;
 use crate::http::error::ApiError;
-use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
+use crate::http::server::{now_rfc3339, page_request, random_id, Ctx, Reply};
 use crate::store::d1::StoreError;
 use crate::store::{cache, inventory};
 use serde_json::{json, Map, Value};
@@ -136,20 +136,10 @@ pub async fn list_adjustments(
     params: &[(String, String)],
 ) -> Result<Reply, ApiError> {
     let sku = sku_param(raw)?;
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let page = PageRequest::parse(get("limit"), get("cursor"))
-        .map_err(|e| ApiError::invalid_parameter(e.field, e.message))?;
+    let page = page_request(params)?;
     let after = match page.after {
         None => None,
-        Some(_) => Some(
-            time_cursor_position(&page)
-                .map_err(|e| ApiError::invalid_parameter(e.field, e.message))?,
-        ),
+        Some(_) => Some(time_cursor_position(&page)?),
     };
     current(ctx, &sku).await?;
     let rows = inventory::adjustments(&ctx.db()?, &sku, after, page.limit + 1)

@@ -12,12 +12,10 @@ mod products;
 use crate::auth::admin::{Admin, AdminVerifier, Scope};
 use crate::auth::jwt::AuthError;
 use crate::domain::fields::{FieldError, Fields};
-use crate::http::body::{
-    check_declared_length, parse_json_object, BACKOFFICE_BODY_LIMIT, IMPORT_BODY_LIMIT,
-};
+use crate::http::body::{check_declared_length, BACKOFFICE_BODY_LIMIT, IMPORT_BODY_LIMIT};
 use crate::http::error::ApiError;
 use crate::http::routes::{match_backoffice, match_common, Backoffice};
-use crate::http::server::{common, header, Ctx, Reply};
+use crate::http::server::{common, header, json_body, Ctx, Reply};
 use serde_json::{Map, Value};
 use worker::Request;
 
@@ -125,23 +123,6 @@ fn require(admin: &Admin, scope: Scope) -> Result<(), ApiError> {
     admin.require(scope).map_err(|_| {
         ApiError::forbidden(format!("this route needs the `{}` scope", scope.as_str()))
     })
-}
-
-/// Reads a JSON object body (415, 413, 400 as API.md says); an empty body is `{}` where the
-/// route allows it.
-async fn json_body(
-    req: &mut Request,
-    limit: usize,
-    optional: bool,
-) -> Result<Map<String, Value>, ApiError> {
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
-    if optional && bytes.is_empty() {
-        return Ok(Map::new());
-    }
-    parse_json_object(header(req, "Content-Type").as_deref(), &bytes, limit)
 }
 
 /// Refuses the first field the route does not accept (422 `unknown_field`).

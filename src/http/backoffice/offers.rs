@@ -18,6 +18,12 @@ fn stamped(mut view: Value, created_at: &str, updated_at: &str) -> Value {
     view
 }
 
+/// A PUT's answer: 201 with a new definition, 200 with a replaced one (its `created_at` kept).
+fn put_answer(view: Value, created_at: Option<&str>, now: &str) -> Result<Reply, ApiError> {
+    let status = if created_at.is_some() { 200 } else { 201 };
+    Reply::json(status, &stamped(view, created_at.unwrap_or(now), now))
+}
+
 pub async fn put_shipping(
     ctx: &Ctx,
     id: &str,
@@ -34,12 +40,10 @@ pub async fn put_shipping(
     admin_defs::put_shipping(&db, &def, &now)
         .await
         .map_err(|e| ctx.store_error(e))?;
-    let created_at = existing
-        .as_ref()
-        .map_or(now.as_str(), |s| s.created_at.as_str());
-    Reply::json(
-        if existing.is_some() { 200 } else { 201 },
-        &stamped(def.view(&markets), created_at, &now),
+    put_answer(
+        def.view(&markets),
+        existing.as_ref().map(|s| s.created_at.as_str()),
+        &now,
     )
 }
 
@@ -85,12 +89,10 @@ pub async fn put_discount(
         Err(StoreError::Refused(_)) => return Err(taken()),
         Err(e) => return Err(ctx.store_error(e)),
     }
-    let created_at = existing
-        .as_ref()
-        .map_or(now.as_str(), |s| s.created_at.as_str());
-    Reply::json(
-        if existing.is_some() { 200 } else { 201 },
-        &stamped(def.view(&markets), created_at, &now),
+    put_answer(
+        def.view(&markets),
+        existing.as_ref().map(|s| s.created_at.as_str()),
+        &now,
     )
 }
 

@@ -5,11 +5,11 @@
 use super::{invalid, only_fields};
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::order::{apply, Action, Refusal};
-use crate::domain::pagination::{encode_time_cursor, page_of, time_cursor_position, PageRequest};
+use crate::domain::pagination::time_cursor_position;
 use crate::http::error::ApiError;
-use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
+use crate::http::server::{now_rfc3339, page_request, query, random_id, Ctx, Reply};
 use crate::store::d1::{int, text, StoreError};
-use crate::store::orders::{self, Order};
+use crate::store::orders;
 use serde_json::{json, Map, Value};
 
 const MAX_RETRIES: usize = 3;
@@ -23,17 +23,8 @@ pub async fn get(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
 }
 
 pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let bad = |e: crate::domain::pagination::PageParamError| {
-        ApiError::invalid_parameter(e.field, e.message)
-    };
-    let page = PageRequest::parse(get("limit"), get("cursor")).map_err(bad)?;
-    let status = match get("status") {
+    let page = page_request(params)?;
+    let status = match query(params, "status") {
         None => None,
         Some(s) if crate::domain::order::OrderStatus::parse(s).is_some() => Some(s),
         Some(_) => {
@@ -43,7 +34,7 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
             ))
         }
     };
-    let (at, after_id) = time_cursor_position(&page).map_err(bad)?;
+    let (at, after_id) = time_cursor_position(&page)?;
     let found = orders::list(
         &ctx.db()?,
         "(?1 IS NULL OR status = ?1) AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))",
@@ -57,14 +48,7 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
     )
     .await
     .map_err(|e| ctx.store_error(e))?;
-    let page = page_of(found, page.limit, |o| {
-        encode_time_cursor(&o.row.created_at, &o.row.id)
-    });
-    let data: Vec<Value> = page.data.iter().map(Order::view).collect();
-    Reply::json(
-        200,
-        &json!({ "data": data, "next_cursor": page.next_cursor }),
-    )
+    Reply::json(200, &orders::page_view(found, page.limit))
 }
 
 fn line_quantities(
@@ -81,9 +65,7 @@ fn line_quantities(
     items
         .iter()
         .map(|l| {
-            if let Some(field) = l.unknown(&["line_id", "quantity"]) {
-                return Err(invalid(FieldError::unknown(field)));
-            }
+            l.only(&["line_id", "quantity"]).map_err(invalid)?;
             Ok((
                 l.string("line_id").map_err(invalid)?.to_string(),
                 l.int("quantity", 1..=999).map_err(invalid)?,
@@ -133,9 +115,7 @@ pub async fn fulfill(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<R
         None | Some(Value::Null) => None,
         Some(Value::Object(t)) => {
             let f = Fields::nested(t, "tracking".into());
-            if let Some(field) = f.unknown(&["carrier", "number", "url"]) {
-                return Err(invalid(FieldError::unknown(field)));
-            }
+            f.only(&["carrier", "number", "url"]).map_err(invalid)?;
             for name in ["carrier", "number", "url"] {
                 if let Some(v) = f.opt_string(name).map_err(invalid)? {
                     if v.chars().count() > 500 {

@@ -16,10 +16,10 @@ use crate::domain::fields::{FieldError, Fields};
 use crate::domain::market::Market;
 use crate::domain::pricing::Usage;
 use crate::domain::product::normalize_sku;
-use crate::http::body::{parse_json_object, STOREFRONT_BODY_LIMIT};
+use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
 use crate::http::routes::Storefront;
-use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
+use crate::http::server::{json_body, now_rfc3339, random_id, Ctx, Reply};
 use crate::store::carts::{self, CartPatch, Diagnosis};
 use crate::store::d1::{decode, text, Db, StoreError};
 use serde_json::{json, Map, Value};
@@ -45,8 +45,8 @@ pub async fn dispatch(
         | Storefront::PatchCart { .. }
         | Storefront::AddLine { .. }
         | Storefront::UpdateLine { .. }
-        | Storefront::AddCode { .. } => json_body(req, false).await?,
-        Storefront::AttachCustomer { .. } => json_body(req, true).await?,
+        | Storefront::AddCode { .. } => json_body(req, STOREFRONT_BODY_LIMIT, false).await?,
+        Storefront::AttachCustomer { .. } => json_body(req, STOREFRONT_BODY_LIMIT, true).await?,
         _ => Map::new(),
     };
     match route {
@@ -88,29 +88,6 @@ pub async fn dispatch(
         }
         _ => Err(ApiError::not_found("no route matches this path")),
     }
-}
-
-/// A required JSON object body (for routes outside this module).
-pub async fn read_body(req: &mut worker::Request) -> Result<Map<String, Value>, ApiError> {
-    json_body(req, false).await
-}
-
-async fn json_body(
-    req: &mut worker::Request,
-    optional: bool,
-) -> Result<Map<String, Value>, ApiError> {
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
-    if optional && bytes.is_empty() {
-        return Ok(Map::new());
-    }
-    parse_json_object(
-        header(req, "Content-Type").as_deref(),
-        &bytes,
-        STOREFRONT_BODY_LIMIT,
-    )
 }
 
 fn invalid(e: FieldError) -> ApiError {

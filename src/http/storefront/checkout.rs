@@ -13,11 +13,9 @@ use crate::domain::cart::{self, CartData};
 use crate::domain::channel::Channel;
 use crate::domain::fields::Fields;
 use crate::domain::order::{Action, OrderState};
-use crate::domain::pagination::{
-    encode_time_cursor, page_of, time_cursor_position, PageParamError, PageRequest,
-};
+use crate::domain::pagination::time_cursor_position;
 use crate::http::error::ApiError;
-use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
+use crate::http::server::{now_rfc3339, page_request, random_id, Ctx, Reply};
 use crate::store::carts;
 use crate::store::d1::{decode, int, json_text, text, Db, StoreError};
 use crate::store::idempotency::{self, Scope};
@@ -821,15 +819,8 @@ pub async fn my_orders(
         })?;
     let customer = customer_subject(&token, ctx)
         .ok_or_else(|| ApiError::unauthorized("the customer token is not valid"))?;
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let bad = |e: PageParamError| ApiError::invalid_parameter(e.field, e.message);
-    let page = PageRequest::parse(get("limit"), get("cursor")).map_err(bad)?;
-    let (at, after_id) = time_cursor_position(&page).map_err(bad)?;
+    let page = page_request(params)?;
+    let (at, after_id) = time_cursor_position(&page)?;
     let found = orders::list(
         &ctx.db()?,
         "customer_id = ?1 AND channel_id = ?2 AND (created_at < ?3 OR (created_at = ?3 AND id < ?4))",
@@ -838,14 +829,7 @@ pub async fn my_orders(
     )
     .await
     .map_err(|e| ctx.store_error(e))?;
-    let page = page_of(found, page.limit, |o| {
-        encode_time_cursor(&o.row.created_at, &o.row.id)
-    });
-    let data: Vec<Value> = page.data.iter().map(Order::view).collect();
-    Reply::json(
-        200,
-        &json!({ "data": data, "next_cursor": page.next_cursor }),
-    )
+    Reply::json(200, &orders::page_view(found, page.limit))
 }
 
 /// `POST /v1/payments/stripe/webhook`: verified with `Stripe-Signature`; each event id is

@@ -3,11 +3,13 @@
 
 use crate::domain::channel::{is_publishable_key_shape, normalize_origin, Channel};
 use crate::domain::market::Market;
-use crate::domain::pagination::{paginate, PageRequest};
+use crate::domain::pagination::paginate;
 use crate::http::body::{check_declared_length, STOREFRONT_BODY_LIMIT};
 use crate::http::error::ApiError;
 use crate::http::routes::{match_common, match_storefront, Storefront};
-use crate::http::server::{common, header, now_rfc3339, query, query_params, Ctx, Reply};
+use crate::http::server::{
+    common, header, json_body, now_rfc3339, page_request, query, query_params, Ctx, Reply,
+};
 use crate::store::{catalog, channels};
 use worker::Request;
 
@@ -105,7 +107,7 @@ async fn dispatch(
             Reply::json(200, &product.view())
         }
         Storefront::Checkout { cart } => {
-            let body = carts::read_body(req).await?;
+            let body = json_body(req, STOREFRONT_BODY_LIMIT, false).await?;
             checkout::checkout(req, ctx, channel, cart, &req.path(), &body).await
         }
         Storefront::GetOrder { id } => checkout::get_order(req, ctx, channel, id).await,
@@ -136,11 +138,6 @@ async fn authenticate(req: &Request, ctx: &Ctx) -> Result<Channel, ApiError> {
         .await
         .map_err(|e| ctx.store_error(e))?
         .ok_or_else(invalid)
-}
-
-fn page_request(params: &[(String, String)]) -> Result<PageRequest, ApiError> {
-    PageRequest::parse(query(params, "limit"), query(params, "cursor"))
-        .map_err(|e| ApiError::invalid_parameter(e.field, e.message))
 }
 
 /// The `market` query parameter: required, and one of the channel's markets.
