@@ -128,7 +128,7 @@ let state = null; // { cart, shipping_methods, markets, market }
 
 async function cartPage() {
   const market = currentMarket();
-  const [{ markets }, data] = await Promise.all([api(`/api/catalog?market=${encodeURIComponent(market)}`), api(`/api/cart?market=${encodeURIComponent(market)}`)]);
+  const [{ markets }, data] = await Promise.all([api("/api/markets"), api(`/api/cart?market=${encodeURIComponent(market)}`)]);
   fillMarkets(markets, market);
   state = { ...data, markets, market: markets.find((m) => m.code === market) ?? markets[0] };
   renderCart();
