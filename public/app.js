@@ -42,6 +42,21 @@ async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+// Cart answers can arrive out of order (a page's first read of the cart against a click that
+// changed it, two quick edits): each call takes a ticket, and an answer older than the one
+// already shown is dropped rather than painted over newer figures.
+let issued = 0;
+let shown = 0;
+
+/** A call that answers with a cart: `fresh` is false when a later call has already been shown. */
+async function cartCall(path, options) {
+  const ticket = ++issued;
+  const data = await api(path, options);
+  const fresh = ticket > shown;
+  if (fresh) shown = ticket;
+  return { data, fresh };
+}
+
 function say(message, kind = "") {
   const el = $("status");
   el.className = kind;
@@ -105,15 +120,15 @@ async function catalogPage() {
     ),
   );
   list.setAttribute("aria-busy", "false");
-  const { cart } = await api(`/api/cart?market=${market.code}`);
-  showCount(cart);
+  const { data, fresh } = await cartCall(`/api/cart?market=${market.code}`);
+  if (fresh) showCount(data.cart);
 }
 
 async function addToCart(button, market, sku, title) {
   button.disabled = true;
   try {
-    const { cart } = await api("/api/cart/lines", { method: "POST", body: { market, sku, quantity: 1 } });
-    showCount(cart);
+    const { data, fresh } = await cartCall("/api/cart/lines", { method: "POST", body: { market, sku, quantity: 1 } });
+    if (fresh) showCount(data.cart);
     say(`${title} added to your cart.`, "ok");
   } catch (e) {
     say(e.message, "error");
@@ -128,7 +143,7 @@ let state = null; // { cart, shipping_methods, markets, market }
 
 async function cartPage() {
   const market = currentMarket();
-  const [{ markets }, data] = await Promise.all([api("/api/markets"), api(`/api/cart?market=${encodeURIComponent(market)}`)]);
+  const [{ markets }, { data }] = await Promise.all([api("/api/markets"), cartCall(`/api/cart?market=${encodeURIComponent(market)}`)]);
   fillMarkets(markets, market);
   state = { ...data, markets, market: markets.find((m) => m.code === market) ?? markets[0] };
   renderCart();
@@ -136,10 +151,12 @@ async function cartPage() {
 
 async function mutate(path, options, done) {
   try {
-    const data = await api(path, options);
-    state.cart = data.cart;
-    if (data.shipping_methods) state.shipping_methods = data.shipping_methods;
-    renderCart();
+    const { data, fresh } = await cartCall(path, options);
+    if (fresh) {
+      state.cart = data.cart;
+      if (data.shipping_methods) state.shipping_methods = data.shipping_methods;
+      renderCart();
+    }
     if (done) say(done, "ok");
     return true;
   } catch (e) {
@@ -199,7 +216,11 @@ function renderCart() {
     h("h2", { id: "codes-h" }, "Discount code"),
     h(
       "form",
-      { class: "row", onsubmit: (e) => (e.preventDefault(), mutate("/api/cart/discount-codes", { method: "POST", body: { market: m, code: codeInput.value } }, "Code applied.")) },
+      { class: "row", onsubmit: async (e) => {
+          e.preventDefault();
+          if (await mutate("/api/cart/discount-codes", { method: "POST", body: { market: m, code: codeInput.value } }, "Code applied.")) $("code").value = "";
+        },
+      },
       labelled("code", "Code", codeInput),
       h("button", { type: "submit" }, "Apply"),
     ),
@@ -229,7 +250,18 @@ function renderCart() {
     ),
   );
 
+  // What the shopper typed and has not saved yet (a code, the delivery details) survives the
+  // re-render, and so does the focus: an answer arriving mid-typing must not wipe the form.
+  const drafts = [...root.querySelectorAll("form input, form select")]
+    .filter((el) => el.id && (el.tagName === "SELECT" ? el.selectedOptions[0]?.defaultSelected === false : el.value !== el.defaultValue))
+    .map((el) => [el.id, el.value]);
+  const focused = root.contains(document.activeElement) ? document.activeElement.id : "";
   root.replaceChildren(lines, warnings ?? "", codes, h("h2", {}, "Summary"), totals, checkoutForm(cart, market));
+  for (const [id, value] of drafts) {
+    const el = $(id);
+    if (el && (el.tagName !== "SELECT" || [...el.options].some((o) => o.value === value))) el.value = value;
+  }
+  if (focused) $(focused)?.focus();
 }
 
 /** A labelled control: the label names the control alone (not the options of a select). */

@@ -83,16 +83,21 @@ test("a shopper buys through the demo storefront and the back office sees that o
 
   // Cart: two cookbooks, then WELCOME10.
   await page.getByRole("link", { name: /^Cart/ }).click();
+  // The shopper starts on the delivery form, goes back to a quantity and leaves the field: the
+  // cart re-renders with the new figures and keeps what they had typed.
+  await page.getByLabel("Email", { exact: true }).fill("camille@example.com");
   const qty = page.getByLabel(/^Quantity of The Bistro Cookbook/);
   await qty.fill("2");
-  await qty.dispatchEvent("change");
+  await qty.press("Tab");
   await page.getByRole("status").filter({ hasText: "Quantity updated" }).waitFor();
   assert.equal(await page.locator("#cart-count").innerText(), "3");
+  assert.equal(await page.getByLabel("Email", { exact: true }).inputValue(), "camille@example.com");
   assert.ok(!(await page.content()).includes(cartCookie.value), "the page never shows the cart id");
 
   await page.getByLabel("Code", { exact: true }).fill("welcome10");
   await page.getByRole("button", { name: "Apply" }).click();
   await page.getByRole("status").filter({ hasText: "Code applied" }).waitFor();
+  assert.equal(await page.getByLabel("Code", { exact: true }).inputValue(), "", "an applied code leaves the field");
   assert.match(await page.locator("li", { hasText: "WELCOME10" }).innerText(), /WELCOME10/);
   assert.notEqual(await page.locator('[data-total="discount"]').innerText(), "−0,00\u00a0€");
   assert.match(await page.locator("#totals").innerText(), /VAT \(included\)/);
