@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod domain;
 pub mod http;
+pub mod memo;
 
 #[cfg(all(target_arch = "wasm32", feature = "backoffice"))]
 mod delivery;

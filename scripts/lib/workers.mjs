@@ -31,6 +31,8 @@ export const LOCAL_DEFAULTS = {
   DELIVERY_MAX_ATTEMPTS: "8",
   UNPAID_ORDER_TTL_SECONDS: "1800",
   ALLOW_INSECURE_DESTINATIONS: "true",
+  // Locally every admin change shows at once; production reuses KV reads for a few seconds.
+  ISOLATE_CACHE_SECONDS: "0",
 };
 const SHELL_OVERRIDABLE = [
   "STRIPE_API_BASE",
@@ -39,6 +41,7 @@ const SHELL_OVERRIDABLE = [
   "DELIVERY_MAX_ATTEMPTS",
   "UNPAID_ORDER_TTL_SECONDS",
   "ALLOW_INSECURE_DESTINATIONS",
+  "ISOLATE_CACHE_SECONDS",
 ];
 
 /**

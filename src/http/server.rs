@@ -56,6 +56,20 @@ impl Ctx {
             .filter(|v| !v.is_empty())
     }
 
+    /// How long this isolate may reuse what it read from KV (`ISOLATE_CACHE_SECONDS`, see
+    /// [`crate::memo`]), in milliseconds.
+    pub fn memo_window_ms(&self) -> f64 {
+        let var = self.var("ISOLATE_CACHE_SECONDS");
+        crate::memo::window_ms(var.as_deref()).unwrap_or_else(|default| {
+            worker::console_warn!(
+                "[{}] ISOLATE_CACHE_SECONDS is not a whole number of seconds, using {} ms",
+                self.request_id,
+                default
+            );
+            default
+        })
+    }
+
     /// Logs a storage failure with its cause and turns it into what the client may see.
     pub fn store_error(&self, error: StoreError) -> ApiError {
         match error {

@@ -233,21 +233,15 @@ pub fn add_line(
             ),
             &[text(line_id), text(cart_id), text(sku), int(quantity), text(now)],
         )?,
+        // One guard for both limits (the diagnosis read says which one refused).
         db.statement(
-            "INSERT INTO write_guards (ok) SELECT 0 WHERE (SELECT COUNT(*) FROM cart_lines WHERE cart_id = ?1) > ?2",
-            &[text(cart_id), int(max_lines)],
+            "INSERT INTO write_guards (ok) SELECT 0 WHERE \
+             (SELECT COUNT(*) FROM cart_lines WHERE cart_id = ?1) > ?3 \
+             OR (SELECT quantity FROM cart_lines WHERE cart_id = ?1 AND sku = ?2) > \
+                COALESCE((SELECT on_hand - reserved FROM inventory WHERE sku = ?2), 0)",
+            &[text(cart_id), text(sku), int(max_lines)],
         )?,
-        stock_guard(db, cart_id, sku)?,
     ])
-}
-
-fn stock_guard(db: &Db, cart_id: &str, sku: &str) -> Result<D1PreparedStatement, StoreError> {
-    db.statement(
-        "INSERT INTO write_guards (ok) SELECT 0 WHERE \
-         (SELECT quantity FROM cart_lines WHERE cart_id = ?1 AND sku = ?2) > \
-         COALESCE((SELECT on_hand - reserved FROM inventory WHERE sku = ?2), 0)",
-        &[text(cart_id), text(sku)],
-    )
 }
 
 fn line_exists_guard(

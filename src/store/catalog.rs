@@ -5,7 +5,8 @@
 //! version (a digest of that JSON). A storefront isolate keeps the snapshots it parsed in
 //! memory and, per request, reads only the small version value: when it matches, the parsed
 //! snapshot is reused, so a warm request neither transfers nor parses the catalog. Deleting
-//! the version (an admin write) sends every isolate back to D1 at its next request.
+//! the version (an admin write) sends every isolate back to D1 at its next request, or, where
+//! the isolate memo is on (see [`crate::memo`]), once the version it read has aged out of it.
 
 use crate::domain::catalog::{CatalogRow, CatalogSnapshot};
 use crate::domain::market::Market;
@@ -35,12 +36,26 @@ fn version_of(text: &str) -> String {
 mod parsed {
     //! The snapshots this isolate has parsed, by market, with the version they were parsed from.
     use crate::domain::catalog::CatalogSnapshot;
+    use crate::memo::Memo;
     use std::cell::RefCell;
     use std::collections::HashMap;
     use std::rc::Rc;
 
     thread_local! {
         static PARSED: RefCell<HashMap<String, (String, Rc<CatalogSnapshot>)>> = RefCell::new(HashMap::new());
+        /// The version each market's snapshot had in KV when this isolate last read it.
+        static VERSIONS: RefCell<Memo<String>> = RefCell::new(Memo::new(64));
+    }
+
+    pub fn recent_version(market: &str, now: f64, memo_ms: f64) -> Option<String> {
+        VERSIONS.with(|m| m.borrow().get(market, now, memo_ms))
+    }
+
+    pub fn remember_version(market: &str, version: &str, now: f64, memo_ms: f64) {
+        VERSIONS.with(|m| {
+            m.borrow_mut()
+                .put(market, version.to_string(), now, memo_ms)
+        });
     }
 
     pub fn get(market: &str, version: &str) -> Option<Rc<CatalogSnapshot>> {
@@ -60,18 +75,32 @@ mod parsed {
     }
 }
 
-/// The market's snapshot: from this isolate's memory when KV's version still matches, else
-/// from KV, else rebuilt from D1 (one round trip) and published.
+/// The market's snapshot: from this isolate's memory when KV's version still matches (read
+/// from KV, or from the isolate memo within `memo_ms` of reading it), else from KV, else
+/// rebuilt from D1 (one round trip) and published.
 #[cfg(feature = "storefront")]
 pub async fn snapshot(
     db: &Db,
     kv: &KvStore,
     market: &Market,
     now: String,
+    memo_ms: f64,
 ) -> Result<std::rc::Rc<CatalogSnapshot>, StoreError> {
     use std::rc::Rc;
     let fits = |s: &CatalogSnapshot| s.currency == market.currency && s.market == market.code;
-    if let Some(version) = read_text(kv, &snapshot_version_key(&market.code)).await {
+    let clock = js_sys::Date::now();
+    // The window runs from the KV read, not from the last use: a busy isolate still looks again.
+    let version = match parsed::recent_version(&market.code, clock, memo_ms) {
+        Some(version) => Some(version),
+        None => {
+            let read = read_text(kv, &snapshot_version_key(&market.code)).await;
+            if let Some(version) = &read {
+                parsed::remember_version(&market.code, version, clock, memo_ms);
+            }
+            read
+        }
+    };
+    if let Some(version) = version {
         if let Some(hit) = parsed::get(&market.code, &version).filter(|s| fits(s)) {
             return Ok(hit);
         }
@@ -94,6 +123,7 @@ pub async fn snapshot(
     }
     let snapshot = Rc::new(rebuild(db, market, now).await?);
     if let Some(version) = publish(kv, &snapshot).await {
+        parsed::remember_version(&market.code, &version, js_sys::Date::now(), memo_ms);
         parsed::put(&market.code, version, snapshot.clone());
     }
     Ok(snapshot)

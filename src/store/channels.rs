@@ -1,11 +1,19 @@
-//! Channels by publishable key: KV first (no D1 round trip when warm), D1 on a miss.
+//! Channels by publishable key: this isolate's memo first (see [`crate::memo`]), then KV (no
+//! D1 round trip when warm), D1 on a miss.
 
 use crate::domain::channel::{publishable_key_digest, Channel};
 use crate::domain::market::Market;
+use crate::memo::Memo;
 use crate::store::d1::{decode, text, Db, StoreError};
 use crate::store::kv::{get_json, put_json};
 use crate::store::rows::{ChannelRow, MarketRow, OriginRow};
+use std::cell::RefCell;
 use worker::kv::KvStore;
+
+thread_local! {
+    /// The channels this isolate resolved recently, by key digest (known keys only).
+    static CHANNELS: RefCell<Memo<Channel>> = RefCell::new(Memo::new(256));
+}
 
 /// How long a cached channel may outlive a change made behind the admin API's back.
 const CHANNEL_TTL_SECONDS: u64 = 300;
@@ -15,14 +23,24 @@ pub fn channel_cache_key(digest: &str) -> String {
 }
 
 /// The channel whose publishable key is `key`, with its markets; `None` when no channel has it.
+/// A channel found is kept in this isolate's memo for `memo_ms`.
 pub async fn channel_by_key(
     db: &Db,
     kv: &KvStore,
     key: &str,
+    memo_ms: f64,
 ) -> Result<Option<Channel>, StoreError> {
     let digest = publishable_key_digest(key);
+    let now = js_sys::Date::now();
+    if let Some(channel) = CHANNELS.with(|m| m.borrow().get(&digest, now, memo_ms)) {
+        return Ok(Some(channel));
+    }
+    let remember = |channel: &Channel| {
+        CHANNELS.with(|m| m.borrow_mut().put(&digest, channel.clone(), now, memo_ms));
+    };
     let cache_key = channel_cache_key(&digest);
     if let Some(channel) = get_json::<Channel>(kv, &cache_key).await {
+        remember(&channel);
         return Ok(Some(channel));
     }
     // One round trip: the channel, its markets in the merchant's order, its origins.
@@ -75,6 +93,7 @@ pub async fn channel_by_key(
         allowed_origins,
     };
     put_json(kv, &cache_key, &channel, CHANNEL_TTL_SECONDS).await;
+    remember(&channel);
     Ok(Some(channel))
 }
 

@@ -120,9 +120,15 @@ async fn snapshot(
     ctx: &Ctx,
     market: &Market,
 ) -> Result<std::rc::Rc<crate::domain::catalog::CatalogSnapshot>, ApiError> {
-    catalog::snapshot(&ctx.db()?, &ctx.kv()?, market, now_rfc3339())
-        .await
-        .map_err(|e| ctx.store_error(e))
+    catalog::snapshot(
+        &ctx.db()?,
+        &ctx.kv()?,
+        market,
+        now_rfc3339(),
+        ctx.memo_window_ms(),
+    )
+    .await
+    .map_err(|e| ctx.store_error(e))
 }
 
 /// Resolves the channel from `X-Publishable-Key`: 401 when missing, malformed or unknown.
@@ -134,7 +140,7 @@ async fn authenticate(req: &Request, ctx: &Ctx) -> Result<Channel, ApiError> {
     if !is_publishable_key_shape(&key) {
         return Err(invalid());
     }
-    channels::channel_by_key(&ctx.db()?, &ctx.kv()?, &key)
+    channels::channel_by_key(&ctx.db()?, &ctx.kv()?, &key, ctx.memo_window_ms())
         .await
         .map_err(|e| ctx.store_error(e))?
         .ok_or_else(invalid)
