@@ -29,6 +29,15 @@ const ceilings = [
     d1Databases: { DB: "00000000-0000-4000-8000-00000000c0de" },
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   },
+  // What a storefront request cost before the isolate memo: two small KV reads, then the D1 read.
+  {
+    name: "ceiling-kv-d1",
+    modules: true,
+    script: `export default { async fetch(req, env) { await env.CATALOG.get("catalog:v1:FR:version"); await env.CATALOG.get("catalog:v1:FR:version"); const r = await env.DB.prepare("SELECT sku, on_hand FROM inventory WHERE sku = ?1").bind("GEN-1-A").first(); return Response.json(r); } }`,
+    d1Databases: { DB: "00000000-0000-4000-8000-00000000c0de" },
+    kvNamespaces: { CATALOG: "c0de0000000000000000000000000001" },
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  },
 ];
 // The storefront as deployed: its isolate memo on (local dev turns it off).
 const memoSeconds = readConfig("storefront").vars.ISOLATE_CACHE_SECONDS;
@@ -110,6 +119,7 @@ const ops = [
   ["checkout", { url: `${sf}/v1/carts/x/checkout`, method: "POST", headers: key, body: '{"payment_provider":"manual"}' }, checkoutSetup],
   ["ceiling: fixed response", { url: await url("ceiling-empty") }],
   ["ceiling: one D1 read", { url: await url("ceiling-d1") }],
+  ["reference: two KV reads + one D1 read", { url: await url("ceiling-kv-d1") }],
 ];
 // D1 round trips per operation, from one request each.
 const trips = {
