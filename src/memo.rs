@@ -74,11 +74,6 @@ impl<T: Clone> Memo<T> {
         self.entries.insert(key.to_string(), (now_ms, value));
     }
 
-    /// Drops `key` (this isolate learnt the value changed).
-    pub fn forget(&mut self, key: &str) {
-        self.entries.remove(key);
-    }
-
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -129,7 +124,7 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_value_replaces_the_older_and_forget_drops_it() {
+    fn a_newer_value_replaces_the_older() {
         let mut memo = Memo::new(8);
         memo.put("k", 1, 1_000.0, 5_000.0);
         memo.put("k", 2, 2_000.0, 5_000.0);
@@ -138,8 +133,6 @@ mod tests {
             Some(2),
             "the window runs from the newer write"
         );
-        memo.forget("k");
-        assert_eq!(memo.get("k", 2_000.0, 5_000.0), None);
     }
 
     #[test]

@@ -61,11 +61,13 @@ impl Ctx {
     pub fn memo_window_ms(&self) -> f64 {
         let var = self.var("ISOLATE_CACHE_SECONDS");
         crate::memo::window_ms(var.as_deref()).unwrap_or_else(|default| {
-            worker::console_warn!(
-                "[{}] ISOLATE_CACHE_SECONDS is not a whole number of seconds, using {} ms",
-                self.request_id,
-                default
-            );
+            thread_local!(static WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+            if !WARNED.with(|w| w.replace(true)) {
+                worker::console_warn!(
+                    "ISOLATE_CACHE_SECONDS is not a whole number of seconds, using {} ms",
+                    default
+                );
+            }
             default
         })
     }
