@@ -13,6 +13,10 @@ use worker::kv::KvStore;
 thread_local! {
     /// The channels this isolate resolved recently, by key digest (known keys only).
     static CHANNELS: RefCell<Memo<Channel>> = RefCell::new(Memo::new(256));
+    /// Key digests that matched no channel (keys are minted by the server, so an unknown one
+    /// never becomes valid): a client stuck on a revoked key costs no KV or D1 read within the
+    /// window. Apart from `CHANNELS`, so a flood of made-up keys cannot evict known channels.
+    static UNKNOWN: RefCell<Memo<()>> = RefCell::new(Memo::new(1024));
 }
 
 /// How long a cached channel may outlive a change made behind the admin API's back.
@@ -23,7 +27,7 @@ pub fn channel_cache_key(digest: &str) -> String {
 }
 
 /// The channel whose publishable key is `key`, with its markets; `None` when no channel has it.
-/// A channel found is kept in this isolate's memo for `memo_ms`.
+/// The answer, found or not, is kept in this isolate's memo for `memo_ms`.
 pub async fn channel_by_key(
     db: &Db,
     kv: &KvStore,
@@ -34,6 +38,12 @@ pub async fn channel_by_key(
     let now = js_sys::Date::now();
     if let Some(channel) = CHANNELS.with(|m| m.borrow().get(&digest, now, memo_ms)) {
         return Ok(Some(channel));
+    }
+    if UNKNOWN
+        .with(|m| m.borrow().get(&digest, now, memo_ms))
+        .is_some()
+    {
+        return Ok(None);
     }
     let remember = |channel: &Channel| {
         CHANNELS.with(|m| m.borrow_mut().put(&digest, channel.clone(), now, memo_ms));
@@ -76,6 +86,7 @@ pub async fn channel_by_key(
         ));
     };
     let Some(row) = decode::<ChannelRow>(channels)?.into_iter().next() else {
+        UNKNOWN.with(|m| m.borrow_mut().put(&digest, (), now, memo_ms));
         return Ok(None);
     };
     let markets = decode::<MarketRow>(markets)?

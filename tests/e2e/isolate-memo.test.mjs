@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startStack, envelope } from "./harness.mjs";
+import { startStack, envelope, d1RoundTrips } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 const WINDOW_MS = 3000;
@@ -72,4 +72,20 @@ test("a rotated publishable key stops working once the window has passed; the ne
   const waited = await until(async () => (await markets(oldKey)).status === 401, WINDOW_MS + 5000);
   assert.notEqual(waited, null, "the old key is refused once the window has passed");
   envelope(assert, await markets(oldKey), 401, "unauthorized");
+});
+
+test("a key that matches no channel is looked up once per window, not on every request", async () => {
+  const unknown = "pk_0123456789abcdef0123456789abcdef";
+  const ask = () => stack.sfRaw("/v1/markets", { headers: { "X-Publishable-Key": unknown } });
+  const askedAt = Date.now();
+  const first = await ask();
+  envelope(assert, first, 401, "unauthorized");
+  assert.equal(d1RoundTrips(first.headers), 1, "the first request looks the key up in D1");
+  const again = await ask();
+  envelope(assert, again, 401, "unauthorized");
+  if (Date.now() - askedAt < WINDOW_MS) {
+    assert.equal(d1RoundTrips(again.headers), 0, "within the window the isolate remembers the key is unknown");
+  }
+  const waited = await until(async () => d1RoundTrips((await ask()).headers) === 1, WINDOW_MS + 5000);
+  assert.notEqual(waited, null, "after the window it looks again");
 });
