@@ -32,6 +32,13 @@ pub fn window_ms(var: Option<&str>) -> Result<f64, f64> {
     }
 }
 
+/// Whether something stored at `stored_at` is less than `window_ms` old at `now_ms`. A clock
+/// that went backwards makes it stale rather than immortal.
+pub fn is_fresh(stored_at: f64, now_ms: f64, window_ms: f64) -> bool {
+    let age = now_ms - stored_at;
+    age >= 0.0 && age < window_ms
+}
+
 /// Values by key, each with the time it was stored.
 #[derive(Debug)]
 pub struct Memo<T> {
@@ -49,12 +56,10 @@ impl<T: Clone> Memo<T> {
         }
     }
 
-    /// The value stored under `key` less than `window_ms` before `now_ms`. A clock that went
-    /// backwards makes an entry stale rather than immortal.
+    /// The value stored under `key` less than `window_ms` before `now_ms`.
     pub fn get(&self, key: &str, now_ms: f64, window_ms: f64) -> Option<T> {
         let (stored_at, value) = self.entries.get(key)?;
-        let age = now_ms - stored_at;
-        (age >= 0.0 && age < window_ms).then(|| value.clone())
+        is_fresh(*stored_at, now_ms, window_ms).then(|| value.clone())
     }
 
     /// Stores `value` under `key` at `now_ms`.
@@ -63,10 +68,8 @@ impl<T: Clone> Memo<T> {
             return;
         }
         if self.entries.len() >= self.capacity && !self.entries.contains_key(key) {
-            self.entries.retain(|_, (stored_at, _)| {
-                let age = now_ms - *stored_at;
-                age >= 0.0 && age < window_ms
-            });
+            self.entries
+                .retain(|_, (stored_at, _)| is_fresh(*stored_at, now_ms, window_ms));
             if self.entries.len() >= self.capacity {
                 self.entries.clear();
             }

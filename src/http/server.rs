@@ -206,7 +206,6 @@ where
     })
 }
 
-/// Reads query parameters; the first occurrence of a name wins.
 /// The request's method exactly as sent. workers-rs maps methods it does not know (such as
 /// `QUERY`) to GET, which would let them reach GET handlers instead of answering 405.
 pub fn request_method(req: &Request) -> String {
@@ -235,6 +234,7 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
+/// Reads query parameters; the first occurrence of a name wins.
 pub fn query_params(req: &Request) -> Vec<(String, String)> {
     req.url()
         .map(|url| {

@@ -11,6 +11,7 @@
 use crate::domain::catalog::{CatalogRow, CatalogSnapshot};
 use crate::domain::market::Market;
 use crate::store::d1::{text, Db, StoreError};
+use crate::store::kv::put_text;
 use sha2::{Digest, Sha256};
 use worker::kv::KvStore;
 
@@ -34,50 +35,61 @@ fn version_of(text: &str) -> String {
 
 #[cfg(feature = "storefront")]
 mod parsed {
-    //! The snapshots this isolate has parsed, by market, with the version they were parsed from.
+    //! The snapshot this isolate parsed per market, with its version and when KV last
+    //! confirmed that version.
     use crate::domain::catalog::CatalogSnapshot;
-    use crate::memo::Memo;
+    use crate::memo::is_fresh;
     use std::cell::RefCell;
     use std::collections::HashMap;
     use std::rc::Rc;
 
+    struct Parsed {
+        version: String,
+        confirmed_at: f64,
+        snapshot: Rc<CatalogSnapshot>,
+    }
+
     thread_local! {
-        static PARSED: RefCell<HashMap<String, (String, Rc<CatalogSnapshot>)>> = RefCell::new(HashMap::new());
-        /// The version each market's snapshot had in KV when this isolate last read it.
-        static VERSIONS: RefCell<Memo<String>> = RefCell::new(Memo::new(64));
+        static PARSED: RefCell<HashMap<String, Parsed>> = RefCell::new(HashMap::new());
     }
 
-    pub fn recent_version(market: &str, now: f64, memo_ms: f64) -> Option<String> {
-        VERSIONS.with(|m| m.borrow().get(market, now, memo_ms))
-    }
-
-    pub fn remember_version(market: &str, version: &str, now: f64, memo_ms: f64) {
-        VERSIONS.with(|m| {
-            m.borrow_mut()
-                .put(market, version.to_string(), now, memo_ms)
-        });
-    }
-
-    pub fn get(market: &str, version: &str) -> Option<Rc<CatalogSnapshot>> {
+    /// The snapshot, if KV confirmed its version less than `window_ms` ago.
+    pub fn recent(market: &str, now: f64, window_ms: f64) -> Option<Rc<CatalogSnapshot>> {
         PARSED.with(|p| {
             p.borrow()
                 .get(market)
-                .filter(|(v, _)| v == version)
-                .map(|(_, s)| s.clone())
+                .filter(|e| is_fresh(e.confirmed_at, now, window_ms))
+                .map(|e| e.snapshot.clone())
         })
     }
 
-    pub fn put(market: &str, version: String, snapshot: Rc<CatalogSnapshot>) {
+    /// The snapshot, if it has the `version` KV holds now (which renews its window).
+    pub fn confirmed(market: &str, version: &str, now: f64) -> Option<Rc<CatalogSnapshot>> {
         PARSED.with(|p| {
-            p.borrow_mut()
-                .insert(market.to_string(), (version, snapshot));
+            let mut p = p.borrow_mut();
+            let entry = p.get_mut(market).filter(|e| e.version == version)?;
+            entry.confirmed_at = now;
+            Some(entry.snapshot.clone())
+        })
+    }
+
+    pub fn put(market: &str, version: String, snapshot: Rc<CatalogSnapshot>, now: f64) {
+        PARSED.with(|p| {
+            p.borrow_mut().insert(
+                market.to_string(),
+                Parsed {
+                    version,
+                    confirmed_at: now,
+                    snapshot,
+                },
+            );
         });
     }
 }
 
-/// The market's snapshot: from this isolate's memory when KV's version still matches (read
-/// from KV, or from the isolate memo within `memo_ms` of reading it), else from KV, else
-/// rebuilt from D1 (one round trip) and published.
+/// The market's snapshot: the one this isolate parsed, when KV confirmed its version less than
+/// `memo_ms` ago (the window runs from that KV read, so a busy isolate still looks again) or
+/// confirms it now; else the one in KV; else rebuilt from D1 (one round trip) and published.
 #[cfg(feature = "storefront")]
 pub async fn snapshot(
     db: &Db,
@@ -86,30 +98,22 @@ pub async fn snapshot(
     now: String,
     memo_ms: f64,
 ) -> Result<std::rc::Rc<CatalogSnapshot>, StoreError> {
+    use crate::store::kv::get_text;
     use std::rc::Rc;
-    let fits = |s: &CatalogSnapshot| s.currency == market.currency && s.market == market.code;
+    let fits = |s: &Rc<CatalogSnapshot>| s.currency == market.currency && s.market == market.code;
     let clock = js_sys::Date::now();
-    // The window runs from the KV read, not from the last use: a busy isolate still looks again.
-    let version = match parsed::recent_version(&market.code, clock, memo_ms) {
-        Some(version) => Some(version),
-        None => {
-            let read = read_text(kv, &snapshot_version_key(&market.code)).await;
-            if let Some(version) = &read {
-                parsed::remember_version(&market.code, version, clock, memo_ms);
-            }
-            read
-        }
-    };
-    if let Some(version) = version {
-        if let Some(hit) = parsed::get(&market.code, &version).filter(|s| fits(s)) {
+    if let Some(hit) = parsed::recent(&market.code, clock, memo_ms).filter(fits) {
+        return Ok(hit);
+    }
+    if let Some(version) = get_text(kv, &snapshot_version_key(&market.code)).await {
+        if let Some(hit) = parsed::confirmed(&market.code, &version, clock).filter(fits) {
             return Ok(hit);
         }
-        if let Some(text) = read_text(kv, &snapshot_cache_key(&market.code)).await {
+        if let Some(text) = get_text(kv, &snapshot_cache_key(&market.code)).await {
             if version_of(&text) == version {
-                match serde_json::from_str::<CatalogSnapshot>(&text) {
+                match serde_json::from_str::<CatalogSnapshot>(&text).map(Rc::new) {
                     Ok(s) if fits(&s) => {
-                        let s = Rc::new(s);
-                        parsed::put(&market.code, version, s.clone());
+                        parsed::put(&market.code, version, s.clone(), clock);
                         return Ok(s);
                     }
                     Ok(_) => {}
@@ -123,21 +127,9 @@ pub async fn snapshot(
     }
     let snapshot = Rc::new(rebuild(db, market, now).await?);
     if let Some(version) = publish(kv, &snapshot).await {
-        parsed::remember_version(&market.code, &version, js_sys::Date::now(), memo_ms);
-        parsed::put(&market.code, version, snapshot.clone());
+        parsed::put(&market.code, version, snapshot.clone(), js_sys::Date::now());
     }
     Ok(snapshot)
-}
-
-#[cfg(feature = "storefront")]
-async fn read_text(kv: &KvStore, key: &str) -> Option<String> {
-    match kv.get(key).text().await {
-        Ok(value) => value,
-        Err(e) => {
-            worker::console_warn!("kv: read of {key} failed, falling back to D1: {e}");
-            None
-        }
-    }
 }
 
 /// Writes the snapshot, then its version (readers trust a snapshot only when both agree);
@@ -151,21 +143,11 @@ pub async fn publish(kv: &KvStore, snapshot: &CatalogSnapshot) -> Option<String>
         }
     };
     let version = version_of(&text);
-    let ttl = SNAPSHOT_TTL_SECONDS.max(60);
-    for (key, value) in [
-        (snapshot_cache_key(&snapshot.market), text),
-        (snapshot_version_key(&snapshot.market), version.clone()),
-    ] {
-        let put = match kv.put(&key, value) {
-            Ok(builder) => builder.expiration_ttl(ttl).execute().await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = put {
-            worker::console_warn!("kv: write of {key} failed: {e}");
-            return None;
-        }
-    }
-    Some(version)
+    let ttl = SNAPSHOT_TTL_SECONDS;
+    let market = &snapshot.market;
+    (put_text(kv, &snapshot_cache_key(market), text, ttl).await
+        && put_text(kv, &snapshot_version_key(market), version.clone(), ttl).await)
+        .then_some(version)
 }
 
 /// Reads every published variant priced in the market: one round trip.

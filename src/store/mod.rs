@@ -18,7 +18,6 @@ pub mod d1;
 pub mod idempotency;
 #[cfg(feature = "backoffice")]
 pub mod inventory;
-#[cfg(feature = "storefront")]
 pub mod kv;
 #[cfg(feature = "backoffice")]
 pub mod markets;
