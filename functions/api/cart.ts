@@ -2,7 +2,7 @@
 // (cart null when there is none); PATCH /api/cart { market, email?, shipping_address?,
 // shipping_method? } → { cart, shipping_methods }.
 import type { Context } from "../lib/bff";
-import { badRequest, cartIsGone, clearCartCookie, cookie, cartCookieName, failure, handle, json, marketOf, readJson, storefront, view } from "../lib/bff";
+import { badRequest, cartCookieName, cartIsGone, clearCartCookie, cookie, failure, handle, json, marketOf, noCart, queryMarket, readJson, storefront, view } from "../lib/bff";
 
 async function withMethods(context: Context, cartId: string, cart: unknown, headers: HeadersInit = {}) {
   const methods = await storefront(context).GET("/v1/carts/{id}/shipping-methods", { params: { path: { id: cartId } } });
@@ -10,7 +10,7 @@ async function withMethods(context: Context, cartId: string, cart: unknown, head
 }
 
 export const onRequestGet = handle(async (context) => {
-  const market = marketOf(new URL(context.request.url).searchParams.get("market"));
+  const market = queryMarket(context.request);
   if (!market) return badRequest("choose a market", "market");
   const cartId = cookie(context.request, cartCookieName(market));
   if (!cartId) return json({ cart: null, shipping_methods: [] });
@@ -31,7 +31,7 @@ export const onRequestPatch = handle(async (context) => {
   const market = marketOf(body?.market);
   if (!body || !market) return badRequest("choose a market", "market");
   const cartId = cookie(context.request, cartCookieName(market));
-  if (!cartId) return json({ error: { code: "not_found", message: "your cart is empty" } }, 404);
+  if (!cartId) return noCart();
   const patch: Record<string, unknown> = {};
   for (const field of ["email", "shipping_address", "shipping_method"]) if (field in body) patch[field] = body[field];
   const r = await storefront(context).PATCH("/v1/carts/{id}", { params: { path: { id: cartId } }, body: patch });

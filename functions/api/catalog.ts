@@ -1,12 +1,12 @@
 // GET /api/catalog?market=FR → the channel's markets and that market's products, in one answer
-// (two storefront calls made in parallel: the page makes one round trip).
-import { failure, handle, json, marketOf, storefront } from "../lib/bff";
+// (the markets, then that market's pages of products: the page makes one round trip).
+import { failure, handle, json, queryMarket, storefront } from "../lib/bff";
 
 export const onRequestGet = handle(async (context) => {
   const api = storefront(context);
   const markets = await api.GET("/v1/markets");
   if (!markets.data) return failure(markets.response.status, markets.error);
-  const requested = marketOf(new URL(context.request.url).searchParams.get("market"));
+  const requested = queryMarket(context.request);
   const market = markets.data.data.find((m) => m.code === requested) ?? markets.data.data[0];
   if (!market) return json({ markets: [], market: null, products: [] });
   const products = [];

@@ -3,7 +3,7 @@
 // the page's attempt id (new after each refusal), so a double submit replays the first answer
 // while a retry after fixing the cart, or after stock came back, runs afresh. The order token goes into an
 // HttpOnly cookie for the order page; the cart cookie is cleared.
-import { badRequest, cartCookieName, clearCartCookie, cookie, failure, handle, json, marketOf, orderCookie, readJson, storefront } from "../lib/bff";
+import { badRequest, cartCookieName, clearCartCookie, cookie, failure, handle, json, marketOf, noCart, orderCookie, readJson, storefront } from "../lib/bff";
 
 export const onRequestPost = handle(async (context) => {
   const body = await readJson(context.request);
@@ -12,7 +12,7 @@ export const onRequestPost = handle(async (context) => {
   if (!Number.isInteger(body.version)) return badRequest("reload the cart and try again", "version");
   if (typeof body.attempt !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(body.attempt)) return badRequest("reload the cart and try again", "attempt");
   const cartId = cookie(context.request, cartCookieName(market));
-  if (!cartId) return json({ error: { code: "not_found", message: "your cart is empty" } }, 404);
+  if (!cartId) return noCart();
   const r = await storefront(context).POST("/v1/carts/{id}/checkout", {
     params: { path: { id: cartId }, header: { "Idempotency-Key": `${cartId}:v${body.version}:${body.attempt}` } },
     body: { payment_provider: "manual" },

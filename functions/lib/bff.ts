@@ -84,6 +84,21 @@ export function marketOf(value: unknown): string | null {
   return typeof value === "string" && /^[A-Z][A-Z0-9_-]{1,15}$/.test(value) ? value : null;
 }
 
+/** The `?market=` of a request (see marketOf). */
+export function queryMarket(request: Request): string | null {
+  return marketOf(new URL(request.url).searchParams.get("market"));
+}
+
+/** What a call about this browser's cart answers when it has none in that market. */
+export function noCart(): Response {
+  return json({ error: { code: "not_found", message: "your cart is empty" } }, 404);
+}
+
+/** A storefront answer that holds a cart, as the page gets it: `{ cart }`, or the error. */
+export function cartAnswer(r: { data?: Cart; error?: ApiError; response: Response }): Response {
+  return r.data ? json({ cart: view(r.data) }) : failure(r.response.status, r.error);
+}
+
 export async function readJson(request: Request): Promise<Record<string, unknown> | null> {
   try {
     const body = await request.json();

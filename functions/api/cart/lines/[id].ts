@@ -1,7 +1,7 @@
 // PATCH /api/cart/lines/{id} { market, quantity } (0 removes) and DELETE /api/cart/lines/{id}?market=
 // → { cart }.
 import type { Context } from "../../../lib/bff";
-import { badRequest, cartCookieName, cookie, failure, handle, json, marketOf, readJson, storefront, view } from "../../../lib/bff";
+import { badRequest, cartAnswer, cartCookieName, cookie, handle, marketOf, noCart, queryMarket, readJson, storefront } from "../../../lib/bff";
 
 function lineId(context: Context): string {
   return String(context.params.id);
@@ -13,21 +13,21 @@ export const onRequestPatch = handle(async (context) => {
   if (!body || !market) return badRequest("choose a market", "market");
   if (!Number.isInteger(body.quantity)) return badRequest("quantity must be a whole number", "quantity");
   const cartId = cookie(context.request, cartCookieName(market));
-  if (!cartId) return json({ error: { code: "not_found", message: "your cart is empty" } }, 404);
+  if (!cartId) return noCart();
   const r = await storefront(context).PATCH("/v1/carts/{id}/lines/{line_id}", {
     params: { path: { id: cartId, line_id: lineId(context) } },
     body: { quantity: body.quantity as number },
   });
-  return r.data ? json({ cart: view(r.data) }) : failure(r.response.status, r.error);
+  return cartAnswer(r);
 });
 
 export const onRequestDelete = handle(async (context) => {
-  const market = marketOf(new URL(context.request.url).searchParams.get("market"));
+  const market = queryMarket(context.request);
   if (!market) return badRequest("choose a market", "market");
   const cartId = cookie(context.request, cartCookieName(market));
-  if (!cartId) return json({ error: { code: "not_found", message: "your cart is empty" } }, 404);
+  if (!cartId) return noCart();
   const r = await storefront(context).DELETE("/v1/carts/{id}/lines/{line_id}", {
     params: { path: { id: cartId, line_id: lineId(context) } },
   });
-  return r.data ? json({ cart: view(r.data) }) : failure(r.response.status, r.error);
+  return cartAnswer(r);
 });
