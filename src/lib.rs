@@ -4,6 +4,7 @@
 //! `backoffice` (admin API, event forwarding, cron). `domain` is pure and tests natively; the
 //! adapters (`http::server`, `store`, `entry`) exist only on wasm32.
 
+pub mod app;
 pub mod auth;
 pub mod domain;
 pub mod http;

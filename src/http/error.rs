@@ -13,6 +13,8 @@ pub struct ApiError {
     pub details: Option<Value>,
     /// Extra response headers the error needs (`Allow`, `Retry-After`).
     pub headers: Vec<(&'static str, String)>,
+    /// Why it happened, for the log only (never in the body): a 5xx's cause.
+    pub cause: Option<String>,
 }
 
 impl ApiError {
@@ -23,7 +25,14 @@ impl ApiError {
             message: message.into(),
             details: None,
             headers: Vec::new(),
+            cause: None,
         }
+    }
+
+    /// Keeps `cause` for the log; the client never sees it.
+    pub fn caused_by(mut self, cause: impl std::fmt::Display) -> ApiError {
+        self.cause = Some(cause.to_string());
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> ApiError {
@@ -209,6 +218,20 @@ impl From<crate::domain::fields::FieldError> for ApiError {
     }
 }
 
+/// A storage failure: 503 (retry) when D1 or KV failed or a write raced another one, 500 when
+/// the data cannot be read. The cause goes to the log with the request id.
+impl From<crate::app::ports::StoreError> for ApiError {
+    fn from(e: crate::app::ports::StoreError) -> ApiError {
+        use crate::app::ports::StoreError;
+        match &e {
+            StoreError::Corrupt(_) => ApiError::internal(),
+            // A refusal the use case did not expect: a write raced another; nothing was written.
+            StoreError::Unavailable(_) | StoreError::Refused(_) => ApiError::unavailable(),
+        }
+        .caused_by(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +253,26 @@ mod tests {
         let e = ApiError::method_not_allowed(&["GET", "HEAD"]);
         assert_eq!(e.status, 405);
         assert_eq!(e.headers, vec![("Allow", "GET, HEAD".to_string())]);
+    }
+
+    #[test]
+    fn a_storage_failure_is_503_or_500_and_keeps_its_cause_out_of_the_body() {
+        use crate::app::ports::StoreError;
+        let e = ApiError::from(StoreError::Unavailable("D1 batch: network lost".into()));
+        assert_eq!((e.status, e.code), (503, "unavailable"));
+        assert!(e
+            .cause
+            .as_deref()
+            .is_some_and(|c| c.contains("network lost")));
+        assert!(!e.body().to_string().contains("network"));
+        assert_eq!(
+            ApiError::from(StoreError::Corrupt("row".into())).status,
+            500
+        );
+        assert_eq!(
+            ApiError::from(StoreError::Refused("guard".into())).status,
+            503
+        );
     }
 
     #[test]

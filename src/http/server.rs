@@ -3,7 +3,7 @@
 
 use crate::http::error::ApiError;
 use crate::http::observe::{accepted_request_id, Timing};
-use crate::store::d1::{Db, Meter, StoreError};
+use crate::store::d1::{Db, Meter};
 use js_sys::Date;
 use serde::Serialize;
 use worker::kv::KvStore;
@@ -71,26 +71,6 @@ impl Ctx {
             default
         })
     }
-
-    /// Logs a storage failure with its cause and turns it into what the client may see.
-    pub fn store_error(&self, error: StoreError) -> ApiError {
-        match error {
-            StoreError::Unavailable(cause) => {
-                worker::console_error!("[{}] storage unavailable: {cause}", self.request_id);
-                ApiError::unavailable()
-            }
-            StoreError::Corrupt(cause) => {
-                worker::console_error!("[{}] corrupt data: {cause}", self.request_id);
-                ApiError::internal()
-            }
-            StoreError::Refused(cause) => {
-                // A write raced with another one and a constraint refused it; nothing was
-                // written. Callers that expect a refusal map it before reaching here.
-                worker::console_warn!("[{}] write refused: {cause}", self.request_id);
-                ApiError::unavailable()
-            }
-        }
-    }
 }
 
 /// The current time as RFC 3339 UTC, from the JS clock (`SystemTime` panics on wasm32).
@@ -116,6 +96,8 @@ pub struct Reply {
     pub status: u16,
     pub body: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// A failure's cause, logged with the request id and never sent.
+    pub cause: Option<String>,
 }
 
 impl Reply {
@@ -128,6 +110,7 @@ impl Reply {
             status,
             body: Some(body),
             headers: Vec::new(),
+            cause: None,
         })
     }
 
@@ -136,6 +119,7 @@ impl Reply {
             status,
             body: None,
             headers: Vec::new(),
+            cause: None,
         }
     }
 
@@ -151,6 +135,7 @@ impl From<ApiError> for Reply {
             status: error.status,
             body: Some(error.body().to_string()),
             headers: Vec::new(),
+            cause: error.cause.clone(),
         };
         for (name, value) in error.headers {
             reply = reply.header(name, value);
@@ -182,8 +167,13 @@ where
         request_id,
     };
     let (reply, ctx) = handler(req, ctx).await;
-    if reply.status >= 500 {
-        worker::console_error!("[{}] answered {}", ctx.request_id, reply.status);
+    match (&reply.cause, reply.status) {
+        (Some(cause), 500..) => {
+            worker::console_error!("[{}] answered {}: {cause}", ctx.request_id, reply.status)
+        }
+        (None, 500..) => worker::console_error!("[{}] answered {}", ctx.request_id, reply.status),
+        (Some(cause), _) => worker::console_warn!("[{}] {cause}", ctx.request_id),
+        (None, _) => {}
     }
     let timing = Timing {
         d1_round_trips: ctx.meter.round_trips(),
@@ -275,6 +265,7 @@ pub fn common(
             status: 200,
             body: Some(openapi.to_string()),
             headers: Vec::new(),
+            cause: None,
         }),
         Common::TestPanic => {
             if ctx.var("COMPTOIR_TEST_HOOKS").as_deref() == Some("1") {

@@ -11,17 +11,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
-/// Why a storage call failed. Both map to a client answer that reveals nothing internal.
-#[derive(Debug)]
-pub enum StoreError {
-    /// D1 or KV refused or timed out: 503, retry later.
-    Unavailable(String),
-    /// The database holds something the code cannot read: 500, a bug to fix.
-    Corrupt(String),
-    /// A constraint or write guard refused the batch: nothing was written. The caller knows
-    /// what that means for its request (a concurrent change, a stock shortfall…).
-    Refused(String),
-}
+pub use crate::app::ports::StoreError;
 
 /// Round trips and milliseconds spent in D1 by one request.
 #[derive(Debug, Default, Clone)]

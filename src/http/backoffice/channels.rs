@@ -31,9 +31,7 @@ fn view(c: &StoredChannel, key: Option<&str>) -> Value {
 }
 
 async fn load(ctx: &Ctx, id: &str) -> Result<(Option<StoredChannel>, Vec<String>), ApiError> {
-    channel_admin::get_with_markets(&ctx.db()?, id)
-        .await
-        .map_err(|e| ctx.store_error(e))
+    Ok(channel_admin::get_with_markets(&ctx.db()?, id).await?)
 }
 
 pub async fn put(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply, ApiError> {
@@ -49,9 +47,7 @@ pub async fn put(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply
         (Some(d), Some(h)) => Some((d.as_str(), h.as_str())),
         _ => None,
     };
-    channel_admin::upsert(&ctx.db()?, id, &input, new_key, &now)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    channel_admin::upsert(&ctx.db()?, id, &input, new_key, &now).await?;
     if let Some(old) = &existing {
         cache::channel_changed(&ctx.kv()?, &old.key_hash).await;
     }
@@ -102,8 +98,7 @@ pub async fn rotate_key(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Resul
         &key_hint(&key),
         &now,
     )
-    .await
-    .map_err(|e| ctx.store_error(e))?;
+    .await?;
     cache::channel_changed(&ctx.kv()?, &channel.key_hash).await;
     channel.key_hint = key_hint(&key);
     channel.updated_at = now;

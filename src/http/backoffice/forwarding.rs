@@ -57,9 +57,9 @@ fn secret() -> String {
 async fn load(ctx: &Ctx, id: &str) -> Result<Option<DestinationRow>, ApiError> {
     let db = ctx.db()?;
     let rows: Vec<DestinationRow> = db
-        .all(db.statement("SELECT id, url, events, enabled, created_at, updated_at FROM destinations WHERE id = ?1", &[text(id)]).map_err(|e| ctx.store_error(e))?)
+        .all(db.statement("SELECT id, url, events, enabled, created_at, updated_at FROM destinations WHERE id = ?1", &[text(id)])?)
         .await
-        .map_err(|e| ctx.store_error(e))?;
+        ?;
     Ok(rows.into_iter().next())
 }
 
@@ -102,9 +102,9 @@ pub async fn put_destination(
                 updated_at = excluded.updated_at",
             &[text(id), text(&url), text(&json!(events).to_string()), int(i64::from(enabled)), text(new_secret.as_deref().unwrap_or("")), text(&now)],
         )
-        .map_err(|e| ctx.store_error(e))?])
+        ?])
         .await
-        .map_err(|e| ctx.store_error(e))?;
+        ?;
     let row = DestinationRow {
         id: id.into(),
         url,
@@ -132,9 +132,9 @@ pub async fn get_destination(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
 pub async fn list_destinations(ctx: &Ctx) -> Result<Reply, ApiError> {
     let db = ctx.db()?;
     let rows: Vec<DestinationRow> = db
-        .all(db.statement("SELECT id, url, events, enabled, created_at, updated_at FROM destinations ORDER BY id LIMIT 100", &[]).map_err(|e| ctx.store_error(e))?)
+        .all(db.statement("SELECT id, url, events, enabled, created_at, updated_at FROM destinations ORDER BY id LIMIT 100", &[])?)
         .await
-        .map_err(|e| ctx.store_error(e))?;
+        ?;
     Reply::json(
         200,
         &json!({ "data": rows.iter().map(|r| r.view(None)).collect::<Vec<_>>(), "next_cursor": null }),
@@ -147,11 +147,11 @@ pub async fn delete_destination(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> 
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no destination {id}")))?;
     let db = ctx.db()?;
-    db.batch(vec![db
-        .statement("DELETE FROM destinations WHERE id = ?1", &[text(id)])
-        .map_err(|e| ctx.store_error(e))?])
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    db.batch(vec![db.statement(
+        "DELETE FROM destinations WHERE id = ?1",
+        &[text(id)],
+    )?])
+    .await?;
     Ok(Reply::empty(204))
 }
 
@@ -181,9 +181,9 @@ pub async fn rotate_secret(
             "UPDATE destinations SET previous_secret = secret, previous_expires_at = ?3, secret = ?2, updated_at = ?4 WHERE id = ?1",
             &[text(id), text(&fresh), text(&until), text(&now)],
         )
-        .map_err(|e| ctx.store_error(e))?])
+        ?])
         .await
-        .map_err(|e| ctx.store_error(e))?;
+        ?;
     Reply::json(
         200,
         &DestinationRow {
@@ -239,9 +239,9 @@ pub async fn list_deliveries(ctx: &Ctx, params: &[(String, String)]) -> Result<R
                     int(page.limit as i64 + 1),
                 ],
             )
-            .map_err(|e| ctx.store_error(e))?)
+            ?)
         .await
-        .map_err(|e| ctx.store_error(e))?;
+        ?;
     Reply::json(
         200,
         &page_of(rows, page.limit, |r| {
@@ -253,15 +253,11 @@ pub async fn list_deliveries(ctx: &Ctx, params: &[(String, String)]) -> Result<R
 async fn delivery(ctx: &Ctx, id: &str) -> Result<Option<DeliveryRow>, ApiError> {
     let db = ctx.db()?;
     let rows: Vec<DeliveryRow> = db
-        .all(
-            db.statement(
-                &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
-                &[text(id)],
-            )
-            .map_err(|e| ctx.store_error(e))?,
-        )
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+        .all(db.statement(
+            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
+            &[text(id)],
+        )?)
+        .await?;
     Ok(rows.into_iter().next())
 }
 
@@ -306,15 +302,11 @@ pub async fn events(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, Api
     }
     let db = ctx.db()?;
     let rows: Vec<Row> = db
-        .all(
-            db.statement(
-                "SELECT rowid AS seq, payload FROM outbox WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
-                &[int(after), int(page.limit as i64)],
-            )
-            .map_err(|e| ctx.store_error(e))?,
-        )
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+        .all(db.statement(
+            "SELECT rowid AS seq, payload FROM outbox WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+            &[int(after), int(page.limit as i64)],
+        )?)
+        .await?;
     let last = rows.last().map_or(after, |r| r.seq);
     let data: Vec<Value> = rows
         .iter()

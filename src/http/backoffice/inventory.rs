@@ -36,9 +36,7 @@ async fn current(
     ctx: &Ctx,
     sku: &str,
 ) -> Result<(Option<inventory::Level>, Vec<String>), ApiError> {
-    let (level, known, markets) = inventory::level(&ctx.db()?, sku)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let (level, known, markets) = inventory::level(&ctx.db()?, sku).await?;
     if level.is_none() && !known {
         return Err(ApiError::not_found(format!("no variant has SKU {sku}")));
     }
@@ -83,7 +81,7 @@ pub async fn put(ctx: &Ctx, raw: &str, body: &Map<String, Value>) -> Result<Repl
                 format!("{reserved} unit(s) of {sku} are reserved by placed orders; on_hand cannot go below that"),
             ));
         }
-        Err(e) => return Err(ctx.store_error(e)),
+        Err(e) => return Err(ApiError::from(e)),
     };
     cache::catalog_changed(&ctx.kv()?, markets).await;
     Reply::json(if before.is_some() { 200 } else { 201 }, &level)
@@ -117,7 +115,7 @@ pub async fn adjust(ctx: &Ctx, raw: &str, body: &Map<String, Value>) -> Result<R
                 ),
             ));
         }
-        Err(e) => return Err(ctx.store_error(e)),
+        Err(e) => return Err(ApiError::from(e)),
     };
     cache::catalog_changed(&ctx.kv()?, markets).await;
     Reply::json(
@@ -142,9 +140,7 @@ pub async fn list_adjustments(
         Some(_) => Some(time_cursor_position(&page)?),
     };
     current(ctx, &sku).await?;
-    let rows = inventory::adjustments(&ctx.db()?, &sku, after, page.limit + 1)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let rows = inventory::adjustments(&ctx.db()?, &sku, after, page.limit + 1).await?;
     Reply::json(
         200,
         &page_of(rows, page.limit, |r| {

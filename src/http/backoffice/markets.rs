@@ -24,9 +24,7 @@ pub async fn put(ctx: &Ctx, code: &str, body: &Map<String, Value>) -> Result<Rep
     only_fields(body, MARKET_FIELDS)?;
     let market = market_from_request(code, &Fields::new(body)).map_err(invalid)?;
     let db = ctx.db()?;
-    let existing = markets::get(&db, code)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let existing = markets::get(&db, code).await?;
     if let Some(stored) = &existing {
         if stored.has_prices && stored.market.currency != market.currency {
             return Err(ApiError::validation_failed(
@@ -39,11 +37,7 @@ pub async fn put(ctx: &Ctx, code: &str, body: &Map<String, Value>) -> Result<Rep
         }
     }
     let now = now_rfc3339();
-    db.batch(vec![
-        markets::upsert(&db, &market, &now).map_err(|e| ctx.store_error(e))?
-    ])
-    .await
-    .map_err(|e| ctx.store_error(e))?;
+    db.batch(vec![markets::upsert(&db, &market, &now)?]).await?;
     cache::market_changed(&ctx.kv()?, code).await;
     let created_at = existing
         .as_ref()
@@ -57,8 +51,7 @@ pub async fn put(ctx: &Ctx, code: &str, body: &Map<String, Value>) -> Result<Rep
 pub async fn get(ctx: &Ctx, code: &str) -> Result<Reply, ApiError> {
     check_code(code)?;
     let stored = markets::get(&ctx.db()?, code)
-        .await
-        .map_err(|e| ctx.store_error(e))?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no market {code}")))?;
     Reply::json(
         200,

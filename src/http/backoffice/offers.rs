@@ -32,14 +32,10 @@ pub async fn put_shipping(
     check_id(id, is_resource_id(id), "shipping method")?;
     only_fields(body, SHIPPING_FIELDS)?;
     let db = ctx.db()?;
-    let (existing, markets) = admin_defs::shipping(&db, id)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let (existing, markets) = admin_defs::shipping(&db, id).await?;
     let def = shipping_from_request(id, &Fields::new(body), &markets).map_err(invalid)?;
     let now = now_rfc3339();
-    admin_defs::put_shipping(&db, &def, &now)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    admin_defs::put_shipping(&db, &def, &now).await?;
     put_answer(
         def.view(&markets),
         existing.as_ref().map(|s| s.created_at.as_str()),
@@ -49,9 +45,7 @@ pub async fn put_shipping(
 
 pub async fn get_shipping(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
     check_id(id, is_resource_id(id), "shipping method")?;
-    let (stored, markets) = admin_defs::shipping(&ctx.db()?, id)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let (stored, markets) = admin_defs::shipping(&ctx.db()?, id).await?;
     let stored = stored.ok_or_else(|| ApiError::not_found(format!("no shipping method {id}")))?;
     Reply::json(
         200,
@@ -75,9 +69,7 @@ pub async fn put_discount(
         .get("code")
         .and_then(Value::as_str)
         .and_then(crate::domain::admin_defs::normalize_code);
-    let (existing, holder, markets) = admin_defs::discount(&db, id, code.as_deref())
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let (existing, holder, markets) = admin_defs::discount(&db, id, code.as_deref()).await?;
     let def = discount_from_request(id, &Fields::new(body), &markets).map_err(invalid)?;
     let taken = || ApiError::validation_failed("code", "another discount already uses this code");
     if holder.as_deref().is_some_and(|h| h != id) {
@@ -87,7 +79,7 @@ pub async fn put_discount(
     match admin_defs::put_discount(&db, &def, &now).await {
         Ok(()) => {}
         Err(StoreError::Refused(_)) => return Err(taken()),
-        Err(e) => return Err(ctx.store_error(e)),
+        Err(e) => return Err(ApiError::from(e)),
     }
     put_answer(
         def.view(&markets),
@@ -98,9 +90,7 @@ pub async fn put_discount(
 
 pub async fn get_discount(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
     check_id(id, is_resource_id(id), "discount")?;
-    let (stored, _, markets) = admin_defs::discount(&ctx.db()?, id, None)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let (stored, _, markets) = admin_defs::discount(&ctx.db()?, id, None).await?;
     let stored = stored.ok_or_else(|| ApiError::not_found(format!("no discount {id}")))?;
     Reply::json(
         200,

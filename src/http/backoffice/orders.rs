@@ -16,8 +16,7 @@ const MAX_RETRIES: usize = 3;
 
 pub async fn get(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
     let order = orders::get(&ctx.db()?, id)
-        .await
-        .map_err(|e| ctx.store_error(e))?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no order {id}")))?;
     Reply::json(200, &order.view())
 }
@@ -46,8 +45,7 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
             int(page.limit as i64 + 1),
         ],
     )
-    .await
-    .map_err(|e| ctx.store_error(e))?;
+    .await?;
     Reply::json(200, &orders::page_view(found, page.limit))
 }
 
@@ -181,10 +179,9 @@ async fn act(
     let db = ctx.db()?;
     for _ in 0..MAX_RETRIES {
         let order = orders::get(&db, id)
-            .await
-            .map_err(|e| ctx.store_error(e))?
+            .await?
             .ok_or_else(|| ApiError::not_found(format!("no order {id}")))?;
-        let state = order.state().map_err(|e| ctx.store_error(e))?;
+        let state = order.state()?;
         let t = match apply(&state, &action) {
             Ok(None) => return Reply::json(200, &order.view()),
             Ok(Some(t)) => t,
@@ -204,8 +201,7 @@ async fn act(
         };
         let now = now_rfc3339();
         let event_id = random_id("evt");
-        let mut statements =
-            orders::transition(&db, &order, &t, &event_id, &now).map_err(|e| ctx.store_error(e))?;
+        let mut statements = orders::transition(&db, &order, &t, &event_id, &now)?;
         if let Some((key, value)) = &detail {
             // The event carries what this action did (the lines shipped or refunded, tracking).
             if let Some(last) = statements.pop() {
@@ -216,18 +212,15 @@ async fn act(
                 let envelope =
                     orders::envelope(&event_id, event, after.row.last_sequence, &now, data);
                 drop(last);
-                statements.push(
-                    orders::outbox(
-                        &db,
-                        &event_id,
-                        event,
-                        &after.row.id,
-                        after.row.last_sequence,
-                        &envelope,
-                        &now,
-                    )
-                    .map_err(|e| ctx.store_error(e))?,
-                );
+                statements.push(orders::outbox(
+                    &db,
+                    &event_id,
+                    event,
+                    &after.row.id,
+                    after.row.last_sequence,
+                    &envelope,
+                    &now,
+                )?);
             }
         }
         match db.batch(statements).await {
@@ -236,7 +229,7 @@ async fn act(
                 return Reply::json(200, &order.with(&t, &now).view());
             }
             Err(StoreError::Refused(_)) => continue,
-            Err(e) => return Err(ctx.store_error(e)),
+            Err(e) => return Err(ApiError::from(e)),
         }
     }
     Err(ApiError::unavailable())

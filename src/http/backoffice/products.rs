@@ -24,9 +24,7 @@ pub async fn put(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply
     let product = product_from_request(id, &Fields::new(body)).map_err(invalid)?;
     let db = ctx.db()?;
     let products = [product];
-    let wctx = products::write_context(&db, &products)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let wctx = products::write_context(&db, &products).await?;
     if let Some(e) = conflicts(&products, &wctx, |_| String::new())
         .into_iter()
         .next()
@@ -51,8 +49,7 @@ pub async fn put(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply
 pub async fn get(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
     check_id(id, is_resource_id(id), "product")?;
     let stored = products::get(&ctx.db()?, id)
-        .await
-        .map_err(|e| ctx.store_error(e))?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no product {id}")))?;
     Reply::json(
         200,
@@ -139,9 +136,7 @@ pub async fn import(ctx: &Ctx, body: &Map<String, Value>) -> Result<Reply, ApiEr
     let index: Vec<usize> = parsed.iter().map(|(i, _)| *i).collect();
     let products: Vec<Product> = parsed.into_iter().map(|(_, p)| p).collect();
     let db = ctx.db()?;
-    let wctx = products::write_context(&db, &products)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let wctx = products::write_context(&db, &products).await?;
     let errors: Vec<(usize, Option<String>, FieldError)> =
         conflicts(&products, &wctx, |k| format!("products[{}]", index[k]))
             .into_iter()
@@ -235,7 +230,7 @@ async fn write(
     wctx: &WriteContext,
     now: &str,
 ) -> Result<(), ApiError> {
-    let statements = products::upsert(db, products, now).map_err(|e| ctx.store_error(e))?;
+    let statements = products::upsert(db, products, now)?;
     match db.batch(statements).await {
         Ok(_) => {}
         Err(StoreError::Refused(cause)) => {
@@ -245,7 +240,7 @@ async fn write(
                 "a handle or SKU was taken by another product while this request ran; nothing was written, retry",
             ));
         }
-        Err(e) => return Err(ctx.store_error(e)),
+        Err(e) => return Err(ApiError::from(e)),
     }
     cache::catalog_changed(&ctx.kv()?, products::all_markets(wctx)).await;
     Ok(())

@@ -58,8 +58,7 @@ pub async fn dispatch(
         }
         Storefront::RemoveLine { cart, line } => {
             let db = ctx.db()?;
-            let statements = carts::set_quantity(&db, cart, line, 0, &now_rfc3339())
-                .map_err(|e| ctx.store_error(e))?;
+            let statements = carts::set_quantity(&db, cart, line, 0, &now_rfc3339())?;
             one_trip(
                 ctx,
                 &db,
@@ -77,8 +76,7 @@ pub async fn dispatch(
             let code = normalize_code(code)
                 .ok_or_else(|| ApiError::not_found("this cart holds no such code"))?;
             let db = ctx.db()?;
-            let statements =
-                carts::remove_code(&db, cart, &code).map_err(|e| ctx.store_error(e))?;
+            let statements = carts::remove_code(&db, cart, &code)?;
             one_trip(ctx, &db, channel, cart, if_match, statements, Op::Code).await
         }
         Storefront::ShippingMethods { cart } => shipping_methods(ctx, channel, cart).await,
@@ -193,11 +191,7 @@ async fn create(
         updated_at: now,
     };
     let db = ctx.db()?;
-    db.batch(vec![
-        carts::insert_cart(&db, &record).map_err(|e| ctx.store_error(e))?
-    ])
-    .await
-    .map_err(|e| ctx.store_error(e))?;
+    db.batch(vec![carts::insert_cart(&db, &record)?]).await?;
     let data = CartData {
         cart: record,
         lines: vec![],
@@ -239,12 +233,7 @@ pub async fn rate_limit(
 
 async fn get(ctx: &Ctx, channel: &Channel, cart_id: &str) -> Result<Reply, ApiError> {
     let db = ctx.db()?;
-    let data = visible(
-        carts::load(&db, cart_id)
-            .await
-            .map_err(|e| ctx.store_error(e))?,
-        channel,
-    )?;
+    let data = visible(carts::load(&db, cart_id).await?, channel)?;
     reply(ctx, channel, &data, 200).await
 }
 
@@ -267,8 +256,7 @@ async fn one_trip(
     op: Op<'_>,
 ) -> Result<Reply, ApiError> {
     let now = now_rfc3339();
-    let guards =
-        carts::guards(db, cart_id, &channel.id, &now, if_match).map_err(|e| ctx.store_error(e))?;
+    let guards = carts::guards(db, cart_id, &channel.id, &now, if_match)?;
     match carts::mutate(db, cart_id, guards, statements, &now, &expiry(ctx)).await {
         Ok(Some(data)) => reply(ctx, channel, &data, 200).await,
         Ok(None) => Err(ApiError::not_found("no such cart")),
@@ -285,8 +273,7 @@ async fn one_trip(
                     _ => None,
                 },
             )
-            .await
-            .map_err(|e| ctx.store_error(e))?;
+            .await?;
             Err(
                 explain(&d, channel, if_match, &op, &now).unwrap_or_else(|| {
                     worker::console_error!(
@@ -297,7 +284,7 @@ async fn one_trip(
                 }),
             )
         }
-        Err(e) => Err(ctx.store_error(e)),
+        Err(e) => Err(ApiError::from(e)),
     }
 }
 
@@ -403,8 +390,7 @@ async fn add_line(
         qty,
         &now_rfc3339(),
         MAX_LINES,
-    )
-    .map_err(|e| ctx.store_error(e))?;
+    )?;
     one_trip(
         ctx,
         &db,
@@ -431,8 +417,7 @@ async fn update_line(
     only(body, &["quantity"])?;
     let qty = quantity(body, 0, None)?;
     let db = ctx.db()?;
-    let statements = carts::set_quantity(&db, cart_id, line_id, qty, &now_rfc3339())
-        .map_err(|e| ctx.store_error(e))?;
+    let statements = carts::set_quantity(&db, cart_id, line_id, qty, &now_rfc3339())?;
     one_trip(
         ctx,
         &db,
@@ -465,16 +450,13 @@ where
 {
     let db = ctx.db()?;
     for _ in 0..MAX_RETRIES {
-        let mut reads = carts::reads(&db, cart_id).map_err(|e| ctx.store_error(e))?;
+        let mut reads = carts::reads(&db, cart_id)?;
         if let Some((sql, params)) = &extra {
-            reads.push(db.statement(sql, params).map_err(|e| ctx.store_error(e))?);
+            reads.push(db.statement(sql, params)?);
         }
-        let mut results = db.batch(reads).await.map_err(|e| ctx.store_error(e))?;
+        let mut results = db.batch(reads).await?;
         let extra_rows = results.split_off(carts::READS);
-        let data = visible(
-            carts::decode_reads(results).map_err(|e| ctx.store_error(e))?,
-            channel,
-        )?;
+        let data = visible(carts::decode_reads(results)?, channel)?;
         let now = now_rfc3339();
         if data.cart.status_at(&now) != "active" {
             return Err(ApiError::cart_not_active(format!(
@@ -498,9 +480,8 @@ where
             &channel.id,
             &now,
             Some(IfMatch::Version(data.cart.version)),
-        )
-        .map_err(|e| ctx.store_error(e))?;
-        let statement = carts::patch(&db, cart_id, &patch).map_err(|e| ctx.store_error(e))?;
+        )?;
+        let statement = carts::patch(&db, cart_id, &patch)?;
         match carts::mutate(
             &db,
             cart_id,
@@ -515,13 +496,11 @@ where
             Ok(None) => return Err(ApiError::not_found("no such cart")),
             Err(StoreError::Refused(_)) if if_match.is_none() => continue,
             Err(StoreError::Refused(_)) => {
-                let d = carts::diagnose(&db, cart_id, None, None)
-                    .await
-                    .map_err(|e| ctx.store_error(e))?;
+                let d = carts::diagnose(&db, cart_id, None, None).await?;
                 return Err(explain(&d, channel, if_match, &Op::Code, &now)
                     .unwrap_or_else(|| version_mismatch(d.version)));
             }
-            Err(e) => return Err(ctx.store_error(e)),
+            Err(e) => return Err(ApiError::from(e)),
         }
     }
     Err(ApiError::unavailable())
@@ -763,29 +742,25 @@ async fn add_code(
 
 async fn shipping_methods(ctx: &Ctx, channel: &Channel, cart_id: &str) -> Result<Reply, ApiError> {
     let db = ctx.db()?;
-    let mut reads = carts::reads(&db, cart_id).map_err(|e| ctx.store_error(e))?;
+    let mut reads = carts::reads(&db, cart_id)?;
     reads.push(
         db.statement("SELECT id, name, countries, rates, enabled FROM shipping_methods WHERE enabled = 1 ORDER BY id", &[])
-            .map_err(|e| ctx.store_error(e))?,
+            ?,
     );
-    let mut results = db.batch(reads).await.map_err(|e| ctx.store_error(e))?;
+    let mut results = db.batch(reads).await?;
     let methods = results.split_off(carts::READS);
-    let data = visible(
-        carts::decode_reads(results).map_err(|e| ctx.store_error(e))?,
-        channel,
-    )?;
+    let data = visible(carts::decode_reads(results)?, channel)?;
     let market = market_of(channel, &data.cart)?;
     let snap = snapshot(ctx, market).await?;
     let rows = methods
         .into_iter()
         .next()
         .map(decode::<carts::ShippingRow>)
-        .transpose()
-        .map_err(|e| ctx.store_error(e))?
+        .transpose()?
         .unwrap_or_default();
     let mut out = Vec::new();
     for row in rows {
-        let def = row.def().map_err(|e| ctx.store_error(e))?;
+        let def = row.def()?;
         if def.for_market(&market.code).is_none() {
             continue;
         }
@@ -838,12 +813,14 @@ async fn attach_customer(
         .ok_or_else(|| ApiError::unauthorized("the customer token is not valid"))?;
     let db = ctx.db()?;
     let when = now_rfc3339();
-    let mut statements =
-        vec![carts::owner_guard(&db, cart_id, &customer).map_err(|e| ctx.store_error(e))?];
-    statements.extend(
-        carts::attach_customer(&db, cart_id, &channel.id, &customer, &when)
-            .map_err(|e| ctx.store_error(e))?,
-    );
+    let mut statements = vec![carts::owner_guard(&db, cart_id, &customer)?];
+    statements.extend(carts::attach_customer(
+        &db,
+        cart_id,
+        &channel.id,
+        &customer,
+        &when,
+    )?);
     one_trip(
         ctx,
         &db,

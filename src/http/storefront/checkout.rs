@@ -100,6 +100,7 @@ fn prior_answer(
                 status: r.response_status.unwrap_or(200) as u16,
                 body: r.response_body,
                 headers: vec![],
+                cause: None,
             }
             .header("Idempotent-Replayed", "true"),
         )),
@@ -156,21 +157,15 @@ pub async fn checkout(
     let now = now_rfc3339();
 
     // Round trip 1: claim the key and read the cart.
-    let mut batch = idempotency::claim(&db, &scope, &body_hash, &token, &now, &lease(ctx))
-        .map_err(|e| ctx.store_error(e))?;
-    batch.extend(carts::reads(&db, cart_id).map_err(|e| ctx.store_error(e))?);
-    let mut results = db
-        .batch(batch)
-        .await
-        .map_err(|e| ctx.store_error(e))?
-        .into_iter();
+    let mut batch = idempotency::claim(&db, &scope, &body_hash, &token, &now, &lease(ctx))?;
+    batch.extend(carts::reads(&db, cart_id)?);
+    let mut results = db.batch(batch).await?.into_iter();
     let _ = results.next();
-    let record = idempotency::decode_record(results.next().ok_or_else(ApiError::internal)?)
-        .map_err(|e| ctx.store_error(e))?;
+    let record = idempotency::decode_record(results.next().ok_or_else(ApiError::internal)?)?;
     if let Some(answer) = prior_answer(record, &token, &body_hash)? {
         return Ok(answer);
     }
-    let data = carts::decode_reads(results.collect()).map_err(|e| ctx.store_error(e))?;
+    let data = carts::decode_reads(results.collect())?;
 
     let outcome = place(ctx, &db, channel, cart_id, &provider, data, &now).await;
     // Round trip 3: remember the answer (below 500) or give the key up.
@@ -183,6 +178,7 @@ pub async fn checkout(
                     status,
                     body: Some(body),
                     headers: vec![],
+                    cause: None,
                 }),
             )
         }
@@ -195,7 +191,7 @@ pub async fn checkout(
         }
         Err(Failure(e)) => (idempotency::release(&db, &scope, &token), Err(e)),
     };
-    let statement = statement.map_err(|e| ctx.store_error(e))?;
+    let statement = statement?;
     if let Err(e) = db.batch(vec![statement]).await {
         worker::console_error!(
             "[{}] storing the idempotent response failed: {e:?}",
@@ -255,15 +251,17 @@ where
     let token = random_id("claim");
     let db = ctx.db()?;
     let results = db
-        .batch(
-            idempotency::claim(&db, &scope, &body_hash, &token, &now_rfc3339(), &lease(ctx))
-                .map_err(|e| ctx.store_error(e))?,
-        )
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+        .batch(idempotency::claim(
+            &db,
+            &scope,
+            &body_hash,
+            &token,
+            &now_rfc3339(),
+            &lease(ctx),
+        )?)
+        .await?;
     let record =
-        idempotency::decode_record(results.into_iter().nth(1).ok_or_else(ApiError::internal)?)
-            .map_err(|e| ctx.store_error(e))?;
+        idempotency::decode_record(results.into_iter().nth(1).ok_or_else(ApiError::internal)?)?;
     if let Some(answer) = prior_answer(record, &token, &body_hash)? {
         return Ok(answer);
     }
@@ -279,8 +277,7 @@ where
         )
     } else {
         idempotency::release(&db, &scope, &token)
-    }
-    .map_err(|e| ctx.store_error(e))?;
+    }?;
     if let Err(e) = db.batch(vec![statement]).await {
         worker::console_error!(
             "[{}] storing the idempotent response failed: {e:?}",
@@ -407,7 +404,7 @@ async fn place(
 
     // Round trip 2: everything that placing the order changes, or nothing.
     let statements = place_statements(db, &data, &order, &applied, threshold, now)
-        .map_err(|e| fail(ctx.store_error(e)))?;
+        .map_err(|e| fail(ApiError::from(e)))?;
     let results = match db.batch(statements).await {
         Ok(r) => r,
         Err(StoreError::Refused(cause)) => {
@@ -415,7 +412,7 @@ async fn place(
                 explain_refusal(ctx, db, &data, &applied, &cause).await,
             ))
         }
-        Err(e) => return Err(fail(ctx.store_error(e))),
+        Err(e) => return Err(fail(ApiError::from(e))),
     };
     #[derive(serde::Deserialize)]
     struct Num {
@@ -426,7 +423,7 @@ async fn place(
         .last()
         .map(decode::<Num>)
         .transpose()
-        .map_err(|e| fail(ctx.store_error(e)))?
+        .map_err(|e| fail(ApiError::from(e)))?
         .and_then(|r| r.into_iter().next())
         .map(|n| n.number)
         .ok_or_else(|| fail(ApiError::internal()))?;
@@ -441,7 +438,7 @@ async fn place(
                             "UPDATE orders SET payment_reference = ?2 WHERE id = ?1",
                             &[text(&order.row.id), text(&intent)],
                         )
-                        .map_err(|e| fail(ctx.store_error(e)))?])
+                        .map_err(|e| fail(ApiError::from(e)))?])
                     .await
                 {
                     worker::console_error!(
@@ -772,10 +769,7 @@ pub async fn get_order(
             )
         })?;
     let hidden = || ApiError::not_found("no such order");
-    let order = orders::get(&ctx.db()?, id)
-        .await
-        .map_err(|e| ctx.store_error(e))?
-        .ok_or_else(hidden)?;
+    let order = orders::get(&ctx.db()?, id).await?.ok_or_else(hidden)?;
     if order.row.channel_id != channel.id {
         return Err(hidden());
     }
@@ -828,7 +822,7 @@ pub async fn my_orders(
         &[text(&customer), text(&channel.id), text(&at), text(&after_id), int(page.limit as i64 + 1)],
     )
     .await
-    .map_err(|e| ctx.store_error(e))?;
+    ?;
     Reply::json(200, &orders::page_view(found, page.limit))
 }
 
@@ -863,22 +857,16 @@ pub async fn stripe_webhook(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiEr
     };
     let db = ctx.db()?;
     let received = || Reply::json(200, &json!({ "received": true }));
-    let record = db
-        .statement(
-            "INSERT INTO payment_events (id, type, received_at) VALUES (?1, ?2, ?3)",
-            &[text(event_id), text(kind), text(&now_rfc3339())],
-        )
-        .map_err(|e| ctx.store_error(e))?;
+    let record = db.statement(
+        "INSERT INTO payment_events (id, type, received_at) VALUES (?1, ?2, ?3)",
+        &[text(event_id), text(kind), text(&now_rfc3339())],
+    )?;
     let seen: Vec<Value> = db
-        .all(
-            db.statement(
-                "SELECT id FROM payment_events WHERE id = ?1",
-                &[text(event_id)],
-            )
-            .map_err(|e| ctx.store_error(e))?,
-        )
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+        .all(db.statement(
+            "SELECT id FROM payment_events WHERE id = ?1",
+            &[text(event_id)],
+        )?)
+        .await?;
     if !seen.is_empty() {
         return received();
     }
@@ -888,10 +876,7 @@ pub async fn stripe_webhook(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiEr
     }
     let intent = &event["data"]["object"];
     let order_id = intent["metadata"]["order_id"].as_str().unwrap_or("");
-    let Some(order) = orders::get(&db, order_id)
-        .await
-        .map_err(|e| ctx.store_error(e))?
-    else {
+    let Some(order) = orders::get(&db, order_id).await? else {
         worker::console_error!(
             "[{}] Stripe event {event_id} names no known order",
             ctx.request_id
@@ -915,21 +900,24 @@ pub async fn stripe_webhook(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiEr
         let _ = db.batch(vec![record]).await;
         return received();
     }
-    let state: OrderState = order.state().map_err(|e| ctx.store_error(e))?;
+    let state: OrderState = order.state()?;
     match crate::domain::order::apply(&state, &Action::MarkPaid) {
         Ok(Some(t)) => {
             let mut statements = vec![record];
-            statements.extend(
-                orders::transition(&db, &order, &t, &random_id("evt"), &now_rfc3339())
-                    .map_err(|e| ctx.store_error(e))?,
-            );
+            statements.extend(orders::transition(
+                &db,
+                &order,
+                &t,
+                &random_id("evt"),
+                &now_rfc3339(),
+            )?);
             match db.batch(statements).await {
                 Ok(_) => {
                     ctx.publish_events();
                     received()
                 }
                 Err(StoreError::Refused(_)) => received(),
-                Err(e) => Err(ctx.store_error(e)),
+                Err(e) => Err(ApiError::from(e)),
             }
         }
         Ok(None) => {

@@ -120,15 +120,14 @@ async fn snapshot(
     ctx: &Ctx,
     market: &Market,
 ) -> Result<std::rc::Rc<crate::domain::catalog::CatalogSnapshot>, ApiError> {
-    catalog::snapshot(
+    Ok(catalog::snapshot(
         &ctx.db()?,
         &ctx.kv()?,
         market,
         now_rfc3339(),
         ctx.memo_window_ms(),
     )
-    .await
-    .map_err(|e| ctx.store_error(e))
+    .await?)
 }
 
 /// Resolves the channel from `X-Publishable-Key`: 401 when missing, malformed or unknown.
@@ -141,8 +140,7 @@ async fn authenticate(req: &Request, ctx: &Ctx) -> Result<Channel, ApiError> {
         return Err(invalid());
     }
     channels::channel_by_key(&ctx.db()?, &ctx.kv()?, &key, ctx.memo_window_ms())
-        .await
-        .map_err(|e| ctx.store_error(e))?
+        .await?
         .ok_or_else(invalid)
 }
 
@@ -176,9 +174,7 @@ async fn preflight(ctx: &Ctx, origin: Option<&str>) -> Result<Reply, ApiError> {
     let Some(origin) = origin.and_then(normalize_origin) else {
         return Ok(reply);
     };
-    let allowed = channels::origin_is_allowed(&ctx.db()?, &origin)
-        .await
-        .map_err(|e| ctx.store_error(e))?;
+    let allowed = channels::origin_is_allowed(&ctx.db()?, &origin).await?;
     if !allowed {
         return Ok(reply);
     }
