@@ -52,33 +52,43 @@ mod jobs {
         }
     }
 
-    /// Cancels unpaid orders past their deadline (`cancel_reason: payment_timeout`), releasing
-    /// their stock and emitting `order.canceled`; at most 100 per tick, each in its own batch.
+    /// Cancels unpaid orders past their deadline (`app::orders::expire_overdue`): at most 100
+    /// per tick, each in its own batch.
     async fn expire_orders(env: &Env) -> Result<(), String> {
-        use crate::domain::order::{apply, Action};
-        let db = Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default());
-        let now = now_rfc3339();
-        let overdue = crate::store::orders::overdue(&db, &now, 100)
+        let store = crate::store::D1Store {
+            db: Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default()),
+        };
+        crate::app::orders::expire_overdue(&store, &Cron, 100)
             .await
-            .map_err(|e| format!("{e:?}"))?;
-        for order in overdue {
-            let state = order.state().map_err(|e| format!("{e:?}"))?;
-            if let Ok(Some(t)) = apply(&state, &Action::Expire) {
-                let statements = crate::store::orders::transition(
-                    &db,
-                    &order,
-                    &t,
-                    &crate::http::server::random_id("evt"),
-                    &now,
-                )
-                .map_err(|e| format!("{e:?}"))?;
-                if let Err(e) = db.batch(statements).await {
-                    // A concurrent payment or cancel changed it: the next tick sees the new state.
-                    worker::console_warn!("cron: expiring order {} skipped: {e:?}", order.row.id);
-                }
-            }
-        }
+            .map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// The clock, ids and log of a cron tick.
+    struct Cron;
+
+    impl crate::app::ports::Clock for Cron {
+        fn now(&self) -> String {
+            now_rfc3339()
+        }
+        fn now_ms(&self) -> f64 {
+            js_sys::Date::now()
+        }
+    }
+
+    impl crate::app::ports::Ids for Cron {
+        fn id(&self, prefix: &str) -> String {
+            crate::http::server::random_id(prefix)
+        }
+    }
+
+    impl crate::app::ports::Log for Cron {
+        fn warn(&self, message: &str) {
+            worker::console_warn!("cron: {message}");
+        }
+        fn error(&self, message: &str) {
+            worker::console_error!("cron: {message}");
+        }
     }
 
     /// Deletes expired carts in bounded batches (at most 10 x 500 per tick), so one tick never

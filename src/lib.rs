@@ -14,6 +14,8 @@ pub mod memo;
 mod delivery;
 #[cfg(target_arch = "wasm32")]
 mod entry;
+#[cfg(all(target_arch = "wasm32", feature = "storefront"))]
+mod payments;
 #[cfg(target_arch = "wasm32")]
 mod store;
 

@@ -3,4 +3,80 @@
 //! guarded D1 batch. No `worker` types here: it compiles and tests natively, with in-memory
 //! fakes of the ports (`tests/app_*.rs`).
 
+pub mod cart;
+pub mod idempotency;
 pub mod ports;
+
+use ports::StoreError;
+
+/// How a use case fails: a rule refused the request (`R`, typed per use case), storage failed,
+/// or something that should not happen did (a bug: logged, 500).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure<R> {
+    Refused(R),
+    Store(StoreError),
+    Bug(String),
+}
+
+impl<R> From<StoreError> for Failure<R> {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// Refuses with `r`.
+pub fn refuse<T, R>(r: R) -> Result<T, Failure<R>> {
+    Err(Failure::Refused(r))
+}
+
+/// Deployment settings the use cases read (from the Worker's variables).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// A cart lives this long after its last change (`CART_TTL_SECONDS`).
+    pub cart_ttl_seconds: i64,
+    /// An unpaid order expires after this (`UNPAID_ORDER_TTL_SECONDS`).
+    pub unpaid_order_ttl_seconds: f64,
+    /// `inventory.low` fires at this available stock or below (`LOW_STOCK_THRESHOLD`).
+    pub low_stock_threshold: i64,
+    /// How long an idempotency claim holds (`IDEMPOTENCY_LEASE_SECONDS`).
+    pub lease_seconds: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            cart_ttl_seconds: 30 * 24 * 3600,
+            unpaid_order_ttl_seconds: 1800.0,
+            low_stock_threshold: 5,
+            lease_seconds: idempotency::DEFAULT_LEASE_SECONDS,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads each setting with `var`; an unset, unparsable or out-of-range value keeps the
+    /// default.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Settings {
+        let d = Settings::default();
+        Settings {
+            cart_ttl_seconds: var("CART_TTL_SECONDS")
+                .and_then(|v| v.parse::<i64>().ok())
+                .filter(|v| *v > 0)
+                .unwrap_or(d.cart_ttl_seconds),
+            unpaid_order_ttl_seconds: var("UNPAID_ORDER_TTL_SECONDS")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| *v > 0.0)
+                .unwrap_or(d.unpaid_order_ttl_seconds),
+            low_stock_threshold: var("LOW_STOCK_THRESHOLD")
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(d.low_stock_threshold),
+            lease_seconds: var("IDEMPOTENCY_LEASE_SECONDS")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| *v > 0.0 && *v <= idempotency::KEEP_SECONDS)
+                .unwrap_or(d.lease_seconds),
+        }
+    }
+}
+pub mod checkout;
+pub mod orders;
+pub mod payments;

@@ -25,3 +25,277 @@ impl std::fmt::Display for StoreError {
         }
     }
 }
+
+/// The current time. Use cases never read a clock themselves.
+pub trait Clock {
+    /// Now, as RFC 3339 UTC with milliseconds (`2026-11-29T10:00:00.000Z`).
+    fn now(&self) -> String;
+    /// Now, in milliseconds since the Unix epoch.
+    fn now_ms(&self) -> f64;
+}
+
+/// New identifiers: `prefix_` and 128 random bits in hex.
+pub trait Ids {
+    fn id(&self, prefix: &str) -> String;
+}
+
+/// The request's log. Lines carry the request id; causes go here, never to the client.
+pub trait Log {
+    fn warn(&self, message: &str);
+    fn error(&self, message: &str);
+}
+
+/// RFC 3339 UTC with milliseconds for `ms` since the epoch (what `Clock::now` returns).
+pub fn iso_at(ms: f64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// The kinds of requests a client is limited on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Creating carts.
+    Cart,
+    /// Checking out.
+    Checkout,
+}
+
+/// Per-client rate limits (the client is the adapter's business: its IP on Workers).
+#[allow(async_fn_in_trait)]
+pub trait RateLimiter {
+    /// Whether the client may make one more request of this kind. Implementations MUST allow
+    /// (and log) when the limiter is missing or fails: a limiter outage never blocks a sale.
+    async fn allows(&self, limit: Limit) -> bool;
+}
+
+/// Hands committed outbox events on for delivery.
+pub trait Outbox {
+    /// Called after a batch that wrote events committed. Implementations MUST NOT delay the
+    /// response on it and MUST NOT lose an event when handing off fails: the outbox row is
+    /// the durable copy, and a sweeper re-sends what was never handed off.
+    fn publish(&self);
+}
+
+/// The published catalog.
+#[allow(async_fn_in_trait)]
+pub trait Catalog {
+    /// The catalog snapshot of `market` (products, variants, prices), as published.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when it cannot be read; [`StoreError::Corrupt`] when what
+    /// was read cannot be parsed.
+    async fn snapshot(
+        &self,
+        market: &crate::domain::market::Market,
+    ) -> Result<std::rc::Rc<crate::domain::catalog::CatalogSnapshot>, StoreError>;
+}
+
+use crate::domain::admin_defs::{DiscountDef, ShippingDef};
+use crate::domain::cart::{CartChange, CartData, CartRecord, Diagnosis, IfMatch};
+use crate::domain::order::{Order, OrderChange, OrderStatus};
+use crate::domain::pricing::Usage;
+
+/// What a cart read brings along in the same round trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartLookup<'a> {
+    Nothing,
+    /// The enabled discount with this (normalized) code, and how often it was used.
+    Discount(&'a str),
+    /// The shipping method with this id, enabled or not.
+    ShippingMethod(&'a str),
+    /// Every enabled shipping method.
+    ShippingMethods,
+}
+
+/// A cart and what its [`CartLookup`] found.
+#[derive(Default)]
+pub struct CartLoad {
+    /// `None` when no cart has that id.
+    pub cart: Option<CartData>,
+    pub discount: Option<(DiscountDef, Usage)>,
+    pub shipping_methods: Vec<ShippingDef>,
+}
+
+/// One guarded cart write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartWrite<'a> {
+    pub cart_id: &'a str,
+    pub channel_id: &'a str,
+    pub now: &'a str,
+    /// The expiry the write renews the cart to.
+    pub expires_at: &'a str,
+    /// `If-Match`, or the version a read-then-write decided on.
+    pub expect: Option<IfMatch>,
+    pub change: CartChange,
+}
+
+/// Carts.
+#[allow(async_fn_in_trait)]
+pub trait CartStore {
+    /// Stores a new, empty cart.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when storage fails.
+    async fn create(&self, cart: &CartRecord) -> Result<(), StoreError>;
+
+    /// Reads a cart with everything it is priced from, and the lookup, in one round trip.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] for rows that cannot be read.
+    async fn load(&self, cart_id: &str, lookup: CartLookup<'_>) -> Result<CartLoad, StoreError>;
+
+    /// Applies `write` all or nothing, in one round trip: the guards (cart of this channel,
+    /// active and unexpired, at `expect`), the change with its own guards, the version bump,
+    /// and the read of the cart after it. Concurrent writes MUST serialise so none is lost.
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] when a guard refused (nothing written: ask [`Self::diagnose`]
+    /// why); [`StoreError::Unavailable`] when storage fails.
+    async fn write(&self, write: &CartWrite<'_>) -> Result<Option<CartData>, StoreError>;
+
+    /// What a refused write ran into: the cart's state, the line (by id or SKU) and the SKU's
+    /// sellability and stock. One read.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when storage fails.
+    async fn diagnose(
+        &self,
+        cart_id: &str,
+        line_id: Option<&str>,
+        sku: Option<&str>,
+    ) -> Result<Diagnosis, StoreError>;
+}
+
+/// Which orders a list reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderFilter {
+    /// All orders, or those in one status (the back office).
+    Status(Option<OrderStatus>),
+    /// One customer's orders in one channel (the storefront).
+    Customer {
+        customer_id: String,
+        channel_id: String,
+    },
+}
+
+/// What a checkout writes in one guarded batch.
+pub struct Placement<'a> {
+    pub order: &'a Order,
+    /// The cart is closed only if it is still at this version and active.
+    pub cart_id: &'a str,
+    pub cart_version: i64,
+    /// Units reserved per SKU.
+    pub reserve: Vec<(String, i64)>,
+    /// Discounts whose usage counts go up (refused past their limits).
+    pub discounts: Vec<String>,
+    /// `inventory.low` fires for each SKU this order takes to this or below.
+    pub low_stock_threshold: i64,
+    pub placed: crate::domain::events::Envelope,
+}
+
+/// A provider's event recorded as handled, so a redelivery is not handled twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub event_id: String,
+    pub event_type: String,
+    pub received_at: String,
+}
+
+/// Orders.
+#[allow(async_fn_in_trait)]
+pub trait OrderStore {
+    /// One order with its lines.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] for an unknown status.
+    async fn order(&self, id: &str) -> Result<Option<Order>, StoreError>;
+
+    /// Newest first, strictly after the position (`created_at`, `id`), at most `limit`.
+    ///
+    /// # Errors
+    /// As [`Self::order`].
+    async fn newest(
+        &self,
+        filter: &OrderFilter,
+        at: &str,
+        after_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// Unpaid orders whose payment deadline is at or before `now`, oldest deadline first.
+    ///
+    /// # Errors
+    /// As [`Self::order`].
+    async fn overdue(&self, now: &str, limit: usize) -> Result<Vec<Order>, StoreError>;
+
+    /// Places an order, all or nothing: reserves the stock (never overselling), numbers the
+    /// order per market, inserts it, counts discount usage, closes the cart, and writes
+    /// `order.placed` (and `inventory.low` where due) to the outbox. Returns the number.
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] when the cart changed, the stock or a discount's limit fell
+    /// short: nothing written; [`StoreError::Unavailable`].
+    async fn place(&self, placement: &Placement<'_>) -> Result<String, StoreError>;
+
+    /// Available stock (on hand less reserved) of these SKUs; a SKU without stock is absent.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn available(&self, skus: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Applies a decided change if the order is still as it was read, with its stock
+    /// movements and its event, and the provider event's receipt if given, in one batch.
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] when the order changed meanwhile (nothing written).
+    async fn apply(
+        &self,
+        change: &OrderChange,
+        receipt: Option<&Receipt>,
+    ) -> Result<(), StoreError>;
+
+    /// Remembers the provider's payment reference (a PaymentIntent id).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn set_payment_reference(
+        &self,
+        order_id: &str,
+        reference: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Whether this provider event was handled already.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn received(&self, event_id: &str) -> Result<bool, StoreError>;
+
+    /// Records a provider event as handled (when handling it changed nothing).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn record(&self, receipt: &Receipt) -> Result<(), StoreError>;
+}
+
+/// A payment provider's intent to collect an order's total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub client_secret: String,
+}
+
+/// A card payment provider (Stripe).
+#[allow(async_fn_in_trait)]
+pub trait PaymentProvider {
+    /// Whether the provider can be called at all (its secret is set).
+    fn configured(&self) -> bool;
+
+    /// Creates the intent for the order's total. Implementations MUST be idempotent on the
+    /// order id (a retry returns the same intent).
+    ///
+    /// # Errors
+    /// Why the provider could not be reached or refused, for the log.
+    async fn create_intent(&self, order: &Order) -> Result<PaymentIntent, String>;
+}

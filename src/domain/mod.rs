@@ -5,6 +5,8 @@ pub mod admin_defs;
 pub mod cart;
 pub mod catalog;
 pub mod channel;
+pub mod checkout;
+pub mod events;
 pub mod fields;
 pub mod market;
 pub mod money;

@@ -7,6 +7,10 @@ pub mod observe;
 pub mod routes;
 
 #[cfg(target_arch = "wasm32")]
+pub mod edge;
+#[cfg(all(target_arch = "wasm32", feature = "storefront"))]
+pub mod idempotency;
+#[cfg(target_arch = "wasm32")]
 pub mod server;
 
 #[cfg(all(target_arch = "wasm32", feature = "storefront"))]

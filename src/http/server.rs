@@ -219,6 +219,17 @@ pub async fn json_body(
     crate::http::body::parse_json_object(header(req, "Content-Type").as_deref(), &bytes, limit)
 }
 
+/// The token of `Authorization: Bearer <token>`.
+pub fn bearer(req: &Request) -> Option<String> {
+    header(req, "Authorization")
+        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
+}
+
+/// Now, for token validation (passed in: jwt-compact's clock feature would panic on wasm32).
+pub fn now_chrono() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(Date::now() as i64).unwrap_or_default()
+}
+
 /// A request header's value, if present and readable.
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()

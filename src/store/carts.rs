@@ -3,10 +3,14 @@
 //! concurrent mutations serialise in D1 so none is lost. When a guard refuses, a diagnosis read
 //! tells which rule did (the slow path only).
 
+use crate::app::ports::{CartLoad, CartLookup, CartStore, CartWrite};
 use crate::domain::admin_defs::{DiscountDef, ShippingDef};
-use crate::domain::cart::{CartData, CartRecord, IfMatch, LineRecord};
+use crate::domain::cart::{
+    CartChange, CartData, CartPatch, CartRecord, Diagnosis, IfMatch, LineRecord, MAX_LINES,
+};
 use crate::domain::pricing::Usage;
 use crate::store::d1::{decode, int, text, Db, StoreError};
+use crate::store::D1Store;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use wasm_bindgen::JsValue;
@@ -15,10 +19,97 @@ use worker::{D1PreparedStatement, D1Result};
 /// How many statements [`reads`] adds to a batch (their results come last, in this number).
 pub const READS: usize = 1;
 
+impl CartStore for D1Store {
+    async fn create(&self, cart: &CartRecord) -> Result<(), StoreError> {
+        self.db.batch(vec![insert_cart(&self.db, cart)?]).await?;
+        Ok(())
+    }
+
+    async fn load(&self, cart_id: &str, lookup: CartLookup<'_>) -> Result<CartLoad, StoreError> {
+        let db = &self.db;
+        let mut batch = reads(db, cart_id)?;
+        const METHODS: &str = "SELECT id, name, countries, rates, enabled FROM shipping_methods";
+        batch.extend(match lookup {
+            CartLookup::Nothing => None,
+            CartLookup::Discount(code) => Some(db.statement(
+                "SELECT d.definition, d.times_used, 0 AS by_customer FROM discounts d WHERE d.code = ?1 AND d.enabled = 1",
+                &[text(code)],
+            )?),
+            CartLookup::ShippingMethod(id) => {
+                Some(db.statement(&format!("{METHODS} WHERE id = ?1"), &[text(id)])?)
+            }
+            CartLookup::ShippingMethods => {
+                Some(db.statement(&format!("{METHODS} WHERE enabled = 1 ORDER BY id"), &[])?)
+            }
+        });
+        let mut results = db.batch(batch).await?;
+        let extra = results.split_off(READS).into_iter().next();
+        let mut loaded = CartLoad {
+            cart: decode_reads(results)?,
+            ..CartLoad::default()
+        };
+        match (lookup, extra) {
+            (CartLookup::Discount(_), Some(rows)) => {
+                loaded.discount = decode::<DiscountRow>(rows)?
+                    .into_iter()
+                    .next()
+                    .map(DiscountRow::def)
+                    .transpose()?;
+            }
+            (CartLookup::ShippingMethod(_) | CartLookup::ShippingMethods, Some(rows)) => {
+                loaded.shipping_methods = decode::<ShippingRow>(rows)?
+                    .into_iter()
+                    .map(ShippingRow::def)
+                    .collect::<Result<_, _>>()?;
+            }
+            _ => {}
+        }
+        Ok(loaded)
+    }
+
+    async fn write(&self, w: &CartWrite<'_>) -> Result<Option<CartData>, StoreError> {
+        let db = &self.db;
+        let statements = match &w.change {
+            CartChange::AddLine {
+                line_id,
+                sku,
+                quantity,
+            } => add_line(db, w.cart_id, line_id, sku, *quantity, w.now, MAX_LINES)?,
+            CartChange::SetQuantity { line_id, quantity } => {
+                set_quantity(db, w.cart_id, line_id, *quantity, w.now)?
+            }
+            CartChange::RemoveCode { code } => remove_code(db, w.cart_id, code)?,
+            CartChange::Patch(p) => patch(db, w.cart_id, p)?.into_iter().collect(),
+            CartChange::AttachCustomer { customer_id } => {
+                let mut out = vec![owner_guard(db, w.cart_id, customer_id)?];
+                out.extend(attach_customer(
+                    db,
+                    w.cart_id,
+                    w.channel_id,
+                    customer_id,
+                    w.now,
+                )?);
+                out
+            }
+        };
+        let guards = guards(db, w.cart_id, w.channel_id, w.now, w.expect)?;
+        mutate(db, w.cart_id, guards, statements, w.now, w.expires_at).await
+    }
+
+    async fn diagnose(
+        &self,
+        cart_id: &str,
+        line_id: Option<&str>,
+        sku: Option<&str>,
+    ) -> Result<Diagnosis, StoreError> {
+        diagnose(&self.db, cart_id, line_id, sku).await
+    }
+}
+
 /// Everything a cart is rendered from (cart, lines, discounts, shipping method, stock) in one
 /// statement: one row of five JSON columns. Five separate SELECTs cost five statements' worth
 /// of D1 work and five result sets to carry across to Wasm; this is the cart's hot path.
-pub fn reads(db: &Db, cart_id: &str) -> Result<Vec<D1PreparedStatement>, StoreError> {
+pub(super) fn reads(db: &Db, cart_id: &str) -> Result<Vec<D1PreparedStatement>, StoreError> {
     Ok(vec![db.statement(
         "SELECT \
            (SELECT json_object('id', id, 'channel_id', channel_id, 'market', market, 'currency', currency, \
@@ -65,17 +156,29 @@ struct DiscountRow {
     by_customer: i64,
 }
 
+impl DiscountRow {
+    fn def(self) -> Result<(DiscountDef, Usage), StoreError> {
+        let def: DiscountDef = serde_json::from_str(&self.definition)
+            .map_err(|e| StoreError::Corrupt(format!("discount definition: {e}")))?;
+        let usage = Usage {
+            total: self.times_used.max(0) as u32,
+            by_customer: self.by_customer.max(0) as u32,
+        };
+        Ok((def, usage))
+    }
+}
+
 #[derive(Deserialize)]
-pub struct ShippingRow {
-    pub id: String,
-    pub name: String,
-    pub countries: String,
-    pub rates: String,
-    pub enabled: i64,
+struct ShippingRow {
+    id: String,
+    name: String,
+    countries: String,
+    rates: String,
+    enabled: i64,
 }
 
 impl ShippingRow {
-    pub fn def(self) -> Result<ShippingDef, StoreError> {
+    fn def(self) -> Result<ShippingDef, StoreError> {
         let corrupt =
             |e: serde_json::Error| StoreError::Corrupt(format!("shipping method {}: {e}", self.id));
         Ok(ShippingDef {
@@ -95,7 +198,7 @@ struct StockRow {
 }
 
 /// Decodes the result of [`reads`]; `None` when the cart does not exist.
-pub fn decode_reads(results: Vec<D1Result>) -> Result<Option<CartData>, StoreError> {
+pub(super) fn decode_reads(results: Vec<D1Result>) -> Result<Option<CartData>, StoreError> {
     let Some(result) = results.into_iter().next() else {
         return Err(StoreError::Corrupt("cart reads returned no result".into()));
     };
@@ -107,15 +210,7 @@ pub fn decode_reads(results: Vec<D1Result>) -> Result<Option<CartData>, StoreErr
     };
     let discounts = json::<Vec<DiscountRow>>("discounts", &row.discounts)?
         .into_iter()
-        .map(|row| {
-            let def: DiscountDef = serde_json::from_str(&row.definition)
-                .map_err(|e| StoreError::Corrupt(format!("discount definition: {e}")))?;
-            let usage = Usage {
-                total: row.times_used.max(0) as u32,
-                by_customer: row.by_customer.max(0) as u32,
-            };
-            Ok((def, usage))
-        })
+        .map(DiscountRow::def)
         .collect::<Result<Vec<_>, StoreError>>()?;
     let shipping = match json::<Vec<ShippingRow>>("shipping method", &row.shipping)?
         .into_iter()
@@ -137,14 +232,9 @@ pub fn decode_reads(results: Vec<D1Result>) -> Result<Option<CartData>, StoreErr
     }))
 }
 
-/// GET: one round trip.
-pub async fn load(db: &Db, cart_id: &str) -> Result<Option<CartData>, StoreError> {
-    decode_reads(db.batch(reads(db, cart_id)?).await?)
-}
-
 /// Guards every mutation starts with: the cart exists in this channel, is active and not
 /// expired, and matches `If-Match` (or the version read, for read-then-write mutations).
-pub fn guards(
+fn guards(
     db: &Db,
     cart_id: &str,
     channel_id: &str,
@@ -166,7 +256,7 @@ pub fn guards(
 }
 
 /// The version bump that ends every mutation (and renews the expiry).
-pub fn bump(
+fn bump(
     db: &Db,
     cart_id: &str,
     now: &str,
@@ -179,7 +269,7 @@ pub fn bump(
 }
 
 /// Runs `statements` between the guards and the bump, and returns the cart after it.
-pub async fn mutate(
+async fn mutate(
     db: &Db,
     cart_id: &str,
     guards: Vec<D1PreparedStatement>,
@@ -196,7 +286,7 @@ pub async fn mutate(
     decode_reads(results.into_iter().skip(read_at).collect())
 }
 
-pub fn insert_cart(db: &Db, cart: &CartRecord) -> Result<D1PreparedStatement, StoreError> {
+fn insert_cart(db: &Db, cart: &CartRecord) -> Result<D1PreparedStatement, StoreError> {
     db.statement(
         "INSERT INTO carts (id, channel_id, market, currency, status, version, discount_codes, expires_at, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, 'active', 1, '[]', ?5, ?6, ?6)",
@@ -213,7 +303,7 @@ const PRICE_IN_CART_MARKET: &str = "(SELECT p.amount_minor FROM prices p JOIN va
 /// Adds `quantity` of `sku` (merging with an existing line), refusing in SQL a SKU not sold in
 /// the cart's market, a line over 999 (CHECK), a cart over 250 lines, and more than the
 /// available stock.
-pub fn add_line(
+fn add_line(
     db: &Db,
     cart_id: &str,
     line_id: &str,
@@ -257,7 +347,7 @@ fn line_exists_guard(
 
 /// Sets a line's quantity (0 removes it); more than the available stock is refused. The line
 /// takes the current price as the one the shopper has now seen.
-pub fn set_quantity(
+fn set_quantity(
     db: &Db,
     cart_id: &str,
     line_id: &str,
@@ -288,11 +378,7 @@ pub fn set_quantity(
 }
 
 /// Removes a code the cart holds (refused when it does not hold it).
-pub fn remove_code(
-    db: &Db,
-    cart_id: &str,
-    code: &str,
-) -> Result<Vec<D1PreparedStatement>, StoreError> {
+fn remove_code(db: &Db, cart_id: &str, code: &str) -> Result<Vec<D1PreparedStatement>, StoreError> {
     Ok(vec![
         db.statement(
             "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM json_each( \
@@ -308,7 +394,7 @@ pub fn remove_code(
 }
 
 /// Refuses attaching a cart that belongs to another customer.
-pub fn owner_guard(
+fn owner_guard(
     db: &Db,
     cart_id: &str,
     customer_id: &str,
@@ -319,23 +405,7 @@ pub fn owner_guard(
     )
 }
 
-/// Fields of the cart row a PATCH may set (already validated); `None` leaves a field alone.
-#[derive(Default)]
-pub struct CartPatch {
-    pub email: Option<Option<String>>,
-    pub shipping_address: Option<Option<String>>,
-    pub billing_address: Option<Option<String>>,
-    pub shipping_method_id: Option<Option<String>>,
-    pub note: Option<Option<String>>,
-    pub discount_codes: Option<String>,
-    pub customer_id: Option<String>,
-}
-
-pub fn patch(
-    db: &Db,
-    cart_id: &str,
-    p: &CartPatch,
-) -> Result<Option<D1PreparedStatement>, StoreError> {
+fn patch(db: &Db, cart_id: &str, p: &CartPatch) -> Result<Option<D1PreparedStatement>, StoreError> {
     let mut sets = Vec::new();
     let mut params = vec![text(cart_id)];
     let mut push = |column: &str, value: JsValue| {
@@ -375,7 +445,7 @@ pub fn patch(
 
 /// Merges the customer's most recent other active cart of this channel and market into this
 /// one (quantities summed, capped at 999), marks it merged, and attaches the customer.
-pub fn attach_customer(
+fn attach_customer(
     db: &Db,
     cart_id: &str,
     channel_id: &str,
@@ -425,24 +495,8 @@ pub fn attach_customer(
     ])
 }
 
-/// What a refused mutation ran into.
-#[derive(Debug, Deserialize)]
-pub struct Diagnosis {
-    pub channel_id: Option<String>,
-    pub customer_id: Option<String>,
-    /// Whether the SKU asked for is sold (published, priced) in the cart's market.
-    pub sellable: Option<i64>,
-    pub status: Option<String>,
-    pub version: Option<i64>,
-    pub expires_at: Option<String>,
-    pub line_quantity: Option<i64>,
-    pub line_sku: Option<String>,
-    pub line_count: i64,
-    pub available: Option<i64>,
-}
-
 /// One read, on the slow path only.
-pub async fn diagnose(
+async fn diagnose(
     db: &Db,
     cart_id: &str,
     line_id: Option<&str>,

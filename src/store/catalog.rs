@@ -170,3 +170,21 @@ pub async fn rebuild(db: &Db, market: &Market, now: String) -> Result<CatalogSna
     CatalogSnapshot::build(&market.code, market.currency, now, rows)
         .map_err(|e| StoreError::Corrupt(format!("catalog row {}: {}", e.sku, e.reason)))
 }
+
+/// The `Catalog` port on Workers: snapshots from this isolate's memo, KV, or D1 (see
+/// [`snapshot`]).
+#[cfg(feature = "storefront")]
+pub struct KvCatalog {
+    pub db: Db,
+    pub kv: KvStore,
+    /// How long this isolate may reuse what it read from KV.
+    pub memo_ms: f64,
+}
+
+#[cfg(feature = "storefront")]
+impl crate::app::ports::Catalog for KvCatalog {
+    async fn snapshot(&self, market: &Market) -> Result<std::rc::Rc<CatalogSnapshot>, StoreError> {
+        let now = String::from(js_sys::Date::new_0().to_iso_string());
+        snapshot(&self.db, &self.kv, market, now, self.memo_ms).await
+    }
+}

@@ -1,4 +1,5 @@
-//! D1 and KV adapters: SQL, row structs, caches. Wasm-only.
+//! D1 and KV adapters: every SQL statement, row structs, caches. Wasm-only. [`D1Store`]
+//! implements the storage ports of `app::ports` (one file per port).
 
 #[cfg(feature = "backoffice")]
 pub mod admin_defs;
@@ -13,6 +14,7 @@ pub mod catalog;
 pub mod channel_admin;
 #[cfg(feature = "storefront")]
 pub mod channels;
+pub mod checkout;
 pub mod d1;
 #[cfg(feature = "storefront")]
 pub mod idempotency;
@@ -26,3 +28,9 @@ pub mod outbox;
 #[cfg(feature = "backoffice")]
 pub mod products;
 pub mod rows;
+
+/// The D1 adapter of the storage ports: `CartStore` (carts.rs), `OrderStore` (orders.rs,
+/// checkout.rs), `IdempotencyStore` (idempotency.rs).
+pub struct D1Store {
+    pub db: d1::Db,
+}

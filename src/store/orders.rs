@@ -1,19 +1,19 @@
 //! Orders in D1: their rows, their view (the Order of API.md), and the batches that change
 //! them — each with its stock movements and its outbox event, all or nothing.
 
-use crate::domain::money::{Currency, Money};
+use crate::app::ports::{OrderFilter, OrderStore, Placement, Receipt};
+use crate::domain::events::Envelope;
 use crate::domain::order::{
-    FulfillmentStatus, LineState, OrderState, OrderStatus, PaymentStatus, Transition,
+    FulfillmentStatus, Order, OrderChange, OrderLine, OrderStatus, PaymentMethod, PaymentStatus,
 };
 use crate::store::d1::{decode, int, text, Db, StoreError};
+use crate::store::D1Store;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::D1PreparedStatement;
 
-// Every column is read by one Worker or the other; each bundle sees only its half.
-#[cfg_attr(not(feature = "storefront"), allow(dead_code))]
 #[derive(Debug, Clone, Deserialize)]
-pub struct OrderRow {
+struct OrderRow {
     pub id: String,
     pub number: String,
     pub channel_id: String,
@@ -37,31 +37,78 @@ pub struct OrderRow {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct LineRow {
-    pub id: String,
-    pub sku: String,
-    pub title: String,
-    pub quantity: i64,
-    pub unit_price: i64,
-    pub subtotal: i64,
-    pub discount: i64,
-    pub tax: i64,
-    pub total: i64,
-    pub fulfilled_quantity: i64,
-    pub refunded_quantity: i64,
-    pub refunded_unfulfilled: i64,
+struct LineRow {
+    id: String,
+    sku: String,
+    title: String,
+    quantity: i64,
+    unit_price: i64,
+    subtotal: i64,
+    discount: i64,
+    tax: i64,
+    total: i64,
+    fulfilled_quantity: i64,
+    refunded_quantity: i64,
+    refunded_unfulfilled: i64,
 }
 
-pub struct Order {
-    pub row: OrderRow,
-    pub lines: Vec<LineRow>,
+impl From<LineRow> for OrderLine {
+    fn from(l: LineRow) -> OrderLine {
+        OrderLine {
+            id: l.id,
+            sku: l.sku,
+            title: l.title,
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            subtotal: l.subtotal,
+            discount: l.discount,
+            tax: l.tax,
+            total: l.total,
+            fulfilled_quantity: l.fulfilled_quantity,
+            refunded_quantity: l.refunded_quantity,
+            refunded_unfulfilled: l.refunded_unfulfilled,
+        }
+    }
+}
+
+impl OrderRow {
+    /// The typed order; a status the code does not know is corrupt data.
+    fn into_order(self, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
+        let corrupt = |w: &str| StoreError::Corrupt(format!("order {}: {w}", self.id));
+        Ok(Order {
+            status: OrderStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            payment_status: PaymentStatus::parse(&self.payment_status)
+                .ok_or_else(|| corrupt("payment status"))?,
+            fulfillment_status: FulfillmentStatus::parse(&self.fulfillment_status)
+                .ok_or_else(|| corrupt("fulfillment"))?,
+            payment_method: PaymentMethod::parse(&self.payment_provider)
+                .ok_or_else(|| corrupt("payment provider"))?,
+            shipping_refunded: self.shipping_refunded != 0,
+            id: self.id,
+            number: self.number,
+            channel_id: self.channel_id,
+            cart_id: self.cart_id,
+            market: self.market,
+            customer_id: self.customer_id,
+            payment_reference: self.payment_reference,
+            total_minor: self.total_minor,
+            currency: self.currency,
+            cancel_reason: self.cancel_reason,
+            body: self.body,
+            pay_by: self.pay_by,
+            last_sequence: self.last_sequence,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            lines,
+        })
+    }
 }
 
 const COLUMNS: &str = "id, number, channel_id, cart_id, market, customer_id, status, payment_status, fulfillment_status, \
      payment_provider, payment_reference, total_minor, currency, shipping_refunded, cancel_reason, body, pay_by, \
      last_sequence, created_at, updated_at";
 
-pub fn select_order(
+fn select_order(
     db: &Db,
     where_sql: &str,
     params: &[wasm_bindgen::JsValue],
@@ -72,7 +119,7 @@ pub fn select_order(
     )
 }
 
-pub fn select_lines(
+fn select_lines(
     db: &Db,
     order_id_sql: &str,
     params: &[wasm_bindgen::JsValue],
@@ -86,8 +133,98 @@ pub fn select_lines(
     )
 }
 
+impl OrderStore for D1Store {
+    async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
+        get(&self.db, id).await
+    }
+
+    async fn newest(
+        &self,
+        filter: &OrderFilter,
+        at: &str,
+        after_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        newest(&self.db, filter, at, after_id, limit).await
+    }
+
+    async fn overdue(&self, now: &str, limit: usize) -> Result<Vec<Order>, StoreError> {
+        list(
+            &self.db,
+            "status = ?3 AND pay_by <= ?1",
+            "pay_by LIMIT ?2",
+            &[
+                text(now),
+                int(limit as i64),
+                text(OrderStatus::PendingPayment.as_str()),
+            ],
+        )
+        .await
+    }
+
+    async fn place(&self, placement: &Placement<'_>) -> Result<String, StoreError> {
+        self.place_order(placement).await
+    }
+
+    async fn available(&self, skus: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+        self.available_stock(skus).await
+    }
+
+    async fn apply(
+        &self,
+        change: &OrderChange,
+        receipt: Option<&Receipt>,
+    ) -> Result<(), StoreError> {
+        let mut statements = match receipt {
+            Some(r) => vec![receipt_statement(&self.db, r)?],
+            None => vec![],
+        };
+        statements.extend(transition(&self.db, change)?);
+        self.db.batch(statements).await?;
+        Ok(())
+    }
+
+    async fn set_payment_reference(
+        &self,
+        order_id: &str,
+        reference: &str,
+    ) -> Result<(), StoreError> {
+        let statement = self.db.statement(
+            "UPDATE orders SET payment_reference = ?2 WHERE id = ?1",
+            &[text(order_id), text(reference)],
+        )?;
+        self.db.batch(vec![statement]).await?;
+        Ok(())
+    }
+
+    async fn received(&self, event_id: &str) -> Result<bool, StoreError> {
+        let seen: Vec<serde_json::Value> = self
+            .db
+            .all(self.db.statement(
+                "SELECT id FROM payment_events WHERE id = ?1",
+                &[text(event_id)],
+            )?)
+            .await?;
+        Ok(!seen.is_empty())
+    }
+
+    async fn record(&self, receipt: &Receipt) -> Result<(), StoreError> {
+        self.db
+            .batch(vec![receipt_statement(&self.db, receipt)?])
+            .await?;
+        Ok(())
+    }
+}
+
+fn receipt_statement(db: &Db, r: &Receipt) -> Result<D1PreparedStatement, StoreError> {
+    db.statement(
+        "INSERT INTO payment_events (id, type, received_at) VALUES (?1, ?2, ?3)",
+        &[text(&r.event_id), text(&r.event_type), text(&r.received_at)],
+    )
+}
+
 /// One round trip.
-pub async fn get(db: &Db, id: &str) -> Result<Option<Order>, StoreError> {
+async fn get(db: &Db, id: &str) -> Result<Option<Order>, StoreError> {
     let results = db
         .batch(vec![
             select_order(db, "id = ?1", &[text(id)])?,
@@ -97,7 +234,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Order>, StoreError> {
     decode_order(results.into_iter())
 }
 
-pub fn decode_order(
+fn decode_order(
     mut r: impl Iterator<Item = worker::D1Result>,
 ) -> Result<Option<Order>, StoreError> {
     let (Some(order), Some(lines)) = (r.next(), r.next()) else {
@@ -108,147 +245,44 @@ pub fn decode_order(
     let Some(row) = decode::<OrderRow>(order)?.into_iter().next() else {
         return Ok(None);
     };
-    Ok(Some(Order {
-        row,
-        lines: decode(lines)?,
-    }))
+    let lines = decode::<LineRow>(lines)?
+        .into_iter()
+        .map(OrderLine::from)
+        .collect();
+    Ok(Some(row.into_order(lines)?))
 }
 
-impl Order {
-    pub fn state(&self) -> Result<OrderState, StoreError> {
-        let corrupt = |w: &str| StoreError::Corrupt(format!("order {}: {w}", self.row.id));
-        Ok(OrderState {
-            status: OrderStatus::parse(&self.row.status).ok_or_else(|| corrupt("status"))?,
-            payment: PaymentStatus::parse(&self.row.payment_status)
-                .ok_or_else(|| corrupt("payment status"))?,
-            fulfillment: FulfillmentStatus::parse(&self.row.fulfillment_status)
-                .ok_or_else(|| corrupt("fulfillment"))?,
-            lines: self
-                .lines
-                .iter()
-                .map(|l| LineState {
-                    id: l.id.clone(),
-                    sku: l.sku.clone(),
-                    quantity: l.quantity,
-                    fulfilled: l.fulfilled_quantity,
-                    refunded: l.refunded_quantity,
-                    refunded_unfulfilled: l.refunded_unfulfilled,
-                })
-                .collect(),
-            shipping_refunded: self.row.shipping_refunded != 0,
-        })
-    }
-
-    /// The order after a transition (for the response and the event), without re-reading.
-    pub fn with(&self, t: &Transition, now: &str) -> Order {
-        let mut row = self.row.clone();
-        row.status = t.state.status.as_str().into();
-        row.payment_status = t.state.payment.as_str().into();
-        row.fulfillment_status = t.state.fulfillment.as_str().into();
-        row.shipping_refunded = i64::from(t.state.shipping_refunded);
-        if let Some(r) = t.cancel_reason {
-            row.cancel_reason = Some(r.into());
-        }
-        row.last_sequence += i64::from(t.event.is_some());
-        row.updated_at = now.into();
-        let lines = self
-            .lines
-            .iter()
-            .map(|l| {
-                let s = t.state.lines.iter().find(|s| s.id == l.id);
-                LineRow {
-                    fulfilled_quantity: s.map_or(l.fulfilled_quantity, |s| s.fulfilled),
-                    refunded_quantity: s.map_or(l.refunded_quantity, |s| s.refunded),
-                    refunded_unfulfilled: s
-                        .map_or(l.refunded_unfulfilled, |s| s.refunded_unfulfilled),
-                    ..l.clone()
-                }
-            })
-            .collect();
-        Order { row, lines }
-    }
-
-    /// The Order of API.md.
-    pub fn view(&self) -> Value {
-        let currency = Currency::from_code(&self.row.currency);
-        let money = |minor: i64| match currency.and_then(|c| Money::from_minor(minor, c).ok()) {
-            Some(m) => json!(m),
-            None => Value::Null,
-        };
-        let body: Value = serde_json::from_str(&self.row.body).unwrap_or(Value::Null);
-        let r = &self.row;
-        json!({
-            "id": r.id,
-            "number": r.number,
-            "status": r.status,
-            "payment_status": r.payment_status,
-            "fulfillment_status": r.fulfillment_status,
-            "market": r.market,
-            "currency": r.currency,
-            "tax_inclusive": body["tax_inclusive"],
-            "email": body["email"],
-            "customer_id": r.customer_id,
-            "lines": self.lines.iter().map(|l| json!({
-                "id": l.id, "sku": l.sku, "title": l.title, "quantity": l.quantity,
-                "unit_price": money(l.unit_price), "subtotal": money(l.subtotal), "discount": money(l.discount),
-                "tax": money(l.tax), "total": money(l.total),
-                "fulfilled_quantity": l.fulfilled_quantity, "refunded_quantity": l.refunded_quantity,
-            })).collect::<Vec<_>>(),
-            "totals": body["totals"],
-            "shipping_address": body["shipping_address"],
-            "billing_address": body["billing_address"],
-            "shipping_method": body["shipping_method"],
-            "discount_codes": body["discount_codes"],
-            "payment_provider": r.payment_provider,
-            "cancel_reason": r.cancel_reason,
-            "created_at": r.created_at,
-            "updated_at": r.updated_at,
-        })
-    }
-}
-
-/// The event envelope of API.md.
-pub fn envelope(id: &str, event_type: &str, sequence: i64, created_at: &str, data: Value) -> Value {
-    json!({ "id": id, "type": event_type, "version": 1, "created_at": created_at, "sequence": sequence, "data": data })
-}
-
-/// Statements that apply a transition: the order row (guarded on the state read), its lines,
-/// the stock, and the event in the outbox — to run as one batch.
-pub fn transition(
-    db: &Db,
-    before: &Order,
-    t: &Transition,
-    event_id: &str,
-    now: &str,
-) -> Result<Vec<D1PreparedStatement>, StoreError> {
-    let after = before.with(t, now);
-    let lines = json!(after
+/// Statements that apply a decided change: the order row (guarded on the state read), its
+/// lines, the stock, and the event in the outbox, to run as one batch.
+fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    let (before, r) = (&change.before, &change.after);
+    let lines = json!(r
         .lines
         .iter()
         .map(|l| json!({"id": l.id, "f": l.fulfilled_quantity, "r": l.refunded_quantity, "u": l.refunded_unfulfilled}))
         .collect::<Vec<_>>());
-    let stock = json!(t
+    let stock = json!(change
         .stock
         .iter()
         .map(|m| json!({"sku": m.sku, "release": m.release, "ship": m.ship}))
         .collect::<Vec<_>>());
-    let r = &after.row;
+    let now = &r.updated_at;
     let mut out = vec![
         // Guard: the order is still as read (no concurrent transition).
         db.statement(
             "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM orders \
              WHERE id = ?1 AND updated_at = ?2 AND last_sequence = ?3)",
-            &[text(&r.id), text(&before.row.updated_at), int(before.row.last_sequence)],
+            &[text(&r.id), text(&before.updated_at), int(before.last_sequence)],
         )?,
         db.statement(
             "UPDATE orders SET status = ?2, payment_status = ?3, fulfillment_status = ?4, shipping_refunded = ?5, \
                 cancel_reason = ?6, last_sequence = ?7, updated_at = ?8 WHERE id = ?1",
             &[
                 text(&r.id),
-                text(&r.status),
-                text(&r.payment_status),
-                text(&r.fulfillment_status),
-                int(r.shipping_refunded),
+                text(r.status.as_str()),
+                text(r.payment_status.as_str()),
+                text(r.fulfillment_status.as_str()),
+                int(i64::from(r.shipping_refunded)),
                 r.cancel_reason.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
                 int(r.last_sequence),
                 text(now),
@@ -263,7 +297,7 @@ pub fn transition(
             &[crate::store::d1::json_text(&lines), text(&r.id)],
         )?,
     ];
-    if !t.stock.is_empty() {
+    if !change.stock.is_empty() {
         out.push(db.statement(
             "UPDATE inventory SET \
                reserved = reserved - (SELECT SUM(json_extract(value, '$.release') + json_extract(value, '$.ship')) FROM json_each(?1) WHERE json_extract(value, '$.sku') = inventory.sku), \
@@ -273,38 +307,30 @@ pub fn transition(
             &[crate::store::d1::json_text(&stock), text(now)],
         )?);
     }
-    if let Some(event) = t.event {
-        out.push(outbox(
-            db,
-            event_id,
-            event.as_str(),
-            &r.id,
-            r.last_sequence,
-            &envelope(event_id, event.as_str(), r.last_sequence, now, after.view()),
-            now,
-        )?);
+    if let Some(event) = &change.event {
+        out.push(outbox(db, event, &r.id)?);
     }
     Ok(out)
 }
 
-pub fn outbox(
-    db: &Db,
-    id: &str,
-    event_type: &str,
-    aggregate: &str,
-    sequence: i64,
-    payload: &Value,
-    now: &str,
-) -> Result<D1PreparedStatement, StoreError> {
+/// The event, in the outbox, in the batch of the change that caused it.
+fn outbox(db: &Db, event: &Envelope, aggregate: &str) -> Result<D1PreparedStatement, StoreError> {
     db.statement(
         "INSERT INTO outbox (id, type, aggregate, sequence, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        &[text(id), text(event_type), text(aggregate), int(sequence), text(&payload.to_string()), text(now)],
+        &[
+            text(&event.id),
+            text(event.event_type.as_str()),
+            text(aggregate),
+            int(event.sequence),
+            text(&event.to_json().to_string()),
+            text(&event.created_at),
+        ],
     )
 }
 
 /// Orders matching `filter` (SQL over `orders`, `?n` parameters), in `order_by` order, with
 /// their lines: one round trip of two statements sharing the filter.
-pub async fn list(
+async fn list(
     db: &Db,
     filter: &str,
     order_by: &str,
@@ -324,6 +350,8 @@ pub async fn list(
             )?,
         ])
         .await?;
+    // No `#[serde(flatten)]`: D1 numbers arrive as floats, which flatten's buffering cannot
+    // read back as integers.
     #[derive(Deserialize)]
     struct Keyed {
         order_id: String,
@@ -343,13 +371,12 @@ pub async fn list(
     let mut r = results.into_iter();
     let rows: Vec<OrderRow> = r.next().map(decode).transpose()?.unwrap_or_default();
     let lines: Vec<Keyed> = r.next().map(decode).transpose()?.unwrap_or_default();
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let ls = lines
                 .iter()
                 .filter(|k| k.order_id == row.id)
-                .map(|k| LineRow {
+                .map(|k| OrderLine {
                     id: k.id.clone(),
                     sku: k.sku.clone(),
                     title: k.title.clone(),
@@ -364,29 +391,48 @@ pub async fn list(
                     refunded_unfulfilled: k.refunded_unfulfilled,
                 })
                 .collect();
-            Order { row, lines: ls }
+            row.into_order(ls)
         })
-        .collect())
+        .collect()
 }
 
-/// Unpaid orders past their payment deadline (at most `limit`), with their lines.
-#[cfg(feature = "backoffice")]
-pub async fn overdue(db: &Db, now: &str, limit: i64) -> Result<Vec<Order>, StoreError> {
-    list(
-        db,
-        "status = 'pending_payment' AND pay_by <= ?1",
-        "pay_by LIMIT ?2",
-        &[text(now), int(limit)],
-    )
-    .await
-}
-
-/// A page of orders listed newest first (fetched with `limit + 1` rows), as the list routes
-/// answer it: `{data, next_cursor}` with a time-ordered cursor.
-pub fn page_view(found: Vec<Order>, limit: usize) -> Value {
-    let page = crate::domain::pagination::page_of(found, limit, |o| {
-        crate::domain::pagination::encode_time_cursor(&o.row.created_at, &o.row.id)
-    });
-    let data: Vec<Value> = page.data.iter().map(Order::view).collect();
-    json!({ "data": data, "next_cursor": page.next_cursor })
+/// Newest first, from the position (`created_at`, `id`) of a time cursor, `limit` rows.
+async fn newest(
+    db: &Db,
+    filter: &OrderFilter,
+    at: &str,
+    after_id: &str,
+    limit: usize,
+) -> Result<Vec<Order>, StoreError> {
+    const PAGE: &str = "(created_at < ?2 OR (created_at = ?2 AND id < ?3))";
+    const ORDER: &str = "created_at DESC, id DESC LIMIT ?4";
+    let position = [text(at), text(after_id), int(limit as i64)];
+    match filter {
+        OrderFilter::Status(status) => {
+            let mut params = vec![status.map_or(wasm_bindgen::JsValue::NULL, |s| text(s.as_str()))];
+            params.extend(position);
+            list(
+                db,
+                &format!("(?1 IS NULL OR status = ?1) AND {PAGE}"),
+                ORDER,
+                &params,
+            )
+            .await
+        }
+        OrderFilter::Customer {
+            customer_id,
+            channel_id,
+        } => {
+            let mut params = vec![text(customer_id)];
+            params.extend(position);
+            params.push(text(channel_id));
+            list(
+                db,
+                &format!("customer_id = ?1 AND channel_id = ?5 AND {PAGE}"),
+                ORDER,
+                &params,
+            )
+            .await
+        }
+    }
 }

@@ -3,21 +3,18 @@
 //! batch with its stock movements and its outbox event.
 
 use super::{invalid, only_fields};
+use crate::app::orders;
+use crate::app::ports::OrderFilter;
 use crate::domain::fields::{FieldError, Fields};
-use crate::domain::order::{apply, Action, Refusal};
-use crate::domain::pagination::time_cursor_position;
+use crate::domain::order::{Action, OrderStatus};
+use crate::http::edge::Edge;
 use crate::http::error::ApiError;
-use crate::http::server::{now_rfc3339, page_request, query, random_id, Ctx, Reply};
-use crate::store::d1::{int, text, StoreError};
-use crate::store::orders;
+use crate::http::server::{page_request, query, Ctx, Reply};
+use crate::store::D1Store;
 use serde_json::{json, Map, Value};
 
-const MAX_RETRIES: usize = 3;
-
 pub async fn get(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
-    let order = orders::get(&ctx.db()?, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no order {id}")))?;
+    let order = orders::order(&D1Store { db: ctx.db()? }, id).await?;
     Reply::json(200, &order.view())
 }
 
@@ -25,28 +22,20 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
     let page = page_request(params)?;
     let status = match query(params, "status") {
         None => None,
-        Some(s) if crate::domain::order::OrderStatus::parse(s).is_some() => Some(s),
-        Some(_) => {
-            return Err(ApiError::invalid_parameter(
+        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid_parameter(
                 "status",
                 "status is one of pending_payment, confirmed, fulfilled, canceled, refunded",
-            ))
-        }
+            )
+        })?),
     };
-    let (at, after_id) = time_cursor_position(&page)?;
-    let found = orders::list(
-        &ctx.db()?,
-        "(?1 IS NULL OR status = ?1) AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))",
-        "created_at DESC, id DESC LIMIT ?4",
-        &[
-            status.map_or(wasm_bindgen::JsValue::NULL, text),
-            text(&at),
-            text(&after_id),
-            int(page.limit as i64 + 1),
-        ],
+    let store = D1Store { db: ctx.db()? };
+    let page = orders::newest(&store, &OrderFilter::Status(status), &page).await?;
+    let data: Vec<Value> = page.data.iter().map(|o| o.view()).collect();
+    Reply::json(
+        200,
+        &json!({ "data": data, "next_cursor": page.next_cursor }),
     )
-    .await?;
-    Reply::json(200, &orders::page_view(found, page.limit))
 }
 
 fn line_quantities(
@@ -82,13 +71,7 @@ pub async fn cancel(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Re
     let reason = optional_reason(body)?;
     // The merchant's words travel with the order.canceled event (the order keeps
     // cancel_reason: canceled_by_merchant).
-    act(
-        ctx,
-        id,
-        Action::Cancel,
-        Some(("cancellation", json!({ "reason": reason }))),
-    )
-    .await
+    act(ctx, id, Action::Cancel, Some(json!({ "reason": reason }))).await
 }
 
 /// An optional free-text `reason`: a string of at most 500 characters, or absent / null.
@@ -134,13 +117,7 @@ pub async fn fulfill(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<R
         }
     };
     let detail = json!({ "lines": lines.iter().map(|(l, q)| json!({"line_id": l, "quantity": q})).collect::<Vec<_>>(), "tracking": tracking });
-    act(
-        ctx,
-        id,
-        Action::Fulfill(lines),
-        Some(("fulfillment", detail)),
-    )
-    .await
+    act(ctx, id, Action::Fulfill(lines), Some(detail)).await
 }
 
 pub async fn refund(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply, ApiError> {
@@ -163,74 +140,24 @@ pub async fn refund(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Re
             lines,
             include_shipping,
         },
-        Some(("refund", detail)),
+        Some(detail),
     )
     .await
 }
 
-/// Reads the order, decides, and writes under a guard on the state read; a concurrent change
-/// makes it decide again.
+/// One action through `app::orders::act` (decide on the order read, write under a guard,
+/// decide again after a concurrent change).
 async fn act(
     ctx: &Ctx,
     id: &str,
     action: Action,
-    detail: Option<(&str, Value)>,
+    detail: Option<Value>,
 ) -> Result<Reply, ApiError> {
-    let db = ctx.db()?;
-    for _ in 0..MAX_RETRIES {
-        let order = orders::get(&db, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no order {id}")))?;
-        let state = order.state()?;
-        let t = match apply(&state, &action) {
-            Ok(None) => return Reply::json(200, &order.view()),
-            Ok(Some(t)) => t,
-            Err(Refusal::Illegal { from, action }) => {
-                return Err(ApiError::illegal_transition(format!(
-                    "an order that is {} cannot be {action}",
-                    from.as_str()
-                ))
-                .with_details(json!({ "status": from.as_str(), "action": action })))
-            }
-            Err(Refusal::BadLine { index, reason }) => {
-                return Err(ApiError::validation_failed(
-                    &format!("lines[{index}]"),
-                    reason,
-                ))
-            }
-        };
-        let now = now_rfc3339();
-        let event_id = random_id("evt");
-        let mut statements = orders::transition(&db, &order, &t, &event_id, &now)?;
-        if let Some((key, value)) = &detail {
-            // The event carries what this action did (the lines shipped or refunded, tracking).
-            if let Some(last) = statements.pop() {
-                let after = order.with(&t, &now);
-                let mut data = after.view();
-                data[*key] = value.clone();
-                let event = t.event.map(|e| e.as_str()).unwrap_or("order.updated");
-                let envelope =
-                    orders::envelope(&event_id, event, after.row.last_sequence, &now, data);
-                drop(last);
-                statements.push(orders::outbox(
-                    &db,
-                    &event_id,
-                    event,
-                    &after.row.id,
-                    after.row.last_sequence,
-                    &envelope,
-                    &now,
-                )?);
-            }
-        }
-        match db.batch(statements).await {
-            Ok(_) => {
-                ctx.publish_events();
-                return Reply::json(200, &order.with(&t, &now).view());
-            }
-            Err(StoreError::Refused(_)) => continue,
-            Err(e) => return Err(ApiError::from(e)),
-        }
-    }
-    Err(ApiError::unavailable())
+    let store = D1Store { db: ctx.db()? };
+    let edge = Edge {
+        ctx,
+        client: String::new(),
+    };
+    let order = orders::act(&store, &edge, id, &action, detail).await?;
+    Reply::json(200, &order.view())
 }

@@ -1,20 +1,48 @@
 //! The storefront Worker's HTTP adapter: publishable key, CORS, and the catalog routes.
 //! Handlers parse, call the store or domain once, and shape the reply; nothing more.
 
+use crate::app::Settings;
 use crate::domain::channel::{is_publishable_key_shape, normalize_origin, Channel};
 use crate::domain::market::Market;
 use crate::domain::pagination::paginate;
 use crate::http::body::{check_declared_length, STOREFRONT_BODY_LIMIT};
+use crate::http::edge::Edge;
 use crate::http::error::ApiError;
 use crate::http::routes::{match_common, match_storefront, Storefront};
-use crate::http::server::{
-    common, header, json_body, now_rfc3339, page_request, query, query_params, Ctx, Reply,
-};
-use crate::store::{catalog, channels};
+use crate::http::server::{common, header, page_request, query, query_params, Ctx, Reply};
+use crate::store::catalog::KvCatalog;
+use crate::store::{channels, D1Store};
 use worker::Request;
 
 mod carts;
 mod checkout;
+mod orders;
+
+/// The adapters of a storefront request's ports.
+pub struct Adapters<'a> {
+    pub store: D1Store,
+    pub catalog: KvCatalog,
+    pub edge: Edge<'a>,
+    pub settings: Settings,
+}
+
+impl<'a> Adapters<'a> {
+    pub fn new(req: &Request, ctx: &'a Ctx) -> Result<Adapters<'a>, ApiError> {
+        Ok(Adapters {
+            store: D1Store { db: ctx.db()? },
+            catalog: KvCatalog {
+                db: ctx.db()?,
+                kv: ctx.kv()?,
+                memo_ms: ctx.memo_window_ms(),
+            },
+            edge: Edge {
+                ctx,
+                client: header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into()),
+            },
+            settings: Settings::from_vars(|name| ctx.var(name)),
+        })
+    }
+}
 
 /// The storefront's part of `schema/openapi.yaml`, made by `scripts/build.mjs`.
 const OPENAPI: &str = include_str!("../../../build/openapi/storefront.json");
@@ -47,21 +75,30 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         return preflight(ctx, origin.as_deref()).await;
     }
     if route == Storefront::StripeWebhook {
-        return checkout::stripe_webhook(req, ctx).await;
+        return orders::stripe_webhook(req, ctx).await;
     }
     let channel = authenticate(req, ctx).await?;
-    // Any POST that sends an Idempotency-Key gets replay semantics (checkout does its own).
-    let idempotent = method == "POST"
-        && !matches!(route, Storefront::Checkout { .. })
-        && header(req, "Idempotency-Key").is_some();
-    let reply = if idempotent {
-        let channel = &channel;
-        checkout::idempotent_post(req, ctx, channel, |mut copy| async move {
-            dispatch(route, &mut copy, ctx, channel).await
-        })
-        .await
-    } else {
-        dispatch(route, req, ctx, &channel).await
+    // Any POST that sends an Idempotency-Key gets replay semantics (checkout claims its own,
+    // with the cart read in the same round trip).
+    let key = match route {
+        Storefront::Checkout { .. } => None,
+        _ if method == "POST" => crate::http::idempotency::key_of(req)?,
+        _ => None,
+    };
+    let reply = match key {
+        Some(key) => {
+            let (channel, lease) = (&channel, Settings::from_vars(|n| ctx.var(n)).lease_seconds);
+            crate::http::idempotency::post(
+                req,
+                ctx,
+                &channel.id,
+                key,
+                lease,
+                |mut copy| async move { dispatch(route, &mut copy, ctx, channel).await },
+            )
+            .await
+        }
+        None => dispatch(route, req, ctx, &channel).await,
     };
     let reply = reply.unwrap_or_else(Reply::from);
     Ok(with_cors(reply, &channel, origin.as_deref()))
@@ -106,12 +143,9 @@ async fn dispatch(
             })?;
             Reply::json(200, &product.view())
         }
-        Storefront::Checkout { cart } => {
-            let body = json_body(req, STOREFRONT_BODY_LIMIT, false).await?;
-            checkout::checkout(req, ctx, channel, cart, &req.path(), &body).await
-        }
-        Storefront::GetOrder { id } => checkout::get_order(req, ctx, channel, id).await,
-        Storefront::MyOrders => checkout::my_orders(req, ctx, channel, &params).await,
+        Storefront::Checkout { cart } => checkout::checkout(req, ctx, channel, cart).await,
+        Storefront::GetOrder { id } => orders::get(req, ctx, channel, id).await,
+        Storefront::MyOrders => orders::mine(req, ctx, channel, &params).await,
         cart_route => carts::dispatch(cart_route, req, ctx, channel).await,
     }
 }
@@ -120,14 +154,13 @@ async fn snapshot(
     ctx: &Ctx,
     market: &Market,
 ) -> Result<std::rc::Rc<crate::domain::catalog::CatalogSnapshot>, ApiError> {
-    Ok(catalog::snapshot(
-        &ctx.db()?,
-        &ctx.kv()?,
-        market,
-        now_rfc3339(),
-        ctx.memo_window_ms(),
-    )
-    .await?)
+    use crate::app::ports::Catalog;
+    let catalog = KvCatalog {
+        db: ctx.db()?,
+        kv: ctx.kv()?,
+        memo_ms: ctx.memo_window_ms(),
+    };
+    Ok(catalog.snapshot(market).await?)
 }
 
 /// Resolves the channel from `X-Publishable-Key`: 401 when missing, malformed or unknown.

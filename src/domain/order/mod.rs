@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::events::EventType;
+
+mod record;
+pub use record::{NewOrder, Order, OrderChange, OrderLine, PaymentMethod};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -87,25 +92,6 @@ pub enum Action {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    Confirmed,
-    Canceled,
-    Fulfilled,
-    Refunded,
-}
-
-impl EventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Confirmed => "order.confirmed",
-            EventType::Canceled => "order.canceled",
-            EventType::Fulfilled => "order.fulfilled",
-            EventType::Refunded => "order.refunded",
-        }
-    }
-}
-
 /// Stock to move for one SKU: `reserved -= release`, `on_hand -= ship` (and `reserved -= ship`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockMove {
@@ -161,7 +147,7 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
                 next.payment = PaymentStatus::Paid;
                 Ok(Some(Transition {
                     state: next,
-                    event: Some(EventType::Confirmed),
+                    event: Some(EventType::OrderConfirmed),
                     stock: vec![],
                     cancel_reason: None,
                 }))
@@ -207,7 +193,7 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
             }
             Ok(Some(Transition {
                 state: next,
-                event: Some(EventType::Fulfilled),
+                event: Some(EventType::OrderFulfilled),
                 stock,
                 cancel_reason: None,
             }))
@@ -272,7 +258,7 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
             }
             Ok(Some(Transition {
                 state: next,
-                event: Some(EventType::Refunded),
+                event: Some(EventType::OrderRefunded),
                 stock,
                 cancel_reason: None,
             }))
@@ -302,7 +288,7 @@ fn cancel(
         .collect();
     Ok(Some(Transition {
         state: next,
-        event: Some(EventType::Canceled),
+        event: Some(EventType::OrderCanceled),
         stock,
         cancel_reason: Some(if expired {
             "payment_timeout"
@@ -461,7 +447,7 @@ mod tests {
             (t.state.status, t.state.payment),
             (Confirmed, PaymentStatus::Paid)
         );
-        assert_eq!(t.event, Some(EventType::Confirmed));
+        assert_eq!(t.event, Some(EventType::OrderConfirmed));
         assert!(t.stock.is_empty());
     }
 

@@ -13,8 +13,54 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
+mod refusal;
+pub use refusal::{precondition, refusal, CartOp, CartRefusal, Diagnosis};
+
 pub const MAX_QUANTITY: i64 = 999;
 pub const MAX_LINES: i64 = 250;
+/// Discount codes one cart may hold.
+pub const MAX_CODES: usize = 5;
+
+/// Fields of the cart row a write may set (already validated); `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CartPatch {
+    pub email: Option<Option<String>>,
+    pub shipping_address: Option<Option<String>>,
+    pub billing_address: Option<Option<String>>,
+    pub shipping_method_id: Option<Option<String>>,
+    pub note: Option<Option<String>>,
+    pub discount_codes: Option<String>,
+    pub customer_id: Option<String>,
+}
+
+/// One cart write: the guards every write checks (this channel's cart, active, at the version
+/// expected), the change, and the version bump that renews the expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartChange {
+    /// Adds `quantity` of `sku` (merging with its line); refused for a SKU not sold in the
+    /// cart's market, a line over [`MAX_QUANTITY`], more than [`MAX_LINES`] lines, or more than
+    /// the available stock.
+    AddLine {
+        line_id: String,
+        sku: String,
+        quantity: i64,
+    },
+    /// Sets a line's quantity (0 removes it); refused for a missing line or over the stock.
+    SetQuantity {
+        line_id: String,
+        quantity: i64,
+    },
+    /// Removes a code the cart holds; refused when it holds none such.
+    RemoveCode {
+        code: String,
+    },
+    Patch(CartPatch),
+    /// Attaches the customer and merges their latest other active cart of this market;
+    /// refused for another customer's cart.
+    AttachCustomer {
+        customer_id: String,
+    },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {

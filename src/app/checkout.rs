@@ -1,0 +1,180 @@
+//! Checkout: a priced, validated cart becomes an order in one guarded batch (stock reserved,
+//! never oversold), then the payment starts. The HTTP adapter claims the Idempotency-Key first
+//! (reading the cart in the same round trip) and stores this answer for replays, so a checkout
+//! is three D1 round trips: claim + read, place, store the answer.
+
+use crate::app::ports::{
+    iso_at, Catalog, Clock, Ids, Limit, Log, OrderStore, Outbox, PaymentProvider, Placement,
+    RateLimiter, StoreError,
+};
+use crate::app::{refuse, Failure, Settings};
+use crate::domain::cart::{self, CartData};
+use crate::domain::channel::Channel;
+use crate::domain::checkout::{self as rules, CheckoutRefusal, Terms};
+use crate::domain::events::{Envelope, EventType};
+use crate::domain::order::{apply, Action, Order, PaymentMethod};
+
+pub type CheckoutResult<T> = Result<T, Failure<CheckoutRefusal>>;
+
+/// What checking out needs.
+pub struct Till<'a, S, K, P, Pay> {
+    pub store: &'a S,
+    pub catalog: &'a K,
+    /// Clock, ids, rate limits, log, outbox.
+    pub platform: &'a P,
+    pub payments: &'a Pay,
+    pub channel: &'a Channel,
+    pub settings: &'a Settings,
+}
+
+/// How the shopper goes on to pay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentStart {
+    /// The merchant confirms the payment (bank transfer, cash on delivery…).
+    Manual,
+    /// Confirm this PaymentIntent in the browser with Stripe.js.
+    Stripe { client_secret: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    pub order: Order,
+    pub payment: PaymentStart,
+}
+
+/// Whether this client may check out now (before the key is claimed: a 429 is not stored).
+pub async fn admit(limiter: &impl RateLimiter) -> Result<(), CheckoutRefusal> {
+    if limiter.allows(Limit::Checkout).await {
+        Ok(())
+    } else {
+        Err(CheckoutRefusal::RateLimited)
+    }
+}
+
+impl<'a, S, K, P, Pay> Till<'a, S, K, P, Pay>
+where
+    S: OrderStore,
+    K: Catalog,
+    P: Clock + Ids + Log + Outbox,
+    Pay: PaymentProvider,
+{
+    /// Places the order for `cart` (as read with the idempotency claim).
+    pub async fn place(
+        &self,
+        cart: Option<CartData>,
+        method: PaymentMethod,
+    ) -> CheckoutResult<Placed> {
+        let Some(data) = cart.filter(|d| d.cart.channel_id == self.channel.id) else {
+            return refuse(CheckoutRefusal::NotFound);
+        };
+        let now_ms = self.platform.now_ms();
+        let now = iso_at(now_ms);
+        let status = data.cart.status_at(&now);
+        if status != "active" {
+            return refuse(CheckoutRefusal::NotActive {
+                status: status.to_string(),
+            });
+        }
+        let Some(market) = self.channel.market(&data.cart.market) else {
+            return refuse(CheckoutRefusal::MarketGone);
+        };
+        let snapshot = self.catalog.snapshot(market).await?;
+        let rendered = cart::render(&data, market, &snapshot, (now_ms / 1000.0) as i64, &now)
+            .map_err(|e| Failure::Bug(format!("pricing cart {} failed: {e:?}", data.cart.id)))?;
+        rules::validate(&data, &rendered).map_err(Failure::Refused)?;
+        if method == PaymentMethod::Stripe && !self.payments.configured() {
+            return refuse(CheckoutRefusal::PaymentUnavailable {
+                cause: "stripe checkout without STRIPE_SECRET_KEY".into(),
+            });
+        }
+
+        let terms = Terms {
+            order_id: self.platform.id("ord"),
+            channel_id: self.channel.id.clone(),
+            tax_inclusive: market.tax_inclusive,
+            currency: market.currency.code().to_string(),
+            payment_method: method,
+            pay_by: iso_at(now_ms + self.settings.unpaid_order_ttl_seconds * 1000.0),
+        };
+        let new = rules::new_order(&data, &rendered, terms, || self.platform.id("line"));
+        let mut order = Order::place(new, &now);
+        let discounts: Vec<String> = rendered
+            .priced
+            .applied
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        let placement = Placement {
+            order: &order,
+            cart_id: &data.cart.id,
+            cart_version: data.cart.version,
+            reserve: data
+                .lines
+                .iter()
+                .map(|l| (l.sku.clone(), l.quantity))
+                .collect(),
+            discounts,
+            low_stock_threshold: self.settings.low_stock_threshold,
+            placed: Envelope::new(
+                &self.platform.id("evt"),
+                EventType::OrderPlaced,
+                1,
+                &now,
+                order.view(),
+            ),
+        };
+        order.number = match self.store.place(&placement).await {
+            Ok(number) => number,
+            Err(StoreError::Refused(cause)) => {
+                let skus: Vec<String> = data.lines.iter().map(|l| l.sku.clone()).collect();
+                // Explaining is best effort: without the read, the cart is said to have changed.
+                let available = self.store.available(&skus).await.unwrap_or_default();
+                let refusal =
+                    rules::conflict(&data, &available, !placement.discounts.is_empty(), &cause);
+                if let CheckoutRefusal::CartChanged { cause } = &refusal {
+                    self.platform.warn(&format!(
+                        "checkout refused ({cause}); the cart changed meanwhile"
+                    ));
+                }
+                return refuse(refusal);
+            }
+            Err(e) => return Err(e.into()),
+        };
+
+        let payment = match method {
+            PaymentMethod::Manual => PaymentStart::Manual,
+            PaymentMethod::Stripe => match self.payments.create_intent(&order).await {
+                Ok(intent) => {
+                    if let Err(e) = self
+                        .store
+                        .set_payment_reference(&order.id, &intent.id)
+                        .await
+                    {
+                        self.platform
+                            .error(&format!("storing the PaymentIntent id failed: {e}"));
+                    }
+                    order.payment_reference = Some(intent.id);
+                    PaymentStart::Stripe {
+                        client_secret: intent.client_secret,
+                    }
+                }
+                Err(cause) => {
+                    // Undo: cancel the order so its stock is released; the client may retry.
+                    self.platform
+                        .error(&format!("Stripe PaymentIntent failed: {cause}"));
+                    if let Ok(Some(t)) = apply(&order.state(), &Action::Cancel) {
+                        let change =
+                            order.change(&t, &self.platform.now(), &self.platform.id("evt"), None);
+                        if let Err(e) = self.store.apply(&change, None).await {
+                            self.platform
+                                .error(&format!("canceling order {} failed: {e}", order.id));
+                        }
+                    }
+                    return refuse(CheckoutRefusal::PaymentUnavailable { cause });
+                }
+            },
+        };
+        self.platform.publish();
+        Ok(Placed { order, payment })
+    }
+}

@@ -1,0 +1,128 @@
+//! Order use cases: reads for the shopper and the merchant, the back-office actions (each
+//! decided by the pure state machine and applied as one guarded batch with its stock movements
+//! and its event), and the expiry of unpaid orders.
+
+use crate::app::ports::{Clock, Ids, Log, OrderFilter, OrderStore, Outbox, StoreError};
+use crate::app::{refuse, Failure};
+use crate::domain::order::{apply, Action, Order, OrderStatus, Refusal};
+use crate::domain::pagination::{
+    encode_time_cursor, page_of, time_cursor_position, Page, PageParamError, PageRequest,
+};
+use serde_json::Value;
+
+/// How often an action decides again after a concurrent change before answering 503.
+const MAX_RETRIES: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderRefusal {
+    /// No such order, or not one the shopper may see (existence is not revealed).
+    NotFound,
+    /// No order with this id (the back office may know it).
+    NoOrder { id: String },
+    /// The state machine refuses this action in this status.
+    Illegal {
+        from: OrderStatus,
+        action: &'static str,
+    },
+    /// `lines[index]` names no line of the order or a quantity it cannot take.
+    BadLine { index: usize, reason: String },
+    /// A bad page request.
+    Page(PageParamError),
+    /// Concurrent changes kept winning; nothing was written; retry.
+    Busy,
+}
+
+pub type OrderResult<T> = Result<T, Failure<OrderRefusal>>;
+
+/// The order, if `may_see` grants it to the caller (an order token, the owning customer).
+pub async fn order_for(
+    store: &impl OrderStore,
+    channel_id: &str,
+    id: &str,
+    may_see: impl Fn(&Order) -> bool,
+) -> OrderResult<Order> {
+    match store.order(id).await? {
+        Some(o) if o.channel_id == channel_id && may_see(&o) => Ok(o),
+        _ => refuse(OrderRefusal::NotFound),
+    }
+}
+
+/// One order for the back office.
+pub async fn order(store: &impl OrderStore, id: &str) -> OrderResult<Order> {
+    match store.order(id).await? {
+        Some(o) => Ok(o),
+        None => refuse(OrderRefusal::NoOrder { id: id.into() }),
+    }
+}
+
+/// A page of orders, newest first (one round trip).
+pub async fn newest(
+    store: &impl OrderStore,
+    filter: &OrderFilter,
+    page: &PageRequest,
+) -> OrderResult<Page<Order>> {
+    let (at, after_id) =
+        time_cursor_position(page).map_err(|e| Failure::Refused(OrderRefusal::Page(e)))?;
+    let found = store.newest(filter, &at, &after_id, page.limit + 1).await?;
+    Ok(page_of(found, page.limit, |o| {
+        encode_time_cursor(&o.created_at, &o.id)
+    }))
+}
+
+/// Applies a back-office action: decides on the order as read, writes under a guard on that
+/// state, and decides again if the order changed meanwhile. `detail` (the lines shipped,
+/// tracking, a reason) travels in the event. An action whose effect already holds answers
+/// the order unchanged.
+pub async fn act<P: Clock + Ids + Outbox>(
+    store: &impl OrderStore,
+    platform: &P,
+    id: &str,
+    action: &Action,
+    detail: Option<Value>,
+) -> OrderResult<Order> {
+    for _ in 0..MAX_RETRIES {
+        let order = order(store, id).await?;
+        let t = match apply(&order.state(), action) {
+            Ok(None) => return Ok(order),
+            Ok(Some(t)) => t,
+            Err(Refusal::Illegal { from, action }) => {
+                return refuse(OrderRefusal::Illegal { from, action })
+            }
+            Err(Refusal::BadLine { index, reason }) => {
+                return refuse(OrderRefusal::BadLine { index, reason })
+            }
+        };
+        let change = order.change(&t, &platform.now(), &platform.id("evt"), detail.clone());
+        match store.apply(&change, None).await {
+            Ok(()) => {
+                platform.publish();
+                return Ok(change.after);
+            }
+            Err(StoreError::Refused(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    refuse(OrderRefusal::Busy)
+}
+
+/// Cancels unpaid orders past their deadline (`cancel_reason: payment_timeout`, stock
+/// released, `order.canceled`), at most `limit`, each in its own batch. Returns how many.
+pub async fn expire_overdue<P: Clock + Ids + Log>(
+    store: &impl OrderStore,
+    platform: &P,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let now = platform.now();
+    let mut expired = 0;
+    for order in store.overdue(&now, limit).await? {
+        if let Ok(Some(t)) = apply(&order.state(), &Action::Expire) {
+            let change = order.change(&t, &now, &platform.id("evt"), None);
+            match store.apply(&change, None).await {
+                Ok(()) => expired += 1,
+                // A concurrent payment or cancel changed it: the next tick sees the new state.
+                Err(e) => platform.warn(&format!("expiring order {} skipped: {e}", order.id)),
+            }
+        }
+    }
+    Ok(expired)
+}

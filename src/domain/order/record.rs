@@ -1,0 +1,245 @@
+//! An order as the platform keeps it: typed statuses, its lines, and its view (the Order of
+//! API.md). Orders are created here (`Order::place`) and changed only by applying a
+//! [`Transition`] of the state machine (`Order::with`).
+
+use super::{
+    FulfillmentStatus, LineState, OrderState, OrderStatus, PaymentStatus, StockMove, Transition,
+};
+use crate::domain::events::Envelope;
+use crate::domain::money::{Currency, Money};
+use serde_json::{json, Value};
+
+/// How the shopper pays: by an offline arrangement the merchant confirms (`manual`), or by a
+/// Stripe PaymentIntent confirmed by Stripe's webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentMethod {
+    Manual,
+    Stripe,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Manual => "manual",
+            PaymentMethod::Stripe => "stripe",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaymentMethod> {
+        match s {
+            "manual" => Some(PaymentMethod::Manual),
+            "stripe" => Some(PaymentMethod::Stripe),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    /// Amounts in the order currency's minor units.
+    pub unit_price: i64,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub fulfilled_quantity: i64,
+    pub refunded_quantity: i64,
+    /// Refunded units that were never shipped.
+    pub refunded_unfulfilled: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: String,
+    /// `FR-000123`; given by the store when the order is written (per-market counter).
+    pub number: String,
+    pub channel_id: String,
+    pub cart_id: String,
+    pub market: String,
+    pub customer_id: Option<String>,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    pub fulfillment_status: FulfillmentStatus,
+    pub payment_method: PaymentMethod,
+    pub payment_reference: Option<String>,
+    pub total_minor: i64,
+    pub currency: String,
+    pub shipping_refunded: bool,
+    pub cancel_reason: Option<String>,
+    /// What the order was placed with and shows as is: tax_inclusive, email, totals,
+    /// addresses, shipping method, discount codes (a JSON document).
+    pub body: String,
+    /// Unpaid past this instant, the order expires.
+    pub pay_by: String,
+    /// The sequence of the last event this order emitted.
+    pub last_sequence: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub lines: Vec<OrderLine>,
+}
+
+/// What a checkout places: everything but the number, which the store assigns.
+pub struct NewOrder {
+    pub id: String,
+    pub channel_id: String,
+    pub cart_id: String,
+    pub market: String,
+    pub customer_id: Option<String>,
+    pub payment_method: PaymentMethod,
+    pub total_minor: i64,
+    pub currency: String,
+    pub body: Value,
+    pub pay_by: String,
+    pub lines: Vec<OrderLine>,
+}
+
+impl Order {
+    /// The state machine's first state: pending payment, nothing shipped, sequence 1 (the
+    /// `order.placed` event).
+    pub fn place(new: NewOrder, now: &str) -> Order {
+        Order {
+            id: new.id,
+            number: String::new(),
+            channel_id: new.channel_id,
+            cart_id: new.cart_id,
+            market: new.market,
+            customer_id: new.customer_id,
+            status: OrderStatus::PendingPayment,
+            payment_status: PaymentStatus::Pending,
+            fulfillment_status: FulfillmentStatus::Unfulfilled,
+            payment_method: new.payment_method,
+            payment_reference: None,
+            total_minor: new.total_minor,
+            currency: new.currency,
+            shipping_refunded: false,
+            cancel_reason: None,
+            body: new.body.to_string(),
+            pay_by: new.pay_by,
+            last_sequence: 1,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+            lines: new.lines,
+        }
+    }
+
+    /// What the state machine decides from.
+    pub fn state(&self) -> OrderState {
+        OrderState {
+            status: self.status,
+            payment: self.payment_status,
+            fulfillment: self.fulfillment_status,
+            lines: self
+                .lines
+                .iter()
+                .map(|l| LineState {
+                    id: l.id.clone(),
+                    sku: l.sku.clone(),
+                    quantity: l.quantity,
+                    fulfilled: l.fulfilled_quantity,
+                    refunded: l.refunded_quantity,
+                    refunded_unfulfilled: l.refunded_unfulfilled,
+                })
+                .collect(),
+            shipping_refunded: self.shipping_refunded,
+        }
+    }
+
+    /// The order after a transition (for the response and the event), without re-reading.
+    pub fn with(&self, t: &Transition, now: &str) -> Order {
+        let mut after = self.clone();
+        after.status = t.state.status;
+        after.payment_status = t.state.payment;
+        after.fulfillment_status = t.state.fulfillment;
+        after.shipping_refunded = t.state.shipping_refunded;
+        if let Some(r) = t.cancel_reason {
+            after.cancel_reason = Some(r.into());
+        }
+        after.last_sequence += i64::from(t.event.is_some());
+        after.updated_at = now.into();
+        for line in &mut after.lines {
+            if let Some(s) = t.state.lines.iter().find(|s| s.id == line.id) {
+                line.fulfilled_quantity = s.fulfilled;
+                line.refunded_quantity = s.refunded;
+                line.refunded_unfulfilled = s.refunded_unfulfilled;
+            }
+        }
+        after
+    }
+
+    /// A decided change: the order after `t`, its stock movements, and its event (whose `data`
+    /// is the order after, plus `detail` under the event type's key). `event_id` is used only
+    /// when the transition emits an event.
+    pub fn change(
+        &self,
+        t: &Transition,
+        now: &str,
+        event_id: &str,
+        detail: Option<Value>,
+    ) -> OrderChange {
+        let after = self.with(t, now);
+        let event = t.event.map(|kind| {
+            let mut data = after.view();
+            if let (Some(key), Some(detail)) = (kind.detail_key(), detail) {
+                data[key] = detail;
+            }
+            Envelope::new(event_id, kind, after.last_sequence, now, data)
+        });
+        OrderChange {
+            before: self.clone(),
+            after,
+            stock: t.stock.clone(),
+            event,
+        }
+    }
+
+    /// The Order of API.md.
+    pub fn view(&self) -> Value {
+        let currency = Currency::from_code(&self.currency);
+        let money = |minor: i64| match currency.and_then(|c| Money::from_minor(minor, c).ok()) {
+            Some(m) => json!(m),
+            None => Value::Null,
+        };
+        let body: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
+        json!({
+            "id": self.id,
+            "number": self.number,
+            "status": self.status.as_str(),
+            "payment_status": self.payment_status.as_str(),
+            "fulfillment_status": self.fulfillment_status.as_str(),
+            "market": self.market,
+            "currency": self.currency,
+            "tax_inclusive": body["tax_inclusive"],
+            "email": body["email"],
+            "customer_id": self.customer_id,
+            "lines": self.lines.iter().map(|l| json!({
+                "id": l.id, "sku": l.sku, "title": l.title, "quantity": l.quantity,
+                "unit_price": money(l.unit_price), "subtotal": money(l.subtotal), "discount": money(l.discount),
+                "tax": money(l.tax), "total": money(l.total),
+                "fulfilled_quantity": l.fulfilled_quantity, "refunded_quantity": l.refunded_quantity,
+            })).collect::<Vec<_>>(),
+            "totals": body["totals"],
+            "shipping_address": body["shipping_address"],
+            "billing_address": body["billing_address"],
+            "shipping_method": body["shipping_method"],
+            "discount_codes": body["discount_codes"],
+            "payment_provider": self.payment_method.as_str(),
+            "cancel_reason": self.cancel_reason,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+/// What applying a transition writes, as one guarded batch: the order as `after` (only if it is
+/// still as `before` was read), the stock movements, and the event in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderChange {
+    pub before: Order,
+    pub after: Order,
+    pub stock: Vec<StockMove>,
+    pub event: Option<Envelope>,
+}

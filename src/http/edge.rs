@@ -1,0 +1,66 @@
+//! The request-scoped adapters of the small ports: the JS clock, random ids, the log (with the
+//! request id), the outbox hand-off after the response, and the Workers rate limiters keyed by
+//! the client's IP. A missing or failing limiter allows (and says so in the log).
+
+use crate::app::ports::{Clock, Ids, Limit, Log, Outbox, RateLimiter};
+use crate::http::server::{now_rfc3339, random_id, Ctx};
+
+pub struct Edge<'a> {
+    pub ctx: &'a Ctx,
+    /// `CF-Connecting-IP`, what rate limits count per.
+    pub client: String,
+}
+
+impl Clock for Edge<'_> {
+    fn now(&self) -> String {
+        now_rfc3339()
+    }
+
+    fn now_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+}
+
+impl Ids for Edge<'_> {
+    fn id(&self, prefix: &str) -> String {
+        random_id(prefix)
+    }
+}
+
+impl Log for Edge<'_> {
+    fn warn(&self, message: &str) {
+        worker::console_warn!("[{}] {message}", self.ctx.request_id);
+    }
+
+    fn error(&self, message: &str) {
+        worker::console_error!("[{}] {message}", self.ctx.request_id);
+    }
+}
+
+impl Outbox for Edge<'_> {
+    fn publish(&self) {
+        self.ctx.publish_events();
+    }
+}
+
+impl RateLimiter for Edge<'_> {
+    async fn allows(&self, limit: Limit) -> bool {
+        let (binding, what) = match limit {
+            Limit::Cart => ("CART_RATE_LIMITER", "cart"),
+            Limit::Checkout => ("CHECKOUT_RATE_LIMITER", "checkout"),
+        };
+        let Ok(limiter) = self.ctx.env.rate_limiter(binding) else {
+            self.warn(&format!(
+                "rate limiter {binding} is not bound; not limiting"
+            ));
+            return true;
+        };
+        match limiter.limit(format!("{what}:{}", self.client)).await {
+            Ok(outcome) => outcome.success,
+            Err(e) => {
+                self.warn(&format!("rate limiter {binding} failed, allowing: {e}"));
+                true
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The shopper's orders (`GET /v1/orders/{id}` with the order token or the owner's customer
+//! token; `GET /v1/customers/me/orders`) and Stripe's webhook.
+
+use super::carts::{customer, customer_verifier};
+use super::Adapters;
+use crate::app::orders;
+use crate::app::payments;
+use crate::app::ports::OrderFilter;
+use crate::auth::{order_token, stripe_signature};
+use crate::domain::channel::Channel;
+use crate::http::error::ApiError;
+use crate::http::server::{bearer, header, now_chrono, page_request, Ctx, Reply};
+use serde_json::{json, Value};
+
+/// Anything but a token that grants the order is 404: existence is not revealed.
+pub async fn get(
+    req: &worker::Request,
+    ctx: &Ctx,
+    channel: &Channel,
+    id: &str,
+) -> Result<Reply, ApiError> {
+    let token = bearer(req).ok_or_else(|| {
+        ApiError::unauthorized(
+            "send the order token or the customer's token as Authorization: Bearer …",
+        )
+    })?;
+    let a = Adapters::new(req, ctx)?;
+    let secret = ctx.var("ORDER_TOKEN_SECRET").unwrap_or_default();
+    let customer = customer_verifier(ctx)
+        .verify(&token, now_chrono())
+        .ok()
+        .and_then(|v| v.subject);
+    let order = orders::order_for(&a.store, &channel.id, id, |o| {
+        order_token::grants(&token, &o.id, &secret, now_chrono())
+            || customer
+                .as_deref()
+                .is_some_and(|c| o.customer_id.as_deref() == Some(c))
+    })
+    .await?;
+    Reply::json(200, &order.view())
+}
+
+pub async fn mine(
+    req: &worker::Request,
+    ctx: &Ctx,
+    channel: &Channel,
+    params: &[(String, String)],
+) -> Result<Reply, ApiError> {
+    let customer_id = customer(
+        req,
+        ctx,
+        "send the customer's token as Authorization: Bearer <JWT>",
+    )?;
+    let a = Adapters::new(req, ctx)?;
+    let filter = OrderFilter::Customer {
+        customer_id,
+        channel_id: channel.id.clone(),
+    };
+    page_reply(orders::newest(&a.store, &filter, &page_request(params)?).await?)
+}
+
+/// `{data, next_cursor}` of orders.
+pub fn page_reply(
+    page: crate::domain::pagination::Page<crate::domain::order::Order>,
+) -> Result<Reply, ApiError> {
+    let data: Vec<Value> = page.data.iter().map(|o| o.view()).collect();
+    Reply::json(
+        200,
+        &json!({ "data": data, "next_cursor": page.next_cursor }),
+    )
+}
+
+/// `POST /v1/payments/stripe/webhook`: verified with `Stripe-Signature` (no publishable key).
+pub async fn stripe_webhook(req: &mut worker::Request, ctx: &Ctx) -> Result<Reply, ApiError> {
+    let payload = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
+    let secret = ctx.var("STRIPE_WEBHOOK_SECRET").unwrap_or_default();
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    stripe_signature::verify(
+        header(req, "Stripe-Signature").as_deref(),
+        &payload,
+        &secret,
+        now,
+    )
+    .map_err(|e| {
+        let refused = ApiError::invalid_signature("the Stripe-Signature header does not verify");
+        match e {
+            stripe_signature::SignatureError::NotConfigured => {
+                refused.caused_by("STRIPE_WEBHOOK_SECRET is not set")
+            }
+            _ => refused,
+        }
+    })?;
+    let event: Value = serde_json::from_slice(&payload)
+        .map_err(|_| ApiError::invalid_json("the event is not JSON"))?;
+    let (Some(event_id), Some(kind)) = (event["id"].as_str(), event["type"].as_str()) else {
+        return Err(ApiError::validation_failed(
+            "id",
+            "a Stripe event has an id and a type",
+        ));
+    };
+    let a = Adapters::new(req, ctx)?;
+    payments::stripe_event(&a.store, &a.edge, event_id, kind, &event["data"]["object"]).await?;
+    Reply::json(200, &json!({ "received": true }))
+}

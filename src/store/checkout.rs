@@ -1,0 +1,182 @@
+//! Placing an order in D1: one guarded batch that reserves the stock (the inventory CHECK
+//! makes an oversell abort it), numbers and inserts the order and its lines, counts discount
+//! usage (refused past a limit), closes the cart (only if still at the version priced), and
+//! writes `order.placed` and any `inventory.low` to the outbox. All or nothing.
+
+use crate::app::ports::{Placement, StoreError};
+use crate::domain::events::EventType;
+use crate::store::d1::{decode, int, json_text, text, Db};
+use crate::store::D1Store;
+use serde_json::json;
+
+impl D1Store {
+    /// `OrderStore::place`: one round trip.
+    pub(super) async fn place_order(&self, p: &Placement<'_>) -> Result<String, StoreError> {
+        let results = self.db.batch(place_statements(&self.db, p)?).await?;
+        #[derive(serde::Deserialize)]
+        struct Num {
+            number: String,
+        }
+        results
+            .into_iter()
+            .last()
+            .map(decode::<Num>)
+            .transpose()?
+            .and_then(|r| r.into_iter().next())
+            .map(|n| n.number)
+            .ok_or_else(|| StoreError::Corrupt("the placed order has no number".into()))
+    }
+
+    /// `OrderStore::available`: one read.
+    pub(super) async fn available_stock(
+        &self,
+        skus: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            sku: String,
+            available: Option<i64>,
+        }
+        let rows: Vec<Row> = self
+            .db
+            .all(self.db.statement(
+                "SELECT value AS sku, (SELECT on_hand - reserved FROM inventory WHERE sku = value) AS available FROM json_each(?1)",
+                &[json_text(&json!(skus))],
+            )?)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.sku, r.available?)))
+            .collect())
+    }
+}
+
+fn place_statements(
+    db: &Db,
+    p: &Placement<'_>,
+) -> Result<Vec<worker::D1PreparedStatement>, StoreError> {
+    let (r, now, applied, threshold) = (
+        p.order,
+        p.order.created_at.as_str(),
+        &p.discounts,
+        p.low_stock_threshold,
+    );
+    let qty = json!(p
+        .reserve
+        .iter()
+        .map(|(sku, q)| json!({"sku": sku, "q": q}))
+        .collect::<Vec<_>>());
+    let lines = json!(r.lines.iter().enumerate().map(|(i, l)| json!({
+        "id": l.id, "position": i, "sku": l.sku, "title": l.title, "quantity": l.quantity, "unit_price": l.unit_price,
+        "subtotal": l.subtotal, "discount": l.discount, "tax": l.tax, "total": l.total,
+    })).collect::<Vec<_>>());
+    let placed = &p.placed;
+    let ids = json!(applied);
+    let mut out = vec![
+        db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM carts WHERE id = ?1 AND version = ?2 AND status = 'active')",
+            &[text(p.cart_id), int(p.cart_version)],
+        )?,
+        db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 WHERE (SELECT COUNT(*) FROM inventory WHERE sku IN \
+               (SELECT json_extract(value, '$.sku') FROM json_each(?1))) < json_array_length(?1)",
+            &[json_text(&qty)],
+        )?,
+        // The reservation: the CHECK (reserved <= on_hand) aborts the batch rather than oversell.
+        db.statement(
+            "UPDATE inventory SET reserved = reserved + (SELECT json_extract(value, '$.q') FROM json_each(?1) \
+               WHERE json_extract(value, '$.sku') = inventory.sku), updated_at = ?2 \
+             WHERE sku IN (SELECT json_extract(value, '$.sku') FROM json_each(?1))",
+            &[json_text(&qty), text(now)],
+        )?,
+        db.statement(
+            "INSERT INTO order_counters (market, last) VALUES (?1, 1) ON CONFLICT (market) DO UPDATE SET last = last + 1",
+            &[text(&r.market)],
+        )?,
+        db.statement(
+            "INSERT INTO orders (id, number, channel_id, cart_id, market, customer_id, status, payment_status, \
+                fulfillment_status, payment_provider, total_minor, currency, body, pay_by, last_sequence, created_at, updated_at) \
+             VALUES (?1, printf('%s-%06d', ?4, (SELECT last FROM order_counters WHERE market = ?4)), ?2, ?3, ?4, ?5, \
+                ?12, ?13, ?14, ?6, ?7, ?8, ?9, ?10, ?15, ?11, ?11)",
+            &[
+                text(&r.id), text(&r.channel_id), text(&r.cart_id), text(&r.market),
+                r.customer_id.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
+                text(r.payment_method.as_str()), int(r.total_minor), text(&r.currency), text(&r.body), text(&r.pay_by), text(now),
+                text(r.status.as_str()), text(r.payment_status.as_str()), text(r.fulfillment_status.as_str()),
+                int(r.last_sequence),
+            ],
+        )?,
+        db.statement(
+            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total) \
+             SELECT json_extract(value, '$.id'), ?2, json_extract(value, '$.position'), json_extract(value, '$.sku'), \
+               json_extract(value, '$.title'), json_extract(value, '$.quantity'), json_extract(value, '$.unit_price'), \
+               json_extract(value, '$.subtotal'), json_extract(value, '$.discount'), json_extract(value, '$.tax'), \
+               json_extract(value, '$.total') FROM json_each(?1)",
+            &[json_text(&lines), text(&r.id)],
+        )?,
+        db.statement(
+            "UPDATE carts SET status = 'checked_out', version = version + 1, updated_at = ?2 WHERE id = ?1",
+            &[text(p.cart_id), text(now)],
+        )?,
+        db.statement(
+            "INSERT INTO outbox (id, type, aggregate, sequence, payload, created_at) \
+             VALUES (?1, ?5, ?2, ?6, json_set(?3, '$.data.number', (SELECT number FROM orders WHERE id = ?2)), ?4)",
+            &[
+                text(&placed.id),
+                text(&r.id),
+                text(&placed.to_json().to_string()),
+                text(now),
+                text(placed.event_type.as_str()),
+                int(placed.sequence),
+            ],
+        )?,
+        // inventory.low for each SKU (its payload is `domain::events::InventoryLow`, computed here
+        // from the stock after the reservation) this order takes to the threshold or below.
+        db.statement(
+            "INSERT INTO aggregate_sequences (aggregate, last) \
+             SELECT 'sku:' || i.sku, 1 FROM inventory i JOIN json_each(?1) q ON json_extract(q.value, '$.sku') = i.sku \
+             WHERE i.on_hand - i.reserved <= ?2 AND i.on_hand - i.reserved + json_extract(q.value, '$.q') > ?2 \
+             ON CONFLICT (aggregate) DO UPDATE SET last = last + 1",
+            &[json_text(&qty), int(threshold)],
+        )?,
+        db.statement(
+            "INSERT INTO outbox (id, type, aggregate, sequence, payload, created_at) \
+             SELECT x.id, ?4, x.sku, x.seq, json_object('id', x.id, 'type', ?4, 'version', 1, \
+                'created_at', ?3, 'sequence', x.seq, 'data', json_object('sku', x.sku, 'on_hand', x.on_hand, \
+                'reserved', x.reserved, 'available', x.on_hand - x.reserved, 'threshold', ?2)), ?3 \
+             FROM (SELECT 'evt_' || lower(hex(randomblob(16))) AS id, i.sku, i.on_hand, i.reserved, s.last AS seq \
+                   FROM inventory i JOIN json_each(?1) q ON json_extract(q.value, '$.sku') = i.sku \
+                   JOIN aggregate_sequences s ON s.aggregate = 'sku:' || i.sku \
+                   WHERE i.on_hand - i.reserved <= ?2 AND i.on_hand - i.reserved + json_extract(q.value, '$.q') > ?2) x",
+            &[json_text(&qty), int(threshold), text(now), text(EventType::InventoryLow.as_str())],
+        )?,
+    ];
+    if !applied.is_empty() {
+        out.push(db.statement(
+            "UPDATE discounts SET times_used = times_used + 1 WHERE id IN (SELECT value FROM json_each(?1))",
+            &[json_text(&ids)],
+        )?);
+        out.push(db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 FROM discounts WHERE id IN (SELECT value FROM json_each(?1)) \
+             AND usage_limit IS NOT NULL AND times_used > usage_limit",
+            &[json_text(&ids)],
+        )?);
+        if let Some(customer) = &r.customer_id {
+            out.push(db.statement(
+                "INSERT INTO discount_customer_usage (discount_id, customer_id, times_used) \
+                 SELECT value, ?2, 1 FROM json_each(?1) WHERE true \
+                 ON CONFLICT (discount_id, customer_id) DO UPDATE SET times_used = times_used + 1",
+                &[json_text(&ids), text(customer)],
+            )?);
+            out.push(db.statement(
+                "INSERT INTO write_guards (ok) SELECT 0 FROM discounts d JOIN discount_customer_usage u \
+                   ON u.discount_id = d.id AND u.customer_id = ?2 \
+                 WHERE d.id IN (SELECT value FROM json_each(?1)) AND d.usage_limit_per_customer IS NOT NULL \
+                   AND u.times_used > d.usage_limit_per_customer",
+                &[json_text(&ids), text(customer)],
+            )?);
+        }
+    }
+    out.push(db.statement("SELECT number FROM orders WHERE id = ?1", &[text(&r.id)])?);
+    Ok(out)
+}
