@@ -1,0 +1,767 @@
+//! In-memory fakes of the ports, for native tests of the use cases. They keep the promises the
+//! port docs make (guards refuse all or nothing, versions bump, stock is never oversold), so a
+//! use case tested here behaves as it does over D1.
+#![allow(dead_code)]
+
+use comptoir::app::idempotency::{Claim, IdempotencyStore, KeyRecord};
+use comptoir::app::ports::*;
+use comptoir::app::Settings;
+use comptoir::domain::admin_defs::{DiscountDef, ShippingDef};
+use comptoir::domain::cart::{
+    CartChange, CartData, CartPatch, CartRecord, Diagnosis, IfMatch, LineRecord, MAX_LINES,
+    MAX_QUANTITY,
+};
+use comptoir::domain::catalog::{CatalogRow, CatalogSnapshot};
+use comptoir::domain::channel::Channel;
+use comptoir::domain::events::Envelope;
+use comptoir::domain::market::{Market, RoundingMode, TaxClass, TaxRounding};
+use comptoir::domain::money::Currency;
+use comptoir::domain::order::{Order, OrderChange};
+use comptoir::domain::pricing::Usage;
+use serde_json::json;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// Runs a future whose ports answer at once (every fake here does).
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("a fake port left the future pending"),
+    }
+}
+
+pub const NOW: &str = "2026-06-01T12:00:00.000Z";
+pub const NOW_MS: f64 = 1_780_315_200_000.0;
+
+pub fn fr() -> Market {
+    Market {
+        code: "FR".into(),
+        currency: Currency::from_code("EUR").unwrap(),
+        countries: vec!["FR".into(), "MC".into()],
+        languages: vec!["fr".into()],
+        tax_inclusive: true,
+        tax_rates: [
+            (TaxClass::Standard, "20".parse().unwrap()),
+            (TaxClass::Reduced, "5.5".parse().unwrap()),
+            (TaxClass::Zero, "0".parse().unwrap()),
+        ]
+        .into(),
+        rounding_mode: RoundingMode::HalfUp,
+        tax_rounding: TaxRounding::Line,
+    }
+}
+
+pub fn channel() -> Channel {
+    Channel {
+        id: "web".into(),
+        name: "Web".into(),
+        markets: vec![fr()],
+        allowed_origins: vec![],
+    }
+}
+
+/// The FR catalog: a tee at 25.00 €, a mug at 12.00 €.
+pub fn snapshot() -> CatalogSnapshot {
+    let row = |product: &str, sku: &str, price: i64| CatalogRow {
+        product_id: format!("prod_{product}"),
+        handle: product.into(),
+        title: product.to_uppercase(),
+        description: String::new(),
+        sku: sku.into(),
+        variant_title: "Default".into(),
+        tax_class: "standard".into(),
+        weight_grams: 300,
+        price_minor: price,
+        available_quantity: 10,
+    };
+    CatalogSnapshot::build(
+        "FR",
+        fr().currency,
+        NOW.into(),
+        vec![row("tee", "TEE-M", 2500), row("mug", "MUG", 1200)],
+    )
+    .unwrap()
+}
+
+pub fn colissimo() -> ShippingDef {
+    serde_json::from_value(json!({
+        "id": "colissimo", "name": "Colissimo", "countries": ["FR"], "enabled": true,
+        "rates": {"FR": {"kind": "flat", "amount": 490}},
+    }))
+    .unwrap()
+}
+
+pub fn discount(code: &str, percent: &str, usage_limit: Option<u32>) -> DiscountDef {
+    serde_json::from_value(json!({
+        "id": format!("dsc_{}", code.to_lowercase()), "title": code, "code": code,
+        "value": {"kind": "percentage", "percent": percent}, "target": "order",
+        "items": {"skus": [], "product_ids": []}, "min_subtotal": {}, "markets": [],
+        "first_order_only": false, "starts_at": null, "ends_at": null, "usage_limit": usage_limit,
+        "usage_limit_per_customer": null, "stacking": "combinable", "priority": 0, "enabled": true,
+    }))
+    .unwrap()
+}
+
+pub fn address(country: &str) -> serde_json::Value {
+    json!({"first_name": "Jeanne", "last_name": "Martin", "line1": "3 rue de la Paix",
+           "city": "Paris", "postal_code": "75002", "country": country})
+}
+
+/// Clock, ids, log, outbox and rate limits.
+pub struct FakePlatform {
+    pub now_ms: Cell<f64>,
+    pub next_id: Cell<u32>,
+    pub allow: Cell<bool>,
+    pub published: Cell<u32>,
+    pub logged: RefCell<Vec<String>>,
+}
+
+impl Default for FakePlatform {
+    fn default() -> Self {
+        FakePlatform {
+            now_ms: Cell::new(NOW_MS),
+            next_id: Cell::new(0),
+            allow: Cell::new(true),
+            published: Cell::new(0),
+            logged: RefCell::new(vec![]),
+        }
+    }
+}
+
+impl Clock for FakePlatform {
+    fn now(&self) -> String {
+        iso_at(self.now_ms.get())
+    }
+    fn now_ms(&self) -> f64 {
+        self.now_ms.get()
+    }
+}
+
+impl Ids for FakePlatform {
+    fn id(&self, prefix: &str) -> String {
+        self.next_id.set(self.next_id.get() + 1);
+        format!("{prefix}_{:032x}", self.next_id.get())
+    }
+}
+
+impl Log for FakePlatform {
+    fn warn(&self, message: &str) {
+        self.logged.borrow_mut().push(format!("warn: {message}"));
+    }
+    fn error(&self, message: &str) {
+        self.logged.borrow_mut().push(format!("error: {message}"));
+    }
+}
+
+impl Outbox for FakePlatform {
+    fn publish(&self) {
+        self.published.set(self.published.get() + 1);
+    }
+}
+
+impl RateLimiter for FakePlatform {
+    async fn allows(&self, _limit: Limit) -> bool {
+        self.allow.get()
+    }
+}
+
+pub struct FakeCatalog(pub Rc<CatalogSnapshot>);
+
+impl Default for FakeCatalog {
+    fn default() -> Self {
+        FakeCatalog(Rc::new(snapshot()))
+    }
+}
+
+impl Catalog for FakeCatalog {
+    async fn snapshot(&self, _market: &Market) -> Result<Rc<CatalogSnapshot>, StoreError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// The tables the fakes keep.
+#[derive(Clone, Default)]
+pub struct Tables {
+    pub carts: BTreeMap<String, CartRecord>,
+    pub lines: BTreeMap<String, Vec<LineRecord>>,
+    /// SKU -> (on hand, reserved).
+    pub inventory: BTreeMap<String, (i64, i64)>,
+    /// (market, SKU) -> price, for published products.
+    pub prices: BTreeMap<(String, String), i64>,
+    pub discounts: Vec<(DiscountDef, u32)>,
+    pub shipping: Vec<ShippingDef>,
+    pub orders: BTreeMap<String, Order>,
+    pub counters: BTreeMap<String, i64>,
+    pub outbox: Vec<Envelope>,
+    pub receipts: Vec<Receipt>,
+    pub keys: BTreeMap<(String, String, String, String), (KeyRecord, String)>,
+}
+
+/// Every storage port, in memory. A write works on a copy of the tables and commits it only
+/// if no guard refused, as a D1 batch does.
+#[derive(Default)]
+pub struct FakeStore {
+    pub t: RefCell<Tables>,
+    /// Concurrent cart writes that slip in before each of the next writes (a lost race).
+    pub races: Cell<u32>,
+    /// Stock taken by another checkout between a checkout's read and its batch.
+    pub sold_meanwhile: RefCell<Option<(String, i64)>>,
+    /// Refuse this many order changes as if the order changed meanwhile.
+    pub order_races: Cell<u32>,
+    pub round_trips: Cell<u32>,
+    pub fail_intents: Cell<bool>,
+}
+
+fn refused<T>(why: &str) -> Result<T, StoreError> {
+    Err(StoreError::Refused(why.into()))
+}
+
+impl FakeStore {
+    /// The demo's state: stock of 5 tees and 50 mugs, both sold in FR, Colissimo, WELCOME10.
+    pub fn seeded() -> FakeStore {
+        let s = FakeStore::default();
+        {
+            let mut t = s.t.borrow_mut();
+            t.inventory.insert("TEE-M".into(), (5, 0));
+            t.inventory.insert("MUG".into(), (50, 0));
+            t.prices.insert(("FR".into(), "TEE-M".into()), 2500);
+            t.prices.insert(("FR".into(), "MUG".into()), 1200);
+            t.shipping.push(colissimo());
+            t.discounts.push((discount("WELCOME10", "10", None), 0));
+        }
+        s
+    }
+
+    fn trip(&self) {
+        self.round_trips.set(self.round_trips.get() + 1);
+    }
+
+    pub fn cart(&self, id: &str) -> CartRecord {
+        self.t.borrow().carts[id].clone()
+    }
+
+    pub fn lines(&self, id: &str) -> Vec<LineRecord> {
+        self.t.borrow().lines.get(id).cloned().unwrap_or_default()
+    }
+
+    pub fn stock(&self, sku: &str) -> (i64, i64) {
+        self.t.borrow().inventory[sku]
+    }
+
+    fn data(t: &Tables, id: &str) -> Option<CartData> {
+        let cart = t.carts.get(id)?.clone();
+        let lines = t.lines.get(id).cloned().unwrap_or_default();
+        let codes = cart.codes();
+        Some(CartData {
+            discounts: t
+                .discounts
+                .iter()
+                .filter(|(d, _)| d.code.as_ref().is_none_or(|c| codes.contains(c)))
+                .map(|(d, used)| {
+                    (
+                        d.clone(),
+                        Usage {
+                            total: *used,
+                            by_customer: 0,
+                        },
+                    )
+                })
+                .collect(),
+            shipping: cart
+                .shipping_method_id
+                .as_ref()
+                .and_then(|m| t.shipping.iter().find(|s| &s.id == m).cloned()),
+            stock: lines
+                .iter()
+                .filter_map(|l| t.inventory.get(&l.sku).map(|(h, r)| (l.sku.clone(), h - r)))
+                .collect(),
+            lines,
+            cart,
+        })
+    }
+
+    fn available(t: &Tables, sku: &str) -> i64 {
+        t.inventory.get(sku).map_or(0, |(h, r)| h - r)
+    }
+}
+
+fn patch(cart: &mut CartRecord, p: &CartPatch) {
+    if let Some(v) = &p.email {
+        cart.email = v.clone();
+    }
+    if let Some(v) = &p.shipping_address {
+        cart.shipping_address = v.clone();
+    }
+    if let Some(v) = &p.billing_address {
+        cart.billing_address = v.clone();
+    }
+    if let Some(v) = &p.shipping_method_id {
+        cart.shipping_method_id = v.clone();
+    }
+    if let Some(v) = &p.note {
+        cart.note = v.clone();
+    }
+    if let Some(v) = &p.discount_codes {
+        cart.discount_codes = v.clone();
+    }
+    if let Some(v) = &p.customer_id {
+        cart.customer_id = Some(v.clone());
+    }
+}
+
+impl CartStore for FakeStore {
+    async fn create(&self, cart: &CartRecord) -> Result<(), StoreError> {
+        self.trip();
+        self.t
+            .borrow_mut()
+            .carts
+            .insert(cart.id.clone(), cart.clone());
+        Ok(())
+    }
+
+    async fn load(&self, cart_id: &str, lookup: CartLookup<'_>) -> Result<CartLoad, StoreError> {
+        self.trip();
+        let t = self.t.borrow();
+        let mut loaded = CartLoad {
+            cart: FakeStore::data(&t, cart_id),
+            ..CartLoad::default()
+        };
+        match lookup {
+            CartLookup::Nothing => {}
+            CartLookup::Discount(code) => {
+                loaded.discount = t
+                    .discounts
+                    .iter()
+                    .find(|(d, _)| d.code.as_deref() == Some(code) && d.enabled)
+                    .map(|(d, used)| {
+                        (
+                            d.clone(),
+                            Usage {
+                                total: *used,
+                                by_customer: 0,
+                            },
+                        )
+                    });
+            }
+            CartLookup::ShippingMethod(id) => {
+                loaded.shipping_methods =
+                    t.shipping.iter().filter(|s| s.id == id).cloned().collect()
+            }
+            CartLookup::ShippingMethods => {
+                loaded.shipping_methods = t.shipping.iter().filter(|s| s.enabled).cloned().collect()
+            }
+        }
+        Ok(loaded)
+    }
+
+    async fn write(&self, w: &CartWrite<'_>) -> Result<Option<CartData>, StoreError> {
+        self.trip();
+        if self.races.get() > 0 {
+            self.races.set(self.races.get() - 1);
+            if let Some(c) = self.t.borrow_mut().carts.get_mut(w.cart_id) {
+                c.version += 1;
+            }
+        }
+        let mut t = self.t.borrow().clone();
+        let Some(cart) = t.carts.get_mut(w.cart_id) else {
+            return refused("no cart");
+        };
+        let fresh = cart.channel_id == w.channel_id
+            && cart.status == "active"
+            && cart.expires_at.as_str() > w.now;
+        let at_version = match w.expect {
+            Some(IfMatch::Version(v)) => cart.version == v,
+            _ => true,
+        };
+        if !fresh || !at_version {
+            return refused("cart guard");
+        }
+        let market = cart.market.clone();
+        let lines = t.lines.entry(w.cart_id.to_string()).or_default();
+        match &w.change {
+            CartChange::AddLine {
+                line_id,
+                sku,
+                quantity,
+            } => {
+                let Some(price) = t.prices.get(&(market, sku.clone())).copied() else {
+                    return refused("NOT NULL price");
+                };
+                let position = lines.len() as i64;
+                match lines.iter_mut().find(|l| &l.sku == sku) {
+                    Some(l) => {
+                        l.quantity += quantity;
+                        l.unit_price_seen = price;
+                    }
+                    None => lines.push(LineRecord {
+                        id: line_id.clone(),
+                        sku: sku.clone(),
+                        quantity: *quantity,
+                        position,
+                        unit_price_seen: price,
+                    }),
+                }
+                let q = lines
+                    .iter()
+                    .find(|l| &l.sku == sku)
+                    .map_or(0, |l| l.quantity);
+                let available = t.inventory.get(sku).map_or(0, |(h, r)| h - r);
+                if q > MAX_QUANTITY || lines.len() as i64 > MAX_LINES || q > available {
+                    return refused("line guard");
+                }
+            }
+            CartChange::SetQuantity { line_id, quantity } => {
+                let Some(i) = lines.iter().position(|l| &l.id == line_id) else {
+                    return refused("no line");
+                };
+                if *quantity == 0 {
+                    lines.remove(i);
+                } else {
+                    lines[i].quantity = *quantity;
+                    let available = t.inventory.get(&lines[i].sku).map_or(0, |(h, r)| h - r);
+                    if *quantity > available {
+                        return refused("stock guard");
+                    }
+                }
+            }
+            CartChange::RemoveCode { code } => {
+                let cart = t.carts.get_mut(w.cart_id).unwrap();
+                let mut codes = cart.codes();
+                if !codes.contains(code) {
+                    return refused("no code");
+                }
+                codes.retain(|c| c != code);
+                cart.discount_codes = json!(codes).to_string();
+            }
+            CartChange::Patch(p) => patch(t.carts.get_mut(w.cart_id).unwrap(), p),
+            CartChange::AttachCustomer { customer_id } => {
+                let cart = t.carts.get_mut(w.cart_id).unwrap();
+                if cart.customer_id.as_ref().is_some_and(|c| c != customer_id) {
+                    return refused("owner guard");
+                }
+                cart.customer_id = Some(customer_id.clone());
+            }
+        }
+        let cart = t.carts.get_mut(w.cart_id).unwrap();
+        cart.version += 1;
+        cart.updated_at = w.now.to_string();
+        cart.expires_at = w.expires_at.to_string();
+        *self.t.borrow_mut() = t;
+        Ok(FakeStore::data(&self.t.borrow(), w.cart_id))
+    }
+
+    async fn diagnose(
+        &self,
+        cart_id: &str,
+        line_id: Option<&str>,
+        sku: Option<&str>,
+    ) -> Result<Diagnosis, StoreError> {
+        self.trip();
+        let t = self.t.borrow();
+        let Some(cart) = t.carts.get(cart_id) else {
+            return Ok(Diagnosis::default());
+        };
+        let lines = t.lines.get(cart_id).cloned().unwrap_or_default();
+        let line = lines
+            .iter()
+            .find(|l| Some(l.id.as_str()) == line_id || Some(l.sku.as_str()) == sku);
+        let stock_sku = sku
+            .map(str::to_string)
+            .or_else(|| line.map(|l| l.sku.clone()));
+        Ok(Diagnosis {
+            channel_id: Some(cart.channel_id.clone()),
+            customer_id: cart.customer_id.clone(),
+            sellable: sku.and_then(|s| {
+                t.prices
+                    .get(&(cart.market.clone(), s.to_string()))
+                    .map(|_| 1)
+            }),
+            status: Some(cart.status.clone()),
+            version: Some(cart.version),
+            expires_at: Some(cart.expires_at.clone()),
+            line_quantity: line.map(|l| l.quantity),
+            line_sku: line.map(|l| l.sku.clone()),
+            line_count: lines.len() as i64,
+            available: stock_sku.and_then(|s| t.inventory.get(&s).map(|(h, r)| h - r)),
+        })
+    }
+}
+
+impl OrderStore for FakeStore {
+    async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
+        self.trip();
+        Ok(self.t.borrow().orders.get(id).cloned())
+    }
+
+    async fn newest(
+        &self,
+        filter: &OrderFilter,
+        at: &str,
+        after_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.trip();
+        let t = self.t.borrow();
+        let mut found: Vec<Order> = t
+            .orders
+            .values()
+            .filter(|o| match filter {
+                OrderFilter::Status(s) => s.is_none_or(|s| s == o.status),
+                OrderFilter::Customer {
+                    customer_id,
+                    channel_id,
+                } => o.customer_id.as_ref() == Some(customer_id) && &o.channel_id == channel_id,
+            })
+            .filter(|o| (o.created_at.as_str(), o.id.as_str()) < (at, after_id))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn overdue(&self, now: &str, limit: usize) -> Result<Vec<Order>, StoreError> {
+        self.trip();
+        let t = self.t.borrow();
+        Ok(t.orders
+            .values()
+            .filter(|o| {
+                o.status == comptoir::domain::order::OrderStatus::PendingPayment
+                    && o.pay_by.as_str() <= now
+            })
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn place(&self, p: &Placement<'_>) -> Result<String, StoreError> {
+        self.trip();
+        if let Some((sku, q)) = self.sold_meanwhile.borrow_mut().take() {
+            self.t.borrow_mut().inventory.get_mut(&sku).unwrap().1 += q;
+        }
+        let mut t = self.t.borrow().clone();
+        let cart = t.carts.get_mut(p.cart_id).unwrap();
+        if cart.version != p.cart_version || cart.status != "active" {
+            return refused("cart changed");
+        }
+        cart.status = "checked_out".into();
+        cart.version += 1;
+        for (sku, q) in &p.reserve {
+            let Some((on_hand, reserved)) = t.inventory.get_mut(sku) else {
+                return refused("no inventory row");
+            };
+            *reserved += q;
+            if *reserved > *on_hand {
+                return refused("CHECK constraint failed: reserved <= on_hand");
+            }
+        }
+        for id in &p.discounts {
+            if let Some((d, used)) = t.discounts.iter_mut().find(|(d, _)| &d.id == id) {
+                *used += 1;
+                if d.usage_limit.is_some_and(|l| *used > l) {
+                    return refused("usage limit");
+                }
+            }
+        }
+        let counter = t.counters.entry(p.order.market.clone()).or_default();
+        *counter += 1;
+        let number = format!("{}-{:06}", p.order.market, counter);
+        let mut order = p.order.clone();
+        order.number = number.clone();
+        t.orders.insert(order.id.clone(), order);
+        let mut placed = p.placed.clone();
+        placed.data["number"] = json!(number);
+        t.outbox.push(placed);
+        *self.t.borrow_mut() = t;
+        Ok(number)
+    }
+
+    async fn available(&self, skus: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+        self.trip();
+        let t = self.t.borrow();
+        Ok(skus
+            .iter()
+            .filter(|s| t.inventory.contains_key(*s))
+            .map(|s| (s.clone(), FakeStore::available(&t, s)))
+            .collect())
+    }
+
+    async fn apply(
+        &self,
+        change: &OrderChange,
+        receipt: Option<&Receipt>,
+    ) -> Result<(), StoreError> {
+        self.trip();
+        if self.order_races.get() > 0 {
+            self.order_races.set(self.order_races.get() - 1);
+            return refused("order changed");
+        }
+        let mut t = self.t.borrow().clone();
+        let stored = &t.orders[&change.before.id];
+        if stored.updated_at != change.before.updated_at
+            || stored.last_sequence != change.before.last_sequence
+        {
+            return refused("order guard");
+        }
+        if let Some(r) = receipt {
+            if t.receipts.iter().any(|x| x.event_id == r.event_id) {
+                return refused("UNIQUE constraint failed: payment_events.id");
+            }
+            t.receipts.push(r.clone());
+        }
+        for m in &change.stock {
+            let (on_hand, reserved) = t.inventory.get_mut(&m.sku).unwrap();
+            *reserved -= m.release + m.ship;
+            *on_hand -= m.ship;
+        }
+        t.orders
+            .insert(change.after.id.clone(), change.after.clone());
+        t.outbox.extend(change.event.clone());
+        *self.t.borrow_mut() = t;
+        Ok(())
+    }
+
+    async fn set_payment_reference(
+        &self,
+        order_id: &str,
+        reference: &str,
+    ) -> Result<(), StoreError> {
+        self.trip();
+        self.t
+            .borrow_mut()
+            .orders
+            .get_mut(order_id)
+            .unwrap()
+            .payment_reference = Some(reference.into());
+        Ok(())
+    }
+
+    async fn received(&self, event_id: &str) -> Result<bool, StoreError> {
+        self.trip();
+        Ok(self
+            .t
+            .borrow()
+            .receipts
+            .iter()
+            .any(|r| r.event_id == event_id))
+    }
+
+    async fn record(&self, receipt: &Receipt) -> Result<(), StoreError> {
+        self.trip();
+        self.t.borrow_mut().receipts.push(receipt.clone());
+        Ok(())
+    }
+}
+
+impl IdempotencyStore for FakeStore {
+    async fn claim(
+        &self,
+        c: &Claim,
+        cart: Option<&str>,
+    ) -> Result<(Option<KeyRecord>, Option<CartData>), StoreError> {
+        self.trip();
+        let mut t = self.t.borrow_mut();
+        let k = (
+            c.channel.clone(),
+            c.key.clone(),
+            c.method.clone(),
+            c.path.clone(),
+        );
+        let live = t
+            .keys
+            .get(&k)
+            .is_some_and(|(_, expires)| expires.as_str() > c.now.as_str());
+        if !live {
+            let record = KeyRecord {
+                body_hash: c.body_hash.clone(),
+                state: "in_flight".into(),
+                response_status: None,
+                response_body: Some(c.token.clone()),
+            };
+            t.keys.insert(k.clone(), (record, c.lease_until.clone()));
+        }
+        let record = t.keys.get(&k).map(|(r, _)| r.clone());
+        Ok((record, cart.and_then(|id| FakeStore::data(&t, id))))
+    }
+
+    async fn finish(
+        &self,
+        c: &Claim,
+        status: u16,
+        body: &str,
+        keep_until: &str,
+    ) -> Result<(), StoreError> {
+        self.trip();
+        let mut t = self.t.borrow_mut();
+        let k = (
+            c.channel.clone(),
+            c.key.clone(),
+            c.method.clone(),
+            c.path.clone(),
+        );
+        if let Some((r, expires)) = t.keys.get_mut(&k) {
+            if r.state == "in_flight" && r.response_body.as_deref() == Some(c.token.as_str()) {
+                *r = KeyRecord {
+                    body_hash: r.body_hash.clone(),
+                    state: "done".into(),
+                    response_status: Some(i64::from(status)),
+                    response_body: Some(body.into()),
+                };
+                *expires = keep_until.into();
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(&self, c: &Claim) -> Result<(), StoreError> {
+        self.trip();
+        let mut t = self.t.borrow_mut();
+        let k = (
+            c.channel.clone(),
+            c.key.clone(),
+            c.method.clone(),
+            c.path.clone(),
+        );
+        if t.keys
+            .get(&k)
+            .is_some_and(|(r, _)| r.response_body.as_deref() == Some(c.token.as_str()))
+        {
+            t.keys.remove(&k);
+        }
+        Ok(())
+    }
+}
+
+/// A payment provider that answers at once: an intent per order, or a failure.
+#[derive(Default)]
+pub struct FakePay {
+    pub secret: bool,
+    pub fail: bool,
+    pub intents: RefCell<Vec<String>>,
+}
+
+impl PaymentProvider for FakePay {
+    fn configured(&self) -> bool {
+        self.secret
+    }
+
+    async fn create_intent(&self, order: &Order) -> Result<PaymentIntent, String> {
+        if self.fail {
+            return Err("Stripe answered 500".into());
+        }
+        self.intents.borrow_mut().push(order.id.clone());
+        Ok(PaymentIntent {
+            id: format!("pi_{}", order.id),
+            client_secret: format!("pi_{}_secret", order.id),
+        })
+    }
+}
+
+pub fn settings() -> Settings {
+    Settings::default()
+}
