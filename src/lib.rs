@@ -15,6 +15,8 @@ mod delivery;
 #[cfg(target_arch = "wasm32")]
 mod entry;
 #[cfg(target_arch = "wasm32")]
+pub mod platform;
+#[cfg(target_arch = "wasm32")]
 mod store;
 
 #[cfg(all(target_arch = "wasm32", feature = "storefront", feature = "backoffice"))]

@@ -3,4 +3,5 @@
 //! guarded D1 batch. No `worker` types here: it compiles and tests natively, with in-memory
 //! fakes of the ports (`tests/app_*.rs`).
 
+pub mod forwarding;
 pub mod ports;

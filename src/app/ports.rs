@@ -25,3 +25,16 @@ impl std::fmt::Display for StoreError {
         }
     }
 }
+
+/// The current time. Use cases never read a clock themselves.
+pub trait Clock {
+    /// Now, as RFC 3339 UTC with milliseconds (`2026-11-29T10:00:00.000Z`).
+    fn now(&self) -> String;
+    /// Now, in milliseconds since the Unix epoch.
+    fn now_ms(&self) -> f64;
+}
+
+/// New identifiers: `prefix_` and 128 random bits in hex.
+pub trait Ids {
+    fn id(&self, prefix: &str) -> String;
+}

@@ -14,6 +14,8 @@ pub mod channel_admin;
 #[cfg(feature = "storefront")]
 pub mod channels;
 pub mod d1;
+#[cfg(feature = "backoffice")]
+pub mod forwarding;
 #[cfg(feature = "storefront")]
 pub mod idempotency;
 #[cfg(feature = "backoffice")]
