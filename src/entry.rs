@@ -58,37 +58,10 @@ mod jobs {
         let store = crate::store::D1Store {
             db: Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default()),
         };
-        crate::app::orders::expire_overdue(&store, &Cron, 100)
+        crate::app::orders::expire_overdue(&store, &crate::platform::Cron, 100)
             .await
             .map_err(|e| e.to_string())?;
         Ok(())
-    }
-
-    /// The clock, ids and log of a cron tick.
-    struct Cron;
-
-    impl crate::app::ports::Clock for Cron {
-        fn now(&self) -> String {
-            now_rfc3339()
-        }
-        fn now_ms(&self) -> f64 {
-            js_sys::Date::now()
-        }
-    }
-
-    impl crate::app::ports::Ids for Cron {
-        fn id(&self, prefix: &str) -> String {
-            crate::http::server::random_id(prefix)
-        }
-    }
-
-    impl crate::app::ports::Log for Cron {
-        fn warn(&self, message: &str) {
-            worker::console_warn!("cron: {message}");
-        }
-        fn error(&self, message: &str) {
-            worker::console_error!("cron: {message}");
-        }
     }
 
     /// Deletes expired carts in bounded batches (at most 10 x 500 per tick), so one tick never

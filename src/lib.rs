@@ -17,6 +17,8 @@ mod entry;
 #[cfg(all(target_arch = "wasm32", feature = "storefront"))]
 mod payments;
 #[cfg(target_arch = "wasm32")]
+pub mod platform;
+#[cfg(target_arch = "wasm32")]
 mod store;
 
 #[cfg(all(target_arch = "wasm32", feature = "storefront", feature = "backoffice"))]

@@ -3,7 +3,8 @@
 //! the client's IP. A missing or failing limiter allows (and says so in the log).
 
 use crate::app::ports::{Clock, Ids, Limit, Log, Outbox, RateLimiter};
-use crate::http::server::{now_rfc3339, random_id, Ctx};
+use crate::http::server::Ctx;
+use crate::platform::{RandomIds, SystemClock};
 
 pub struct Edge<'a> {
     pub ctx: &'a Ctx,
@@ -13,17 +14,17 @@ pub struct Edge<'a> {
 
 impl Clock for Edge<'_> {
     fn now(&self) -> String {
-        now_rfc3339()
+        SystemClock.now()
     }
 
     fn now_ms(&self) -> f64 {
-        js_sys::Date::now()
+        SystemClock.now_ms()
     }
 }
 
 impl Ids for Edge<'_> {
     fn id(&self, prefix: &str) -> String {
-        random_id(prefix)
+        RandomIds.id(prefix)
     }
 }
 

@@ -356,6 +356,29 @@ impl From<crate::app::idempotency::IdempotencyRefusal> for ApiError {
     }
 }
 
+/// Forwarding's refusals: bad destinations are 422 naming the field, bad list parameters 400,
+/// unknown ids 404; a failed replay is 503 and a broken invariant 500, their causes logged.
+impl From<crate::app::forwarding::ForwardingRefusal> for ApiError {
+    fn from(e: crate::app::forwarding::ForwardingRefusal) -> ApiError {
+        use crate::app::forwarding::ForwardingRefusal as R;
+        let message = e.to_string();
+        match e {
+            R::BadUrl(_) => ApiError::validation_failed("url", message),
+            R::NoEventTypes => ApiError::validation_failed("events", message),
+            R::UnknownEventType { index } => {
+                ApiError::validation_failed(&format!("events[{index}]"), message)
+            }
+            R::DestinationNotFound(_) | R::DeliveryNotFound(_) => ApiError::not_found(message),
+            R::BadStatusFilter => ApiError::invalid_parameter("status", message),
+            R::BadCursor(e) => ApiError::from(e),
+            R::BadFeedCursor => ApiError::invalid_parameter("after", message),
+            R::ReplayFailed { .. } => ApiError::unavailable().caused_by(message),
+            R::DeliveryVanished(_) | R::MalformedSecret => ApiError::internal().caused_by(message),
+            R::Store(e) => ApiError::from(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

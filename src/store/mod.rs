@@ -16,6 +16,8 @@ pub mod channel_admin;
 pub mod channels;
 pub mod checkout;
 pub mod d1;
+#[cfg(feature = "backoffice")]
+pub mod forwarding;
 #[cfg(feature = "storefront")]
 pub mod idempotency;
 #[cfg(feature = "backoffice")]

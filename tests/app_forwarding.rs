@@ -1,0 +1,883 @@
+//! The forwarding use cases over in-memory fakes of their ports: destinations, secret rotation,
+//! replay, the events feed, fan-out, and what each attempt's answer does to a delivery.
+
+use comptoir::app::forwarding::*;
+use comptoir::app::ports::{Clock, StoreError};
+use comptoir::domain::pagination::PageRequest;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+/// The fakes never wait, so every use case is ready at its first poll.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the fakes are synchronous"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fakes
+// ---------------------------------------------------------------------------------------------
+
+const T0: f64 = 1_795_946_400_000.0; // 2026-11-29T10:00:00.000Z
+const HOUR: f64 = 3_600_000.0;
+
+struct FakeClock(Cell<f64>);
+
+impl FakeClock {
+    fn at(ms: f64) -> FakeClock {
+        FakeClock(Cell::new(ms))
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> String {
+        chrono::DateTime::from_timestamp_millis(self.0.get() as i64)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+    fn now_ms(&self) -> f64 {
+        self.0.get()
+    }
+}
+
+/// Secrets from a counter: each one differs from the last.
+struct CountingSecrets(Cell<u8>);
+
+impl SecretSource for CountingSecrets {
+    fn secret_bytes(&self) -> [u8; 24] {
+        self.0.set(self.0.get() + 1);
+        [self.0.get(); 24]
+    }
+}
+
+#[derive(Clone)]
+struct StoredDestination {
+    destination: Destination,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_expires_at: Option<String>,
+}
+
+struct Event {
+    id: String,
+    kind: String,
+    payload: String,
+}
+
+#[derive(Default)]
+struct FakeStore {
+    destinations: RefCell<Vec<StoredDestination>>,
+    deliveries: RefCell<Vec<Delivery>>,
+    events: RefCell<Vec<Event>>,
+}
+
+impl FakeStore {
+    fn stored(&self, id: &str) -> Option<StoredDestination> {
+        self.destinations
+            .borrow()
+            .iter()
+            .find(|d| d.destination.id == id)
+            .cloned()
+    }
+
+    fn delivery_now(&self, id: &str) -> Delivery {
+        self.deliveries
+            .borrow()
+            .iter()
+            .find(|d| d.id == id)
+            .cloned()
+            .unwrap()
+    }
+
+    fn add_event(&self, id: &str, kind: &str) {
+        self.events.borrow_mut().push(Event {
+            id: id.into(),
+            kind: kind.into(),
+            payload: format!(r#"{{"id":"{id}","type":"{kind}"}}"#),
+        });
+    }
+
+    fn add_delivery(
+        &self,
+        id: &str,
+        event_id: &str,
+        destination_id: &str,
+        status: DeliveryStatus,
+        attempts: i64,
+    ) {
+        self.deliveries.borrow_mut().push(Delivery {
+            id: id.into(),
+            event_id: event_id.into(),
+            destination_id: destination_id.into(),
+            status,
+            attempts,
+            last_status_code: None,
+            last_error: None,
+            created_at: "2026-11-29T09:00:00.000Z".into(),
+            updated_at: "2026-11-29T09:00:00.000Z".into(),
+        });
+    }
+}
+
+impl ForwardingStore for FakeStore {
+    async fn destination(&self, id: &str) -> Result<Option<Destination>, StoreError> {
+        Ok(self.stored(id).map(|d| d.destination))
+    }
+
+    async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
+        let mut all: Vec<Destination> = self
+            .destinations
+            .borrow()
+            .iter()
+            .map(|d| d.destination.clone())
+            .collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all.truncate(DESTINATIONS_LISTED);
+        Ok(all)
+    }
+
+    async fn save_destination(
+        &self,
+        d: &Destination,
+        new_secret: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut all = self.destinations.borrow_mut();
+        match all.iter_mut().find(|s| s.destination.id == d.id) {
+            Some(s) => {
+                s.destination = Destination {
+                    created_at: s.destination.created_at.clone(),
+                    ..d.clone()
+                };
+            }
+            None => all.push(StoredDestination {
+                destination: d.clone(),
+                secret: new_secret.unwrap_or("").into(),
+                previous_secret: None,
+                previous_expires_at: None,
+            }),
+        }
+        Ok(())
+    }
+
+    async fn delete_destination(&self, id: &str) -> Result<(), StoreError> {
+        self.destinations
+            .borrow_mut()
+            .retain(|d| d.destination.id != id);
+        Ok(())
+    }
+
+    async fn rotate_secret(
+        &self,
+        id: &str,
+        secret: &str,
+        previous_until: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        if let Some(s) = self
+            .destinations
+            .borrow_mut()
+            .iter_mut()
+            .find(|s| s.destination.id == id)
+        {
+            s.previous_secret = Some(std::mem::replace(&mut s.secret, secret.into()));
+            s.previous_expires_at = Some(previous_until.into());
+            s.destination.updated_at = now.into();
+        }
+        Ok(())
+    }
+
+    async fn deliveries(&self, q: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
+        let mut found: Vec<Delivery> = self
+            .deliveries
+            .borrow()
+            .iter()
+            .filter(|d| q.filter.status.is_none_or(|s| d.status == s))
+            .filter(|d| {
+                q.filter
+                    .destination_id
+                    .as_ref()
+                    .is_none_or(|id| &d.destination_id == id)
+            })
+            .filter(|d| (&d.created_at, &d.id) < (&q.before_at, &q.before_id))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
+        found.truncate(q.limit);
+        Ok(found)
+    }
+
+    async fn delivery(&self, id: &str) -> Result<Option<Delivery>, StoreError> {
+        Ok(self
+            .deliveries
+            .borrow()
+            .iter()
+            .find(|d| d.id == id)
+            .cloned())
+    }
+
+    async fn reset_delivery(&self, id: &str, now: &str) -> Result<bool, StoreError> {
+        let mut all = self.deliveries.borrow_mut();
+        let Some(d) = all.iter_mut().find(|d| d.id == id) else {
+            return Ok(false);
+        };
+        d.status = DeliveryStatus::Pending;
+        d.attempts = 0;
+        d.updated_at = now.into();
+        Ok(true)
+    }
+
+    async fn events_after(
+        &self,
+        after: FeedPosition,
+        limit: usize,
+    ) -> Result<Vec<FeedEvent>, StoreError> {
+        Ok(self
+            .events
+            .borrow()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| FeedEvent {
+                seq: i as i64 + 1,
+                payload: e.payload.clone(),
+            })
+            .filter(|e| e.seq > after.0)
+            .take(limit)
+            .collect())
+    }
+
+    async fn create_deliveries(
+        &self,
+        event_id: &str,
+        now: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let events = self.events.borrow();
+        let Some(event) = events.iter().find(|e| e.id == event_id) else {
+            return Ok(vec![]);
+        };
+        let mut created = vec![];
+        for d in self.destinations.borrow().iter().map(|d| &d.destination) {
+            let exists = self
+                .deliveries
+                .borrow()
+                .iter()
+                .any(|x| x.event_id == event_id && x.destination_id == d.id);
+            if d.receives(&event.kind) && !exists {
+                let id = format!("dlv_{}_{}", event_id, d.id);
+                self.add_delivery(&id, event_id, &d.id, DeliveryStatus::Pending, 0);
+                self.deliveries.borrow_mut().last_mut().unwrap().created_at = now.into();
+                created.push(id);
+            }
+        }
+        Ok(created)
+    }
+
+    async fn attempt_context(
+        &self,
+        delivery_id: &str,
+    ) -> Result<Option<AttemptContext>, StoreError> {
+        let Some(d) = self
+            .deliveries
+            .borrow()
+            .iter()
+            .find(|d| d.id == delivery_id)
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        let payload = self
+            .events
+            .borrow()
+            .iter()
+            .find(|e| e.id == d.event_id)
+            .map(|e| e.payload.clone());
+        let target = self.stored(&d.destination_id).map(|s| Target {
+            url: s.destination.url,
+            enabled: s.destination.enabled,
+            secret: s.secret,
+            previous_secret: s.previous_secret,
+            previous_expires_at: s.previous_expires_at,
+        });
+        Ok(Some(AttemptContext {
+            status: d.status,
+            attempts: d.attempts,
+            event_id: d.event_id,
+            payload,
+            target,
+        }))
+    }
+
+    async fn record_attempt(
+        &self,
+        delivery_id: &str,
+        r: &AttemptRecord,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut all = self.deliveries.borrow_mut();
+        let d = all.iter_mut().find(|d| d.id == delivery_id).unwrap();
+        d.status = r.status;
+        d.attempts = r.attempts;
+        d.last_status_code = r.status_code.map(i64::from);
+        d.last_error = r.error.clone();
+        d.updated_at = now.into();
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct FakeQueue(RefCell<Vec<String>>);
+
+impl DeliveryQueue for FakeQueue {
+    async fn enqueue(&self, delivery_ids: Vec<String>) -> Result<(), StoreError> {
+        self.0.borrow_mut().extend(delivery_ids);
+        Ok(())
+    }
+}
+
+/// A receiver that answers the given status (or fails to answer) and keeps what it got.
+struct FakeReceiver {
+    answer: Result<u16, String>,
+    got: RefCell<Vec<SignedWebhook>>,
+}
+
+impl FakeReceiver {
+    fn answering(answer: Result<u16, String>) -> FakeReceiver {
+        FakeReceiver {
+            answer,
+            got: RefCell::new(vec![]),
+        }
+    }
+}
+
+impl WebhookClient for FakeReceiver {
+    async fn post(&self, webhook: &SignedWebhook) -> Result<u16, String> {
+        self.got.borrow_mut().push(webhook.clone());
+        self.answer.clone()
+    }
+}
+
+const POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    base_seconds: 10,
+};
+
+fn spec(url: &str, events: &[&str]) -> DestinationSpec {
+    DestinationSpec {
+        url: DestinationUrl::parse(url, false).unwrap(),
+        events: EventTypes::parse(events).unwrap(),
+        enabled: true,
+    }
+}
+
+fn put(store: &FakeStore, clock: &FakeClock, id: &str, spec: DestinationSpec) -> SavedDestination {
+    block_on(put_destination(
+        store,
+        clock,
+        &CountingSecrets(Cell::new(0)),
+        id,
+        spec,
+    ))
+    .unwrap()
+}
+
+/// A store with destination `erp` (order.confirmed), an event and one pending delivery of it.
+fn one_pending_delivery() -> FakeStore {
+    let store = FakeStore::default();
+    put(
+        &store,
+        &FakeClock::at(T0),
+        "erp",
+        spec("https://erp.example.com/hook", &["order.confirmed"]),
+    );
+    store.add_event("evt_1", "order.confirmed");
+    store.add_delivery("dlv_1", "evt_1", "erp", DeliveryStatus::Pending, 0);
+    store
+}
+
+fn attempt(store: &FakeStore, receiver: &FakeReceiver, attempts_before: i64) -> (Settle, Delivery) {
+    store.deliveries.borrow_mut()[0].attempts = attempts_before;
+    let settle = block_on(attempt_delivery(
+        store,
+        receiver,
+        &FakeClock::at(T0),
+        POLICY,
+        "dlv_1",
+    ))
+    .unwrap();
+    (settle, store.delivery_now("dlv_1"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Destinations
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_destination_url_must_be_public_https() {
+    for bad in [
+        "http://erp.example.com/hook",
+        "https://10.0.0.1/hook",
+        "ftp://erp.example.com/",
+    ] {
+        assert!(
+            matches!(
+                DestinationUrl::parse(bad, false),
+                Err(ForwardingRefusal::BadUrl(_))
+            ),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        DestinationUrl::parse("  https://erp.example.com/hook ", false)
+            .unwrap()
+            .as_str(),
+        "https://erp.example.com/hook"
+    );
+    assert!(
+        DestinationUrl::parse("http://127.0.0.1:9000/hook", true).is_ok(),
+        "loopback when local development allows it"
+    );
+}
+
+#[test]
+fn a_destination_subscribes_to_at_least_one_known_event_type_or_star() {
+    assert_eq!(EventTypes::parse(&[]), Err(ForwardingRefusal::NoEventTypes));
+    assert_eq!(
+        EventTypes::parse(&["order.confirmed", "order.shipped"]),
+        Err(ForwardingRefusal::UnknownEventType { index: 1 })
+    );
+    assert!(EventTypes::parse(&["*"]).is_ok());
+    assert!(EventTypes::parse(EVENT_TYPES).is_ok());
+}
+
+#[test]
+fn a_new_destination_shows_its_secret_once_and_an_update_keeps_secret_and_creation_time() {
+    let store = FakeStore::default();
+    let created = put(
+        &store,
+        &FakeClock::at(T0),
+        "erp",
+        spec("https://erp.example.com/hook", &["*"]),
+    );
+    assert!(created.created);
+    let secret = created.secret.clone().unwrap();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(store.stored("erp").unwrap().secret, secret);
+
+    let updated = put(
+        &store,
+        &FakeClock::at(T0 + HOUR),
+        "erp",
+        spec("https://erp.example.com/v2", &["order.placed"]),
+    );
+    assert!(!updated.created);
+    assert_eq!(updated.secret, None);
+    assert_eq!(updated.destination.created_at, "2026-11-29T10:00:00.000Z");
+    assert_eq!(updated.destination.updated_at, "2026-11-29T11:00:00.000Z");
+    assert_eq!(store.stored("erp").unwrap().secret, secret);
+    assert_eq!(
+        block_on(get_destination(&store, "erp")).unwrap().url,
+        "https://erp.example.com/v2"
+    );
+}
+
+#[test]
+fn reading_deleting_or_rotating_an_unknown_destination_is_not_found() {
+    let store = FakeStore::default();
+    let not_found = Err(ForwardingRefusal::DestinationNotFound("nope".into()));
+    assert_eq!(block_on(get_destination(&store, "nope")), not_found);
+    assert_eq!(
+        block_on(delete_destination(&store, "nope")),
+        Err(ForwardingRefusal::DestinationNotFound("nope".into()))
+    );
+    let rotated = block_on(rotate_secret(
+        &store,
+        &FakeClock::at(T0),
+        &CountingSecrets(Cell::new(9)),
+        "nope",
+    ));
+    assert_eq!(rotated.map(|s| s.destination), not_found);
+}
+
+#[test]
+fn destinations_are_listed_by_id_and_a_deleted_one_is_gone() {
+    let store = FakeStore::default();
+    for id in ["wms", "erp", "crm"] {
+        put(
+            &store,
+            &FakeClock::at(T0),
+            id,
+            spec("https://erp.example.com/hook", &["*"]),
+        );
+    }
+    block_on(delete_destination(&store, "erp")).unwrap();
+    let ids: Vec<String> = block_on(list_destinations(&store))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ids, ["crm", "wms"]);
+}
+
+#[test]
+fn a_rotated_secret_keeps_signing_alongside_the_new_one_for_24_hours() {
+    let store = one_pending_delivery();
+    let old = store.stored("erp").unwrap().secret;
+    let rotated = block_on(rotate_secret(
+        &store,
+        &FakeClock::at(T0),
+        &CountingSecrets(Cell::new(7)),
+        "erp",
+    ))
+    .unwrap();
+    let fresh = rotated.secret.clone().unwrap();
+    assert_ne!(fresh, old);
+    assert_eq!(rotated.destination.updated_at, "2026-11-29T10:00:00.000Z");
+    let stored = store.stored("erp").unwrap();
+    assert_eq!(
+        (stored.secret.as_str(), stored.previous_secret.as_deref()),
+        (fresh.as_str(), Some(old.as_str()))
+    );
+    assert_eq!(
+        stored.previous_expires_at.as_deref(),
+        Some("2026-11-30T10:00:00.000Z")
+    );
+
+    let signatures_at = |ms: f64| {
+        let receiver = FakeReceiver::answering(Ok(500));
+        store.deliveries.borrow_mut()[0].status = DeliveryStatus::Pending;
+        block_on(attempt_delivery(
+            &store,
+            &receiver,
+            &FakeClock::at(ms),
+            POLICY,
+            "dlv_1",
+        ))
+        .unwrap();
+        let sent = receiver.got.borrow()[0].clone();
+        sent.signature.split(' ').count()
+    };
+    assert_eq!(
+        signatures_at(T0 + 23.0 * HOUR),
+        2,
+        "both secrets sign within the window"
+    );
+    assert_eq!(
+        signatures_at(T0 + 25.0 * HOUR),
+        1,
+        "only the new one after it"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries, replay, feed
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn replaying_a_dead_delivery_sets_the_same_delivery_back_to_pending_and_queues_it() {
+    let store = one_pending_delivery();
+    store.deliveries.borrow_mut()[0].status = DeliveryStatus::Dead;
+    store.deliveries.borrow_mut()[0].attempts = 3;
+    let queue = FakeQueue::default();
+    let replayed = block_on(replay(&store, &queue, &FakeClock::at(T0), "dlv_1")).unwrap();
+    assert_eq!(
+        (replayed.id.as_str(), replayed.status, replayed.attempts),
+        ("dlv_1", DeliveryStatus::Pending, 0)
+    );
+    assert_eq!(replayed.updated_at, "2026-11-29T10:00:00.000Z");
+    assert_eq!(*queue.0.borrow(), ["dlv_1"]);
+}
+
+#[test]
+fn replaying_an_unknown_delivery_is_not_found_and_queues_nothing() {
+    let store = FakeStore::default();
+    let queue = FakeQueue::default();
+    let refused = block_on(replay(&store, &queue, &FakeClock::at(T0), "dlv_x"));
+    assert_eq!(
+        refused,
+        Err(ForwardingRefusal::DeliveryNotFound("dlv_x".into()))
+    );
+    assert!(queue.0.borrow().is_empty());
+}
+
+#[test]
+fn deliveries_list_newest_first_by_status_and_page_with_a_cursor() {
+    let store = FakeStore::default();
+    for (i, status) in [
+        DeliveryStatus::Dead,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Dead,
+        DeliveryStatus::Dead,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store.add_delivery(&format!("dlv_{i}"), "evt_1", "erp", status, 1);
+        store.deliveries.borrow_mut()[i].created_at = format!("2026-11-29T10:00:0{i}.000Z");
+    }
+    let dead = DeliveryFilter {
+        status: Some(DeliveryStatus::Dead),
+        destination_id: None,
+    };
+    let first = PageRequest::parse(Some("2"), None).unwrap();
+    let page = block_on(list_deliveries(&store, dead.clone(), &first)).unwrap();
+    let ids: Vec<&str> = page.data.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["dlv_3", "dlv_2"]);
+    let next = PageRequest::parse(Some("2"), page.next_cursor.as_deref()).unwrap();
+    let page = block_on(list_deliveries(&store, dead, &next)).unwrap();
+    let ids: Vec<&str> = page.data.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!((ids, page.next_cursor), (vec!["dlv_0"], None));
+    assert_eq!(
+        DeliveryStatus::parse("failed"),
+        Err(ForwardingRefusal::BadStatusFilter)
+    );
+}
+
+#[test]
+fn the_feed_resumes_after_its_cursor_and_stays_put_when_nothing_is_new() {
+    let store = FakeStore::default();
+    for i in 1..=3 {
+        store.add_event(&format!("evt_{i}"), "order.placed");
+    }
+    let first = block_on(events(&store, FeedPosition::parse(None).unwrap(), 2)).unwrap();
+    assert_eq!(first.data.len(), 2);
+    let after = FeedPosition::parse(Some(&first.next_cursor)).unwrap();
+    let rest = block_on(events(&store, after, 2)).unwrap();
+    assert_eq!(
+        rest.data,
+        [serde_json::json!({"id": "evt_3", "type": "order.placed"})]
+    );
+    let end = FeedPosition::parse(Some(&rest.next_cursor)).unwrap();
+    let nothing = block_on(events(&store, end, 2)).unwrap();
+    assert!(nothing.data.is_empty());
+    assert_eq!(nothing.next_cursor, rest.next_cursor);
+    assert_eq!(
+        FeedPosition::parse(Some("e:2")),
+        Err(ForwardingRefusal::BadFeedCursor)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fan-out
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_event_fans_out_to_subscribed_and_wildcard_destinations_and_not_to_disabled_ones() {
+    let store = FakeStore::default();
+    let clock = FakeClock::at(T0);
+    put(
+        &store,
+        &clock,
+        "erp",
+        spec("https://erp.example.com/hook", &["order.confirmed"]),
+    );
+    put(
+        &store,
+        &clock,
+        "all",
+        spec("https://all.example.com/hook", &["*"]),
+    );
+    put(
+        &store,
+        &clock,
+        "wms",
+        spec("https://wms.example.com/hook", &["inventory.low"]),
+    );
+    put(
+        &store,
+        &clock,
+        "off",
+        DestinationSpec {
+            enabled: false,
+            ..spec("https://off.example.com/hook", &["*"])
+        },
+    );
+    store.add_event("evt_1", "order.confirmed");
+    let queue = FakeQueue::default();
+    block_on(fan_out(&store, &queue, &clock, "evt_1")).unwrap();
+    assert_eq!(*queue.0.borrow(), ["dlv_evt_1_erp", "dlv_evt_1_all"]);
+    let delivered_to: Vec<String> = store
+        .deliveries
+        .borrow()
+        .iter()
+        .map(|d| d.destination_id.clone())
+        .collect();
+    assert_eq!(delivered_to, ["erp", "all"]);
+    assert!(store
+        .deliveries
+        .borrow()
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Pending && d.attempts == 0));
+}
+
+#[test]
+fn a_redelivered_event_creates_and_queues_nothing_new() {
+    let store = one_pending_delivery();
+    store.deliveries.borrow_mut().clear();
+    let queue = FakeQueue::default();
+    block_on(fan_out(&store, &queue, &FakeClock::at(T0), "evt_1")).unwrap();
+    block_on(fan_out(&store, &queue, &FakeClock::at(T0), "evt_1")).unwrap();
+    assert_eq!(queue.0.borrow().len(), 1);
+    assert_eq!(store.deliveries.borrow().len(), 1);
+}
+
+#[test]
+fn the_subscription_rule_is_enabled_and_the_type_or_star() {
+    let d = |events: &[&str], enabled: bool| Destination {
+        id: "d".into(),
+        url: "https://x.example.com/".into(),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        enabled,
+        created_at: String::new(),
+        updated_at: String::new(),
+    };
+    assert!(d(&["order.placed"], true).receives("order.placed"));
+    assert!(d(&["*"], true).receives("inventory.low"));
+    assert!(!d(&["order.placed"], true).receives("order.canceled"));
+    assert!(!d(&["*"], false).receives("order.placed"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attempts
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_attempt_posts_the_event_signed_with_its_id_as_webhook_id() {
+    let store = one_pending_delivery();
+    let receiver = FakeReceiver::answering(Ok(204));
+    attempt(&store, &receiver, 0);
+    let sent = receiver.got.borrow()[0].clone();
+    assert_eq!(
+        (sent.url.as_str(), sent.id.as_str()),
+        ("https://erp.example.com/hook", "evt_1")
+    );
+    assert_eq!(sent.timestamp, (T0 / 1000.0) as i64);
+    assert_eq!(sent.body, r#"{"id":"evt_1","type":"order.confirmed"}"#);
+    let secret = store.stored("erp").unwrap().secret;
+    let expected = comptoir::domain::webhook::signature_header(
+        &[&secret],
+        "evt_1",
+        sent.timestamp,
+        &sent.body,
+    );
+    assert_eq!(Some(sent.signature), expected);
+}
+
+#[test]
+fn a_2xx_answer_delivers() {
+    let store = one_pending_delivery();
+    let (settle, d) = attempt(&store, &FakeReceiver::answering(Ok(200)), 0);
+    assert_eq!(settle, Settle::Ack);
+    assert_eq!(
+        (d.status, d.attempts, d.last_status_code, d.last_error),
+        (DeliveryStatus::Delivered, 1, Some(200), None)
+    );
+}
+
+#[test]
+fn a_5xx_answer_retries_with_a_delay_that_triples() {
+    let store = one_pending_delivery();
+    let (settle, d) = attempt(&store, &FakeReceiver::answering(Ok(503)), 0);
+    assert_eq!(settle, Settle::RetryIn(10));
+    assert_eq!(
+        (d.status, d.attempts, d.last_status_code),
+        (DeliveryStatus::Pending, 1, Some(503))
+    );
+    assert_eq!(
+        d.last_error.as_deref(),
+        Some("the destination answered 503")
+    );
+    let (settle, _) = attempt(&store, &FakeReceiver::answering(Ok(429)), 1);
+    assert_eq!(settle, Settle::RetryIn(30));
+}
+
+#[test]
+fn a_network_error_retries_and_is_kept_as_the_last_error() {
+    let store = one_pending_delivery();
+    let (settle, d) = attempt(
+        &store,
+        &FakeReceiver::answering(Err("no answer within 10 s".into())),
+        0,
+    );
+    assert_eq!(settle, Settle::RetryIn(10));
+    assert_eq!(
+        (d.status, d.last_status_code, d.last_error.as_deref()),
+        (DeliveryStatus::Pending, None, Some("no answer within 10 s"))
+    );
+}
+
+#[test]
+fn the_last_allowed_attempt_that_fails_goes_dead() {
+    let store = one_pending_delivery();
+    let (settle, d) = attempt(&store, &FakeReceiver::answering(Ok(500)), 2);
+    assert_eq!(settle, Settle::Ack);
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Dead, 3));
+}
+
+#[test]
+fn a_4xx_other_than_408_and_429_goes_dead_at_once() {
+    let store = one_pending_delivery();
+    let (settle, d) = attempt(&store, &FakeReceiver::answering(Ok(410)), 0);
+    assert_eq!(settle, Settle::Ack);
+    assert_eq!(
+        (d.status, d.attempts, d.last_status_code),
+        (DeliveryStatus::Dead, 1, Some(410))
+    );
+    assert_eq!(
+        d.last_error.as_deref(),
+        Some("the destination answered 410")
+    );
+}
+
+#[test]
+fn a_delivery_to_a_disabled_destination_goes_dead_unsent() {
+    let store = one_pending_delivery();
+    put(
+        &store,
+        &FakeClock::at(T0),
+        "erp",
+        DestinationSpec {
+            enabled: false,
+            ..spec("https://erp.example.com/hook", &["*"])
+        },
+    );
+    let receiver = FakeReceiver::answering(Ok(200));
+    let (settle, d) = attempt(&store, &receiver, 1);
+    assert_eq!(settle, Settle::Ack);
+    assert!(receiver.got.borrow().is_empty());
+    assert_eq!(
+        (d.status, d.attempts, d.last_error.as_deref()),
+        (DeliveryStatus::Dead, 1, Some("the destination is disabled"))
+    );
+}
+
+#[test]
+fn a_delivery_whose_destination_is_gone_goes_dead_unsent() {
+    let store = one_pending_delivery();
+    block_on(delete_destination(&store, "erp")).unwrap();
+    let receiver = FakeReceiver::answering(Ok(200));
+    let (_, d) = attempt(&store, &receiver, 0);
+    assert!(receiver.got.borrow().is_empty());
+    assert_eq!(
+        (d.status, d.last_error.as_deref()),
+        (
+            DeliveryStatus::Dead,
+            Some("the destination or the event no longer exists")
+        )
+    );
+}
+
+#[test]
+fn a_delivery_already_delivered_is_not_sent_again() {
+    let store = one_pending_delivery();
+    store.deliveries.borrow_mut()[0].status = DeliveryStatus::Delivered;
+    let receiver = FakeReceiver::answering(Ok(200));
+    let (settle, d) = attempt(&store, &receiver, 1);
+    assert_eq!(settle, Settle::Ack);
+    assert!(receiver.got.borrow().is_empty());
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Delivered, 1));
+}
