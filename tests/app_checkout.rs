@@ -1,0 +1,666 @@
+//! Checkout, order actions and payment events over in-memory ports: what an order is made of,
+//! every refusal once, what a race or a provider outage leaves behind (nothing half-done), and
+//! that a payment confirms its order exactly once.
+
+mod support;
+
+use comptoir::app::cart::{CartUpdate, Shop};
+use comptoir::app::checkout::{admit, PaymentStart, Placed, Till};
+use comptoir::app::idempotency::{decide, Claim, Claimed, IdempotencyRefusal, IdempotencyStore};
+use comptoir::app::orders::{self, OrderRefusal};
+use comptoir::app::payments::{stripe_event, Handled};
+use comptoir::app::ports::{OrderFilter, OrderStore};
+use comptoir::app::Failure;
+use comptoir::domain::checkout::CheckoutRefusal;
+use comptoir::domain::events::EventType;
+use comptoir::domain::order::{Action, OrderStatus, PaymentMethod, PaymentStatus};
+use comptoir::domain::pagination::PageRequest;
+use serde_json::json;
+use support::*;
+
+struct World {
+    store: FakeStore,
+    catalog: FakeCatalog,
+    platform: FakePlatform,
+    pay: FakePay,
+    channel: comptoir::domain::channel::Channel,
+    settings: comptoir::app::Settings,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            store: FakeStore::seeded(),
+            catalog: FakeCatalog::default(),
+            platform: FakePlatform::default(),
+            pay: FakePay {
+                secret: true,
+                ..FakePay::default()
+            },
+            channel: channel(),
+            settings: settings(),
+        }
+    }
+
+    fn shop(&self) -> Shop<'_, FakeStore, FakeCatalog, FakePlatform> {
+        Shop {
+            store: &self.store,
+            catalog: &self.catalog,
+            platform: &self.platform,
+            channel: &self.channel,
+            settings: &self.settings,
+        }
+    }
+
+    fn till(&self) -> Till<'_, FakeStore, FakeCatalog, FakePlatform, FakePay> {
+        Till {
+            store: &self.store,
+            catalog: &self.catalog,
+            platform: &self.platform,
+            payments: &self.pay,
+            channel: &self.channel,
+            settings: &self.settings,
+        }
+    }
+
+    /// A cart with `lines`, and the email, address and shipping method it needs unless `bare`.
+    fn cart(&self, lines: &[(&str, i64)], bare: bool) -> String {
+        let id = block_on(self.shop().create("FR")).unwrap().view["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (sku, q) in lines {
+            block_on(self.shop().add_line(&id, None, sku, *q)).unwrap();
+        }
+        if !bare {
+            let u = CartUpdate {
+                email: Some(Some("jeanne@example.fr".into())),
+                shipping_address: Some(Some(address("FR"))),
+                shipping_method: Some(Some("colissimo".into())),
+                ..CartUpdate::default()
+            };
+            block_on(self.shop().update(&id, None, &u)).unwrap();
+        }
+        id
+    }
+
+    fn checkout(
+        &self,
+        cart: &str,
+        method: PaymentMethod,
+    ) -> Result<Placed, Failure<CheckoutRefusal>> {
+        let (_, data) = block_on(self.store.claim(&claim(cart), Some(cart))).unwrap();
+        block_on(self.till().place(data, method))
+    }
+}
+
+fn claim(cart: &str) -> Claim {
+    Claim {
+        channel: "web".into(),
+        key: format!("key-{cart}"),
+        method: "POST".into(),
+        path: format!("/v1/carts/{cart}/checkout"),
+        body_hash: "h".into(),
+        token: format!("claim-{cart}"),
+        now: NOW.into(),
+        lease_until: "2026-06-01T12:01:00.000Z".into(),
+    }
+}
+
+fn refused<T: std::fmt::Debug, R: std::fmt::Debug>(r: Result<T, Failure<R>>) -> R {
+    match r {
+        Err(Failure::Refused(r)) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_complete_cart_becomes_a_pending_order_at_catalog_prices_with_its_stock_reserved_and_one_event()
+{
+    let w = World::new();
+    let cart = w.cart(&[("TEE-M", 2), ("MUG", 1)], false);
+    let placed = w.checkout(&cart, PaymentMethod::Manual).unwrap();
+    let o = &placed.order;
+    assert_eq!(placed.payment, PaymentStart::Manual);
+    assert_eq!(o.number, "FR-000001");
+    assert_eq!(
+        (o.status, o.payment_status),
+        (OrderStatus::PendingPayment, PaymentStatus::Pending)
+    );
+    assert_eq!(o.total_minor, 2 * 2500 + 1200 + 490);
+    assert_eq!(
+        o.lines
+            .iter()
+            .map(|l| (l.sku.as_str(), l.quantity, l.unit_price))
+            .collect::<Vec<_>>(),
+        [("TEE-M", 2, 2500), ("MUG", 1, 1200)]
+    );
+    assert_eq!(
+        o.pay_by, "2026-06-01T12:30:00.000Z",
+        "UNPAID_ORDER_TTL_SECONDS defaults to 30 minutes"
+    );
+    assert_eq!(w.store.stock("TEE-M"), (5, 2));
+    assert_eq!(w.store.cart(&cart).status, "checked_out");
+    let t = w.store.t.borrow();
+    assert_eq!(t.outbox.len(), 1);
+    assert_eq!(t.outbox[0].event_type, EventType::OrderPlaced);
+    assert_eq!(t.outbox[0].data["number"], "FR-000001");
+    assert_eq!(
+        w.platform.published.get(),
+        1,
+        "events are handed on after the commit"
+    );
+}
+
+#[test]
+fn the_checkout_reads_the_cart_with_its_claim_and_places_in_one_more_round_trip() {
+    let w = World::new();
+    let cart = w.cart(&[("MUG", 1)], false);
+    w.store.round_trips.set(0);
+    w.checkout(&cart, PaymentMethod::Manual).unwrap();
+    assert_eq!(
+        w.store.round_trips.get(),
+        2,
+        "claim + cart read, then the order's batch"
+    );
+}
+
+#[test]
+fn an_empty_cart_or_one_without_email_address_or_method_is_refused_naming_what_is_missing() {
+    let w = World::new();
+    let cart = w.cart(&[], false);
+    assert_eq!(
+        refused(w.checkout(&cart, PaymentMethod::Manual)),
+        CheckoutRefusal::Incomplete {
+            field: "lines",
+            message: "the cart is empty"
+        }
+    );
+    let cart = w.cart(&[("MUG", 1)], true);
+    match refused(w.checkout(&cart, PaymentMethod::Manual)) {
+        CheckoutRefusal::Incomplete { field, .. } => assert_eq!(field, "email"),
+        other => panic!("{other:?}"),
+    }
+    let u = CartUpdate {
+        email: Some(Some("a@b.fr".into())),
+        ..CartUpdate::default()
+    };
+    block_on(w.shop().update(&cart, None, &u)).unwrap();
+    match refused(w.checkout(&cart, PaymentMethod::Manual)) {
+        CheckoutRefusal::Incomplete { field, .. } => assert_eq!(field, "shipping_address"),
+        other => panic!("{other:?}"),
+    }
+    assert!(w.store.t.borrow().orders.is_empty());
+    assert_eq!(w.store.stock("MUG"), (50, 0));
+}
+
+#[test]
+fn a_cart_over_the_stock_left_is_refused_before_anything_is_written() {
+    let w = World::new();
+    let cart = w.cart(&[("TEE-M", 3)], false);
+    w.store
+        .t
+        .borrow_mut()
+        .inventory
+        .insert("TEE-M".into(), (5, 4));
+    assert_eq!(
+        refused(w.checkout(&cart, PaymentMethod::Manual)),
+        CheckoutRefusal::InsufficientStock {
+            sku: "TEE-M".into(),
+            available: 1
+        }
+    );
+    assert!(w.store.t.borrow().orders.is_empty());
+}
+
+#[test]
+fn stock_sold_between_the_read_and_the_batch_refuses_the_order_with_what_is_left_and_writes_nothing(
+) {
+    let w = World::new();
+    let cart = w.cart(&[("TEE-M", 3)], false);
+    *w.store.sold_meanwhile.borrow_mut() = Some(("TEE-M".into(), 4));
+    assert_eq!(
+        refused(w.checkout(&cart, PaymentMethod::Manual)),
+        CheckoutRefusal::InsufficientStock {
+            sku: "TEE-M".into(),
+            available: 1
+        }
+    );
+    assert!(w.store.t.borrow().orders.is_empty());
+    assert_eq!(
+        w.store.cart(&cart).status,
+        "active",
+        "the shopper can lower the quantity and retry"
+    );
+    assert_eq!(
+        w.store.stock("TEE-M"),
+        (5, 4),
+        "only the other checkout's reservation"
+    );
+}
+
+#[test]
+fn two_checkouts_of_one_cart_place_one_order_and_the_second_learns_the_cart_changed() {
+    let w = World::new();
+    let cart = w.cart(&[("MUG", 2)], false);
+    let (_, first) = block_on(w.store.claim(&claim(&cart), Some(&cart))).unwrap();
+    let (_, second) =
+        block_on(w.store.claim(&claim(&format!("{cart}-again")), Some(&cart))).unwrap();
+    block_on(w.till().place(first, PaymentMethod::Manual)).unwrap();
+    match refused(block_on(w.till().place(second, PaymentMethod::Manual))) {
+        CheckoutRefusal::CartChanged { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.store.t.borrow().orders.len(), 1);
+    assert_eq!(w.store.stock("MUG"), (50, 2));
+}
+
+#[test]
+fn a_discount_used_up_meanwhile_refuses_the_order_with_its_reason() {
+    let w = World::new();
+    w.store
+        .t
+        .borrow_mut()
+        .discounts
+        .push((discount("LAST", "50", Some(1)), 0));
+    let cart = w.cart(&[("MUG", 1)], false);
+    block_on(w.shop().add_code(&cart, None, "LAST")).unwrap();
+    w.store.t.borrow_mut().discounts.last_mut().unwrap().1 = 1;
+    // Priced before the last use was counted, refused by the batch's usage guard.
+    let (_, data) = block_on(w.store.claim(&claim(&cart), Some(&cart))).unwrap();
+    let mut data = data.unwrap();
+    data.discounts.iter_mut().for_each(|(_, u)| u.total = 0);
+    match refused(block_on(w.till().place(Some(data), PaymentMethod::Manual))) {
+        CheckoutRefusal::DiscountNotApplicable { reason, .. } => {
+            assert_eq!(reason, "usage_limit_reached")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(w.store.t.borrow().orders.is_empty());
+}
+
+#[test]
+fn a_checked_out_cart_cannot_be_checked_out_again_and_another_channels_cart_is_not_found() {
+    let w = World::new();
+    let cart = w.cart(&[("MUG", 1)], false);
+    w.checkout(&cart, PaymentMethod::Manual).unwrap();
+    let (_, data) = block_on(w.store.claim(&claim("other"), Some(&cart))).unwrap();
+    assert_eq!(
+        refused(block_on(w.till().place(data, PaymentMethod::Manual))),
+        CheckoutRefusal::NotActive {
+            status: "checked_out".into()
+        }
+    );
+    let mut other = w.store.t.borrow().carts[&cart].clone();
+    other.channel_id = "app".into();
+    let (_, mut data) = block_on(w.store.claim(&claim("x"), Some(&cart))).unwrap();
+    data.as_mut().unwrap().cart = other;
+    assert_eq!(
+        refused(block_on(w.till().place(data, PaymentMethod::Manual))),
+        CheckoutRefusal::NotFound
+    );
+}
+
+#[test]
+fn a_stripe_checkout_starts_a_payment_intent_and_keeps_its_id() {
+    let w = World::new();
+    let cart = w.cart(&[("MUG", 1)], false);
+    let placed = w.checkout(&cart, PaymentMethod::Stripe).unwrap();
+    let id = placed.order.id.clone();
+    assert_eq!(
+        placed.payment,
+        PaymentStart::Stripe {
+            client_secret: format!("pi_{id}_secret")
+        }
+    );
+    assert_eq!(
+        w.store.t.borrow().orders[&id].payment_reference,
+        Some(format!("pi_{id}"))
+    );
+}
+
+#[test]
+fn stripe_without_its_secret_places_nothing() {
+    let mut w = World::new();
+    w.pay.secret = false;
+    let cart = w.cart(&[("MUG", 1)], false);
+    assert!(matches!(
+        refused(w.checkout(&cart, PaymentMethod::Stripe)),
+        CheckoutRefusal::PaymentUnavailable { .. }
+    ));
+    assert!(w.store.t.borrow().orders.is_empty());
+    assert_eq!(w.store.cart(&cart).status, "active");
+}
+
+#[test]
+fn a_stripe_outage_cancels_the_order_it_placed_and_releases_the_stock() {
+    let mut w = World::new();
+    w.pay.fail = true;
+    let cart = w.cart(&[("MUG", 3)], false);
+    assert!(matches!(
+        refused(w.checkout(&cart, PaymentMethod::Stripe)),
+        CheckoutRefusal::PaymentUnavailable { .. }
+    ));
+    let t = w.store.t.borrow();
+    let order = t.orders.values().next().unwrap();
+    assert_eq!(order.status, OrderStatus::Canceled);
+    assert_eq!(t.inventory["MUG"], (50, 0));
+    assert_eq!(
+        t.outbox.iter().map(|e| e.event_type).collect::<Vec<_>>(),
+        [EventType::OrderPlaced, EventType::OrderCanceled]
+    );
+    assert!(w
+        .platform
+        .logged
+        .borrow()
+        .iter()
+        .any(|l| l.contains("Stripe PaymentIntent failed")));
+}
+
+#[test]
+fn a_rate_limited_client_is_refused_before_its_key_is_claimed() {
+    let w = World::new();
+    w.platform.allow.set(false);
+    assert_eq!(
+        block_on(admit(&w.platform)),
+        Err(CheckoutRefusal::RateLimited)
+    );
+    assert!(w.store.t.borrow().keys.is_empty());
+}
+
+#[test]
+fn a_replayed_checkout_gets_the_stored_answer_and_another_body_under_the_key_is_refused() {
+    let w = World::new();
+    let c = claim("cart_1");
+    let (record, _) = block_on(w.store.claim(&c, None)).unwrap();
+    assert_eq!(
+        decide(record.as_ref(), &c.token, &c.body_hash),
+        Ok(Claimed::Run)
+    );
+    let retry = Claim {
+        token: "claim-2".into(),
+        ..c.clone()
+    };
+    let (record, _) = block_on(w.store.claim(&retry, None)).unwrap();
+    assert_eq!(
+        decide(record.as_ref(), &retry.token, &retry.body_hash),
+        Err(IdempotencyRefusal::InProgress)
+    );
+    block_on(
+        w.store
+            .finish(&c, 201, "{\"order\":1}", "2026-06-02T12:00:00.000Z"),
+    )
+    .unwrap();
+    let (record, _) = block_on(w.store.claim(&retry, None)).unwrap();
+    assert_eq!(
+        decide(record.as_ref(), &retry.token, &retry.body_hash),
+        Ok(Claimed::Replay {
+            status: 201,
+            body: Some("{\"order\":1}".into())
+        })
+    );
+    assert_eq!(
+        decide(record.as_ref(), &retry.token, "another"),
+        Err(IdempotencyRefusal::KeyReused)
+    );
+}
+
+fn placed(w: &World) -> String {
+    let cart = w.cart(&[("TEE-M", 2)], false);
+    w.checkout(&cart, PaymentMethod::Manual).unwrap().order.id
+}
+
+#[test]
+fn mark_paid_confirms_once_and_fulfilment_ships_the_stock() {
+    let w = World::new();
+    let id = placed(&w);
+    let o = block_on(orders::act(
+        &w.store,
+        &w.platform,
+        &id,
+        &Action::MarkPaid,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(o.status, OrderStatus::Confirmed);
+    let again = block_on(orders::act(
+        &w.store,
+        &w.platform,
+        &id,
+        &Action::MarkPaid,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(
+        again.last_sequence, o.last_sequence,
+        "already paid: nothing new"
+    );
+    let line = o.lines[0].id.clone();
+    let detail = json!({"lines": [{"line_id": line, "quantity": 2}], "tracking": null});
+    let o = block_on(orders::act(
+        &w.store,
+        &w.platform,
+        &id,
+        &Action::Fulfill(vec![(line, 2)]),
+        Some(detail.clone()),
+    ))
+    .unwrap();
+    assert_eq!(o.status, OrderStatus::Fulfilled);
+    assert_eq!(w.store.stock("TEE-M"), (3, 0));
+    let t = w.store.t.borrow();
+    let shipped = t.outbox.last().unwrap();
+    assert_eq!(shipped.event_type, EventType::OrderFulfilled);
+    assert_eq!(shipped.data["fulfillment"], detail);
+    assert_eq!(shipped.sequence, 3);
+}
+
+#[test]
+fn an_illegal_action_is_refused_with_the_status_and_a_bad_line_by_its_index() {
+    let w = World::new();
+    let id = placed(&w);
+    assert_eq!(
+        refused(block_on(orders::act(
+            &w.store,
+            &w.platform,
+            &id,
+            &Action::Fulfill(vec![("x".into(), 1)]),
+            None
+        ))),
+        OrderRefusal::Illegal {
+            from: OrderStatus::PendingPayment,
+            action: "fulfill"
+        }
+    );
+    block_on(orders::act(
+        &w.store,
+        &w.platform,
+        &id,
+        &Action::MarkPaid,
+        None,
+    ))
+    .unwrap();
+    match refused(block_on(orders::act(
+        &w.store,
+        &w.platform,
+        &id,
+        &Action::Fulfill(vec![("x".into(), 1)]),
+        None,
+    ))) {
+        OrderRefusal::BadLine { index, .. } => assert_eq!(index, 0),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        refused(block_on(orders::order(&w.store, "ord_nope"))),
+        OrderRefusal::NoOrder {
+            id: "ord_nope".into()
+        }
+    );
+}
+
+#[test]
+fn an_action_that_loses_a_race_decides_again_on_the_order_as_it_now_is() {
+    let w = World::new();
+    let id = placed(&w);
+    w.store.order_races.set(2);
+    let o = block_on(orders::act(
+        &w.store,
+        &w.platform,
+        &id,
+        &Action::Cancel,
+        Some(json!({"reason": "asked"})),
+    ))
+    .unwrap();
+    assert_eq!(o.status, OrderStatus::Canceled);
+    assert_eq!(w.store.stock("TEE-M"), (5, 0));
+    w.store.order_races.set(5);
+    let other = placed(&w);
+    assert_eq!(
+        refused(block_on(orders::act(
+            &w.store,
+            &w.platform,
+            &other,
+            &Action::Cancel,
+            None
+        ))),
+        OrderRefusal::Busy
+    );
+}
+
+#[test]
+fn unpaid_orders_past_their_deadline_expire_and_release_their_stock() {
+    let w = World::new();
+    let id = placed(&w);
+    w.platform.now_ms.set(NOW_MS + 31.0 * 60.0 * 1000.0);
+    assert_eq!(
+        block_on(orders::expire_overdue(&w.store, &w.platform, 100)).unwrap(),
+        1
+    );
+    let o = block_on(w.store.order(&id)).unwrap().unwrap();
+    assert_eq!(
+        (o.status, o.cancel_reason.as_deref()),
+        (OrderStatus::Canceled, Some("payment_timeout"))
+    );
+    assert_eq!(w.store.stock("TEE-M"), (5, 0));
+}
+
+#[test]
+fn a_shopper_sees_an_order_only_when_granted_and_only_in_its_channel() {
+    let w = World::new();
+    let id = placed(&w);
+    assert!(block_on(orders::order_for(&w.store, "web", &id, |_| true)).is_ok());
+    assert_eq!(
+        refused(block_on(orders::order_for(&w.store, "web", &id, |_| false))),
+        OrderRefusal::NotFound
+    );
+    assert_eq!(
+        refused(block_on(orders::order_for(&w.store, "app", &id, |_| true))),
+        OrderRefusal::NotFound
+    );
+}
+
+#[test]
+fn order_lists_are_newest_first_in_pages_with_a_cursor() {
+    let w = World::new();
+    let first = placed(&w);
+    w.platform.now_ms.set(NOW_MS + 1000.0);
+    let second = placed(&w);
+    let page = block_on(orders::newest(
+        &w.store,
+        &OrderFilter::Status(None),
+        &PageRequest {
+            limit: 1,
+            after: None,
+        },
+    ))
+    .unwrap();
+    assert_eq!(page.data[0].id, second);
+    let cursor = page.next_cursor.expect("a second page");
+    let next = PageRequest::parse(Some("1"), Some(&cursor)).unwrap();
+    let page = block_on(orders::newest(&w.store, &OrderFilter::Status(None), &next)).unwrap();
+    assert_eq!(
+        page.data.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
+        [first.as_str()]
+    );
+}
+
+fn intent(w: &World, id: &str, amount: i64) -> serde_json::Value {
+    let o = block_on(w.store.order(id)).unwrap().unwrap();
+    json!({"id": o.payment_reference, "amount": amount, "currency": "eur", "metadata": {"order_id": id}})
+}
+
+#[test]
+fn a_matching_payment_confirms_its_order_once_however_often_stripe_sends_it() {
+    let w = World::new();
+    let cart = w.cart(&[("MUG", 1)], false);
+    let id = w.checkout(&cart, PaymentMethod::Stripe).unwrap().order.id;
+    let total = block_on(w.store.order(&id)).unwrap().unwrap().total_minor;
+    let paid = intent(&w, &id, total);
+    let kind = "payment_intent.succeeded";
+    assert_eq!(
+        block_on(stripe_event(&w.store, &w.platform, "evt_1", kind, &paid)),
+        Ok(Handled::Confirmed)
+    );
+    assert_eq!(
+        block_on(stripe_event(&w.store, &w.platform, "evt_1", kind, &paid)),
+        Ok(Handled::Duplicate)
+    );
+    assert_eq!(
+        block_on(stripe_event(&w.store, &w.platform, "evt_2", kind, &paid)),
+        Ok(Handled::Recorded)
+    );
+    let o = block_on(w.store.order(&id)).unwrap().unwrap();
+    assert_eq!(o.status, OrderStatus::Confirmed);
+    let confirmed = w
+        .store
+        .t
+        .borrow()
+        .outbox
+        .iter()
+        .filter(|e| e.event_type == EventType::OrderConfirmed)
+        .count();
+    assert_eq!(confirmed, 1);
+}
+
+#[test]
+fn a_payment_for_another_amount_or_an_unknown_order_confirms_nothing_and_is_logged() {
+    let w = World::new();
+    let cart = w.cart(&[("MUG", 1)], false);
+    let id = w.checkout(&cart, PaymentMethod::Stripe).unwrap().order.id;
+    let kind = "payment_intent.succeeded";
+    assert_eq!(
+        block_on(stripe_event(
+            &w.store,
+            &w.platform,
+            "evt_a",
+            kind,
+            &intent(&w, &id, 1)
+        )),
+        Ok(Handled::Recorded)
+    );
+    let unknown = json!({"amount": 1, "currency": "eur", "metadata": {"order_id": "ord_nope"}});
+    assert_eq!(
+        block_on(stripe_event(&w.store, &w.platform, "evt_b", kind, &unknown)),
+        Ok(Handled::Recorded)
+    );
+    assert_eq!(
+        block_on(stripe_event(
+            &w.store,
+            &w.platform,
+            "evt_c",
+            "charge.refunded",
+            &unknown
+        )),
+        Ok(Handled::Recorded)
+    );
+    assert_eq!(
+        block_on(w.store.order(&id)).unwrap().unwrap().status,
+        OrderStatus::PendingPayment
+    );
+    assert_eq!(
+        w.platform.logged.borrow().len(),
+        2,
+        "{:?}",
+        w.platform.logged.borrow()
+    );
+    assert_eq!(w.store.t.borrow().receipts.len(), 3);
+}
