@@ -135,7 +135,7 @@ impl From<ApiError> for Reply {
             status: error.status,
             body: Some(error.body().to_string()),
             headers: Vec::new(),
-            cause: error.cause.clone(),
+            cause: error.cause.as_deref().cloned(),
         };
         for (name, value) in error.headers {
             reply = reply.header(name, value);

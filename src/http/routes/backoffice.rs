@@ -1,0 +1,182 @@
+//! The back office's route table.
+
+use super::*;
+
+use crate::auth::admin::Scope;
+
+/// Routes of the admin API (`/admin/v1`, admin JWT required).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backoffice<'a> {
+    PutDestination { id: &'a str },
+    GetDestination { id: &'a str },
+    DeleteDestination { id: &'a str },
+    ListDestinations,
+    RotateSecret { id: &'a str },
+    ListDeliveries,
+    GetDelivery { id: &'a str },
+    ReplayDelivery { id: &'a str },
+    Events,
+    ListOrders,
+    GetOrder { id: &'a str },
+    MarkPaid { id: &'a str },
+    CancelOrder { id: &'a str },
+    FulfillOrder { id: &'a str },
+    RefundOrder { id: &'a str },
+    PutMarket { code: &'a str },
+    GetMarket { code: &'a str },
+    PutProduct { id: &'a str },
+    GetProduct { id: &'a str },
+    ImportProducts,
+    GetInventory { sku: &'a str },
+    PutInventory { sku: &'a str },
+    AdjustInventory { sku: &'a str },
+    ListAdjustments { sku: &'a str },
+    PutChannel { id: &'a str },
+    GetChannel { id: &'a str },
+    RotateChannelKey { id: &'a str },
+    PutShippingMethod { id: &'a str },
+    GetShippingMethod { id: &'a str },
+    PutDiscount { id: &'a str },
+    GetDiscount { id: &'a str },
+}
+
+impl Backoffice<'_> {
+    /// The scope a token needs for this route.
+    pub fn scope(&self) -> Scope {
+        use Backoffice::*;
+        match self {
+            PutMarket { .. }
+            | PutProduct { .. }
+            | ImportProducts
+            | PutChannel { .. }
+            | RotateChannelKey { .. }
+            | PutShippingMethod { .. }
+            | PutDiscount { .. } => Scope::CatalogWrite,
+            GetMarket { .. }
+            | GetProduct { .. }
+            | GetChannel { .. }
+            | GetShippingMethod { .. }
+            | GetDiscount { .. } => Scope::CatalogRead,
+            GetInventory { .. } | ListAdjustments { .. } => Scope::InventoryRead,
+            ListOrders | GetOrder { .. } => Scope::OrdersRead,
+            PutDestination { .. }
+            | DeleteDestination { .. }
+            | RotateSecret { .. }
+            | ReplayDelivery { .. } => Scope::DestinationsWrite,
+            GetDestination { .. } | ListDestinations | ListDeliveries | GetDelivery { .. } => {
+                Scope::DestinationsRead
+            }
+            Events => Scope::EventsRead,
+            MarkPaid { .. } | CancelOrder { .. } | FulfillOrder { .. } | RefundOrder { .. } => {
+                Scope::OrdersWrite
+            }
+            PutInventory { .. } | AdjustInventory { .. } => Scope::InventoryWrite,
+        }
+    }
+
+    /// POST routes whose body may be left empty (it means `{}`).
+    pub fn body_optional(&self) -> bool {
+        matches!(
+            self,
+            Backoffice::RotateChannelKey { .. }
+                | Backoffice::MarkPaid { .. }
+                | Backoffice::CancelOrder { .. }
+                | Backoffice::RotateSecret { .. }
+                | Backoffice::ReplayDelivery { .. }
+        )
+    }
+}
+
+pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a>, ApiError> {
+    let segs = segments(path).ok_or_else(not_found)?;
+    let route = match (method, segs.as_slice()) {
+        ("GET", ["admin", "v1", "destinations"]) => Backoffice::ListDestinations,
+        (_, ["admin", "v1", "destinations"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+        ("PUT", ["admin", "v1", "destinations", id]) => Backoffice::PutDestination { id },
+        ("GET", ["admin", "v1", "destinations", id]) => Backoffice::GetDestination { id },
+        ("DELETE", ["admin", "v1", "destinations", id]) => Backoffice::DeleteDestination { id },
+        (_, ["admin", "v1", "destinations", _]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "PUT", "DELETE"]))
+        }
+        ("POST", ["admin", "v1", "destinations", id, "rotate-secret"]) => {
+            Backoffice::RotateSecret { id }
+        }
+        (_, ["admin", "v1", "destinations", _, "rotate-secret"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
+        ("GET", ["admin", "v1", "deliveries"]) => Backoffice::ListDeliveries,
+        (_, ["admin", "v1", "deliveries"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+        ("GET", ["admin", "v1", "deliveries", id]) => Backoffice::GetDelivery { id },
+        (_, ["admin", "v1", "deliveries", _]) => {
+            return Err(ApiError::method_not_allowed(&["GET"]))
+        }
+        ("POST", ["admin", "v1", "deliveries", id, "replay"]) => Backoffice::ReplayDelivery { id },
+        (_, ["admin", "v1", "deliveries", _, "replay"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
+        ("GET", ["admin", "v1", "events"]) => Backoffice::Events,
+        (_, ["admin", "v1", "events"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+        ("GET", ["admin", "v1", "orders"]) => Backoffice::ListOrders,
+        (_, ["admin", "v1", "orders"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+        ("GET", ["admin", "v1", "orders", id]) => Backoffice::GetOrder { id },
+        (_, ["admin", "v1", "orders", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
+        ("POST", ["admin", "v1", "orders", id, "mark-paid"]) => Backoffice::MarkPaid { id },
+        ("POST", ["admin", "v1", "orders", id, "cancel"]) => Backoffice::CancelOrder { id },
+        ("POST", ["admin", "v1", "orders", id, "fulfillments"]) => Backoffice::FulfillOrder { id },
+        ("POST", ["admin", "v1", "orders", id, "refunds"]) => Backoffice::RefundOrder { id },
+        (_, ["admin", "v1", "orders", _, "mark-paid" | "cancel" | "fulfillments" | "refunds"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
+        ("PUT", ["admin", "v1", "markets", code]) => Backoffice::PutMarket { code },
+        ("GET", ["admin", "v1", "markets", code]) => Backoffice::GetMarket { code },
+        (_, ["admin", "v1", "markets", _]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+        }
+        ("POST", ["admin", "v1", "products", "import"]) => Backoffice::ImportProducts,
+        (_, ["admin", "v1", "products", "import"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
+        ("PUT", ["admin", "v1", "products", id]) => Backoffice::PutProduct { id },
+        ("GET", ["admin", "v1", "products", id]) => Backoffice::GetProduct { id },
+        (_, ["admin", "v1", "products", _]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+        }
+        ("GET", ["admin", "v1", "inventory", sku]) => Backoffice::GetInventory { sku },
+        ("PUT", ["admin", "v1", "inventory", sku]) => Backoffice::PutInventory { sku },
+        (_, ["admin", "v1", "inventory", _]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+        }
+        ("POST", ["admin", "v1", "inventory", sku, "adjustments"]) => {
+            Backoffice::AdjustInventory { sku }
+        }
+        ("GET", ["admin", "v1", "inventory", sku, "adjustments"]) => {
+            Backoffice::ListAdjustments { sku }
+        }
+        (_, ["admin", "v1", "inventory", _, "adjustments"]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "POST"]))
+        }
+        ("PUT", ["admin", "v1", "channels", id]) => Backoffice::PutChannel { id },
+        ("GET", ["admin", "v1", "channels", id]) => Backoffice::GetChannel { id },
+        (_, ["admin", "v1", "channels", _]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+        }
+        ("POST", ["admin", "v1", "channels", id, "rotate-key"]) => {
+            Backoffice::RotateChannelKey { id }
+        }
+        (_, ["admin", "v1", "channels", _, "rotate-key"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
+        ("PUT", ["admin", "v1", "shipping-methods", id]) => Backoffice::PutShippingMethod { id },
+        ("GET", ["admin", "v1", "shipping-methods", id]) => Backoffice::GetShippingMethod { id },
+        (_, ["admin", "v1", "shipping-methods", _]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+        }
+        ("PUT", ["admin", "v1", "discounts", id]) => Backoffice::PutDiscount { id },
+        ("GET", ["admin", "v1", "discounts", id]) => Backoffice::GetDiscount { id },
+        (_, ["admin", "v1", "discounts", _]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
+        }
+        _ => return Err(not_found()),
+    };
+    Ok(route)
+}

@@ -1,0 +1,102 @@
+//! Every route of both tables, natively.
+
+use super::*;
+
+#[test]
+fn health_and_openapi_are_get_only_everywhere() {
+    assert_eq!(match_common("GET", "/health"), Some(Ok(Common::Health)));
+    assert_eq!(
+        match_common("GET", "/openapi.json"),
+        Some(Ok(Common::OpenApi))
+    );
+    let e = match_common("POST", "/health").unwrap().unwrap_err();
+    assert_eq!(e.status, 405);
+    assert_eq!(match_common("GET", "/healthz"), None);
+}
+
+#[cfg(feature = "storefront")]
+#[test]
+fn storefront_routes_match_their_paths_and_methods() {
+    assert_eq!(
+        match_storefront("GET", "/v1/markets"),
+        Ok(Storefront::Markets)
+    );
+    assert_eq!(
+        match_storefront("GET", "/v1/products"),
+        Ok(Storefront::Products)
+    );
+    assert_eq!(
+        match_storefront("GET", "/v1/products/linen-apron"),
+        Ok(Storefront::Product {
+            handle: "linen-apron"
+        })
+    );
+    assert_eq!(
+        match_storefront("OPTIONS", "/v1/carts/x"),
+        Ok(Storefront::Preflight)
+    );
+}
+
+#[cfg(feature = "backoffice")]
+#[test]
+fn admin_routes_match_their_paths_and_methods() {
+    use Backoffice::*;
+    let ok = [
+        ("PUT", "/admin/v1/markets/FR", PutMarket { code: "FR" }),
+        ("GET", "/admin/v1/markets/FR", GetMarket { code: "FR" }),
+        ("POST", "/admin/v1/products/import", ImportProducts),
+        ("PUT", "/admin/v1/products/p1", PutProduct { id: "p1" }),
+        (
+            "GET",
+            "/admin/v1/inventory/A-1",
+            GetInventory { sku: "A-1" },
+        ),
+        (
+            "POST",
+            "/admin/v1/inventory/A-1/adjustments",
+            AdjustInventory { sku: "A-1" },
+        ),
+        (
+            "POST",
+            "/admin/v1/channels/web/rotate-key",
+            RotateChannelKey { id: "web" },
+        ),
+    ];
+    for (method, path, route) in ok {
+        assert_eq!(match_backoffice(method, path), Ok(route), "{method} {path}");
+    }
+    for (method, path, status) in [
+        ("DELETE", "/admin/v1/markets/FR", 405),
+        ("PUT", "/admin/v1/products/import", 405),
+        ("GET", "/admin/v1/channels/web/rotate-key", 405),
+        ("PUT", "/v1/markets", 404),
+        ("GET", "/admin/v1/markets", 404),
+    ] {
+        assert_eq!(
+            match_backoffice(method, path).unwrap_err().status,
+            status,
+            "{method} {path}"
+        );
+    }
+}
+
+#[cfg(feature = "storefront")]
+#[test]
+fn a_known_path_with_another_method_is_405_and_unknown_paths_404() {
+    let e = match_storefront("DELETE", "/v1/products").unwrap_err();
+    assert_eq!((e.status, e.headers[0].1.as_str()), (405, "GET"));
+    for path in [
+        "/v1/products/",
+        "/v1//products",
+        "/v2/products",
+        "/admin/v1/markets/FR",
+        "/",
+        "v1",
+    ] {
+        assert_eq!(
+            match_storefront("GET", path).unwrap_err().status,
+            404,
+            "{path}"
+        );
+    }
+}
