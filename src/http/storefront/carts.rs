@@ -1,9 +1,8 @@
 //! `/v1/carts`: parse the request, call one `app::cart` use case, render the cart with its
 //! `ETag`. The rules live in `app::cart` and `domain::cart`.
 
-use super::Adapters;
+use super::{customer, Adapters};
 use crate::app::cart::{CartShown, CartUpdate, Shop};
-use crate::auth::jwt::JwtVerifier;
 use crate::domain::cart::{is_email, parse_if_match, CartRefusal, MAX_QUANTITY};
 use crate::domain::channel::Channel;
 use crate::domain::fields::Fields;
@@ -11,7 +10,7 @@ use crate::domain::product::normalize_sku;
 use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
 use crate::http::routes::Storefront;
-use crate::http::server::{bearer, json_body, Ctx, Reply};
+use crate::http::server::{json_body, Ctx, Reply};
 use serde_json::{json, Map, Value};
 
 pub async fn dispatch(
@@ -155,26 +154,4 @@ fn cart_update(body: &Map<String, Value>) -> Result<CartUpdate, ApiError> {
         }
     };
     Ok(u)
-}
-
-/// The verifier of customer tokens, as configured.
-pub fn customer_verifier(ctx: &Ctx) -> JwtVerifier {
-    JwtVerifier::new(
-        ctx.var("CUSTOMER_JWT_SECRET").as_deref(),
-        ctx.var("CUSTOMER_JWT_PUBLIC_KEYS").as_deref(),
-        ctx.var("CUSTOMER_JWT_AUDIENCE").as_deref(),
-        ctx.var("CUSTOMER_JWT_ISSUER").as_deref(),
-    )
-}
-
-/// The customer of a valid customer token (`sub`, at most 255 characters); `missing` is the
-/// message when no bearer token is sent.
-pub fn customer(req: &worker::Request, ctx: &Ctx, missing: &str) -> Result<String, ApiError> {
-    let token = bearer(req).ok_or_else(|| ApiError::unauthorized(missing))?;
-    customer_verifier(ctx)
-        .verify(&token, crate::http::server::now_chrono())
-        .ok()
-        .and_then(|v| v.subject)
-        .filter(|s| s.len() <= 255)
-        .ok_or_else(|| ApiError::unauthorized("the customer token is not valid"))
 }

@@ -2,6 +2,7 @@
 //! Handlers parse, call the store or domain once, and shape the reply; nothing more.
 
 use crate::app::Settings;
+use crate::auth::jwt::JwtVerifier;
 use crate::domain::channel::{is_publishable_key_shape, normalize_origin, Channel};
 use crate::domain::market::Market;
 use crate::domain::pagination::paginate;
@@ -9,6 +10,7 @@ use crate::http::body::{check_declared_length, STOREFRONT_BODY_LIMIT};
 use crate::http::edge::Edge;
 use crate::http::error::ApiError;
 use crate::http::routes::{match_common, match_storefront, Storefront};
+use crate::http::server::bearer;
 use crate::http::server::{common, header, page_request, query, query_params, Ctx, Reply};
 use crate::store::catalog::KvCatalog;
 use crate::store::{channels, D1Store};
@@ -226,4 +228,26 @@ fn with_cors(reply: Reply, channel: &Channel, origin: Option<&str>) -> Reply {
             .header("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS),
         _ => reply,
     }
+}
+
+/// The verifier of customer tokens, as configured.
+pub fn customer_verifier(ctx: &Ctx) -> JwtVerifier {
+    JwtVerifier::new(
+        ctx.var("CUSTOMER_JWT_SECRET").as_deref(),
+        ctx.var("CUSTOMER_JWT_PUBLIC_KEYS").as_deref(),
+        ctx.var("CUSTOMER_JWT_AUDIENCE").as_deref(),
+        ctx.var("CUSTOMER_JWT_ISSUER").as_deref(),
+    )
+}
+
+/// The customer of a valid customer token (`sub`, at most 255 characters); `missing` is the
+/// message when no bearer token is sent.
+pub fn customer(req: &worker::Request, ctx: &Ctx, missing: &str) -> Result<String, ApiError> {
+    let token = bearer(req).ok_or_else(|| ApiError::unauthorized(missing))?;
+    customer_verifier(ctx)
+        .verify(&token, crate::http::server::now_chrono())
+        .ok()
+        .and_then(|v| v.subject)
+        .filter(|s| s.len() <= 255)
+        .ok_or_else(|| ApiError::unauthorized("the customer token is not valid"))
 }

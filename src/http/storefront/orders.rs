@@ -1,8 +1,7 @@
 //! The shopper's orders (`GET /v1/orders/{id}` with the order token or the owner's customer
 //! token; `GET /v1/customers/me/orders`) and Stripe's webhook.
 
-use super::carts::{customer, customer_verifier};
-use super::Adapters;
+use super::{customer, customer_verifier, Adapters};
 use crate::app::orders;
 use crate::app::payments;
 use crate::app::ports::OrderFilter;
