@@ -39,7 +39,7 @@ impl World {
     }
 
     fn new_cart(&self) -> String {
-        let shown = block_on(self.shop().create("FR")).unwrap();
+        let shown = block_on(self.shop().create(Ok("FR"))).unwrap();
         shown.view["id"].as_str().unwrap().to_string()
     }
 }
@@ -58,7 +58,7 @@ fn ok(r: Result<CartShown, Failure<CartRefusal>>) -> CartShown {
 #[test]
 fn a_new_cart_is_empty_active_at_version_1_and_lives_for_the_cart_ttl() {
     let w = World::new();
-    let shown = ok(block_on(w.shop().create("FR")));
+    let shown = ok(block_on(w.shop().create(Ok("FR"))));
     assert_eq!(shown.version, 1);
     assert_eq!(shown.view["status"], "active");
     assert_eq!(shown.view["currency"], "EUR");
@@ -74,7 +74,7 @@ fn a_new_cart_is_empty_active_at_version_1_and_lives_for_the_cart_ttl() {
 #[test]
 fn a_cart_in_a_market_the_channel_does_not_sell_is_refused_naming_the_field() {
     let w = World::new();
-    match refused(block_on(w.shop().create("US"))) {
+    match refused(block_on(w.shop().create(Ok("US")))) {
         CartRefusal::Invalid(e) => assert_eq!(e.field, "market"),
         other => panic!("{other:?}"),
     }
@@ -86,7 +86,7 @@ fn a_rate_limited_client_creates_no_cart() {
     let w = World::new();
     w.platform.allow.set(false);
     assert_eq!(
-        refused(block_on(w.shop().create("FR"))),
+        refused(block_on(w.shop().create(Ok("FR")))),
         CartRefusal::RateLimited
     );
     assert!(w.store.t.borrow().carts.is_empty());
@@ -421,12 +421,46 @@ fn attaching_a_cart_is_refused_when_it_belongs_to_another_customer() {
 }
 
 #[test]
-fn a_cart_whose_market_left_the_channel_cannot_change() {
+fn a_cart_whose_market_left_the_channel_cannot_be_shown_or_changed() {
     let mut w = World::new();
     let id = w.new_cart();
     w.channel.markets.clear();
     assert_eq!(
         refused(block_on(w.shop().get(&id))),
         CartRefusal::MarketGone
+    );
+    assert_eq!(
+        refused(block_on(w.shop().add_code(&id, None, "WELCOME10"))),
+        CartRefusal::MarketGone
+    );
+    assert!(w.store.cart(&id).codes().is_empty());
+}
+
+#[test]
+fn if_match_star_accepts_any_version_so_a_lost_race_decides_again() {
+    let w = World::new();
+    let id = w.new_cart();
+    ok(block_on(w.shop().add_line(&id, None, "MUG", 1)));
+    w.store.races.set(1);
+    ok(block_on(w.shop().add_code(
+        &id,
+        Some(IfMatch::Any),
+        "WELCOME10",
+    )));
+    assert_eq!(w.store.cart(&id).codes(), vec!["WELCOME10".to_string()]);
+}
+
+#[test]
+fn a_missing_market_field_is_refused_after_the_client_is_counted() {
+    let w = World::new();
+    let missing = comptoir::domain::fields::FieldError::new("market", "market is required");
+    match refused(block_on(w.shop().create(Err(missing.clone())))) {
+        CartRefusal::Invalid(e) => assert_eq!(e, missing),
+        other => panic!("{other:?}"),
+    }
+    w.platform.allow.set(false);
+    assert_eq!(
+        refused(block_on(w.shop().create(Err(missing)))),
+        CartRefusal::RateLimited
     );
 }

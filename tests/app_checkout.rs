@@ -5,8 +5,10 @@
 mod support;
 
 use comptoir::app::cart::{CartUpdate, Shop};
-use comptoir::app::checkout::{admit, PaymentStart, Placed, Till};
-use comptoir::app::idempotency::{decide, Claim, Claimed, IdempotencyRefusal, IdempotencyStore};
+use comptoir::app::checkout::{PaymentStart, Placed, Till};
+use comptoir::app::idempotency::{
+    decide, once, Claim, Claimed, IdempotencyRefusal, IdempotencyStore, Once,
+};
 use comptoir::app::orders::{self, OrderRefusal};
 use comptoir::app::payments::{stripe_event, Handled};
 use comptoir::app::ports::{OrderFilter, OrderStore};
@@ -65,7 +67,7 @@ impl World {
 
     /// A cart with `lines`, and the email, address and shipping method it needs unless `bare`.
     fn cart(&self, lines: &[(&str, i64)], bare: bool) -> String {
-        let id = block_on(self.shop().create("FR")).unwrap().view["id"]
+        let id = block_on(self.shop().create(Ok("FR"))).unwrap().view["id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -358,14 +360,93 @@ fn a_stripe_outage_cancels_the_order_it_placed_and_releases_the_stock() {
 }
 
 #[test]
-fn a_rate_limited_client_is_refused_before_its_key_is_claimed() {
+fn a_checkout_run_under_its_key_costs_three_round_trips_and_a_retry_replays_the_order() {
     let w = World::new();
-    w.platform.allow.set(false);
+    let cart = w.cart(&[("MUG", 1)], false);
+    let till = w.till();
+    let run = |claim: Claim| {
+        w.store.round_trips.set(0);
+        let out = block_on(once(
+            &w.store,
+            &w.platform,
+            &claim,
+            Some(&cart),
+            |data| till.place(data, PaymentMethod::Manual),
+            |r: &Result<Placed, Failure<CheckoutRefusal>>| match r {
+                Ok(_) => (201, Some("placed")),
+                Err(_) => (409, Some("refused")),
+            },
+        ))
+        .unwrap();
+        (out, w.store.round_trips.get())
+    };
+    let (first, trips) = run(claim(&cart));
+    assert!(matches!(first, Once::Ran(Ok(_))));
     assert_eq!(
-        block_on(admit(&w.platform)),
-        Err(CheckoutRefusal::RateLimited)
+        trips, 3,
+        "claim + cart read, the order's batch, the stored answer"
     );
-    assert!(w.store.t.borrow().keys.is_empty());
+    let (again, trips) = run(Claim {
+        token: "claim-retry".into(),
+        ..claim(&cart)
+    });
+    assert_eq!(
+        again,
+        Once::Replayed {
+            status: 201,
+            body: Some("placed".into())
+        }
+    );
+    assert_eq!(trips, 1);
+    assert_eq!(w.store.t.borrow().orders.len(), 1);
+}
+
+#[test]
+fn a_5xx_gives_the_key_up_so_a_retry_runs_again_and_a_4xx_is_kept() {
+    let w = World::new();
+    let run = |token: &str, status: u16| {
+        let c = Claim {
+            token: token.into(),
+            ..claim("cart_x")
+        };
+        block_on(once(
+            &w.store,
+            &w.platform,
+            &c,
+            None,
+            |_| async { status },
+            |s| (*s, None),
+        ))
+    };
+    assert_eq!(run("t1", 503), Ok(Once::Ran(503)));
+    assert_eq!(
+        run("t2", 422),
+        Ok(Once::Ran(422)),
+        "released: the retry runs"
+    );
+    assert_eq!(
+        run("t3", 201),
+        Ok(Once::Replayed {
+            status: 422,
+            body: Some(String::new())
+        })
+    );
+    let other = Claim {
+        body_hash: "another body".into(),
+        token: "t4".into(),
+        ..claim("cart_x")
+    };
+    assert_eq!(
+        block_on(once(
+            &w.store,
+            &w.platform,
+            &other,
+            None,
+            |_| async { 201u16 },
+            |s| (*s, None)
+        )),
+        Err(Failure::Refused(IdempotencyRefusal::KeyReused))
+    );
 }
 
 #[test]

@@ -104,14 +104,16 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
         .map_err(|e| Failure::Bug(format!("pricing cart {} failed: {e:?}", data.cart.id)))
     }
 
-    /// `POST /v1/carts`: an empty cart in one of the channel's markets.
-    pub async fn create(&self, market: &str) -> CartResult<CartShown>
+    /// `POST /v1/carts`: an empty cart in one of the channel's markets. The client is
+    /// counted against its limit before its `market` (as parsed) is looked at.
+    pub async fn create(&self, market: Result<&str, FieldError>) -> CartResult<CartShown>
     where
         P: RateLimiter,
     {
         if !self.platform.allows(Limit::Cart).await {
             return refuse(CartRefusal::RateLimited);
         }
+        let market = market.map_err(|e| Failure::Refused(CartRefusal::Invalid(e)))?;
         let Some(market) = self.channel.market(market) else {
             return refuse(CartRefusal::Invalid(FieldError::new(
                 "market",
@@ -124,7 +126,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
             channel_id: self.channel.id.clone(),
             market: market.code.clone(),
             currency: market.currency.code().to_string(),
-            status: "active".into(),
+            status: cart::ACTIVE.into(),
             version: 1,
             customer_id: None,
             email: None,
@@ -506,9 +508,6 @@ fn explain(
 ) -> Failure<CartRefusal> {
     match cart::refusal(d, op, channel_id, if_match, now) {
         Some(r) => Failure::Refused(r),
-        None if matches!(op, CartOp::Update) => {
-            Failure::Refused(CartRefusal::VersionMismatch { current: d.version })
-        }
         None => Failure::Store(StoreError::Refused(format!(
             "cart write refused for no known reason: {cause}"
         ))),

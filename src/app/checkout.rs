@@ -70,7 +70,7 @@ where
         let now_ms = self.platform.now_ms();
         let now = iso_at(now_ms);
         let status = data.cart.status_at(&now);
-        if status != "active" {
+        if status != cart::ACTIVE {
             return refuse(CheckoutRefusal::NotActive {
                 status: status.to_string(),
             });
@@ -129,14 +129,13 @@ where
                 let skus: Vec<String> = data.lines.iter().map(|l| l.sku.clone()).collect();
                 // Explaining is best effort: without the read, the cart is said to have changed.
                 let available = self.store.available(&skus).await.unwrap_or_default();
-                let refusal =
-                    rules::conflict(&data, &available, !placement.discounts.is_empty(), &cause);
-                if let CheckoutRefusal::CartChanged { cause } = &refusal {
-                    self.platform.warn(&format!(
-                        "checkout refused ({cause}); the cart changed meanwhile"
-                    ));
-                }
-                return refuse(refusal);
+                let cause = format!("checkout refused ({cause}); the cart changed meanwhile");
+                return refuse(rules::conflict(
+                    &data,
+                    &available,
+                    !placement.discounts.is_empty(),
+                    &cause,
+                ));
             }
             Err(e) => return Err(e.into()),
         };

@@ -1,13 +1,15 @@
 //! Idempotency keys: a POST that sends `Idempotency-Key` claims it, runs once, and its answer
 //! (below 500) is replayed for the same key and body for 24 hours; another body under the key
 //! is 422, a duplicate while the first runs is 409. A claim is a short lease, so a request
-//! whose Worker died cannot lock its key for a day. The HTTP middleware (`http::idempotency`)
-//! runs this for every POST of both Workers; the decisions are here.
+//! whose Worker died cannot lock its key for a day. [`once`] is the whole flow; the HTTP
+//! middleware (`http::idempotency`) wraps a handler in it.
 
-use crate::app::ports::StoreError;
+use crate::app::ports::{iso_at, Clock, Ids, Log, StoreError};
+use crate::app::Failure;
 use crate::domain::cart::CartData;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::future::Future;
 
 /// How long an answer is replayed.
 pub const KEEP_SECONDS: f64 = 24.0 * 3600.0;
@@ -38,6 +40,31 @@ pub struct KeyRecord {
     pub response_status: Option<i64>,
     /// The stored answer once done; the holder's token while in flight.
     pub response_body: Option<String>,
+}
+
+impl Claim {
+    /// A new claim of `key` by this request for a POST to `path` in `scope` (a channel, or an
+    /// admin's subject), held for `lease_seconds`.
+    pub fn new(
+        platform: &(impl Clock + Ids),
+        scope: &str,
+        key: String,
+        path: String,
+        body_hash: String,
+        lease_seconds: f64,
+    ) -> Claim {
+        let now_ms = platform.now_ms();
+        Claim {
+            channel: scope.to_string(),
+            key,
+            method: "POST".into(),
+            path,
+            body_hash,
+            token: platform.id("claim"),
+            now: iso_at(now_ms),
+            lease_until: iso_at(now_ms + lease_seconds * 1000.0),
+        }
+    }
 }
 
 /// What a claimed key lets the request do.
@@ -117,6 +144,57 @@ fn canonical(v: &Value) -> String {
 /// Whether an answer is stored for replay (below 500) or the key given up (so a retry runs).
 pub fn keeps(status: u16) -> bool {
     status < 500
+}
+
+/// What running a request under its key gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Once<T> {
+    /// The first request's answer, sent again.
+    Replayed { status: u16, body: Option<String> },
+    /// This request ran: its answer.
+    Ran(T),
+}
+
+/// Claims the key (with `cart`, reading that cart in the same round trip for `run`), then
+/// replays the stored answer or runs `run` once and stores its answer (`answer` gives its
+/// status and body) below 500, or gives the key up from 500 so a retry runs again. A failure
+/// to store is logged: the request's own answer still goes out.
+///
+/// # Errors
+/// The key's refusal (another body, still in flight); storage failing at the claim.
+pub async fn once<S, P, T, F, Fut>(
+    store: &S,
+    platform: &P,
+    claim: &Claim,
+    cart: Option<&str>,
+    run: F,
+    answer: impl Fn(&T) -> (u16, Option<&str>),
+) -> Result<Once<T>, Failure<IdempotencyRefusal>>
+where
+    S: IdempotencyStore,
+    P: Clock + Log,
+    F: FnOnce(Option<CartData>) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let (record, data) = store.claim(claim, cart).await?;
+    match decide(record.as_ref(), &claim.token, &claim.body_hash).map_err(Failure::Refused)? {
+        Claimed::Replay { status, body } => return Ok(Once::Replayed { status, body }),
+        Claimed::Run => {}
+    }
+    let out = run(data).await;
+    let (status, body) = answer(&out);
+    let stored = if keeps(status) {
+        let keep_until = iso_at(platform.now_ms() + KEEP_SECONDS * 1000.0);
+        store
+            .finish(claim, status, body.unwrap_or(""), &keep_until)
+            .await
+    } else {
+        store.release(claim).await
+    };
+    if let Err(e) = stored {
+        platform.error(&format!("storing the idempotent response failed: {e}"));
+    }
+    Ok(Once::Ran(out))
 }
 
 /// Idempotency keys.

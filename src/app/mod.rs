@@ -4,8 +4,11 @@
 //! fakes of the ports (`tests/app_*.rs`).
 
 pub mod cart;
+pub mod checkout;
 pub mod forwarding;
 pub mod idempotency;
+pub mod orders;
+pub mod payments;
 pub mod ports;
 
 use ports::StoreError;
@@ -78,6 +81,3 @@ impl Settings {
         }
     }
 }
-pub mod checkout;
-pub mod orders;
-pub mod payments;

@@ -2,7 +2,7 @@
 //! is handled once; `payment_intent.succeeded` confirms its order whatever the client did,
 //! when the intent names the order and its amount, currency and id match it.
 
-use crate::app::ports::{Clock, Log, OrderStore, Outbox, Receipt, StoreError};
+use crate::app::ports::{Clock, Ids, Log, OrderStore, Outbox, Receipt, StoreError};
 use crate::domain::order::{apply, Action};
 use serde_json::Value;
 
@@ -93,5 +93,3 @@ pub async fn stripe_event<P: Clock + Ids + Log + Outbox>(
         }
     }
 }
-
-use crate::app::ports::Ids;

@@ -12,6 +12,16 @@ pub struct Edge<'a> {
     pub client: String,
 }
 
+impl<'a> Edge<'a> {
+    pub fn new(req: &worker::Request, ctx: &'a Ctx) -> Edge<'a> {
+        let client = crate::http::server::header(req, "CF-Connecting-IP");
+        Edge {
+            ctx,
+            client: client.unwrap_or_else(|| "unknown".into()),
+        }
+    }
+}
+
 impl Clock for Edge<'_> {
     fn now(&self) -> String {
         SystemClock.now()

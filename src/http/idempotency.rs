@@ -1,12 +1,12 @@
-//! The idempotency middleware (`app::idempotency` decides): claim the key, replay a stored
-//! answer or run once, then store the answer (below 500) or give the key up. Costs two D1
-//! round trips (claim, store), only when the request sends `Idempotency-Key`.
+//! The Idempotency-Key middleware: `app::idempotency::once` around a handler, the stored
+//! answer sent back with `Idempotent-Replayed: true`. Costs two D1 round trips (claim, store),
+//! only when the request sends the header.
 
-use crate::app::idempotency::{self, body_hash, decide, keeps, Claim, Claimed, IdempotencyStore};
-use crate::app::ports::iso_at;
+use crate::app::idempotency::{self, body_hash, Claim, Once};
 use crate::domain::cart::CartData;
+use crate::http::edge::Edge;
 use crate::http::error::ApiError;
-use crate::http::server::{header, now_rfc3339, random_id, Ctx, Reply};
+use crate::http::server::{header, Ctx, Reply};
 use crate::store::D1Store;
 use std::future::Future;
 use worker::{Headers, Method, Request, RequestInit};
@@ -23,31 +23,11 @@ pub fn key_of(req: &Request) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// A claim of `key` for a POST to `path` in `scope` (a channel, or an admin's subject).
-pub fn claim(
-    scope: &str,
-    key: String,
-    path: String,
-    body_hash: String,
-    lease_seconds: f64,
-) -> Claim {
-    Claim {
-        channel: scope.to_string(),
-        key,
-        method: "POST".into(),
-        path,
-        body_hash,
-        token: random_id("claim"),
-        now: now_rfc3339(),
-        lease_until: iso_at(js_sys::Date::now() + lease_seconds * 1000.0),
-    }
-}
-
 /// Runs `run` once for the claim; with `cart`, the claim's round trip reads that cart too and
 /// `run` gets it.
 pub async fn once<F, Fut>(
-    ctx: &Ctx,
     store: &D1Store,
+    edge: &Edge<'_>,
     claim: &Claim,
     cart: Option<&str>,
     run: F,
@@ -56,40 +36,25 @@ where
     F: FnOnce(Option<CartData>) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>>,
 {
-    let (record, data) = store.claim(claim, cart).await?;
-    match decide(record.as_ref(), &claim.token, &claim.body_hash)? {
-        Claimed::Replay { status, body } => {
-            return Ok(Reply {
-                status,
-                body,
-                headers: vec![],
-                cause: None,
-            }
-            .header("Idempotent-Replayed", "true"));
+    let ran = idempotency::once(
+        store,
+        edge,
+        claim,
+        cart,
+        |data| async { run(data).await.unwrap_or_else(Reply::from) },
+        |reply: &Reply| (reply.status, reply.body.as_deref()),
+    )
+    .await?;
+    Ok(match ran {
+        Once::Ran(reply) => reply,
+        Once::Replayed { status, body } => Reply {
+            status,
+            body,
+            headers: vec![],
+            cause: None,
         }
-        Claimed::Run => {}
-    }
-    let reply = run(data).await.unwrap_or_else(Reply::from);
-    let stored = if keeps(reply.status) {
-        let keep_until = iso_at(js_sys::Date::now() + idempotency::KEEP_SECONDS * 1000.0);
-        store
-            .finish(
-                claim,
-                reply.status,
-                reply.body.as_deref().unwrap_or(""),
-                &keep_until,
-            )
-            .await
-    } else {
-        store.release(claim).await
-    };
-    if let Err(e) = stored {
-        worker::console_error!(
-            "[{}] storing the idempotent response failed: {e}",
-            ctx.request_id
-        );
-    }
-    Ok(reply)
+        .header("Idempotent-Replayed", "true"),
+    })
 }
 
 /// Replay semantics for any POST that sends `Idempotency-Key`: the body is read once to hash
@@ -121,7 +86,17 @@ where
     let url = req.url().map_err(|e| ApiError::internal().caused_by(e))?;
     let copy = Request::new_with_init(url.as_ref(), &init)
         .map_err(|e| ApiError::internal().caused_by(e))?;
-    let claim = claim(scope, key, req.path(), body_hash(&bytes), lease_seconds);
-    let store = D1Store { db: ctx.db()? };
-    once(ctx, &store, &claim, None, |_| run(copy)).await
+    let edge = Edge::new(req, ctx);
+    let claim = Claim::new(
+        &edge,
+        scope,
+        key,
+        req.path(),
+        body_hash(&bytes),
+        lease_seconds,
+    );
+    once(&D1Store { db: ctx.db()? }, &edge, &claim, None, |_| {
+        run(copy)
+    })
+    .await
 }

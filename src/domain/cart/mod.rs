@@ -246,13 +246,22 @@ impl CartRecord {
 
     /// `active` carts past their expiry show (and act) as `expired`.
     pub fn status_at(&self, now: &str) -> &str {
-        if self.status == "active" && self.expires_at.as_str() <= now {
-            "expired"
-        } else {
-            &self.status
-        }
+        status_at(&self.status, &self.expires_at, now)
     }
 }
+
+/// The one rule of a cart's status: an `active` cart past its expiry is `expired` (and acts
+/// as such: it can no longer change or be checked out). Writes need [`ACTIVE`].
+pub fn status_at<'a>(status: &'a str, expires_at: &str, now: &str) -> &'a str {
+    if status == ACTIVE && expires_at <= now {
+        "expired"
+    } else {
+        status
+    }
+}
+
+/// The status of a cart that can change and be checked out.
+pub const ACTIVE: &str = "active";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct LineRecord {

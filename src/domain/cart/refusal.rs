@@ -84,14 +84,6 @@ pub enum CartRefusal {
     Busy,
 }
 
-/// The status a cart shows: `active` carts past their expiry are `expired`.
-fn shown_status(status: Option<&str>, expires_at: Option<&str>, now: &str) -> String {
-    match status.unwrap_or("") {
-        "active" if expires_at.is_some_and(|e| e <= now) => "expired".into(),
-        s => s.to_string(),
-    }
-}
-
 /// The rules every write checks first: the cart is this channel's, active, and at the version
 /// `If-Match` names. `None` when they hold.
 pub fn precondition(
@@ -103,9 +95,15 @@ pub fn precondition(
     if d.channel_id.as_deref() != Some(channel_id) {
         return Some(CartRefusal::NotFound);
     }
-    let status = shown_status(d.status.as_deref(), d.expires_at.as_deref(), now);
-    if status != "active" {
-        return Some(CartRefusal::NotActive { status });
+    let status = super::status_at(
+        d.status.as_deref().unwrap_or(""),
+        d.expires_at.as_deref().unwrap_or(""),
+        now,
+    );
+    if status != super::ACTIVE {
+        return Some(CartRefusal::NotActive {
+            status: status.to_string(),
+        });
     }
     match if_match {
         Some(IfMatch::Version(v)) if d.version != Some(v) => {

@@ -4,7 +4,7 @@
 
 use super::Adapters;
 use crate::app::checkout::{admit, PaymentStart, Placed, Till};
-use crate::app::idempotency::body_hash;
+use crate::app::idempotency::{body_hash, Claim};
 use crate::auth::order_token;
 use crate::domain::channel::Channel;
 use crate::domain::fields::Fields;
@@ -13,7 +13,6 @@ use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
 use crate::http::idempotency::{self, key_of};
 use crate::http::server::{json_body, now_chrono, Ctx, Reply};
-use crate::payments::stripe::Stripe;
 use serde_json::{json, Value};
 
 pub async fn checkout(
@@ -39,22 +38,23 @@ pub async fn checkout(
             ApiError::validation_failed("payment_provider", "must be manual or stripe")
         })?;
     let hash = body_hash(Value::Object(body).to_string().as_bytes());
-    let claim = idempotency::claim(&channel.id, key, req.path(), hash, a.settings.lease_seconds);
-    let stripe = Stripe {
-        base: ctx
-            .var("STRIPE_API_BASE")
-            .unwrap_or_else(|| "https://api.stripe.com".into()),
-        secret: ctx.var("STRIPE_SECRET_KEY"),
-    };
+    let claim = Claim::new(
+        &a.edge,
+        &channel.id,
+        key,
+        req.path(),
+        hash,
+        a.settings.lease_seconds,
+    );
     let till = Till {
         store: &a.store,
         catalog: &a.catalog,
         platform: &a.edge,
-        payments: &stripe,
+        payments: &a.payments,
         channel,
         settings: &a.settings,
     };
-    idempotency::once(ctx, &a.store, &claim, Some(cart_id), |cart| async {
+    idempotency::once(&a.store, &a.edge, &claim, Some(cart_id), |cart| async {
         let placed = till.place(cart, method).await?;
         Reply::json(201, &answer(ctx, placed)?)
     })

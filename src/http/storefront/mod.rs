@@ -1,5 +1,6 @@
-//! The storefront Worker's HTTP adapter: publishable key, CORS, and the catalog routes.
-//! Handlers parse, call the store or domain once, and shape the reply; nothing more.
+//! The storefront Worker's HTTP adapter: publishable key, CORS, the catalog routes, and the
+//! adapters every handler hands to its use case ([`Adapters`]). Handlers parse, call one use
+//! case, and shape the reply; nothing more.
 
 use crate::app::Settings;
 use crate::auth::jwt::JwtVerifier;
@@ -12,6 +13,7 @@ use crate::http::error::ApiError;
 use crate::http::routes::{match_common, match_storefront, Storefront};
 use crate::http::server::bearer;
 use crate::http::server::{common, header, page_request, query, query_params, Ctx, Reply};
+use crate::payments::stripe::Stripe;
 use crate::store::catalog::KvCatalog;
 use crate::store::{channels, D1Store};
 use worker::Request;
@@ -24,7 +26,9 @@ mod orders;
 pub struct Adapters<'a> {
     pub store: D1Store,
     pub catalog: KvCatalog,
+    /// Clock, ids, log, outbox hand-off and rate limits, for this request.
     pub edge: Edge<'a>,
+    pub payments: Stripe,
     pub settings: Settings,
 }
 
@@ -32,18 +36,25 @@ impl<'a> Adapters<'a> {
     pub fn new(req: &Request, ctx: &'a Ctx) -> Result<Adapters<'a>, ApiError> {
         Ok(Adapters {
             store: D1Store { db: ctx.db()? },
-            catalog: KvCatalog {
-                db: ctx.db()?,
-                kv: ctx.kv()?,
-                memo_ms: ctx.memo_window_ms(),
-            },
-            edge: Edge {
-                ctx,
-                client: header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into()),
+            catalog: catalog(ctx)?,
+            edge: Edge::new(req, ctx),
+            payments: Stripe {
+                base: ctx
+                    .var("STRIPE_API_BASE")
+                    .unwrap_or_else(|| "https://api.stripe.com".into()),
+                secret: ctx.var("STRIPE_SECRET_KEY"),
             },
             settings: Settings::from_vars(|name| ctx.var(name)),
         })
     }
+}
+
+fn catalog(ctx: &Ctx) -> Result<KvCatalog, ApiError> {
+    Ok(KvCatalog {
+        db: ctx.db()?,
+        kv: ctx.kv()?,
+        memo_ms: ctx.memo_window_ms(),
+    })
 }
 
 /// The storefront's part of `schema/openapi.yaml`, made by `scripts/build.mjs`.
@@ -83,12 +94,13 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     // Any POST that sends an Idempotency-Key gets replay semantics (checkout claims its own,
     // with the cart read in the same round trip).
     let key = match route {
-        Storefront::Checkout { .. } => None,
-        _ if method == "POST" => crate::http::idempotency::key_of(req)?,
-        _ => None,
+        Storefront::Checkout { .. } => Ok(None),
+        _ if method == "POST" => crate::http::idempotency::key_of(req),
+        _ => Ok(None),
     };
     let reply = match key {
-        Some(key) => {
+        Err(e) => Err(e),
+        Ok(Some(key)) => {
             let (channel, lease) = (&channel, Settings::from_vars(|n| ctx.var(n)).lease_seconds);
             crate::http::idempotency::post(
                 req,
@@ -100,7 +112,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
             )
             .await
         }
-        None => dispatch(route, req, ctx, &channel).await,
+        Ok(None) => dispatch(route, req, ctx, &channel).await,
     };
     let reply = reply.unwrap_or_else(Reply::from);
     Ok(with_cors(reply, &channel, origin.as_deref()))
@@ -240,14 +252,13 @@ pub fn customer_verifier(ctx: &Ctx) -> JwtVerifier {
     )
 }
 
-/// The customer of a valid customer token (`sub`, at most 255 characters); `missing` is the
-/// message when no bearer token is sent.
+/// The customer of a valid customer token (its `sub`); `missing` is the message when no
+/// bearer token is sent.
 pub fn customer(req: &worker::Request, ctx: &Ctx, missing: &str) -> Result<String, ApiError> {
     let token = bearer(req).ok_or_else(|| ApiError::unauthorized(missing))?;
     customer_verifier(ctx)
         .verify(&token, crate::http::server::now_chrono())
         .ok()
         .and_then(|v| v.subject)
-        .filter(|s| s.len() <= 255)
         .ok_or_else(|| ApiError::unauthorized("the customer token is not valid"))
 }

@@ -87,7 +87,8 @@ pub async fn stripe_webhook(req: &mut worker::Request, ctx: &Ctx) -> Result<Repl
         let refused = ApiError::invalid_signature("the Stripe-Signature header does not verify");
         match e {
             stripe_signature::SignatureError::NotConfigured => {
-                refused.caused_by("STRIPE_WEBHOOK_SECRET is not set")
+                worker::console_error!("[{}] STRIPE_WEBHOOK_SECRET is not set", ctx.request_id);
+                refused
             }
             _ => refused,
         }
