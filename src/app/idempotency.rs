@@ -115,7 +115,12 @@ pub fn body_hash(bytes: &[u8]) -> String {
         Ok(v) => canonical(&v).into_bytes(),
         Err(_) => bytes.to_vec(),
     };
-    Sha256::digest(&hashed)
+    digest(&hashed)
+}
+
+/// SHA-256 in hex.
+pub fn digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

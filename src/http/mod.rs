@@ -8,7 +8,7 @@ pub mod routes;
 
 #[cfg(target_arch = "wasm32")]
 pub mod edge;
-#[cfg(all(target_arch = "wasm32", feature = "storefront"))]
+#[cfg(target_arch = "wasm32")]
 pub mod idempotency;
 #[cfg(target_arch = "wasm32")]
 pub mod server;

@@ -4,7 +4,6 @@
 use crate::app::idempotency::{Claim, IdempotencyStore, KeyRecord};
 use crate::app::ports::StoreError;
 use crate::domain::cart::CartData;
-use crate::store::carts;
 use crate::store::d1::{decode, int, text, Db};
 use crate::store::D1Store;
 use wasm_bindgen::JsValue;
@@ -51,7 +50,7 @@ impl IdempotencyStore for D1Store {
             )?,
         ];
         if let Some(cart_id) = cart {
-            batch.extend(carts::reads(db, cart_id)?);
+            batch.extend(cart_reads(db, cart_id)?);
         }
         let mut results = db.batch(batch).await?.into_iter().skip(1);
         let record = results
@@ -60,7 +59,7 @@ impl IdempotencyStore for D1Store {
             .transpose()?
             .and_then(|rows| rows.into_iter().next());
         let cart = match cart {
-            Some(_) => carts::decode_reads(results.collect())?,
+            Some(_) => decode_cart(results.collect())?,
             None => None,
         };
         Ok((record, cart))
@@ -114,4 +113,18 @@ fn finish(
          WHERE channel_id = ?1 AND key = ?2 AND method = ?3 AND path = ?4 AND state = 'in_flight' AND response_body = ?5",
         &params,
     )
+}
+
+// Checkout reads its cart with the claim; only the storefront has carts.
+#[cfg(feature = "storefront")]
+use crate::store::carts::{decode_reads as decode_cart, reads as cart_reads};
+
+#[cfg(not(feature = "storefront"))]
+fn cart_reads(_: &Db, _: &str) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    Err(StoreError::Corrupt("carts are the storefront's".into()))
+}
+
+#[cfg(not(feature = "storefront"))]
+fn decode_cart(_: Vec<worker::D1Result>) -> Result<Option<CartData>, StoreError> {
+    Ok(None)
 }

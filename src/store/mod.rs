@@ -18,7 +18,6 @@ pub mod checkout;
 pub mod d1;
 #[cfg(feature = "backoffice")]
 pub mod forwarding;
-#[cfg(feature = "storefront")]
 pub mod idempotency;
 #[cfg(feature = "backoffice")]
 pub mod inventory;

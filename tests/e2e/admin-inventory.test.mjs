@@ -84,3 +84,24 @@ test("running out and restocking flip the storefront's availability at once", as
   assert.equal((await stack.bo("/admin/v1/inventory/PRESS-1L/adjustments", { method: "POST", headers: writer, json: { delta: 5, reason: "restock" } })).status, 201);
   assert.equal(await shown(), true);
 });
+
+test("an adjustment sent twice with one Idempotency-Key moves the stock once; another body under the key is refused", async () => {
+  const post = (json, key, headers = writer) =>
+    stack.bo("/admin/v1/inventory/BOARD-S/adjustments", { method: "POST", headers: { ...headers, "Idempotency-Key": key }, json });
+  const before = (await level("BOARD-S")).body.on_hand;
+  const first = await post({ delta: 4, reason: "delivery 118" }, "wms-delivery-118");
+  assert.equal(first.status, 201, first.text);
+  const again = await post({ reason: "delivery 118", delta: 4 }, "wms-delivery-118");
+  assert.equal(again.status, 201);
+  assert.equal(again.headers.get("idempotent-replayed"), "true");
+  assert.deepEqual(again.body, first.body);
+  assert.equal((await level("BOARD-S")).body.on_hand, before + 4);
+  envelope(assert, await post({ delta: 5, reason: "delivery 118" }, "wms-delivery-118"), 422, "idempotency_key_reused");
+  envelope(assert, await post({ delta: 1 }, "bad key with spaces"), 400, "invalid_parameter");
+  // Keys are the token subject's own: another integrator's same key runs on its own.
+  const other = bearer(await adminToken({ scope: "inventory:write inventory:read", sub: "wms@example.com" }));
+  const theirs = await post({ delta: 1, reason: "delivery 118" }, "wms-delivery-118", other);
+  assert.equal(theirs.status, 201, theirs.text);
+  assert.equal(theirs.headers.get("idempotent-replayed"), null);
+  assert.equal((await level("BOARD-S")).body.on_hand, before + 5);
+});

@@ -5,8 +5,8 @@ import { SECRETS } from "./harness.mjs";
 
 const encoder = new TextEncoder();
 
-export async function adminToken({ scope = "", aud = "comptoir-admin", expiresIn = "10m", secret = SECRETS.ADMIN_JWT_SECRET, alg = "HS256", exp, nbf } = {}) {
-  let jwt = new SignJWT({ scope }).setProtectedHeader({ alg, typ: "JWT" }).setIssuedAt().setSubject("ops@example.com");
+export async function adminToken({ scope = "", aud = "comptoir-admin", expiresIn = "10m", secret = SECRETS.ADMIN_JWT_SECRET, alg = "HS256", exp, nbf, sub = "ops@example.com" } = {}) {
+  let jwt = new SignJWT({ scope }).setProtectedHeader({ alg, typ: "JWT" }).setIssuedAt().setSubject(sub);
   if (aud !== null) jwt = jwt.setAudience(aud);
   if (exp !== undefined) jwt = jwt.setExpirationTime(exp);
   else if (expiresIn !== null) jwt = jwt.setExpirationTime(expiresIn);

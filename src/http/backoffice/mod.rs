@@ -43,10 +43,40 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         _ => BACKOFFICE_BODY_LIMIT,
     };
     check_declared_length(header(req, "Content-Length").as_deref(), limit)?;
-    let admin = authenticate(req, ctx)?;
+    let (admin, token) = authenticate(req, ctx)?;
     require(&admin, route.scope())?;
+    // Every admin POST honours Idempotency-Key, scoped to the token's subject (or the token).
+    let key = match method.as_str() {
+        "POST" => crate::http::idempotency::key_of(req)?,
+        _ => None,
+    };
+    let Some(key) = key else {
+        return serve(route, req, ctx, &method, limit).await;
+    };
+    let scope = match &admin.subject {
+        Some(sub) => format!("admin:{sub}"),
+        None => format!(
+            "admin-token:{}",
+            crate::app::idempotency::digest(token.as_bytes())
+        ),
+    };
+    let lease = crate::app::Settings::from_vars(|name| ctx.var(name)).lease_seconds;
+    crate::http::idempotency::post(req, ctx, &scope, key, lease, |mut copy| async move {
+        serve(route, &mut copy, ctx, &method, limit).await
+    })
+    .await
+}
+
+/// Reads the body of an authorised request and runs its handler.
+async fn serve(
+    route: Backoffice<'_>,
+    req: &mut Request,
+    ctx: &Ctx,
+    method: &str,
+    limit: usize,
+) -> Result<Reply, ApiError> {
     // Every PUT and POST of the admin API takes a JSON object body.
-    let body = if matches!(method.as_str(), "PUT" | "POST") {
+    let body = if matches!(method, "PUT" | "POST") {
         json_body(req, limit, route.body_optional()).await?
     } else {
         Map::new()
@@ -92,7 +122,8 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     }
 }
 
-fn authenticate(req: &Request, ctx: &Ctx) -> Result<Admin, ApiError> {
+/// The admin behind the bearer token, and the token.
+fn authenticate(req: &Request, ctx: &Ctx) -> Result<(Admin, String), ApiError> {
     let token = header(req, "Authorization")
         .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
         .ok_or_else(|| {
@@ -108,7 +139,7 @@ fn authenticate(req: &Request, ctx: &Ctx) -> Result<Admin, ApiError> {
     }
     let now =
         chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default();
-    verifier.verify(&token, now).map_err(|e| {
+    let admin = verifier.verify(&token, now).map_err(|e| {
         if e == AuthError::NotConfigured {
             worker::console_error!(
                 "[{}] ADMIN_JWT_SECRET is missing or shorter than 32 bytes",
@@ -116,7 +147,8 @@ fn authenticate(req: &Request, ctx: &Ctx) -> Result<Admin, ApiError> {
             );
         }
         ApiError::unauthorized("the admin token is not valid")
-    })
+    })?;
+    Ok((admin, token))
 }
 
 fn require(admin: &Admin, scope: Scope) -> Result<(), ApiError> {
