@@ -596,7 +596,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `cart_not_active` (checked out, expired or merged carts cannot change), or `idempotency_in_progress` (with `Retry-After`) when an Idempotency-Key is still in flight. */
+        /** @description `cart_not_active` (checked out, expired or merged carts cannot change), `illegal_transition` (an order action its status refuses), or `idempotency_in_progress` (with `Retry-After`) when an Idempotency-Key is still in flight. */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -721,7 +721,9 @@ export interface components {
          * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
          *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
          *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
-         *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+         *     `idempotency_in_progress`. Keys are scoped to the channel on the storefront and to the
+         *     token's subject (or, without one, the token) on the admin API. Costs two more D1 round
+         *     trips, only when sent.
          */
         IdempotencyKey: string;
         /**
@@ -919,7 +921,9 @@ export interface operations {
                  * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
                  *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
                  *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
-                 *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+                 *     `idempotency_in_progress`. Keys are scoped to the channel on the storefront and to the
+                 *     token's subject (or, without one, the token) on the admin API. Costs two more D1 round
+                 *     trips, only when sent.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -1050,7 +1054,9 @@ export interface operations {
                  * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
                  *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
                  *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
-                 *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+                 *     `idempotency_in_progress`. Keys are scoped to the channel on the storefront and to the
+                 *     token's subject (or, without one, the token) on the admin API. Costs two more D1 round
+                 *     trips, only when sent.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -1197,7 +1203,9 @@ export interface operations {
                  * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
                  *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
                  *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
-                 *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+                 *     `idempotency_in_progress`. Keys are scoped to the channel on the storefront and to the
+                 *     token's subject (or, without one, the token) on the admin API. Costs two more D1 round
+                 *     trips, only when sent.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -1327,7 +1335,9 @@ export interface operations {
                  * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
                  *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
                  *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
-                 *     `idempotency_in_progress`. Costs two more D1 round trips, only when sent.
+                 *     `idempotency_in_progress`. Keys are scoped to the channel on the storefront and to the
+                 *     token's subject (or, without one, the token) on the admin API. Costs two more D1 round
+                 *     trips, only when sent.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
