@@ -38,6 +38,7 @@ struct OrderRow {
 
 #[derive(Debug, Clone, Deserialize)]
 struct LineRow {
+    order_id: String,
     id: String,
     sku: String,
     title: String,
@@ -104,6 +105,11 @@ impl OrderRow {
     }
 }
 
+/// The columns of a line row, each query's own.
+const LINE_COLUMNS: &str =
+    "order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, \
+     fulfilled_quantity, refunded_quantity, refunded_unfulfilled";
+
 const COLUMNS: &str = "id, number, channel_id, cart_id, market, customer_id, status, payment_status, fulfillment_status, \
      payment_provider, payment_reference, total_minor, currency, shipping_refunded, cancel_reason, body, pay_by, \
      last_sequence, created_at, updated_at";
@@ -126,8 +132,7 @@ fn select_lines(
 ) -> Result<D1PreparedStatement, StoreError> {
     db.statement(
         &format!(
-            "SELECT id, sku, title, quantity, unit_price, subtotal, discount, tax, total, fulfilled_quantity, \
-             refunded_quantity, refunded_unfulfilled FROM order_lines WHERE order_id = {order_id_sql} ORDER BY position"
+            "SELECT {LINE_COLUMNS} FROM order_lines WHERE order_id = {order_id_sql} ORDER BY position"
         ),
         params,
     )
@@ -342,56 +347,20 @@ async fn list(
             select_order(db, &format!("id IN {page} ORDER BY {order_by}"), params)?,
             db.statement(
                 &format!(
-                    "SELECT order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, \
-                     fulfilled_quantity, refunded_quantity, refunded_unfulfilled FROM order_lines \
-                     WHERE order_id IN {page} ORDER BY position"
+                    "SELECT {LINE_COLUMNS} FROM order_lines WHERE order_id IN {page} ORDER BY position"
                 ),
                 params,
             )?,
         ])
         .await?;
-    // No `#[serde(flatten)]`: D1 numbers arrive as floats, which flatten's buffering cannot
-    // read back as integers.
-    #[derive(Deserialize)]
-    struct Keyed {
-        order_id: String,
-        id: String,
-        sku: String,
-        title: String,
-        quantity: i64,
-        unit_price: i64,
-        subtotal: i64,
-        discount: i64,
-        tax: i64,
-        total: i64,
-        fulfilled_quantity: i64,
-        refunded_quantity: i64,
-        refunded_unfulfilled: i64,
-    }
     let mut r = results.into_iter();
     let rows: Vec<OrderRow> = r.next().map(decode).transpose()?.unwrap_or_default();
-    let lines: Vec<Keyed> = r.next().map(decode).transpose()?.unwrap_or_default();
+    let mut lines: Vec<LineRow> = r.next().map(decode).transpose()?.unwrap_or_default();
     rows.into_iter()
         .map(|row| {
-            let ls = lines
-                .iter()
-                .filter(|k| k.order_id == row.id)
-                .map(|k| OrderLine {
-                    id: k.id.clone(),
-                    sku: k.sku.clone(),
-                    title: k.title.clone(),
-                    quantity: k.quantity,
-                    unit_price: k.unit_price,
-                    subtotal: k.subtotal,
-                    discount: k.discount,
-                    tax: k.tax,
-                    total: k.total,
-                    fulfilled_quantity: k.fulfilled_quantity,
-                    refunded_quantity: k.refunded_quantity,
-                    refunded_unfulfilled: k.refunded_unfulfilled,
-                })
-                .collect();
-            row.into_order(ls)
+            let (mine, rest) = lines.drain(..).partition(|l| l.order_id == row.id);
+            lines = rest;
+            row.into_order(mine.into_iter().map(OrderLine::from).collect())
         })
         .collect()
 }
