@@ -67,10 +67,7 @@ impl World {
 
     /// A cart with `lines`, and the email, address and shipping method it needs unless `bare`.
     fn cart(&self, lines: &[(&str, i64)], bare: bool) -> String {
-        let id = block_on(self.shop().create(Ok("FR"))).unwrap().view["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = block_on(self.shop().create(Ok("FR"))).unwrap().view.id;
         for (sku, q) in lines {
             block_on(self.shop().add_line(&id, None, sku, *q)).unwrap();
         }

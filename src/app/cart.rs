@@ -40,7 +40,7 @@ pub struct Shop<'a, S, K, P> {
 /// A cart as API.md shows it, and its version (the `ETag`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CartShown {
-    pub view: Value,
+    pub view: cart::CartView,
     pub version: i64,
 }
 

@@ -1,7 +1,7 @@
 //! Checkout rules: what a cart needs before it becomes an order, the order it becomes, and
 //! why the guarded batch that places it refused (stock or a discount's limit ran out meanwhile).
 
-use crate::domain::cart::{CartData, Rendered};
+use crate::domain::cart::{CartData, Rendered, WarningCode};
 use crate::domain::order::{NewOrder, OrderLine, PaymentMethod};
 use serde_json::{json, Value};
 
@@ -63,17 +63,18 @@ pub fn validate(data: &CartData, rendered: &Rendered) -> Result<(), CheckoutRefu
                 });
             }
         }
-        if let Some(w) = rendered.view["warnings"]
-            .as_array()
-            .and_then(|ws| ws.iter().find(|w| w["code"] == "sku_unavailable"))
-        {
+        let unsold = rendered
+            .view
+            .warnings
+            .iter()
+            .find(|w| w.code == WarningCode::SkuUnavailable);
+        if let Some(w) = unsold {
             let sku = data
                 .lines
                 .iter()
-                .find(|l| w["line_id"] == l.id.as_str())
-                .map(|l| l.sku.clone());
+                .find(|l| w.line_id.as_deref() == Some(l.id.as_str()));
             return Err(UnknownSku {
-                sku: sku.unwrap_or_default(),
+                sku: sku.map(|l| l.sku.clone()).unwrap_or_default(),
             });
         }
     }
@@ -131,43 +132,31 @@ pub fn new_order(
 ) -> NewOrder {
     let (priced, view) = (&rendered.priced, &rendered.view);
     let minor = |m: &crate::domain::money::Money| m.minor_units().unwrap_or(0);
-    let lines = priced
+    let lines = view
         .lines
         .iter()
-        .map(|l| {
-            let title = view["lines"]
-                .as_array()
-                .and_then(|ls| ls.iter().find(|v| v["id"] == l.id.as_str()))
-                .and_then(|v| v["title"].as_str())
-                .unwrap_or("");
-            OrderLine {
-                id: line_id(),
-                sku: data
-                    .lines
-                    .iter()
-                    .find(|r| r.id == l.id)
-                    .map(|r| r.sku.clone())
-                    .unwrap_or_default(),
-                title: title.to_string(),
-                quantity: i64::from(l.quantity),
-                unit_price: minor(&l.unit_price),
-                subtotal: minor(&l.subtotal),
-                discount: minor(&l.discount),
-                tax: minor(&l.tax),
-                total: minor(&l.total),
-                fulfilled_quantity: 0,
-                refunded_quantity: 0,
-                refunded_unfulfilled: 0,
-            }
+        .map(|l| OrderLine {
+            id: line_id(),
+            sku: l.sku.clone(),
+            title: l.title.clone(),
+            quantity: i64::from(l.quantity),
+            unit_price: minor(&l.unit_price),
+            subtotal: minor(&l.subtotal),
+            discount: minor(&l.discount),
+            tax: minor(&l.tax),
+            total: minor(&l.total),
+            fulfilled_quantity: 0,
+            refunded_quantity: 0,
+            refunded_unfulfilled: 0,
         })
         .collect();
     let body: Value = json!({
         "tax_inclusive": terms.tax_inclusive,
         "email": data.cart.email,
-        "totals": view["totals"],
-        "shipping_address": view["shipping_address"],
-        "billing_address": view["billing_address"],
-        "shipping_method": view["shipping_method"],
+        "totals": view.totals,
+        "shipping_address": view.shipping_address,
+        "billing_address": view.billing_address,
+        "shipping_method": view.shipping_method,
         "discount_codes": priced.applied.iter().filter_map(|a| a.code.clone()).collect::<Vec<_>>(),
     });
     NewOrder {

@@ -765,3 +765,8 @@ impl PaymentProvider for FakePay {
 pub fn settings() -> Settings {
     Settings::default()
 }
+
+/// The cart as the shopper receives it, as JSON.
+pub fn wire(shown: &comptoir::app::cart::CartShown) -> serde_json::Value {
+    serde_json::to_value(&shown.view).unwrap()
+}

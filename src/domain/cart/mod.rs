@@ -10,11 +10,13 @@ use crate::domain::pricing::{
     self, LineInput, PricingError, PricingRequest, PricingWarning, Shopper, Usage,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 mod refusal;
+mod view;
 pub use refusal::{precondition, refusal, CartOp, CartRefusal, Diagnosis};
+pub use view::{CartView, CodeView, LineView, ShippingView, TotalsView, Warning, WarningCode};
 
 pub const MAX_QUANTITY: i64 = 999;
 pub const MAX_LINES: i64 = 250;
@@ -297,16 +299,17 @@ pub fn find_sku<'s>(
         .find_map(|p| p.variants.iter().find(|v| v.sku == sku).map(|v| (p, v)))
 }
 
-fn warning(code: &str, line_id: Option<&str>, message: String) -> Value {
-    match line_id {
-        Some(id) => json!({"code": code, "line_id": id, "message": message}),
-        None => json!({"code": code, "message": message}),
+fn warning(code: WarningCode, line_id: Option<&str>, message: String) -> Warning {
+    Warning {
+        code,
+        line_id: line_id.map(str::to_string),
+        message,
     }
 }
 
 /// The result of pricing a cart: its API view and the engine's output (checkout uses both).
 pub struct Rendered {
-    pub view: Value,
+    pub view: CartView,
     pub priced: pricing::PricedCart,
     /// Whether any line is unsellable or short of stock (checkout refuses such carts).
     pub blocking: bool,
@@ -337,7 +340,7 @@ pub fn render(
                 let price = v.price.minor_units().unwrap_or(0);
                 if price != line.unit_price_seen {
                     warnings.push(warning(
-                        "price_changed",
+                        WarningCode::PriceChanged,
                         Some(&line.id),
                         format!(
                             "The price of {} changed from {} to {}.",
@@ -358,7 +361,7 @@ pub fn render(
             None => {
                 blocking = true;
                 warnings.push(warning(
-                    "sku_unavailable",
+                    WarningCode::SkuUnavailable,
                     Some(&line.id),
                     format!(
                         "{} is no longer sold in this market; remove it to check out.",
@@ -378,14 +381,14 @@ pub fn render(
         if available <= 0 {
             blocking = true;
             warnings.push(warning(
-                "out_of_stock",
+                WarningCode::OutOfStock,
                 Some(&line.id),
                 format!("{} is out of stock.", line.sku),
             ));
         } else if available < line.quantity {
             blocking = true;
             warnings.push(warning(
-                "insufficient_stock",
+                WarningCode::InsufficientStock,
                 Some(&line.id),
                 format!(
                     "Only {available} of {} left; lower the quantity to check out.",
@@ -427,7 +430,7 @@ pub fn render(
     let address = cart.shipping();
     if data.shipping.is_some() && shipping_method.is_none() {
         warnings.push(warning(
-            "shipping_method_unavailable",
+            WarningCode::ShippingMethodUnavailable,
             None,
             "The chosen shipping method is no longer offered here.".into(),
         ));
@@ -446,57 +449,85 @@ pub fn render(
     for w in &priced.warnings {
         match w {
             PricingWarning::DiscountNotApplicable { code, message, .. } => warnings.push(warning(
-                "discount_not_applicable",
+                WarningCode::DiscountNotApplicable,
                 None,
                 format!("{code}: {message}"),
             )),
             PricingWarning::ShippingUnavailable { message, .. } => warnings.push(warning(
-                "shipping_method_unavailable",
+                WarningCode::ShippingMethodUnavailable,
                 None,
                 message.clone(),
             )),
         }
     }
-    let lines: Vec<Value> = priced
+    let lines: Vec<LineView> = priced
         .lines
         .iter()
         .map(|l| {
             let (product_id, title) = meta.get(l.id.as_str()).cloned().unwrap_or_default();
-            let sku = data.lines.iter().find(|r| r.id == l.id).map(|r| r.sku.clone()).unwrap_or_default();
-            json!({
-                "id": l.id, "sku": sku, "product_id": product_id, "title": title, "quantity": l.quantity,
-                "unit_price": l.unit_price, "subtotal": l.subtotal, "discount": l.discount, "tax": l.tax, "total": l.total,
-            })
+            let sku = data
+                .lines
+                .iter()
+                .find(|r| r.id == l.id)
+                .map(|r| r.sku.clone())
+                .unwrap_or_default();
+            LineView {
+                id: l.id.clone(),
+                sku,
+                product_id,
+                title,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                subtotal: l.subtotal,
+                discount: l.discount,
+                tax: l.tax,
+                total: l.total,
+            }
         })
         .collect();
-    let shipping = priced
-        .shipping
-        .as_ref()
-        .map(|s| json!({"id": s.method_id, "name": s.name, "price": s.price}));
+    let shipping = priced.shipping.as_ref().map(|s| ShippingView {
+        id: s.method_id.clone(),
+        name: s.name.clone(),
+        price: s.price,
+    });
     let billing = cart.billing().or_else(|| address.clone());
     let t = &priced.totals;
-    let view = json!({
-        "id": cart.id,
-        "version": cart.version,
-        "market": cart.market,
-        "currency": market.currency,
-        "tax_inclusive": market.tax_inclusive,
-        "status": cart.status_at(now),
-        "customer_id": cart.customer_id,
-        "email": cart.email,
-        "shipping_address": address,
-        "billing_address": billing,
-        "shipping_method": shipping,
-        "note": cart.note,
-        "discount_codes": priced.codes.iter().map(|c| json!({"code": c.code, "applicable": c.applicable, "message": c.message})).collect::<Vec<_>>(),
-        "lines": lines,
-        "totals": {"subtotal": t.subtotal, "discount": t.discount, "shipping": t.shipping, "tax": t.tax, "total": t.total},
-        "warnings": warnings,
-        "merged_into": cart.merged_into,
-        "expires_at": cart.expires_at,
-        "created_at": cart.created_at,
-        "updated_at": cart.updated_at,
-    });
+    let view = CartView {
+        id: cart.id.clone(),
+        version: cart.version,
+        market: cart.market.clone(),
+        currency: market.currency,
+        tax_inclusive: market.tax_inclusive,
+        status: cart.status_at(now).to_string(),
+        customer_id: cart.customer_id.clone(),
+        email: cart.email.clone(),
+        shipping_address: address,
+        billing_address: billing,
+        shipping_method: shipping,
+        note: cart.note.clone(),
+        discount_codes: priced
+            .codes
+            .iter()
+            .map(|c| CodeView {
+                code: c.code.clone(),
+                applicable: c.applicable,
+                message: c.message.clone(),
+            })
+            .collect(),
+        lines,
+        totals: TotalsView {
+            subtotal: t.subtotal,
+            discount: t.discount,
+            shipping: t.shipping,
+            tax: t.tax,
+            total: t.total,
+        },
+        warnings,
+        merged_into: cart.merged_into.clone(),
+        expires_at: cart.expires_at.clone(),
+        created_at: cart.created_at.clone(),
+        updated_at: cart.updated_at.clone(),
+    };
     Ok(Rendered {
         view,
         priced,
@@ -507,6 +538,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn emails_need_one_at_and_a_dotted_domain() {

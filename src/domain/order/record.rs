@@ -7,7 +7,8 @@ use super::{
 };
 use crate::domain::events::Envelope;
 use crate::domain::money::{Currency, Money};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 /// How the shopper pays: by an offline arrangement the merchant confirms (`manual`), or by a
 /// Stripe PaymentIntent confirmed by Stripe's webhook.
@@ -196,41 +197,56 @@ impl Order {
         }
     }
 
-    /// The Order of API.md.
+    /// The Order of API.md (responses and event payloads).
     pub fn view(&self) -> Value {
+        serde_json::to_value(self.shown()).unwrap_or(Value::Null)
+    }
+
+    /// The Order of API.md, typed. What the order was placed with (totals, addresses, method,
+    /// codes) is shown as it was stored.
+    pub fn shown(&self) -> OrderView<'_> {
         let currency = Currency::from_code(&self.currency);
-        let money = |minor: i64| match currency.and_then(|c| Money::from_minor(minor, c).ok()) {
-            Some(m) => json!(m),
-            None => Value::Null,
-        };
-        let body: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
-        json!({
-            "id": self.id,
-            "number": self.number,
-            "status": self.status.as_str(),
-            "payment_status": self.payment_status.as_str(),
-            "fulfillment_status": self.fulfillment_status.as_str(),
-            "market": self.market,
-            "currency": self.currency,
-            "tax_inclusive": body["tax_inclusive"],
-            "email": body["email"],
-            "customer_id": self.customer_id,
-            "lines": self.lines.iter().map(|l| json!({
-                "id": l.id, "sku": l.sku, "title": l.title, "quantity": l.quantity,
-                "unit_price": money(l.unit_price), "subtotal": money(l.subtotal), "discount": money(l.discount),
-                "tax": money(l.tax), "total": money(l.total),
-                "fulfilled_quantity": l.fulfilled_quantity, "refunded_quantity": l.refunded_quantity,
-            })).collect::<Vec<_>>(),
-            "totals": body["totals"],
-            "shipping_address": body["shipping_address"],
-            "billing_address": body["billing_address"],
-            "shipping_method": body["shipping_method"],
-            "discount_codes": body["discount_codes"],
-            "payment_provider": self.payment_method.as_str(),
-            "cancel_reason": self.cancel_reason,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        })
+        let money = |minor: i64| currency.and_then(|c| Money::from_minor(minor, c).ok());
+        let mut body: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
+        let mut placed = |key: &str| body.get_mut(key).map(Value::take).unwrap_or(Value::Null);
+        OrderView {
+            id: &self.id,
+            number: &self.number,
+            status: self.status.as_str(),
+            payment_status: self.payment_status.as_str(),
+            fulfillment_status: self.fulfillment_status.as_str(),
+            market: &self.market,
+            currency: &self.currency,
+            tax_inclusive: placed("tax_inclusive"),
+            email: placed("email"),
+            customer_id: self.customer_id.as_deref(),
+            lines: self
+                .lines
+                .iter()
+                .map(|l| OrderLineView {
+                    id: &l.id,
+                    sku: &l.sku,
+                    title: &l.title,
+                    quantity: l.quantity,
+                    unit_price: money(l.unit_price),
+                    subtotal: money(l.subtotal),
+                    discount: money(l.discount),
+                    tax: money(l.tax),
+                    total: money(l.total),
+                    fulfilled_quantity: l.fulfilled_quantity,
+                    refunded_quantity: l.refunded_quantity,
+                })
+                .collect(),
+            totals: placed("totals"),
+            shipping_address: placed("shipping_address"),
+            billing_address: placed("billing_address"),
+            shipping_method: placed("shipping_method"),
+            discount_codes: placed("discount_codes"),
+            payment_provider: self.payment_method.as_str(),
+            cancel_reason: self.cancel_reason.as_deref(),
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+        }
     }
 }
 
@@ -242,4 +258,103 @@ pub struct OrderChange {
     pub after: Order,
     pub stock: Vec<StockMove>,
     pub event: Option<Envelope>,
+}
+
+/// The Order of API.md.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderView<'a> {
+    pub id: &'a str,
+    pub number: &'a str,
+    pub status: &'static str,
+    pub payment_status: &'static str,
+    pub fulfillment_status: &'static str,
+    pub market: &'a str,
+    pub currency: &'a str,
+    pub tax_inclusive: Value,
+    pub email: Value,
+    pub customer_id: Option<&'a str>,
+    pub lines: Vec<OrderLineView<'a>>,
+    pub totals: Value,
+    pub shipping_address: Value,
+    pub billing_address: Value,
+    pub shipping_method: Value,
+    pub discount_codes: Value,
+    pub payment_provider: &'static str,
+    pub cancel_reason: Option<&'a str>,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderLineView<'a> {
+    pub id: &'a str,
+    pub sku: &'a str,
+    pub title: &'a str,
+    pub quantity: i64,
+    pub unit_price: Option<Money>,
+    pub subtotal: Option<Money>,
+    pub discount: Option<Money>,
+    pub tax: Option<Money>,
+    pub total: Option<Money>,
+    pub fulfilled_quantity: i64,
+    pub refunded_quantity: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_order_shows_its_statuses_as_text_its_amounts_as_money_and_what_it_was_placed_with() {
+        let line = OrderLine {
+            id: "line_1".into(),
+            sku: "MUG".into(),
+            title: "Mug — Green".into(),
+            quantity: 2,
+            unit_price: 1200,
+            subtotal: 2400,
+            discount: 0,
+            tax: 400,
+            total: 2400,
+            fulfilled_quantity: 0,
+            refunded_quantity: 0,
+            refunded_unfulfilled: 0,
+        };
+        let order = Order::place(
+            NewOrder {
+                id: "ord_1".into(),
+                channel_id: "web".into(),
+                cart_id: "cart_1".into(),
+                market: "FR".into(),
+                customer_id: None,
+                payment_method: PaymentMethod::Manual,
+                total_minor: 2890,
+                currency: "EUR".into(),
+                body: json!({"tax_inclusive": true, "email": "a@b.fr", "totals": {"total": {"amount": "28.90", "currency": "EUR"}}}),
+                pay_by: "2026-06-01T12:30:00.000Z".into(),
+                lines: vec![line],
+            },
+            "2026-06-01T12:00:00.000Z",
+        );
+        let v = order.view();
+        assert_eq!(
+            (&v["status"], &v["payment_status"], &v["fulfillment_status"]),
+            (
+                &json!("pending_payment"),
+                &json!("pending"),
+                &json!("unfulfilled")
+            )
+        );
+        assert_eq!(
+            v["lines"][0]["unit_price"],
+            json!({"amount": "12.00", "currency": "EUR"})
+        );
+        assert_eq!(v["totals"]["total"]["amount"], "28.90");
+        assert_eq!(
+            (&v["email"], &v["shipping_address"], &v["payment_provider"]),
+            (&json!("a@b.fr"), &Value::Null, &json!("manual"))
+        );
+        assert_eq!(order.last_sequence, 1, "order.placed is its first event");
+    }
 }
