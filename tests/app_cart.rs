@@ -5,6 +5,7 @@ mod support;
 
 use comptoir::app::cart::{CartShown, CartUpdate, Shop};
 use comptoir::app::Failure;
+use comptoir::domain::cart::CartStatus;
 use comptoir::domain::cart::{CartRefusal, IfMatch};
 use serde_json::json;
 use support::*;
@@ -178,13 +179,13 @@ fn an_expired_cart_refuses_writes_as_expired() {
     assert_eq!(
         refused(block_on(w.shop().add_line(&id, None, "MUG", 1))),
         CartRefusal::NotActive {
-            status: "expired".into()
+            status: CartStatus::Expired
         }
     );
     assert_eq!(
         refused(block_on(w.shop().add_code(&id, None, "WELCOME10"))),
         CartRefusal::NotActive {
-            status: "expired".into()
+            status: CartStatus::Expired
         }
     );
 }

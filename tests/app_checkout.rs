@@ -13,6 +13,7 @@ use comptoir::app::orders::{self, OrderRefusal};
 use comptoir::app::payments::{stripe_event, Handled};
 use comptoir::app::ports::{OrderFilter, OrderStore};
 use comptoir::app::Failure;
+use comptoir::domain::cart::CartStatus;
 use comptoir::domain::checkout::CheckoutRefusal;
 use comptoir::domain::events::EventType;
 use comptoir::domain::order::{Action, OrderStatus, PaymentMethod, PaymentStatus};
@@ -139,7 +140,7 @@ fn a_complete_cart_becomes_a_pending_order_at_catalog_prices_with_its_stock_rese
         "UNPAID_ORDER_TTL_SECONDS defaults to 30 minutes"
     );
     assert_eq!(w.store.stock("TEE-M"), (5, 2));
-    assert_eq!(w.store.cart(&cart).status, "checked_out");
+    assert_eq!(w.store.cart(&cart).status, CartStatus::CheckedOut);
     let t = w.store.t.borrow();
     assert_eq!(t.outbox.len(), 1);
     assert_eq!(t.outbox[0].event_type, EventType::OrderPlaced);
@@ -228,7 +229,7 @@ fn stock_sold_between_the_read_and_the_batch_refuses_the_order_with_what_is_left
     assert!(w.store.t.borrow().orders.is_empty());
     assert_eq!(
         w.store.cart(&cart).status,
-        "active",
+        CartStatus::Active,
         "the shopper can lower the quantity and retry"
     );
     assert_eq!(
@@ -287,7 +288,7 @@ fn a_checked_out_cart_cannot_be_checked_out_again_and_another_channels_cart_is_n
     assert_eq!(
         refused(block_on(w.till().place(data, PaymentMethod::Manual))),
         CheckoutRefusal::NotActive {
-            status: "checked_out".into()
+            status: CartStatus::CheckedOut
         }
     );
     let mut other = w.store.t.borrow().carts[&cart].clone();
@@ -328,7 +329,7 @@ fn stripe_without_its_secret_places_nothing() {
         CheckoutRefusal::PaymentUnavailable { .. }
     ));
     assert!(w.store.t.borrow().orders.is_empty());
-    assert_eq!(w.store.cart(&cart).status, "active");
+    assert_eq!(w.store.cart(&cart).status, CartStatus::Active);
 }
 
 #[test]

@@ -126,7 +126,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
             channel_id: self.channel.id.clone(),
             market: market.code.clone(),
             currency: market.currency.code().to_string(),
-            status: cart::ACTIVE.into(),
+            status: cart::CartStatus::Active,
             version: 1,
             customer_id: None,
             email: None,
@@ -278,7 +278,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
             let now = self.platform.now();
             let read = Diagnosis {
                 channel_id: Some(data.cart.channel_id.clone()),
-                status: Some(data.cart.status.clone()),
+                status: Some(data.cart.status),
                 version: Some(data.cart.version),
                 expires_at: Some(data.cart.expires_at.clone()),
                 ..Diagnosis::default()

@@ -70,10 +70,8 @@ where
         let now_ms = self.platform.now_ms();
         let now = iso_at(now_ms);
         let status = data.cart.status_at(&now);
-        if status != cart::ACTIVE {
-            return refuse(CheckoutRefusal::NotActive {
-                status: status.to_string(),
-            });
+        if status != cart::CartStatus::Active {
+            return refuse(CheckoutRefusal::NotActive { status });
         }
         let Some(market) = self.channel.market(&data.cart.market) else {
             return refuse(CheckoutRefusal::MarketGone);

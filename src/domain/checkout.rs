@@ -12,7 +12,7 @@ pub enum CheckoutRefusal {
     NotFound,
     /// The cart is checked out, merged or expired.
     NotActive {
-        status: String,
+        status: crate::domain::cart::CartStatus,
     },
     /// The cart's market is no longer sold on its channel.
     MarketGone,

@@ -7,6 +7,7 @@ use comptoir::app::idempotency::{Claim, IdempotencyStore, KeyRecord};
 use comptoir::app::ports::*;
 use comptoir::app::Settings;
 use comptoir::domain::admin_defs::{DiscountDef, ShippingDef};
+use comptoir::domain::cart::CartStatus;
 use comptoir::domain::cart::{
     CartChange, CartData, CartPatch, CartRecord, Diagnosis, IfMatch, LineRecord, MAX_LINES,
     MAX_QUANTITY,
@@ -372,7 +373,7 @@ impl CartStore for FakeStore {
             return refused("no cart");
         };
         let fresh = cart.channel_id == w.channel_id
-            && cart.status == "active"
+            && cart.status == CartStatus::Active
             && cart.expires_at.as_str() > w.now;
         let at_version = match w.expect {
             Some(IfMatch::Version(v)) => cart.version == v,
@@ -546,10 +547,10 @@ impl OrderStore for FakeStore {
         }
         let mut t = self.t.borrow().clone();
         let cart = t.carts.get_mut(p.cart_id).unwrap();
-        if cart.version != p.cart_version || cart.status != "active" {
+        if cart.version != p.cart_version || cart.status != CartStatus::Active {
             return refused("cart changed");
         }
-        cart.status = "checked_out".into();
+        cart.status = CartStatus::CheckedOut;
         cart.version += 1;
         for (sku, q) in &p.reserve {
             let Some((on_hand, reserved)) = t.inventory.get_mut(sku) else {

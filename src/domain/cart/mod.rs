@@ -214,7 +214,7 @@ pub struct CartRecord {
     pub channel_id: String,
     pub market: String,
     pub currency: String,
-    pub status: String,
+    pub status: CartStatus,
     pub version: i64,
     pub customer_id: Option<String>,
     pub email: Option<String>,
@@ -247,23 +247,41 @@ impl CartRecord {
     }
 
     /// `active` carts past their expiry show (and act) as `expired`.
-    pub fn status_at(&self, now: &str) -> &str {
-        status_at(&self.status, &self.expires_at, now)
+    pub fn status_at(&self, now: &str) -> CartStatus {
+        self.status.at(&self.expires_at, now)
     }
 }
 
-/// The one rule of a cart's status: an `active` cart past its expiry is `expired` (and acts
-/// as such: it can no longer change or be checked out). Writes need [`ACTIVE`].
-pub fn status_at<'a>(status: &'a str, expires_at: &str, now: &str) -> &'a str {
-    if status == ACTIVE && expires_at <= now {
-        "expired"
-    } else {
-        status
-    }
+/// Where a cart is in its life. Stored: `active`, `checked_out`, `merged` (into the customer's
+/// newer cart on sign-in); `expired` is what an active cart past its expiry shows and acts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CartStatus {
+    /// The only status in which a cart can change and be checked out.
+    Active,
+    CheckedOut,
+    Merged,
+    Expired,
 }
 
-/// The status of a cart that can change and be checked out.
-pub const ACTIVE: &str = "active";
+impl CartStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CartStatus::Active => "active",
+            CartStatus::CheckedOut => "checked_out",
+            CartStatus::Merged => "merged",
+            CartStatus::Expired => "expired",
+        }
+    }
+
+    /// The one rule of a cart's status: an active cart past its expiry is expired.
+    pub fn at(self, expires_at: &str, now: &str) -> CartStatus {
+        match self {
+            CartStatus::Active if expires_at <= now => CartStatus::Expired,
+            other => other,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct LineRecord {
@@ -498,7 +516,7 @@ pub fn render(
         market: cart.market.clone(),
         currency: market.currency,
         tax_inclusive: market.tax_inclusive,
-        status: cart.status_at(now).to_string(),
+        status: cart.status_at(now),
         customer_id: cart.customer_id.clone(),
         email: cart.email.clone(),
         shipping_address: address,

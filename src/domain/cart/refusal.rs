@@ -14,7 +14,7 @@ pub struct Diagnosis {
     pub customer_id: Option<String>,
     /// Whether the SKU asked for is sold (published, priced) in the cart's market.
     pub sellable: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<super::CartStatus>,
     pub version: Option<i64>,
     pub expires_at: Option<String>,
     pub line_quantity: Option<i64>,
@@ -47,7 +47,7 @@ pub enum CartRefusal {
     NotFound,
     /// The cart is checked out, merged or expired: `status` says which.
     NotActive {
-        status: String,
+        status: super::CartStatus,
     },
     /// The cart's market is no longer sold on its channel.
     MarketGone,
@@ -95,15 +95,13 @@ pub fn precondition(
     if d.channel_id.as_deref() != Some(channel_id) {
         return Some(CartRefusal::NotFound);
     }
-    let status = super::status_at(
-        d.status.as_deref().unwrap_or(""),
-        d.expires_at.as_deref().unwrap_or(""),
-        now,
-    );
-    if status != super::ACTIVE {
-        return Some(CartRefusal::NotActive {
-            status: status.to_string(),
-        });
+    let status = match (d.status, &d.expires_at) {
+        (Some(status), Some(expires_at)) => status.at(expires_at, now),
+        (Some(status), None) => status,
+        (None, _) => return Some(CartRefusal::NotFound),
+    };
+    if status != super::CartStatus::Active {
+        return Some(CartRefusal::NotActive { status });
     }
     match if_match {
         Some(IfMatch::Version(v)) if d.version != Some(v) => {
@@ -169,6 +167,7 @@ pub fn refusal(
 
 #[cfg(test)]
 mod tests {
+    use super::super::CartStatus;
     use super::*;
 
     const NOW: &str = "2026-06-01T00:00:00.000Z";
@@ -176,7 +175,7 @@ mod tests {
     fn active() -> Diagnosis {
         Diagnosis {
             channel_id: Some("web".into()),
-            status: Some("active".into()),
+            status: Some(CartStatus::Active),
             version: Some(3),
             expires_at: Some("2026-07-01T00:00:00.000Z".into()),
             sellable: Some(1),
@@ -211,14 +210,14 @@ mod tests {
         assert_eq!(
             refusal(&d, &add(1), "web", None, NOW),
             Some(CartRefusal::NotActive {
-                status: "expired".into()
+                status: CartStatus::Expired
             })
         );
-        d.status = Some("checked_out".into());
+        d.status = Some(CartStatus::CheckedOut);
         assert_eq!(
             refusal(&d, &add(1), "web", None, NOW),
             Some(CartRefusal::NotActive {
-                status: "checked_out".into()
+                status: CartStatus::CheckedOut
             })
         );
     }

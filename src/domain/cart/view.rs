@@ -12,8 +12,8 @@ pub struct CartView {
     pub market: String,
     pub currency: Currency,
     pub tax_inclusive: bool,
-    /// As [`super::status_at`] says (`expired` past the expiry).
-    pub status: String,
+    /// As [`super::CartStatus::at`] says (`expired` past the expiry).
+    pub status: super::CartStatus,
     pub customer_id: Option<String>,
     pub email: Option<String>,
     pub shipping_address: Option<Address>,

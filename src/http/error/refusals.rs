@@ -30,9 +30,10 @@ impl From<crate::domain::cart::CartRefusal> for ApiError {
         use crate::domain::cart::{CartRefusal::*, MAX_CODES, MAX_LINES, MAX_QUANTITY};
         match r {
             NotFound => ApiError::not_found("no such cart"),
-            NotActive { status } => {
-                ApiError::cart_not_active(format!("this cart is {status}; it can no longer change"))
-            }
+            NotActive { status } => ApiError::cart_not_active(format!(
+                "this cart is {}; it can no longer change",
+                status.as_str()
+            )),
             MarketGone => {
                 ApiError::cart_not_active("this cart's market is no longer sold on this channel")
             }
@@ -73,7 +74,8 @@ impl From<crate::domain::checkout::CheckoutRefusal> for ApiError {
         match r {
             NotFound => ApiError::not_found("no such cart"),
             NotActive { status } => ApiError::cart_not_active(format!(
-                "this cart is {status}; it cannot be checked out"
+                "this cart is {}; it cannot be checked out",
+                status.as_str()
             )),
             MarketGone => {
                 ApiError::cart_not_active("this cart's market is no longer sold on this channel")
