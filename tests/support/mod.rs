@@ -482,7 +482,7 @@ impl CartStore for FakeStore {
                     .get(&(cart.market.clone(), s.to_string()))
                     .map(|_| 1)
             }),
-            status: Some(cart.status.clone()),
+            status: Some(cart.status),
             version: Some(cart.version),
             expires_at: Some(cart.expires_at.clone()),
             line_quantity: line.map(|l| l.quantity),
