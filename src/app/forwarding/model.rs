@@ -1,0 +1,379 @@
+//! Forwarding's model: destinations (a checked URL, the event types they take), the delivery
+//! log's entries and filters, the pull feed's position, signing targets, what one attempt's
+//! answer does to its delivery ([`outcome`]), and why an operation is refused.
+
+use crate::app::ports::StoreError;
+use crate::domain::pagination::{decode_cursor, encode_cursor, PageParamError};
+use crate::domain::webhook::{check_url, is_retryable, retry_delay};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The event types a destination may subscribe to (besides `*`, every type).
+pub const EVENT_TYPES: &[&str] = &[
+    "order.placed",
+    "order.confirmed",
+    "order.canceled",
+    "order.fulfilled",
+    "order.refunded",
+    "inventory.low",
+];
+
+/// How long a rotated-out secret keeps signing alongside the new one, so that receivers can
+/// switch without losing a delivery.
+pub const ROTATION_OVERLAP_MS: f64 = 24.0 * 3600.0 * 1000.0;
+
+/// At most this many destinations are listed (the list has no further pages).
+pub const DESTINATIONS_LISTED: usize = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Domain types
+// ---------------------------------------------------------------------------------------------
+
+/// A destination URL that passed [`check_url`], trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationUrl(pub(super) String);
+
+impl DestinationUrl {
+    /// Public https only; `http` to loopback when `allow_insecure_loopback` (local development).
+    ///
+    /// # Errors
+    /// [`ForwardingRefusal::BadUrl`] with the reason.
+    pub fn parse(raw: &str, allow_insecure_loopback: bool) -> Result<Self, ForwardingRefusal> {
+        let url = raw.trim();
+        check_url(url, allow_insecure_loopback).map_err(ForwardingRefusal::BadUrl)?;
+        Ok(DestinationUrl(url.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A non-empty list of known event types or `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventTypes(pub(super) Vec<String>);
+
+impl EventTypes {
+    /// # Errors
+    /// [`ForwardingRefusal::NoEventTypes`] for an empty list,
+    /// [`ForwardingRefusal::UnknownEventType`] naming the first unknown entry.
+    pub fn parse(events: &[&str]) -> Result<Self, ForwardingRefusal> {
+        if events.is_empty() {
+            return Err(ForwardingRefusal::NoEventTypes);
+        }
+        if let Some(index) = events
+            .iter()
+            .position(|e| *e != "*" && !EVENT_TYPES.contains(e))
+        {
+            return Err(ForwardingRefusal::UnknownEventType { index });
+        }
+        Ok(EventTypes(events.iter().map(|e| e.to_string()).collect()))
+    }
+}
+
+/// What `PUT /admin/v1/destinations/{id}` asks for, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationSpec {
+    pub url: DestinationUrl,
+    pub events: EventTypes,
+    pub enabled: bool,
+}
+
+/// A destination as clients see it (its secrets are shown only when created or rotated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub enabled: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Destination {
+    /// Whether an event of this type is delivered here: enabled, and subscribed to the type or
+    /// to `*`.
+    pub fn receives(&self, event_type: &str) -> bool {
+        self.enabled && self.events.iter().any(|e| e == "*" || e == event_type)
+    }
+}
+
+/// A destination just written, with the secret to show once (`None` when it stays unseen).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedDestination {
+    pub destination: Destination,
+    pub secret: Option<String>,
+    /// Created by this request (201) rather than updated (200).
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+impl DeliveryStatus {
+    /// # Errors
+    /// [`ForwardingRefusal::BadStatusFilter`] for anything but the three statuses.
+    pub fn parse(s: &str) -> Result<Self, ForwardingRefusal> {
+        match s {
+            "pending" => Ok(DeliveryStatus::Pending),
+            "delivered" => Ok(DeliveryStatus::Delivered),
+            "dead" => Ok(DeliveryStatus::Dead),
+            _ => Err(ForwardingRefusal::BadStatusFilter),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+}
+
+/// One event sent (or to send) to one destination: the delivery log's entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub destination_id: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub destination_id: Option<String>,
+}
+
+/// One page of deliveries to read: newest first, strictly before (`before_at`, `before_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryQuery {
+    pub filter: DeliveryFilter,
+    pub before_at: String,
+    pub before_id: String,
+    pub limit: usize,
+}
+
+/// Where the pull feed resumes: after the event with this sequence number (0: the start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedPosition(pub i64);
+
+impl FeedPosition {
+    /// The `after` parameter: absent or empty starts from the beginning.
+    ///
+    /// # Errors
+    /// [`ForwardingRefusal::BadFeedCursor`] for a cursor this feed did not issue.
+    pub fn parse(after: Option<&str>) -> Result<Self, ForwardingRefusal> {
+        match after {
+            None | Some("") => Ok(FeedPosition(0)),
+            Some(c) => decode_cursor(c)
+                .and_then(|k| k.strip_prefix("e:").and_then(|n| n.parse().ok()))
+                .map(FeedPosition)
+                .ok_or(ForwardingRefusal::BadFeedCursor),
+        }
+    }
+
+    pub fn cursor(self) -> String {
+        encode_cursor(&format!("e:{}", self.0))
+    }
+}
+
+/// An outbox event in commit order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEvent {
+    pub seq: i64,
+    pub payload: String,
+}
+
+/// One page of the feed; `next_cursor` always resumes (the last event's, or the same position).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedPage {
+    pub data: Vec<Value>,
+    pub next_cursor: String,
+}
+
+/// What an attempt needs to know about a delivery, its event and its destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptContext {
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub event_id: String,
+    /// `None` when the event is gone.
+    pub payload: Option<String>,
+    /// `None` when the destination is gone.
+    pub target: Option<Target>,
+}
+
+/// Where and how to sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub url: String,
+    pub enabled: bool,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_expires_at: Option<String>,
+}
+
+impl Target {
+    /// The current secret, and the previous one while its overlap window is open.
+    pub fn signing_secrets(&self, now: &str) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let (Some(previous), Some(until)) = (&self.previous_secret, &self.previous_expires_at) {
+            if until.as_str() > now {
+                secrets.push(previous);
+            }
+        }
+        secrets
+    }
+}
+
+/// One webhook, signed per Standard Webhooks, ready to POST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedWebhook {
+    pub url: String,
+    /// `webhook-id`: the event id, the same on every attempt and replay.
+    pub id: String,
+    /// `webhook-timestamp`, seconds.
+    pub timestamp: i64,
+    /// `webhook-signature`.
+    pub signature: String,
+    pub body: String,
+}
+
+/// What is written to a delivery after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+}
+
+/// What becomes of the queue message that asked for the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Done (or nothing to do): acknowledge.
+    Ack,
+    /// Deliver the message again after this many seconds.
+    RetryIn(u32),
+}
+
+/// How many attempts a delivery gets and how long the first retry waits (then ×3, up to 1 h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_seconds: u32,
+}
+
+/// What one attempt's answer does to its delivery: 2xx delivers; 5xx, 408, 429, timeouts and
+/// network errors retry after [`retry_delay`] until `max_attempts`; other answers go dead.
+/// `attempts` counts this attempt.
+pub fn outcome(
+    attempts: i64,
+    answer: Result<u16, String>,
+    policy: RetryPolicy,
+) -> (AttemptRecord, Settle) {
+    let (status_code, error) = match answer {
+        Ok(code) => (Some(code), None),
+        Err(e) => (None, Some(e)),
+    };
+    let (status, settle) = match status_code {
+        Some(code) if (200..300).contains(&code) => (DeliveryStatus::Delivered, Settle::Ack),
+        Some(code) if !is_retryable(code) => (DeliveryStatus::Dead, Settle::Ack),
+        _ if attempts >= i64::from(policy.max_attempts) => (DeliveryStatus::Dead, Settle::Ack),
+        _ => (
+            DeliveryStatus::Pending,
+            Settle::RetryIn(retry_delay(policy.base_seconds, attempts as u32)),
+        ),
+    };
+    let error = error.or_else(|| {
+        status_code
+            .filter(|c| !(200..300).contains(c))
+            .map(|c| format!("the destination answered {c}"))
+    });
+    let record = AttemptRecord {
+        status,
+        attempts,
+        status_code,
+        error,
+    };
+    (record, settle)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refusals
+// ---------------------------------------------------------------------------------------------
+
+/// Why a forwarding operation did not happen. `http::error` maps each to the envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForwardingRefusal {
+    /// The destination URL is not acceptable (the reason completes "the URL …").
+    BadUrl(&'static str),
+    NoEventTypes,
+    UnknownEventType {
+        index: usize,
+    },
+    DestinationNotFound(String),
+    DeliveryNotFound(String),
+    BadStatusFilter,
+    BadCursor(PageParamError),
+    BadFeedCursor,
+    /// Resetting the delivery or queueing its attempt failed; retrying may succeed.
+    ReplayFailed {
+        id: String,
+        cause: String,
+    },
+    /// The delivery disappeared in the middle of its replay.
+    DeliveryVanished(String),
+    /// The destination's stored secret cannot sign.
+    MalformedSecret,
+    /// The store failed (not a refusal of the request itself).
+    Store(StoreError),
+}
+
+impl From<StoreError> for ForwardingRefusal {
+    fn from(e: StoreError) -> Self {
+        ForwardingRefusal::Store(e)
+    }
+}
+
+impl std::fmt::Display for ForwardingRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForwardingRefusal::BadUrl(why) => write!(f, "the URL {why}"),
+            ForwardingRefusal::NoEventTypes => {
+                write!(f, "subscribe to at least one event type, or [\"*\"]")
+            }
+            ForwardingRefusal::UnknownEventType { .. } => {
+                write!(f, "event types are {} or *", EVENT_TYPES.join(", "))
+            }
+            ForwardingRefusal::DestinationNotFound(id) => write!(f, "no destination {id}"),
+            ForwardingRefusal::DeliveryNotFound(id) => write!(f, "no delivery {id}"),
+            ForwardingRefusal::BadStatusFilter => write!(f, "status is pending, delivered or dead"),
+            ForwardingRefusal::BadCursor(e) => write!(f, "{}", e.message),
+            ForwardingRefusal::BadFeedCursor => write!(f, "after is not a cursor this feed issued"),
+            ForwardingRefusal::ReplayFailed { id, cause } => {
+                write!(f, "replay of {id} failed: {cause}")
+            }
+            ForwardingRefusal::DeliveryVanished(id) => {
+                write!(f, "delivery {id} vanished during its replay")
+            }
+            ForwardingRefusal::MalformedSecret => {
+                write!(f, "the destination's secret is malformed")
+            }
+            ForwardingRefusal::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
