@@ -454,7 +454,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
 
     /// `GET /v1/carts/{id}/shipping-methods`: the methods offered in the cart's market that can
     /// ship it, each priced for it. One round trip.
-    pub async fn shipping_methods(&self, cart_id: &str) -> CartResult<Vec<Value>> {
+    pub async fn shipping_methods(&self, cart_id: &str) -> CartResult<Vec<cart::ShippingView>> {
         let loaded = self
             .store
             .load(cart_id, CartLookup::ShippingMethods)
@@ -471,7 +471,11 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
             trial.cart.shipping_method_id = Some(def.id.clone());
             trial.shipping = Some(def.clone());
             if let Some(s) = self.render(&trial, market, &snapshot)?.priced.shipping {
-                out.push(json!({"id": def.id, "name": def.name, "price": s.price}));
+                out.push(cart::ShippingView {
+                    id: def.id.clone(),
+                    name: def.name.clone(),
+                    price: s.price,
+                });
             }
         }
         Ok(out)
