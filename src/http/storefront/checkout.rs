@@ -46,11 +46,12 @@ pub async fn checkout(
         hash,
         a.settings.lease_seconds,
     );
+    let payments = a.payments();
     let till = Till {
         store: &a.store,
         catalog: &a.catalog,
         platform: &a.edge,
-        payments: &a.payments,
+        payments: &payments,
         channel,
         settings: &a.settings,
     };

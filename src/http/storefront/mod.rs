@@ -28,7 +28,6 @@ pub struct Adapters<'a> {
     pub catalog: KvCatalog,
     /// Clock, ids, log, outbox hand-off and rate limits, for this request.
     pub edge: Edge<'a>,
-    pub payments: Stripe,
     pub settings: Settings,
 }
 
@@ -38,14 +37,19 @@ impl<'a> Adapters<'a> {
             store: D1Store { db: ctx.db()? },
             catalog: catalog(ctx)?,
             edge: Edge::new(req, ctx),
-            payments: Stripe {
-                base: ctx
-                    .var("STRIPE_API_BASE")
-                    .unwrap_or_else(|| "https://api.stripe.com".into()),
-                secret: ctx.var("STRIPE_SECRET_KEY"),
-            },
             settings: Settings::from_vars(|name| ctx.var(name)),
         })
+    }
+
+    /// The payment provider (only checkout needs it).
+    pub fn payments(&self) -> Stripe {
+        let ctx = self.edge.ctx;
+        Stripe {
+            base: ctx
+                .var("STRIPE_API_BASE")
+                .unwrap_or_else(|| "https://api.stripe.com".into()),
+            secret: ctx.var("STRIPE_SECRET_KEY"),
+        }
     }
 }
 
