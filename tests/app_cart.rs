@@ -3,42 +3,14 @@
 
 mod support;
 
-use comptoir::app::cart::{CartShown, CartUpdate, Shop};
+use comptoir::app::cart::{CartShown, CartUpdate};
 use comptoir::app::Failure;
 use comptoir::domain::cart::CartStatus;
 use comptoir::domain::cart::{CartRefusal, IfMatch};
 use serde_json::json;
 use support::*;
 
-struct World {
-    store: FakeStore,
-    catalog: FakeCatalog,
-    platform: FakePlatform,
-    channel: comptoir::domain::channel::Channel,
-    settings: comptoir::app::Settings,
-}
-
 impl World {
-    fn new() -> World {
-        World {
-            store: FakeStore::seeded(),
-            catalog: FakeCatalog::default(),
-            platform: FakePlatform::default(),
-            channel: channel(),
-            settings: settings(),
-        }
-    }
-
-    fn shop(&self) -> Shop<'_, FakeStore, FakeCatalog, FakePlatform> {
-        Shop {
-            store: &self.store,
-            catalog: &self.catalog,
-            platform: &self.platform,
-            channel: &self.channel,
-            settings: &self.settings,
-        }
-    }
-
     fn new_cart(&self) -> String {
         let shown = block_on(self.shop().create(Ok("FR"))).unwrap();
         shown.view.id.clone()

@@ -4,8 +4,8 @@
 
 mod support;
 
-use comptoir::app::cart::{CartUpdate, Shop};
-use comptoir::app::checkout::{PaymentStart, Placed, Till};
+use comptoir::app::cart::CartUpdate;
+use comptoir::app::checkout::{PaymentStart, Placed};
 use comptoir::app::idempotency::{
     decide, once, Claim, Claimed, IdempotencyRefusal, IdempotencyStore, Once,
 };
@@ -21,51 +21,7 @@ use comptoir::domain::pagination::PageRequest;
 use serde_json::json;
 use support::*;
 
-struct World {
-    store: FakeStore,
-    catalog: FakeCatalog,
-    platform: FakePlatform,
-    pay: FakePay,
-    channel: comptoir::domain::channel::Channel,
-    settings: comptoir::app::Settings,
-}
-
 impl World {
-    fn new() -> World {
-        World {
-            store: FakeStore::seeded(),
-            catalog: FakeCatalog::default(),
-            platform: FakePlatform::default(),
-            pay: FakePay {
-                secret: true,
-                ..FakePay::default()
-            },
-            channel: channel(),
-            settings: settings(),
-        }
-    }
-
-    fn shop(&self) -> Shop<'_, FakeStore, FakeCatalog, FakePlatform> {
-        Shop {
-            store: &self.store,
-            catalog: &self.catalog,
-            platform: &self.platform,
-            channel: &self.channel,
-            settings: &self.settings,
-        }
-    }
-
-    fn till(&self) -> Till<'_, FakeStore, FakeCatalog, FakePlatform, FakePay> {
-        Till {
-            store: &self.store,
-            catalog: &self.catalog,
-            platform: &self.platform,
-            payments: &self.pay,
-            channel: &self.channel,
-            settings: &self.settings,
-        }
-    }
-
     /// A cart with `lines`, and the email, address and shipping method it needs unless `bare`.
     fn cart(&self, lines: &[(&str, i64)], bare: bool) -> String {
         let id = block_on(self.shop().create(Ok("FR"))).unwrap().view.id;

@@ -771,3 +771,54 @@ pub fn settings() -> Settings {
 pub fn wire(shown: &comptoir::app::cart::CartShown) -> serde_json::Value {
     serde_json::to_value(&shown.view).unwrap()
 }
+
+/// A demo shop over the fakes: its store, catalog, platform, payment provider and channel.
+pub struct World {
+    pub store: FakeStore,
+    pub catalog: FakeCatalog,
+    pub platform: FakePlatform,
+    pub pay: FakePay,
+    pub channel: Channel,
+    pub settings: Settings,
+}
+
+impl World {
+    pub fn new() -> World {
+        World {
+            store: FakeStore::seeded(),
+            catalog: FakeCatalog::default(),
+            platform: FakePlatform::default(),
+            pay: FakePay {
+                secret: true,
+                ..FakePay::default()
+            },
+            channel: channel(),
+            settings: settings(),
+        }
+    }
+
+    /// The cart use cases of this shop.
+    pub fn shop(&self) -> comptoir::app::cart::Shop<'_, FakeStore, FakeCatalog, FakePlatform> {
+        comptoir::app::cart::Shop {
+            store: &self.store,
+            catalog: &self.catalog,
+            platform: &self.platform,
+            channel: &self.channel,
+            settings: &self.settings,
+        }
+    }
+
+    /// The checkout of this shop.
+    pub fn till(
+        &self,
+    ) -> comptoir::app::checkout::Till<'_, FakeStore, FakeCatalog, FakePlatform, FakePay> {
+        comptoir::app::checkout::Till {
+            store: &self.store,
+            catalog: &self.catalog,
+            platform: &self.platform,
+            payments: &self.pay,
+            channel: &self.channel,
+            settings: &self.settings,
+        }
+    }
+}
