@@ -28,6 +28,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 mod jobs {
     use crate::http::server::now_rfc3339;
     use crate::store::d1::{Db, Meter};
+    use crate::store::purge::Expired;
     use worker::{event, Env, MessageBatch, ScheduleContext, ScheduledEvent};
 
     /// Every cron tick refreshes each market's catalog snapshot in KV, so storefronts never
@@ -37,8 +38,10 @@ mod jobs {
         if let Err(e) = refresh_snapshots(&env).await {
             worker::console_error!("cron: snapshot refresh failed: {e}");
         }
-        if let Err(e) = purge_carts(&env).await {
-            worker::console_error!("cron: cart purge failed: {e}");
+        for what in [Expired::Carts, Expired::IdempotencyKeys] {
+            if let Err(e) = purge(&env, what).await {
+                worker::console_error!("cron: purging {what:?} failed: {e}");
+            }
         }
         if let Err(e) = expire_orders(&env).await {
             worker::console_error!("cron: unpaid order expiry failed: {e}");
@@ -66,11 +69,13 @@ mod jobs {
 
     /// Deletes expired carts in bounded batches (at most 10 x 500 per tick), so one tick never
     /// runs long; the next tick continues.
-    async fn purge_carts(env: &Env) -> Result<(), String> {
+    /// Deletes what has expired in bounded batches (at most 10 x 500 rows per tick), so one
+    /// tick never runs long; the next tick continues.
+    async fn purge(env: &Env, what: Expired) -> Result<(), String> {
         let db = Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default());
         let now = now_rfc3339();
         for _ in 0..10 {
-            let purged = crate::store::cart_purge::purge_expired(&db, &now, 500)
+            let purged = crate::store::purge::purge(&db, what, &now, 500)
                 .await
                 .map_err(|e| format!("{e:?}"))?;
             if purged < 500 {

@@ -33,6 +33,35 @@ fn a_new_cart_is_empty_active_at_version_1_and_lives_for_the_cart_ttl() {
     let w = World::new();
     let shown = ok(block_on(w.shop().create(Ok("FR"))));
     assert_eq!(shown.version, 1);
+    let keys: Vec<String> = wire(&shown).as_object().unwrap().keys().cloned().collect();
+    let mut expected = [
+        "id",
+        "version",
+        "market",
+        "currency",
+        "tax_inclusive",
+        "status",
+        "customer_id",
+        "email",
+        "shipping_address",
+        "billing_address",
+        "shipping_method",
+        "note",
+        "discount_codes",
+        "lines",
+        "totals",
+        "warnings",
+        "merged_into",
+        "expires_at",
+        "created_at",
+        "updated_at",
+    ];
+    expected.sort();
+    assert_eq!(
+        keys, expected,
+        "the Cart of API.md, every field present (null when empty)"
+    );
+    assert_eq!(wire(&shown)["customer_id"], serde_json::Value::Null);
     assert_eq!(wire(&shown)["status"], "active");
     assert_eq!(wire(&shown)["currency"], "EUR");
     assert_eq!(wire(&shown)["lines"], json!([]));

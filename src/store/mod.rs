@@ -5,8 +5,6 @@
 pub mod admin_defs;
 #[cfg(feature = "backoffice")]
 pub mod cache;
-#[cfg(feature = "backoffice")]
-pub mod cart_purge;
 #[cfg(feature = "storefront")]
 pub mod carts;
 pub mod catalog;
@@ -28,6 +26,8 @@ pub mod orders;
 pub mod outbox;
 #[cfg(feature = "backoffice")]
 pub mod products;
+#[cfg(feature = "backoffice")]
+pub mod purge;
 pub mod rows;
 
 /// The D1 adapter of the storage ports: `CartStore` (carts.rs), `OrderStore` (orders.rs,

@@ -105,7 +105,7 @@ impl OrderRow {
     }
 }
 
-/// The columns of a line row, each query's own.
+/// The columns of an order line row, read the same way for one order and for a page of them.
 const LINE_COLUMNS: &str =
     "order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, \
      fulfilled_quantity, refunded_quantity, refunded_unfulfilled";

@@ -104,4 +104,32 @@ test("an adjustment sent twice with one Idempotency-Key moves the stock once; an
   assert.equal(theirs.status, 201, theirs.text);
   assert.equal(theirs.headers.get("idempotent-replayed"), null);
   assert.equal((await level("BOARD-S")).body.on_hand, before + 5);
+  // A token without the scope is refused before any replay.
+  const readOnly = bearer(await adminToken({ scope: "inventory:read" }));
+  envelope(assert, await post({ delta: 4, reason: "delivery 118" }, "wms-delivery-118", readOnly), 403, "forbidden");
+});
+
+test("a body that is not JSON does not use its Idempotency-Key up: the corrected body runs", async () => {
+  const headers = { ...writer, "Idempotency-Key": "wms-119", "Content-Type": "application/json" };
+  const url = "/admin/v1/inventory/BOARD-L/adjustments";
+  const before = (await level("BOARD-L")).body.on_hand;
+  envelope(assert, await stack.bo(url, { method: "POST", headers, body: '{"delta": 2, "reason": ' }), 400, "invalid_json");
+  const fixed = await stack.bo(url, { method: "POST", headers, json: { delta: 2, reason: "delivery 119" } });
+  assert.equal(fixed.status, 201, fixed.text);
+  assert.equal(fixed.headers.get("idempotent-replayed"), null);
+  assert.equal((await level("BOARD-L")).body.on_hand, before + 2);
+});
+
+test("the cron purges idempotency keys once their 24 hours are over", async () => {
+  const res = await stack.bo("/admin/v1/inventory/KNIFE-20/adjustments", {
+    method: "POST", headers: { ...writer, "Idempotency-Key": "purge-me" }, json: { delta: 1, reason: "purge test" },
+  });
+  assert.equal(res.status, 201, res.text);
+  const count = async () => (await stack.db.prepare("SELECT COUNT(*) AS n FROM idempotency_keys WHERE key = 'purge-me'").first()).n;
+  assert.equal(await count(), 1);
+  await (await stack.mf.getWorker("backoffice")).scheduled({ cron: "* * * * *" });
+  assert.equal(await count(), 1, "a live key stays");
+  await stack.db.prepare("UPDATE idempotency_keys SET expires_at = '2000-01-01T00:00:00.000Z' WHERE key = 'purge-me'").run();
+  await (await stack.mf.getWorker("backoffice")).scheduled({ cron: "* * * * *" });
+  assert.equal(await count(), 0);
 });

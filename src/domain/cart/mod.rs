@@ -559,6 +559,35 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn every_cart_status_is_written_as_it_is_stored_and_shown() {
+        for s in [
+            CartStatus::Active,
+            CartStatus::CheckedOut,
+            CartStatus::Merged,
+            CartStatus::Expired,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+            assert_eq!(
+                serde_json::from_value::<CartStatus>(json!(s.as_str())).unwrap(),
+                s
+            );
+        }
+        let now = "2026-06-01T00:00:00.000Z";
+        assert_eq!(
+            CartStatus::Active.at("2026-06-01T00:00:00.000Z", now),
+            CartStatus::Expired
+        );
+        assert_eq!(
+            CartStatus::Active.at("2026-06-01T00:00:00.001Z", now),
+            CartStatus::Active
+        );
+        assert_eq!(
+            CartStatus::CheckedOut.at("2000-01-01T00:00:00.000Z", now),
+            CartStatus::CheckedOut
+        );
+    }
+
+    #[test]
     fn emails_need_one_at_and_a_dotted_domain() {
         for ok in ["a@b.co", "jean.dupont+shop@example.fr"] {
             assert!(is_email(ok), "{ok}");

@@ -338,6 +338,35 @@ mod tests {
             "2026-06-01T12:00:00.000Z",
         );
         let v = order.view();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        let mut expected = vec![
+            "id",
+            "number",
+            "status",
+            "payment_status",
+            "fulfillment_status",
+            "market",
+            "currency",
+            "tax_inclusive",
+            "email",
+            "customer_id",
+            "lines",
+            "totals",
+            "shipping_address",
+            "billing_address",
+            "shipping_method",
+            "discount_codes",
+            "payment_provider",
+            "cancel_reason",
+            "created_at",
+            "updated_at",
+        ];
+        expected.sort();
+        assert_eq!(
+            keys, expected,
+            "the Order of API.md, every field present (null when empty)"
+        );
         assert_eq!(
             (&v["status"], &v["payment_status"], &v["fulfillment_status"]),
             (

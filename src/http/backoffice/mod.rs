@@ -9,13 +9,16 @@ mod offers;
 mod orders;
 mod products;
 
+use crate::app::idempotency;
 use crate::auth::admin::{Admin, AdminVerifier, Scope};
 use crate::auth::jwt::AuthError;
 use crate::domain::fields::{FieldError, Fields};
 use crate::http::body::{check_declared_length, BACKOFFICE_BODY_LIMIT, IMPORT_BODY_LIMIT};
+use crate::http::edge::Edge;
 use crate::http::error::ApiError;
 use crate::http::routes::{match_backoffice, match_common, Backoffice};
 use crate::http::server::{common, header, json_body, Ctx, Reply};
+use crate::store::D1Store;
 use serde_json::{Map, Value};
 use worker::Request;
 
@@ -45,77 +48,78 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     check_declared_length(header(req, "Content-Length").as_deref(), limit)?;
     let (admin, token) = authenticate(req, ctx)?;
     require(&admin, route.scope())?;
+    // Every PUT and POST of the admin API takes a JSON object body, checked before any key is
+    // claimed (a refused body is not stored as the key's answer; checkout works the same way).
+    let body = if matches!(method.as_str(), "PUT" | "POST") {
+        json_body(req, limit, route.body_optional()).await?
+    } else {
+        Map::new()
+    };
     // Every admin POST honours Idempotency-Key, scoped to the token's subject (or the token).
     let key = match method.as_str() {
         "POST" => crate::http::idempotency::key_of(req)?,
         _ => None,
     };
     let Some(key) = key else {
-        return serve(route, req, ctx, &method, limit).await;
+        return serve(route, req, ctx, &body).await;
     };
     let scope = match &admin.subject {
         Some(sub) => format!("admin:{sub}"),
-        None => format!(
-            "admin-token:{}",
-            crate::app::idempotency::digest(token.as_bytes())
-        ),
+        None => format!("admin-token:{}", idempotency::digest(token.as_bytes())),
     };
+    let edge = Edge::new(req, ctx);
     let lease = crate::app::Settings::from_vars(|name| ctx.var(name)).lease_seconds;
-    crate::http::idempotency::post(req, ctx, &scope, key, lease, |mut copy| async move {
-        serve(route, &mut copy, ctx, &method, limit).await
+    let hash = idempotency::body_hash(&serde_json::to_vec(&body).unwrap_or_default());
+    let claim = idempotency::Claim::new(&edge, &scope, key, req.path(), hash, lease);
+    let store = D1Store { db: ctx.db()? };
+    crate::http::idempotency::once(&store, &edge, &claim, None, |_| {
+        serve(route, req, ctx, &body)
     })
     .await
 }
 
-/// Reads the body of an authorised request and runs its handler.
+/// Runs the handler of an authorised request.
 async fn serve(
     route: Backoffice<'_>,
-    req: &mut Request,
+    req: &Request,
     ctx: &Ctx,
-    method: &str,
-    limit: usize,
+    body: &Map<String, Value>,
 ) -> Result<Reply, ApiError> {
-    // Every PUT and POST of the admin API takes a JSON object body.
-    let body = if matches!(method, "PUT" | "POST") {
-        json_body(req, limit, route.body_optional()).await?
-    } else {
-        Map::new()
-    };
     match route {
-        Backoffice::PutDestination { id } => forwarding::put_destination(ctx, id, &body).await,
+        Backoffice::PutDestination { id } => forwarding::put_destination(ctx, id, body).await,
         Backoffice::GetDestination { id } => forwarding::get_destination(ctx, id).await,
         Backoffice::DeleteDestination { id } => forwarding::delete_destination(ctx, id).await,
         Backoffice::ListDestinations => forwarding::list_destinations(ctx).await,
-        Backoffice::RotateSecret { id } => forwarding::rotate_secret(ctx, id, &body).await,
+        Backoffice::RotateSecret { id } => forwarding::rotate_secret(ctx, id, body).await,
         Backoffice::ListDeliveries => {
             forwarding::list_deliveries(ctx, &crate::http::server::query_params(req)).await
         }
         Backoffice::GetDelivery { id } => forwarding::get_delivery(ctx, id).await,
-        Backoffice::ReplayDelivery { id } => forwarding::replay(ctx, id, &body).await,
+        Backoffice::ReplayDelivery { id } => forwarding::replay(ctx, id, body).await,
         Backoffice::Events => {
             forwarding::events(ctx, &crate::http::server::query_params(req)).await
         }
         Backoffice::ListOrders => orders::list(ctx, &crate::http::server::query_params(req)).await,
         Backoffice::GetOrder { id } => orders::get(ctx, id).await,
-        Backoffice::MarkPaid { id } => orders::mark_paid(ctx, id, &body).await,
-        Backoffice::CancelOrder { id } => orders::cancel(ctx, id, &body).await,
-        Backoffice::FulfillOrder { id } => orders::fulfill(ctx, id, &body).await,
-        Backoffice::RefundOrder { id } => orders::refund(ctx, id, &body).await,
-        Backoffice::PutMarket { code } => markets::put(ctx, code, &body).await,
+        Backoffice::MarkPaid { id } => orders::mark_paid(ctx, id, body).await,
+        Backoffice::CancelOrder { id } => orders::cancel(ctx, id, body).await,
+        Backoffice::FulfillOrder { id } => orders::fulfill(ctx, id, body).await,
+        Backoffice::RefundOrder { id } => orders::refund(ctx, id, body).await,
+        Backoffice::PutMarket { code } => markets::put(ctx, code, body).await,
         Backoffice::GetMarket { code } => markets::get(ctx, code).await,
-        Backoffice::PutProduct { id } => products::put(ctx, id, &body).await,
+        Backoffice::PutProduct { id } => products::put(ctx, id, body).await,
         Backoffice::GetProduct { id } => products::get(ctx, id).await,
-        Backoffice::ImportProducts => products::import(ctx, &body).await,
-        Backoffice::PutChannel { id } => channels::put(ctx, id, &body).await,
+        Backoffice::ImportProducts => products::import(ctx, body).await,
+        Backoffice::PutChannel { id } => channels::put(ctx, id, body).await,
         Backoffice::GetChannel { id } => channels::get(ctx, id).await,
-        Backoffice::RotateChannelKey { id } => channels::rotate_key(ctx, id, &body).await,
-        Backoffice::PutShippingMethod { id } => offers::put_shipping(ctx, id, &body).await,
+        Backoffice::RotateChannelKey { id } => channels::rotate_key(ctx, id, body).await,
+        Backoffice::PutShippingMethod { id } => offers::put_shipping(ctx, id, body).await,
         Backoffice::GetShippingMethod { id } => offers::get_shipping(ctx, id).await,
-        Backoffice::PutDiscount { id } => offers::put_discount(ctx, id, &body).await,
+        Backoffice::PutDiscount { id } => offers::put_discount(ctx, id, body).await,
         Backoffice::GetDiscount { id } => offers::get_discount(ctx, id).await,
         Backoffice::GetInventory { sku } => inventory::get(ctx, sku).await,
-        Backoffice::PutInventory { sku } => inventory::put(ctx, sku, &body).await,
-        Backoffice::AdjustInventory { sku } => inventory::adjust(ctx, sku, &body).await,
+        Backoffice::PutInventory { sku } => inventory::put(ctx, sku, body).await,
+        Backoffice::AdjustInventory { sku } => inventory::adjust(ctx, sku, body).await,
         Backoffice::ListAdjustments { sku } => {
             inventory::list_adjustments(ctx, sku, &crate::http::server::query_params(req)).await
         }
