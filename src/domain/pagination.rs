@@ -96,6 +96,16 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// The same page, each item shown through `view`.
+    pub fn views<'a, V>(&'a self, view: impl Fn(&'a T) -> V) -> Page<V> {
+        Page {
+            data: self.data.iter().map(view).collect(),
+            next_cursor: self.next_cursor.clone(),
+        }
+    }
+}
+
 /// Cuts a fetch of `limit + 1` rows to one page: the extra row only says there is more, and
 /// the next cursor is taken from the last row kept.
 pub fn page_of<T>(mut rows: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> Page<T> {

@@ -6,7 +6,7 @@ use super::{invalid, only_fields};
 use crate::app::orders;
 use crate::app::ports::OrderFilter;
 use crate::domain::fields::{FieldError, Fields};
-use crate::domain::order::{Action, OrderStatus};
+use crate::domain::order::{Action, Order, OrderStatus};
 use crate::http::edge::Edge;
 use crate::http::error::ApiError;
 use crate::http::server::{page_request, query, Ctx, Reply};
@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 pub async fn get(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
     let order = orders::order(&D1Store { db: ctx.db()? }, id).await?;
-    Reply::json(200, &order.view())
+    Reply::json(200, &order.shown())
 }
 
 pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
@@ -31,11 +31,7 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
     };
     let store = D1Store { db: ctx.db()? };
     let page = orders::newest(&store, &OrderFilter::Status(status), &page).await?;
-    let data: Vec<Value> = page.data.iter().map(|o| o.view()).collect();
-    Reply::json(
-        200,
-        &json!({ "data": data, "next_cursor": page.next_cursor }),
-    )
+    Reply::json(200, &page.views(Order::shown))
 }
 
 fn line_quantities(
@@ -159,5 +155,5 @@ async fn act(
         client: String::new(),
     };
     let order = orders::act(&store, &edge, id, &action, detail).await?;
-    Reply::json(200, &order.view())
+    Reply::json(200, &order.shown())
 }
