@@ -7,7 +7,7 @@
 use crate::app::ports::{iso_at, Clock, Ids, Log, StoreError};
 use crate::app::Failure;
 use crate::domain::cart::CartData;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 
@@ -111,11 +111,15 @@ pub fn valid_key(key: &str) -> bool {
 /// The SHA-256 (hex) of a body: JSON canonically (keys sorted at every depth, so the same
 /// document hashes the same however its keys were ordered), anything else as its bytes.
 pub fn body_hash(bytes: &[u8]) -> String {
-    let hashed = match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) => canonical(&v).into_bytes(),
-        Err(_) => bytes.to_vec(),
-    };
-    digest(&hashed)
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => digest(canonical(&v).as_bytes()),
+        Err(_) => digest(bytes),
+    }
+}
+
+/// [`body_hash`] of a JSON object body already parsed (the same hash as its bytes give).
+pub fn object_hash(body: &Map<String, Value>) -> String {
+    digest(canonical_object(body).as_bytes())
 }
 
 /// SHA-256 in hex.
@@ -129,21 +133,23 @@ pub fn digest(bytes: &[u8]) -> String {
 /// Equal JSON gives equal text: object keys sorted at every depth.
 fn canonical(v: &Value) -> String {
     match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let parts: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", Value::from(k.as_str()), canonical(&m[*k])))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
+        Value::Object(m) => canonical_object(m),
         Value::Array(a) => format!(
             "[{}]",
             a.iter().map(canonical).collect::<Vec<_>>().join(",")
         ),
         other => other.to_string(),
     }
+}
+
+fn canonical_object(m: &Map<String, Value>) -> String {
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort();
+    let parts: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{}:{}", Value::from(k.as_str()), canonical(&m[*k])))
+        .collect();
+    format!("{{{}}}", parts.join(","))
 }
 
 /// Whether an answer is stored for replay (below 500) or the key given up (so a retry runs).
@@ -282,6 +288,13 @@ mod tests {
             decide(None, "tok", "h"),
             Err(IdempotencyRefusal::InProgress)
         );
+    }
+
+    #[test]
+    fn a_parsed_body_hashes_as_its_bytes_do() {
+        let text = br#"{"payment_provider":"manual","x":[1,{"b":2,"a":1}]}"#;
+        let parsed: Map<String, Value> = serde_json::from_slice(text).unwrap();
+        assert_eq!(object_hash(&parsed), body_hash(text));
     }
 
     #[test]

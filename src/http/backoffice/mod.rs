@@ -69,7 +69,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     };
     let edge = Edge::new(req, ctx);
     let lease = crate::app::Settings::from_vars(|name| ctx.var(name)).lease_seconds;
-    let hash = idempotency::body_hash(&serde_json::to_vec(&body).unwrap_or_default());
+    let hash = idempotency::object_hash(&body);
     let claim = idempotency::Claim::new(&edge, &scope, key, req.path(), hash, lease);
     let store = D1Store { db: ctx.db()? };
     crate::http::idempotency::once(&store, &edge, &claim, None, |_| {

@@ -4,7 +4,7 @@
 
 use super::Adapters;
 use crate::app::checkout::{admit, PaymentStart, Placed, Till};
-use crate::app::idempotency::{body_hash, Claim};
+use crate::app::idempotency::{object_hash, Claim};
 use crate::auth::order_token;
 use crate::domain::channel::Channel;
 use crate::domain::fields::Fields;
@@ -37,7 +37,7 @@ pub async fn checkout(
         .ok_or_else(|| {
             ApiError::validation_failed("payment_provider", "must be manual or stripe")
         })?;
-    let hash = body_hash(Value::Object(body).to_string().as_bytes());
+    let hash = object_hash(&body);
     let claim = Claim::new(
         &a.edge,
         &channel.id,
