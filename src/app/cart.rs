@@ -273,8 +273,8 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
         F: Fn(&CartData, &Market, &CatalogSnapshot, &CartLoad) -> CartResult<Option<CartPatch>>,
     {
         for _ in 0..MAX_RETRIES {
-            let loaded = self.store.load(cart_id, lookup).await?;
-            let data = self.visible(loaded.cart.as_ref().map(clone_data))?;
+            let mut loaded = self.store.load(cart_id, lookup).await?;
+            let data = self.visible(loaded.cart.take())?;
             let now = self.platform.now();
             let read = Diagnosis {
                 channel_id: Some(data.cart.channel_id.clone()),
@@ -467,7 +467,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
             if def.for_market(&market.code).is_none() {
                 continue;
             }
-            let mut trial = clone_data(&data);
+            let mut trial = data.clone();
             trial.cart.shipping_method_id = Some(def.id.clone());
             trial.shipping = Some(def.clone());
             if let Some(s) = self.render(&trial, market, &snapshot)?.priced.shipping {
@@ -484,21 +484,11 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
 
 /// The cart as it would be with `codes`, the discount of the new code included.
 fn with_code(data: &CartData, codes: String, def: &DiscountDef, usage: Usage) -> CartData {
-    let mut trial = clone_data(data);
+    let mut trial = data.clone();
     trial.cart.discount_codes = codes;
     trial.discounts.retain(|(d, _)| d.id != def.id);
     trial.discounts.push((def.clone(), usage));
     trial
-}
-
-fn clone_data(d: &CartData) -> CartData {
-    CartData {
-        cart: d.cart.clone(),
-        lines: d.lines.clone(),
-        discounts: d.discounts.clone(),
-        shipping: d.shipping.clone(),
-        stock: d.stock.clone(),
-    }
 }
 
 /// The refusal a diagnosis explains; a refusal no rule explains is logged and answered 503.

@@ -293,6 +293,7 @@ pub struct LineRecord {
 }
 
 /// Everything a cart is shown from.
+#[derive(Debug, Clone)]
 pub struct CartData {
     pub cart: CartRecord,
     pub lines: Vec<LineRecord>,

@@ -17,7 +17,7 @@ use crate::http::body::{check_declared_length, BACKOFFICE_BODY_LIMIT, IMPORT_BOD
 use crate::http::edge::Edge;
 use crate::http::error::ApiError;
 use crate::http::routes::{match_backoffice, match_common, Backoffice};
-use crate::http::server::{common, header, json_body, Ctx, Reply};
+use crate::http::server::{bearer, common, header, json_body, now_chrono, Ctx, Reply};
 use crate::store::D1Store;
 use serde_json::{Map, Value};
 use worker::Request;
@@ -128,11 +128,9 @@ async fn serve(
 
 /// The admin behind the bearer token, and the token.
 fn authenticate(req: &Request, ctx: &Ctx) -> Result<(Admin, String), ApiError> {
-    let token = header(req, "Authorization")
-        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
-        .ok_or_else(|| {
-            ApiError::unauthorized("send an admin token as Authorization: Bearer <JWT>")
-        })?;
+    let token = bearer(req).ok_or_else(|| {
+        ApiError::unauthorized("send an admin token as Authorization: Bearer <JWT>")
+    })?;
     let verifier = AdminVerifier::new(
         ctx.var("ADMIN_JWT_SECRET").as_deref(),
         ctx.var("ADMIN_JWT_ISSUER").as_deref(),
@@ -141,9 +139,7 @@ fn authenticate(req: &Request, ctx: &Ctx) -> Result<(Admin, String), ApiError> {
     for problem in verifier.config_errors() {
         worker::console_error!("[{}] ADMIN_JWT_PUBLIC_KEYS: {problem}", ctx.request_id);
     }
-    let now =
-        chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default();
-    let admin = verifier.verify(&token, now).map_err(|e| {
+    let admin = verifier.verify(&token, now_chrono()).map_err(|e| {
         if e == AuthError::NotConfigured {
             worker::console_error!(
                 "[{}] ADMIN_JWT_SECRET is missing or shorter than 32 bytes",
