@@ -276,13 +276,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
             let mut loaded = self.store.load(cart_id, lookup).await?;
             let data = self.visible(loaded.cart.take())?;
             let now = self.platform.now();
-            let read = Diagnosis {
-                channel_id: Some(data.cart.channel_id.clone()),
-                status: Some(data.cart.status),
-                version: Some(data.cart.version),
-                expires_at: Some(data.cart.expires_at.clone()),
-                ..Diagnosis::default()
-            };
+            let read = Diagnosis::from(&data.cart);
             if let Some(r) = precondition(&read, &self.channel.id, if_match, &now) {
                 return refuse(r);
             }

@@ -56,6 +56,11 @@ impl Ctx {
             .filter(|v| !v.is_empty())
     }
 
+    /// The deployment's settings for the use cases (`app::Settings`).
+    pub fn settings(&self) -> crate::app::Settings {
+        crate::app::Settings::from_vars(|name| self.var(name))
+    }
+
     /// How long this isolate may reuse what it read from KV (`ISOLATE_CACHE_SECONDS`, see
     /// [`crate::memo`]), in milliseconds.
     pub fn memo_window_ms(&self) -> f64 {

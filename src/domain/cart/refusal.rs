@@ -23,6 +23,20 @@ pub struct Diagnosis {
     pub available: Option<i64>,
 }
 
+/// What a cart as read says of the rules every write checks first (channel, status, version).
+impl From<&super::CartRecord> for Diagnosis {
+    fn from(cart: &super::CartRecord) -> Diagnosis {
+        Diagnosis {
+            channel_id: Some(cart.channel_id.clone()),
+            customer_id: cart.customer_id.clone(),
+            status: Some(cart.status),
+            version: Some(cart.version),
+            expires_at: Some(cart.expires_at.clone()),
+            ..Diagnosis::default()
+        }
+    }
+}
+
 /// The mutation that was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CartOp<'a> {

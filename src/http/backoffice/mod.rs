@@ -68,7 +68,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         None => format!("admin-token:{}", idempotency::digest(token.as_bytes())),
     };
     let edge = Edge::new(req, ctx);
-    let lease = crate::app::Settings::from_vars(|name| ctx.var(name)).lease_seconds;
+    let lease = ctx.settings().lease_seconds;
     let hash = idempotency::object_hash(&body);
     let claim = idempotency::Claim::new(&edge, &scope, key, req.path(), hash, lease);
     let store = D1Store { db: ctx.db()? };

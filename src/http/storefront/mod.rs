@@ -37,7 +37,7 @@ impl<'a> Adapters<'a> {
             store: D1Store { db: ctx.db()? },
             catalog: catalog(ctx)?,
             edge: Edge::new(req, ctx),
-            settings: Settings::from_vars(|name| ctx.var(name)),
+            settings: ctx.settings(),
         })
     }
 
@@ -105,7 +105,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     let reply = match key {
         Err(e) => Err(e),
         Ok(Some(key)) => {
-            let (channel, lease) = (&channel, Settings::from_vars(|n| ctx.var(n)).lease_seconds);
+            let (channel, lease) = (&channel, ctx.settings().lease_seconds);
             crate::http::idempotency::post(
                 req,
                 ctx,
