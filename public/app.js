@@ -30,6 +30,7 @@ export function money(m) {
 
 const nonZero = (m) => /[1-9]/.test(m.amount);
 
+// Every POST and PATCH sends a JSON body (the Functions answer 415 to any other); a DELETE sends none.
 async function api(path, { method = "GET", body } = {}) {
   const res = await fetch(path, {
     method,

@@ -30,6 +30,11 @@ export interface Context {
 
 export type Handler = (context: Context) => Promise<Response>;
 
+/** What a `_middleware` gets: the request's context and the rest of the chain. */
+export interface MiddlewareContext extends Context {
+  next(): Promise<Response>;
+}
+
 /** The typed storefront client, speaking for the shopper whose request this is. */
 export function storefront(context: Context) {
   const { env, request } = context;
@@ -77,6 +82,61 @@ export function handle(handler: Handler): Handler {
       return json({ error: { code: "unavailable", message } }, 503);
     }
   };
+}
+
+// ---- the guard in front of every Function (functions/api/_middleware.ts) ---------------------
+
+/**
+ * Headers on every answer of the Functions. public/_headers covers the static files only (Pages
+ * does not apply it to Functions): a JSON answer loads nothing, so its policy allows nothing.
+ */
+export const API_HEADERS: Readonly<Record<string, string>> = {
+  "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "strict-origin-when-cross-origin",
+  "X-Frame-Options": "DENY",
+};
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** True when the request carries a body (a declared non-zero length, or a stream of unknown length). */
+function hasBody(request: Request): boolean {
+  const length = request.headers.get("Content-Length");
+  if (length !== null) return length.trim() !== "0";
+  return request.body !== null || request.headers.has("Transfer-Encoding");
+}
+
+/** `application/json`, with or without parameters (`; charset=utf-8`). */
+function isJson(contentType: string | null): boolean {
+  return (contentType ?? "").split(";")[0].trim().toLowerCase() === "application/json";
+}
+
+/**
+ * Why a state-changing request (POST, PUT, PATCH, DELETE) is refused before any handler sees it,
+ * or null. 403 `forbidden` unless its `Origin` is this site's own: browsers send `Origin` on
+ * every such fetch, so a missing one is not a page of ours either (and a cross-site form or
+ * fetch can never forge it). 415 `unsupported_media_type` unless its body is `application/json`:
+ * POST, PUT and PATCH always carry one; a DELETE needs none, but one it carries must be JSON too.
+ */
+export function refusal(request: Request): Response | null {
+  if (!STATE_CHANGING.has(request.method)) return null;
+  if (request.headers.get("Origin") !== new URL(request.url).origin) {
+    return json({ error: { code: "forbidden", message: "this request did not come from the store's own pages" } }, 403);
+  }
+  const needsJson = request.method !== "DELETE" || hasBody(request) || request.headers.has("Content-Type");
+  if (needsJson && !isJson(request.headers.get("Content-Type"))) {
+    return json({ error: { code: "unsupported_media_type", message: "send the body as application/json" } }, 415);
+  }
+  return null;
+}
+
+/** The middleware of every Function: refuses what `refusal` refuses, and sets API_HEADERS. */
+export async function guard(context: MiddlewareContext): Promise<Response> {
+  const answer = refusal(context.request) ?? (await context.next());
+  // A new Response: what next() gives may have immutable headers.
+  const response = new Response(answer.body, answer);
+  for (const [name, value] of Object.entries(API_HEADERS)) response.headers.set(name, value);
+  return response;
 }
 
 /** The market a request speaks for: `?market=` or the body's `market`; two to sixteen of A-Z0-9_-. */

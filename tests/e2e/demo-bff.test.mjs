@@ -1,9 +1,11 @@
 // The demo storefront's backend-for-frontend (functions/api) over plain HTTP: it passes the
 // storefront's errors on in their envelope, keeps the cart in an HttpOnly cookie per market, and a
-// double-submitted checkout places one order.
+// double-submitted checkout places one order. Its pages carry a strict CSP, nosniff and a
+// Referrer-Policy (public/_headers), and its Functions refuse a state-changing request from
+// another origin (403) or without a JSON body (415) before anything changes.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack } from "./harness.mjs";
+import { startStack, envelope } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 let stack;
@@ -12,11 +14,12 @@ before(async () => {
 });
 after(() => stack?.dispose());
 
-/** A tiny cookie jar: one shopper's browser. */
+/** A tiny cookie jar: one shopper's browser, on the demo's own pages (so it sends their Origin). */
 function shopper() {
   const jar = new Map();
   return async (path, { method = "GET", json } = {}) => {
     const headers = { Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") };
+    if (method !== "GET") headers.Origin = stack.urls.demo;
     if (json !== undefined) headers["Content-Type"] = "application/json";
     const res = await fetch(stack.urls.demo + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
     for (const c of res.headers.getSetCookie()) {
@@ -79,7 +82,7 @@ test("a double-submitted checkout places one order", async () => {
     (async () => {
       const res = await fetch(`${stack.urls.demo}/api/checkout`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") },
+        headers: { "Content-Type": "application/json", Origin: stack.urls.demo, Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") },
         body: JSON.stringify({ market: "FR", version, attempt: "a1" }),
       });
       return { status: res.status, body: await res.json() };
@@ -116,4 +119,152 @@ test("a checkout refused for stock goes through once stock is back (a new attemp
   assert.equal(same.status, 422, "the same attempt replays its answer");
   const placed = await call("/api/checkout", { method: "POST", json: { market: "FR", version, attempt: "second" } });
   assert.equal(placed.status, 201, JSON.stringify(placed.body));
+});
+
+// ---- hardening: headers, Origin, Content-Type -------------------------------------------------
+
+/** The CSP directives of a header value, as a Map of name → source list. */
+function csp(value) {
+  assert.ok(value, "a Content-Security-Policy header");
+  return new Map(
+    value
+      .split(";")
+      .map((d) => d.trim().split(/\s+/))
+      .filter(([name]) => name)
+      .map(([name, ...sources]) => [name.toLowerCase(), sources]),
+  );
+}
+
+function assertSecurityHeaders(res, what) {
+  const policy = csp(res.headers.get("content-security-policy"));
+  assert.deepEqual(policy.get("frame-ancestors"), ["'none'"], `${what}: frame-ancestors 'none'`);
+  const scripts = policy.get("script-src") ?? policy.get("default-src");
+  assert.ok(scripts, `${what}: a script-src or default-src`);
+  for (const loose of ["'unsafe-inline'", "'unsafe-eval'", "*", "data:", "http:", "https:"]) {
+    assert.ok(!scripts.includes(loose), `${what}: script sources ${scripts.join(" ")} must not allow ${loose}`);
+  }
+  assert.deepEqual(policy.get("object-src") ?? policy.get("default-src"), ["'none'"], `${what}: no plugins`);
+  assert.equal(res.headers.get("x-content-type-options"), "nosniff", `${what}: nosniff`);
+  assert.match(res.headers.get("referrer-policy") ?? "", /^(strict-origin-when-cross-origin|same-origin|strict-origin)$/, `${what}: a Referrer-Policy that keeps the Origin of same-origin requests`);
+}
+
+test("the pages and their files carry the CSP, nosniff and a Referrer-Policy", async () => {
+  for (const path of ["/", "/cart", "/cart.html", "/order?id=ord_x", "/order.html", "/app.js", "/app.css"]) {
+    const res = await fetch(stack.urls.demo + path);
+    assert.equal(res.status, 200, path);
+    assertSecurityHeaders(res, path);
+    assert.equal(res.headers.get("x-frame-options"), "DENY", path);
+    const policy = csp(res.headers.get("content-security-policy"));
+    assert.deepEqual(policy.get("script-src"), ["'self'"], `${path}: scripts from this origin only`);
+    assert.deepEqual(policy.get("base-uri"), ["'none'"], path);
+    if (path.endsWith(".html") || !path.includes(".")) {
+      // The CSP forbids inline script and style: the pages must not need any.
+      const html = await res.text();
+      assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/i, `${path}: no inline <script>`);
+      assert.doesNotMatch(html, /\son[a-z]+\s*=/i, `${path}: no inline event handler`);
+      assert.doesNotMatch(html, /\sstyle\s*=|<style/i, `${path}: no inline style`);
+    } else {
+      await res.arrayBuffer();
+    }
+  }
+  // _headers is Pages configuration, never served as a file.
+  const file = await fetch(`${stack.urls.demo}/_headers`);
+  assert.doesNotMatch(await file.text(), /Content-Security-Policy/);
+});
+
+test("the Functions' JSON answers carry nosniff and a deny-all CSP", async () => {
+  const ok = await fetch(`${stack.urls.demo}/api/markets`);
+  assert.equal(ok.status, 200);
+  assertSecurityHeaders(ok, "GET /api/markets");
+  assert.deepEqual(csp(ok.headers.get("content-security-policy")).get("default-src"), ["'none'"]);
+  await ok.json();
+  const refused = await fetch(`${stack.urls.demo}/api/cart/lines`, { method: "POST", body: "{}", headers: { Origin: "https://evil.example", "Content-Type": "application/json" } });
+  assert.equal(refused.status, 403);
+  assertSecurityHeaders(refused, "a refusal");
+  await refused.json();
+});
+
+/** One request with exactly these headers (and the shopper's cookies), read as the envelope expects. */
+async function raw(jar, method, path, { headers = {}, body } = {}) {
+  const res = await fetch(stack.urls.demo + path, {
+    method,
+    headers: { Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "), ...headers },
+    body,
+  });
+  const text = await res.text();
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  assert.equal(res.headers.getSetCookie().length, 0, `${method} ${path}: sets no cookie`);
+  return { status: res.status, headers: res.headers, text, body: parsed };
+}
+
+test("a state-changing call from another origin, without an Origin or without a JSON body changes nothing", async () => {
+  const call = shopper();
+  const added = await call("/api/cart/lines", { method: "POST", json: { market: "FR", sku: "BOOK-BISTRO", quantity: 2 } });
+  assert.equal(added.status, 200);
+  const coded = await call("/api/cart/discount-codes", { method: "POST", json: { market: "FR", code: "WELCOME10" } });
+  assert.equal(coded.status, 200, JSON.stringify(coded.body));
+  const before = (await call("/api/cart?market=FR")).body;
+  const jar = new Map(added.jar);
+  const lineId = (await stack.sf(`/v1/carts/${jar.get("comptoir_cart_FR")}`)).body.lines[0].id;
+  const address = { first_name: "Eve", last_name: "Vil", line1: "1 rue X", city: "Paris", postal_code: "75001", country: "FR" };
+
+  // Every state-changing route of functions/api, with the body it takes.
+  const routes = [
+    ["POST", "/api/cart/lines", { market: "FR", sku: "MUG-350", quantity: 5 }],
+    ["PATCH", "/api/cart", { market: "FR", email: "eve@evil.example", shipping_address: address, shipping_method: "standard" }],
+    ["POST", "/api/cart/discount-codes", { market: "FR", code: "WELCOME10" }],
+    ["PATCH", `/api/cart/lines/${lineId}`, { market: "FR", quantity: 0 }],
+    ["DELETE", `/api/cart/lines/${lineId}?market=FR`, undefined],
+    ["DELETE", "/api/cart/discount-codes/WELCOME10?market=FR", undefined],
+    ["POST", "/api/checkout", { market: "FR", version: before.cart.version, attempt: "evil" }],
+  ];
+  const own = stack.urls.demo;
+  for (const [method, path, json] of routes) {
+    const body = json === undefined ? undefined : JSON.stringify(json);
+    const asJson = json === undefined ? {} : { "Content-Type": "application/json" };
+    // Another origin, even with a perfect JSON body (a cross-site fetch or form).
+    envelope(assert, await raw(jar, method, path, { headers: { Origin: "https://evil.example", ...asJson }, body }), 403, "forbidden");
+    // A look-alike of our origin is another origin.
+    envelope(assert, await raw(jar, method, path, { headers: { Origin: `${own}.evil.example`, ...asJson }, body }), 403, "forbidden");
+    envelope(assert, await raw(jar, method, path, { headers: { Origin: "null", ...asJson }, body }), 403, "forbidden");
+    // No Origin at all: browsers always send one on these methods, so this is not our page.
+    envelope(assert, await raw(jar, method, path, { headers: asJson, body }), 403, "forbidden");
+    // Our origin, but a body a cross-site form could send (text/plain, urlencoded, multipart) or none declared.
+    const payload = body ?? "{}";
+    for (const type of ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json-patch+json"]) {
+      envelope(assert, await raw(jar, method, path, { headers: { Origin: own, "Content-Type": type }, body: payload }), 415, "unsupported_media_type");
+    }
+    const untyped = await raw(jar, method, path, { headers: { Origin: own }, body: new Blob([payload]) });
+    envelope(assert, untyped, 415, "unsupported_media_type");
+    if (method !== "DELETE") {
+      // POST and PATCH always need their JSON body, even an empty one.
+      envelope(assert, await raw(jar, method, path, { headers: { Origin: own } }), 415, "unsupported_media_type");
+    }
+  }
+
+  const after = (await call("/api/cart?market=FR")).body;
+  assert.deepEqual(after, before, "the cart is exactly as it was");
+  assert.equal(after.cart.status, "active", "no order placed");
+  const orders = await stack.db.prepare("SELECT COUNT(*) AS n FROM orders WHERE cart_id = ?1").bind(jar.get("comptoir_cart_FR")).first();
+  assert.equal(orders.n, 0);
+
+  // The same calls from the store's own pages, with JSON (a DELETE needs no body), go through.
+  const jsonType = "application/json; charset=utf-8";
+  const patched = await raw(jar, "PATCH", `/api/cart/lines/${lineId}`, { headers: { Origin: own, "Content-Type": jsonType }, body: JSON.stringify({ market: "FR", quantity: 3 }) });
+  assert.equal(patched.status, 200, patched.text);
+  assert.equal(patched.body.cart.lines[0].quantity, 3);
+  const uncoded = await raw(jar, "DELETE", "/api/cart/discount-codes/WELCOME10?market=FR", { headers: { Origin: own } });
+  assert.equal(uncoded.status, 200, uncoded.text);
+  assert.deepEqual(uncoded.body.cart.discount_codes, []);
+  const removed = await raw(jar, "DELETE", `/api/cart/lines/${lineId}?market=FR`, { headers: { Origin: own, "Content-Type": "application/json" }, body: "{}" });
+  assert.equal(removed.status, 200, removed.text);
+  assert.deepEqual(removed.body.cart.lines, []);
+  // Reads stay open: a GET needs no Origin.
+  const read = await raw(jar, "GET", "/api/cart?market=FR");
+  assert.equal(read.status, 200);
 });

@@ -1,7 +1,8 @@
 // The demo storefront (public/ + the Pages Functions of functions/) in a real browser: Debian's
 // Chromium driven by playwright-core, against the built Workers in workerd. A shopper browses the
 // French market, adds products, changes a quantity, applies WELCOME10, checks out with `manual`
-// and sees the order; the back office then holds exactly that order. Screenshots go to
+// and sees the order; the back office then holds exactly that order, all under the pages' strict
+// Content-Security-Policy (no violation logged), which the browser enforces. Screenshots go to
 // build/screenshots/ (UPDATE_SCREENSHOTS=1 also refreshes the ones committed under docs/).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -49,11 +50,14 @@ test("a shopper buys through the demo storefront and the back office sees that o
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   const page = await context.newPage();
   const errors = [];
+  const violations = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("console", (m) => /Content Security Policy|TrustedScript|Trusted Type/i.test(m.text()) && violations.push(m.text()));
 
   // Browsing per market: the US market shows dollars, tax added at checkout.
-  await page.goto(`${stack.urls.demo}/`);
+  const first = await page.goto(`${stack.urls.demo}/`);
+  assert.match(first.headers()["content-security-policy"] ?? "", /frame-ancestors 'none'/, "the page is served with its CSP");
   await page.getByRole("heading", { name: "The Bistro Cookbook" }).waitFor();
   await page.getByLabel("Market", { exact: true }).selectOption("US");
   await page.waitForURL(/market=US/);
@@ -122,6 +126,7 @@ test("a shopper buys through the demo storefront and the back office sees that o
   assert.equal(await page.locator("#order-status").innerText(), "Awaiting payment");
   await shot(page, "demo-order.png");
   assert.deepEqual(errors, [], "no script errors in the pages");
+  assert.deepEqual(violations, [], "the pages work under their Content-Security-Policy");
 
   // The back office holds that order, priced by the catalog.
   const orderId = new URL(page.url()).searchParams.get("id");
@@ -147,6 +152,43 @@ test("a shopper buys through the demo storefront and the back office sees that o
   assert.equal((await context.cookies()).some((c) => c.name === "comptoir_cart_FR" && c.value), false);
   await page.goto(`${stack.urls.demo}/cart?market=FR`);
   await page.getByText("Your cart is empty").waitFor();
+  await context.close();
+});
+
+test("the browser enforces the pages' policy: no inline script, no framing", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const messages = [];
+  page.on("console", (m) => messages.push(m.text()));
+  await page.goto(`${stack.urls.demo}/cart?market=FR`);
+  await page.getByText("Your cart is empty").waitFor();
+  // An injected inline script (what an XSS would add) does not run.
+  const ran = await page.evaluate(async () => {
+    const s = document.createElement("script");
+    try {
+      s.text = "window.injected = true";
+      document.body.append(s);
+    } catch {
+      // Trusted Types refuse the string outright.
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    return window.injected === true;
+  });
+  assert.equal(ran, false, "an inline script was blocked");
+  const reported = () => messages.some((m) => /Content Security Policy|TrustedScript|Trusted Type/i.test(m));
+  for (let i = 0; i < 50 && !reported(); i++) await page.waitForTimeout(100);
+  assert.ok(reported(), `the browser reported the violation: ${messages.join(" | ")}`);
+
+  // Another site cannot frame the store (clickjacking).
+  const framer = await context.newPage();
+  const framed = [];
+  framer.on("console", (m) => framed.push(m.text()));
+  await framer.setContent(`<iframe src="${stack.urls.demo}/cart?market=FR"></iframe>`);
+  for (let i = 0; i < 50 && !framed.some((m) => /frame-ancestors 'none'/.test(m)); i++) await framer.waitForTimeout(100);
+  assert.ok(framed.some((m) => /frame-ancestors 'none'/.test(m)), `the browser refused the frame: ${framed.join(" | ")}`);
+  const frame = framer.frames().find((f) => f !== framer.mainFrame());
+  const shown = frame ? await frame.evaluate(() => document.body?.dataset.page ?? null).catch(() => null) : null;
+  assert.notEqual(shown, "cart", "the cart page did not render inside another site's frame");
   await context.close();
 });
 
