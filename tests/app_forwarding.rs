@@ -59,6 +59,7 @@ impl SecretSource for CountingSecrets {
 #[derive(Clone)]
 struct StoredDestination {
     destination: Destination,
+    dead_in_a_row: u32,
     secret: String,
     previous_secret: Option<String>,
     previous_expires_at: Option<String>,
@@ -74,6 +75,8 @@ struct Event {
 struct FakeStore {
     destinations: RefCell<Vec<StoredDestination>>,
     deliveries: RefCell<Vec<Delivery>>,
+    /// Each delivery's `due_at` (absent: never handed to the queue).
+    due: RefCell<std::collections::HashMap<String, String>>,
     events: RefCell<Vec<Event>>,
 }
 
@@ -130,15 +133,16 @@ impl ForwardingStore for FakeStore {
         Ok(self.stored(id).map(|d| d.destination))
     }
 
-    async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
+    async fn destinations(&self, q: &DestinationQuery) -> Result<Vec<Destination>, StoreError> {
         let mut all: Vec<Destination> = self
             .destinations
             .borrow()
             .iter()
             .map(|d| d.destination.clone())
+            .filter(|d| q.after.as_ref().is_none_or(|after| &d.id > after))
             .collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));
-        all.truncate(DESTINATIONS_LISTED);
+        all.truncate(q.limit);
         Ok(all)
     }
 
@@ -154,9 +158,13 @@ impl ForwardingStore for FakeStore {
                     created_at: s.destination.created_at.clone(),
                     ..d.clone()
                 };
+                if d.enabled {
+                    s.dead_in_a_row = 0;
+                }
             }
             None => all.push(StoredDestination {
                 destination: d.clone(),
+                dead_in_a_row: 0,
                 secret: new_secret.unwrap_or("").into(),
                 previous_secret: None,
                 previous_expires_at: None,
@@ -229,7 +237,70 @@ impl ForwardingStore for FakeStore {
         d.status = DeliveryStatus::Pending;
         d.attempts = 0;
         d.updated_at = now.into();
+        self.due.borrow_mut().remove(id);
         Ok(true)
+    }
+
+    async fn reset_dead(
+        &self,
+        destination_id: &str,
+        now: &str,
+        limit: usize,
+    ) -> Result<(u64, Vec<String>), StoreError> {
+        let mut replayed = 0;
+        for d in self.deliveries.borrow_mut().iter_mut() {
+            if d.destination_id == destination_id && d.status == DeliveryStatus::Dead {
+                d.status = DeliveryStatus::Pending;
+                d.attempts = 0;
+                d.updated_at = now.into();
+                self.due.borrow_mut().remove(&d.id);
+                replayed += 1;
+            }
+        }
+        let unhanded = self
+            .deliveries
+            .borrow()
+            .iter()
+            .filter(|d| d.destination_id == destination_id && d.status == DeliveryStatus::Pending)
+            .filter(|d| !self.due.borrow().contains_key(&d.id))
+            .map(|d| d.id.clone())
+            .take(limit)
+            .collect();
+        Ok((replayed, unhanded))
+    }
+
+    async fn mark_handed(&self, ids: &[String], due_at: &str) -> Result<(), StoreError> {
+        for d in self.deliveries.borrow().iter() {
+            if ids.contains(&d.id) && d.status == DeliveryStatus::Pending {
+                let mut due = self.due.borrow_mut();
+                if due.get(&d.id).is_none_or(|at| at.as_str() < due_at) {
+                    due.insert(d.id.clone(), due_at.into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn stranded(
+        &self,
+        unhanded_before: &str,
+        overdue_before: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let due = self.due.borrow();
+        let mut found: Vec<Delivery> = self
+            .deliveries
+            .borrow()
+            .iter()
+            .filter(|d| d.status == DeliveryStatus::Pending)
+            .filter(|d| match due.get(&d.id) {
+                None => d.updated_at.as_str() <= unhanded_before,
+                Some(at) => at.as_str() <= overdue_before,
+            })
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (&a.updated_at, &a.id).cmp(&(&b.updated_at, &b.id)));
+        Ok(found.into_iter().take(limit).map(|d| d.id).collect())
     }
 
     async fn events_after(
@@ -260,7 +331,6 @@ impl ForwardingStore for FakeStore {
         let Some(event) = events.iter().find(|e| e.id == event_id) else {
             return Ok(vec![]);
         };
-        let mut created = vec![];
         for d in self.destinations.borrow().iter().map(|d| &d.destination) {
             let exists = self
                 .deliveries
@@ -270,11 +340,21 @@ impl ForwardingStore for FakeStore {
             if d.receives(&event.kind) && !exists {
                 let id = format!("dlv_{}_{}", event_id, d.id);
                 self.add_delivery(&id, event_id, &d.id, DeliveryStatus::Pending, 0);
-                self.deliveries.borrow_mut().last_mut().unwrap().created_at = now.into();
-                created.push(id);
+                let mut all = self.deliveries.borrow_mut();
+                let created = all.last_mut().unwrap();
+                created.created_at = now.into();
+                created.updated_at = now.into();
             }
         }
-        Ok(created)
+        let unhanded: Vec<String> = self
+            .deliveries
+            .borrow()
+            .iter()
+            .filter(|d| d.event_id == event_id && d.status == DeliveryStatus::Pending)
+            .filter(|d| !self.due.borrow().contains_key(&d.id))
+            .map(|d| d.id.clone())
+            .collect();
+        Ok(unhanded)
     }
 
     async fn attempt_context(
@@ -304,6 +384,7 @@ impl ForwardingStore for FakeStore {
             previous_expires_at: s.previous_expires_at,
         });
         Ok(Some(AttemptContext {
+            destination_id: d.destination_id,
             status: d.status,
             attempts: d.attempts,
             event_id: d.event_id,
@@ -315,6 +396,7 @@ impl ForwardingStore for FakeStore {
     async fn record_attempt(
         &self,
         delivery_id: &str,
+        destination_id: &str,
         r: &AttemptRecord,
         now: &str,
     ) -> Result<(), StoreError> {
@@ -325,28 +407,82 @@ impl ForwardingStore for FakeStore {
         d.last_status_code = r.status_code.map(i64::from);
         d.last_error = r.error.clone();
         d.updated_at = now.into();
+        match &r.due_at {
+            Some(at) => self.due.borrow_mut().insert(delivery_id.into(), at.clone()),
+            None => self.due.borrow_mut().remove(delivery_id),
+        };
+        let mut destinations = self.destinations.borrow_mut();
+        let Some(s) = destinations
+            .iter_mut()
+            .find(|s| s.destination.id == destination_id)
+        else {
+            return Ok(());
+        };
+        let mut disable = |reason| {
+            if s.destination.enabled {
+                s.destination.enabled = false;
+                s.destination.disabled_reason = Some(reason);
+                s.destination.updated_at = now.into();
+            }
+        };
+        match r.effect {
+            DestinationEffect::None => {}
+            DestinationEffect::Healthy => s.dead_in_a_row = 0,
+            DestinationEffect::Dead { disable_after } => {
+                s.dead_in_a_row += 1;
+                if s.dead_in_a_row >= disable_after {
+                    disable(DisabledReason::Failing);
+                }
+            }
+            DestinationEffect::Gone => {
+                s.dead_in_a_row += 1;
+                disable(DisabledReason::Gone);
+            }
+        }
         Ok(())
     }
 }
 
+/// A queue that keeps what it took, or refuses everything while `down`.
 #[derive(Default)]
-struct FakeQueue(RefCell<Vec<String>>);
+struct FakeQueue(RefCell<Vec<String>>, Cell<bool>);
+
+impl FakeQueue {
+    fn down() -> FakeQueue {
+        FakeQueue(RefCell::default(), Cell::new(true))
+    }
+}
 
 impl DeliveryQueue for FakeQueue {
     async fn enqueue(&self, delivery_ids: Vec<String>) -> Result<(), StoreError> {
+        if self.1.get() {
+            return Err(StoreError::Unavailable("queue: send failed".into()));
+        }
+        assert!(
+            delivery_ids.len() <= QUEUE_BATCH,
+            "one send takes at most QUEUE_BATCH"
+        );
         self.0.borrow_mut().extend(delivery_ids);
         Ok(())
+    }
+
+    async fn enqueue_in(&self, delivery_id: &str, _delay: u32) -> Result<(), StoreError> {
+        self.enqueue(vec![delivery_id.into()]).await
     }
 }
 
 /// A receiver that answers the given status (or fails to answer) and keeps what it got.
 struct FakeReceiver {
-    answer: Result<u16, String>,
+    answer: Result<Answer, String>,
     got: RefCell<Vec<SignedWebhook>>,
 }
 
 impl FakeReceiver {
     fn answering(answer: Result<u16, String>) -> FakeReceiver {
+        FakeReceiver::answer(answer.map(Answer::status))
+    }
+
+    fn answer(answer: Result<Answer, String>) -> FakeReceiver {
         FakeReceiver {
             answer,
             got: RefCell::new(vec![]),
@@ -355,7 +491,7 @@ impl FakeReceiver {
 }
 
 impl WebhookClient for FakeReceiver {
-    async fn post(&self, webhook: &SignedWebhook) -> Result<u16, String> {
+    async fn post(&self, webhook: &SignedWebhook) -> Result<Answer, String> {
         self.got.borrow_mut().push(webhook.clone());
         self.answer.clone()
     }
@@ -364,6 +500,8 @@ impl WebhookClient for FakeReceiver {
 const POLICY: RetryPolicy = RetryPolicy {
     max_attempts: 3,
     base_seconds: 10,
+    disable_after: 3,
+    allow_insecure_loopback: false,
 };
 
 fn spec(url: &str, events: &[&str]) -> DestinationSpec {
@@ -385,16 +523,22 @@ fn put(store: &FakeStore, clock: &FakeClock, id: &str, spec: DestinationSpec) ->
     .unwrap()
 }
 
-/// A store with destination `erp` (order.confirmed), an event and one pending delivery of it.
-fn one_pending_delivery() -> FakeStore {
+/// A store with destination `erp` subscribed to `events` and an `order.confirmed` event.
+fn store_with_event(events: &[&str]) -> FakeStore {
     let store = FakeStore::default();
     put(
         &store,
         &FakeClock::at(T0),
         "erp",
-        spec("https://erp.example.com/hook", &["order.confirmed"]),
+        spec("https://erp.example.com/hook", events),
     );
     store.add_event("evt_1", "order.confirmed");
+    store
+}
+
+/// A store with destination `erp` (order.confirmed), an event and one pending delivery of it.
+fn one_pending_delivery() -> FakeStore {
+    let store = store_with_event(&["order.confirmed"]);
     store.add_delivery("dlv_1", "evt_1", "erp", DeliveryStatus::Pending, 0);
     store
 }
@@ -515,12 +659,40 @@ fn destinations_are_listed_by_id_and_a_deleted_one_is_gone() {
         );
     }
     block_on(delete_destination(&store, "erp")).unwrap();
-    let ids: Vec<String> = block_on(list_destinations(&store))
+    let all = PageRequest::parse(None, None).unwrap();
+    let ids: Vec<String> = block_on(list_destinations(&store, &all))
         .unwrap()
+        .data
         .into_iter()
         .map(|d| d.id)
         .collect();
     assert_eq!(ids, ["crm", "wms"]);
+}
+
+#[test]
+fn destinations_page_with_a_cursor() {
+    let store = FakeStore::default();
+    for id in ["wms", "erp", "crm", "pim", "oms"] {
+        put(
+            &store,
+            &FakeClock::at(T0),
+            id,
+            spec("https://erp.example.com/hook", &["*"]),
+        );
+    }
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = PageRequest::parse(Some("2"), cursor.as_deref()).unwrap();
+        let got = block_on(list_destinations(&store, &page)).unwrap();
+        assert!(got.data.len() <= 2);
+        seen.extend(got.data.into_iter().map(|d| d.id));
+        match got.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["crm", "erp", "oms", "pim", "wms"]);
 }
 
 #[test]
@@ -732,6 +904,7 @@ fn the_subscription_rule_is_enabled_and_the_type_or_star() {
         url: "https://x.example.com/".into(),
         events: events.iter().map(|e| e.to_string()).collect(),
         enabled,
+        disabled_reason: None,
         created_at: String::new(),
         updated_at: String::new(),
     };
@@ -821,15 +994,15 @@ fn the_last_allowed_attempt_that_fails_goes_dead() {
 #[test]
 fn a_4xx_other_than_408_and_429_goes_dead_at_once() {
     let store = one_pending_delivery();
-    let (settle, d) = attempt(&store, &FakeReceiver::answering(Ok(410)), 0);
+    let (settle, d) = attempt(&store, &FakeReceiver::answering(Ok(404)), 0);
     assert_eq!(settle, Settle::Ack);
     assert_eq!(
         (d.status, d.attempts, d.last_status_code),
-        (DeliveryStatus::Dead, 1, Some(410))
+        (DeliveryStatus::Dead, 1, Some(404))
     );
     assert_eq!(
         d.last_error.as_deref(),
-        Some("the destination answered 410")
+        Some("the destination answered 404")
     );
 }
 
@@ -851,7 +1024,7 @@ fn a_delivery_to_a_disabled_destination_goes_dead_unsent() {
     assert!(receiver.got.borrow().is_empty());
     assert_eq!(
         (d.status, d.attempts, d.last_error.as_deref()),
-        (DeliveryStatus::Dead, 1, Some("the destination is disabled"))
+        (DeliveryStatus::Dead, 1, Some("destination disabled"))
     );
 }
 
@@ -880,4 +1053,329 @@ fn a_delivery_already_delivered_is_not_sent_again() {
     assert_eq!(settle, Settle::Ack);
     assert!(receiver.got.borrow().is_empty());
     assert_eq!((d.status, d.attempts), (DeliveryStatus::Delivered, 1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nothing stranded (API.md Hardening rules)
+// ---------------------------------------------------------------------------------------------
+
+
+
+#[test]
+fn a_fan_out_whose_queue_send_failed_hands_its_deliveries_over_when_the_message_comes_again() {
+    let store = store_with_event(&["*"]);
+    let clock = FakeClock::at(T0);
+    // The send fails after the deliveries are written: the message is retried.
+    assert!(block_on(fan_out(&store, &FakeQueue::down(), &clock, "evt_1")).is_err());
+    assert_eq!(store.deliveries.borrow().len(), 1);
+    // The retried message creates nothing new, but hands over the delivery left behind.
+    let queue = FakeQueue::default();
+    block_on(fan_out(&store, &queue, &clock, "evt_1")).unwrap();
+    assert_eq!(*queue.0.borrow(), ["dlv_evt_1_erp"]);
+    assert_eq!(store.deliveries.borrow().len(), 1);
+    // And once handed over, a third copy of the message queues nothing.
+    let again = FakeQueue::default();
+    block_on(fan_out(&store, &again, &clock, "evt_1")).unwrap();
+    assert!(again.0.borrow().is_empty());
+}
+
+#[test]
+fn the_sweeper_hands_over_deliveries_never_queued_and_long_overdue_and_leaves_the_rest() {
+    let store = store_with_event(&["*"]);
+    let at = |minutes: f64| FakeClock::at(T0 + minutes * 60_000.0);
+    for (id, status) in [
+        ("dlv_never", DeliveryStatus::Pending), // written, never handed over
+        ("dlv_fresh", DeliveryStatus::Pending), // written just now: fan-out may still send it
+        ("dlv_queued", DeliveryStatus::Pending), // handed over, due soon
+        ("dlv_lost", DeliveryStatus::Pending),  // handed over, 20 minutes past due
+        ("dlv_done", DeliveryStatus::Delivered),
+        ("dlv_dead", DeliveryStatus::Dead),
+    ] {
+        store.add_delivery(id, "evt_1", "erp", status, 0);
+    }
+    let now = at(30.0);
+    for d in store.deliveries.borrow_mut().iter_mut() {
+        d.updated_at = if d.id == "dlv_fresh" {
+            now.now()
+        } else {
+            at(0.0).now()
+        };
+    }
+    store
+        .due
+        .borrow_mut()
+        .insert("dlv_queued".into(), at(31.0).now());
+    store
+        .due
+        .borrow_mut()
+        .insert("dlv_lost".into(), at(10.0).now());
+    let queue = FakeQueue::default();
+    let handed = block_on(hand_over_stranded(&store, &queue, &now, 60)).unwrap();
+    assert_eq!(handed, 2);
+    assert_eq!(
+        *queue.0.borrow(),
+        ["dlv_lost", "dlv_never"],
+        "oldest change first, then by id"
+    );
+    // Handed over now: the next sweep leaves them to the queue.
+    let next = FakeQueue::default();
+    assert_eq!(
+        block_on(hand_over_stranded(&store, &next, &at(30.5), 60)).unwrap(),
+        0
+    );
+    // A sweep whose send fails leaves them for the next one.
+    store.due.borrow_mut().remove("dlv_never");
+    assert!(block_on(hand_over_stranded(
+        &store,
+        &FakeQueue::down(),
+        &at(32.0),
+        60
+    ))
+    .is_err());
+    let later = FakeQueue::default();
+    block_on(hand_over_stranded(&store, &later, &at(33.0), 60)).unwrap();
+    assert!(later.0.borrow().contains(&"dlv_never".to_string()));
+}
+
+#[test]
+fn a_replay_whose_queue_send_fails_is_accepted_and_left_to_the_sweeper() {
+    let store = one_pending_delivery();
+    store.deliveries.borrow_mut()[0].status = DeliveryStatus::Dead;
+    let replayed = block_on(replay(
+        &store,
+        &FakeQueue::down(),
+        &FakeClock::at(T0),
+        "dlv_1",
+    ))
+    .unwrap();
+    assert_eq!(replayed.status, DeliveryStatus::Pending);
+    let queue = FakeQueue::default();
+    let later = FakeClock::at(T0 + 120_000.0);
+    assert_eq!(
+        block_on(hand_over_stranded(&store, &queue, &later, 60)).unwrap(),
+        1
+    );
+    assert_eq!(*queue.0.borrow(), ["dlv_1"]);
+}
+
+#[test]
+fn replay_dead_sets_every_dead_delivery_of_the_destination_back_to_pending_in_queue_sized_sends() {
+    let store = store_with_event(&["*"]);
+    put(
+        &store,
+        &FakeClock::at(T0),
+        "crm",
+        spec("https://crm.example.com/hook", &["*"]),
+    );
+    for i in 0..150 {
+        store.add_delivery(
+            &format!("dlv_{i:03}"),
+            "evt_1",
+            "erp",
+            DeliveryStatus::Dead,
+            8,
+        );
+    }
+    store.add_delivery("dlv_ok", "evt_1", "erp", DeliveryStatus::Delivered, 1);
+    store.add_delivery("dlv_crm", "evt_1", "crm", DeliveryStatus::Dead, 8);
+    let queue = FakeQueue::default();
+    let n = block_on(replay_dead(&store, &queue, &FakeClock::at(T0), "erp")).unwrap();
+    assert_eq!(n, 150);
+    assert_eq!(
+        queue.0.borrow().len(),
+        150,
+        "all queued, in sends of at most 100"
+    );
+    let statuses: Vec<(String, DeliveryStatus, i64)> = store
+        .deliveries
+        .borrow()
+        .iter()
+        .map(|d| (d.id.clone(), d.status, d.attempts))
+        .collect();
+    assert!(statuses
+        .iter()
+        .filter(|(id, _, _)| id.starts_with("dlv_0") || id.starts_with("dlv_1"))
+        .all(|(_, s, a)| *s == DeliveryStatus::Pending && *a == 0));
+    assert!(
+        statuses.contains(&("dlv_crm".into(), DeliveryStatus::Dead, 8)),
+        "other destinations untouched"
+    );
+    assert!(statuses.contains(&("dlv_ok".into(), DeliveryStatus::Delivered, 1)));
+    assert_eq!(
+        block_on(replay_dead(&store, &queue, &FakeClock::at(T0), "nope")),
+        Err(ForwardingRefusal::DestinationNotFound("nope".into()))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redirects and failing destinations (API.md Hardening rules)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_redirect_is_not_followed_and_goes_dead_at_once_naming_it() {
+    let store = one_pending_delivery();
+    let receiver = FakeReceiver::answer(Ok(Answer {
+        status: 307,
+        location: Some("https://attacker.example/steal".into()),
+    }));
+    let (settle, d) = attempt(&store, &receiver, 0);
+    assert_eq!(settle, Settle::Ack);
+    assert_eq!(
+        receiver.got.borrow().len(),
+        1,
+        "one POST, to the destination only"
+    );
+    assert_eq!(
+        (d.status, d.attempts, d.last_status_code),
+        (DeliveryStatus::Dead, 1, Some(307))
+    );
+    let error = d.last_error.unwrap();
+    assert!(
+        error.contains("redirect") && error.contains("https://attacker.example/steal"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_410_gone_disables_the_destination_and_its_next_delivery_goes_dead_unsent() {
+    let store = one_pending_delivery();
+    let (_, d) = attempt(&store, &FakeReceiver::answering(Ok(410)), 0);
+    assert_eq!(
+        (d.status, d.last_status_code),
+        (DeliveryStatus::Dead, Some(410))
+    );
+    let erp = block_on(get_destination(&store, "erp")).unwrap();
+    assert_eq!(
+        (erp.enabled, erp.disabled_reason),
+        (false, Some(DisabledReason::Gone))
+    );
+    // The next one is not sent.
+    store.add_delivery("dlv_2", "evt_1", "erp", DeliveryStatus::Pending, 0);
+    let receiver = FakeReceiver::answering(Ok(200));
+    block_on(attempt_delivery(
+        &store,
+        &receiver,
+        &FakeClock::at(T0),
+        POLICY,
+        "dlv_2",
+    ))
+    .unwrap();
+    assert!(receiver.got.borrow().is_empty());
+    let d2 = store.delivery_now("dlv_2");
+    assert_eq!(
+        (d2.status, d2.last_error.as_deref()),
+        (DeliveryStatus::Dead, Some("destination disabled"))
+    );
+    // Enabling it by PUT clears the reason.
+    put(
+        &store,
+        &FakeClock::at(T0),
+        "erp",
+        spec("https://erp.example.com/hook", &["order.confirmed"]),
+    );
+    let erp = block_on(get_destination(&store, "erp")).unwrap();
+    assert_eq!((erp.enabled, erp.disabled_reason), (true, None));
+}
+
+#[test]
+fn disable_after_dead_deliveries_in_a_row_disables_as_failing_and_a_success_resets_the_run() {
+    let store = one_pending_delivery();
+    let run = |answer: u16, n: usize| {
+        for i in 0..n {
+            let id = format!("dlv_{answer}_{i}_{}", store.deliveries.borrow().len());
+            store.add_delivery(&id, "evt_1", "erp", DeliveryStatus::Pending, 0);
+            block_on(attempt_delivery(
+                &store,
+                &FakeReceiver::answering(Ok(answer)),
+                &FakeClock::at(T0),
+                POLICY,
+                &id,
+            ))
+            .unwrap();
+        }
+    };
+    let erp = || block_on(get_destination(&store, "erp")).unwrap();
+    run(400, 2);
+    run(200, 1); // the run starts again
+    run(400, 2);
+    assert!(
+        erp().enabled,
+        "two in a row, then two: under the limit of three"
+    );
+    // A retryable failure is not a dead delivery until its attempts are spent.
+    store.add_delivery("dlv_retry", "evt_1", "erp", DeliveryStatus::Pending, 0);
+    attempt_on(&store, "dlv_retry", 503, 0);
+    assert!(erp().enabled);
+    attempt_on(&store, "dlv_retry", 503, 2); // the last attempt: dead, third in a row
+    let disabled = erp();
+    assert_eq!(
+        (disabled.enabled, disabled.disabled_reason),
+        (false, Some(DisabledReason::Failing))
+    );
+    // Disabled by hand, the reason stays null; enabled again, the run starts from zero.
+    put(
+        &store,
+        &FakeClock::at(T0),
+        "erp",
+        DestinationSpec {
+            enabled: false,
+            ..spec("https://erp.example.com/hook", &["*"])
+        },
+    );
+    assert_eq!(
+        erp().disabled_reason,
+        Some(DisabledReason::Failing),
+        "kept while it stays disabled"
+    );
+    put(
+        &store,
+        &FakeClock::at(T0),
+        "erp",
+        spec("https://erp.example.com/hook", &["*"]),
+    );
+    assert_eq!((erp().enabled, erp().disabled_reason), (true, None));
+    run(400, 2);
+    assert!(erp().enabled);
+}
+
+fn attempt_on(store: &FakeStore, id: &str, answer: u16, attempts_before: i64) {
+    store
+        .deliveries
+        .borrow_mut()
+        .iter_mut()
+        .find(|d| d.id == id)
+        .unwrap()
+        .attempts = attempts_before;
+    block_on(attempt_delivery(
+        store,
+        &FakeReceiver::answering(Ok(answer)),
+        &FakeClock::at(T0),
+        POLICY,
+        id,
+    ))
+    .unwrap();
+}
+
+#[test]
+fn the_url_is_checked_again_before_every_attempt() {
+    let store = one_pending_delivery();
+    // Stored before the rule caught this spelling (or written around the API).
+    store.destinations.borrow_mut()[0].destination.url = "https://167772161/hook".into();
+    let receiver = FakeReceiver::answering(Ok(200));
+    let (settle, d) = attempt(&store, &receiver, 0);
+    assert_eq!(settle, Settle::Ack);
+    assert!(receiver.got.borrow().is_empty(), "nothing sent to 10.0.0.1");
+    assert_eq!(d.status, DeliveryStatus::Dead);
+    assert!(d.last_error.unwrap().contains("private"));
+}
+
+#[test]
+fn a_scheduled_retry_records_when_it_is_due() {
+    let store = one_pending_delivery();
+    let (settle, _) = attempt(&store, &FakeReceiver::answering(Ok(503)), 0);
+    assert_eq!(settle, Settle::RetryIn(10));
+    assert_eq!(
+        store.due.borrow().get("dlv_1").map(String::as_str),
+        Some("2026-11-29T10:00:10.000Z")
+    );
 }

@@ -50,8 +50,9 @@ const SHELL_OVERRIDABLE = [
  * - `ports`: { storefront, backoffice } (0 picks a free port).
  * - `persistTo`: a directory for D1/KV/cache state, or undefined for in-memory state.
  * - `vars`: extra variables (tests set COMPTOIR_TEST_HOOKS).
+ * - `queueMaxRetries`: the consumer's max_retries instead of the configured one (a test).
  */
-export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0, demo: 0 }, persistTo, vars = {}, rateLimits = {}, onLog, demo = false, faults = false }) {
+export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0, demo: 0 }, persistTo, vars = {}, rateLimits = {}, onLog, demo = false, faults = false, queueMaxRetries }) {
   const secrets = readVarsFile(secretsFile);
   const fromShell = Object.fromEntries(SHELL_OVERRIDABLE.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
   const workers = Object.keys(CONFIGS).map((name) => {
@@ -85,7 +86,7 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
           {
             maxBatchSize: c.max_batch_size,
             maxBatchTimeout: c.max_batch_timeout,
-            maxRetries: c.max_retries,
+            maxRetries: queueMaxRetries ?? c.max_retries,
             deadLetterQueue: c.dead_letter_queue,
           },
         ]),

@@ -2,10 +2,11 @@
 //! feed, their row structs, and row <-> domain conversion. Every method is one round trip.
 
 use crate::app::forwarding::{
-    AttemptContext, AttemptRecord, Delivery, DeliveryQuery, DeliveryStatus, Destination, FeedEvent,
-    FeedPosition, ForwardingStore, Target, DESTINATIONS_LISTED,
+    AttemptContext, AttemptRecord, Delivery, DeliveryQuery, DeliveryStatus, Destination,
+    DestinationEffect, DestinationQuery, DisabledReason, FeedEvent, FeedPosition, ForwardingStore,
+    Target,
 };
-use crate::store::d1::{int, text, Db, StoreError};
+use crate::store::d1::{decode, int, json_text, text, Db, StoreError};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
@@ -25,9 +26,13 @@ struct DestinationRow {
     url: String,
     events: String,
     enabled: i64,
+    disabled_reason: Option<String>,
     created_at: String,
     updated_at: String,
 }
+
+const DESTINATION_COLUMNS: &str =
+    "id, url, events, enabled, disabled_reason, created_at, updated_at";
 
 impl From<DestinationRow> for Destination {
     fn from(row: DestinationRow) -> Destination {
@@ -38,6 +43,10 @@ impl From<DestinationRow> for Destination {
             // as it always has been.
             events: serde_json::from_str(&row.events).unwrap_or_default(),
             enabled: row.enabled != 0,
+            disabled_reason: row
+                .disabled_reason
+                .as_deref()
+                .and_then(DisabledReason::parse),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -85,6 +94,7 @@ impl TryFrom<DeliveryRow> for Delivery {
 /// A delivery with its event (LEFT JOIN: gone → NULLs) and its destination (likewise).
 #[derive(Deserialize)]
 struct AttemptRow {
+    destination_id: String,
     status: String,
     attempts: i64,
     event_id: String,
@@ -135,17 +145,22 @@ impl ForwardingStore for D1Forwarding {
     async fn destination(&self, id: &str) -> Result<Option<Destination>, StoreError> {
         let rows = self
             .destination_rows(
-                "SELECT id, url, events, enabled, created_at, updated_at FROM destinations WHERE id = ?1",
+                &format!("SELECT {DESTINATION_COLUMNS} FROM destinations WHERE id = ?1"),
                 &[text(id)],
             )
             .await?;
         Ok(rows.into_iter().next())
     }
 
-    async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
+    async fn destinations(&self, query: &DestinationQuery) -> Result<Vec<Destination>, StoreError> {
         self.destination_rows(
-            &format!("SELECT id, url, events, enabled, created_at, updated_at FROM destinations ORDER BY id LIMIT {DESTINATIONS_LISTED}"),
-            &[],
+            &format!(
+                "SELECT {DESTINATION_COLUMNS} FROM destinations WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ),
+            &[
+                text(query.after.as_deref().unwrap_or("")),
+                int(query.limit as i64),
+            ],
         )
         .await
     }
@@ -156,8 +171,11 @@ impl ForwardingStore for D1Forwarding {
         new_secret: Option<&str>,
     ) -> Result<(), StoreError> {
         self.write(
-            "INSERT INTO destinations (id, url, events, enabled, secret, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
+            "INSERT INTO destinations (id, url, events, enabled, secret, disabled_reason, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6, ?6) \
              ON CONFLICT (id) DO UPDATE SET url = excluded.url, events = excluded.events, enabled = excluded.enabled, \
+                disabled_reason = excluded.disabled_reason, \
+                dead_in_a_row = CASE WHEN excluded.enabled = 1 THEN 0 ELSE dead_in_a_row END, \
                 updated_at = excluded.updated_at",
             &[
                 text(&d.id),
@@ -166,6 +184,7 @@ impl ForwardingStore for D1Forwarding {
                 int(i64::from(d.enabled)),
                 text(new_secret.unwrap_or("")),
                 text(&d.updated_at),
+                null_or_text(d.disabled_reason.map(DisabledReason::as_str)),
             ],
         )
         .await?;
@@ -228,7 +247,7 @@ impl ForwardingStore for D1Forwarding {
     async fn reset_delivery(&self, id: &str, now: &str) -> Result<bool, StoreError> {
         let results = self
             .write(
-                "UPDATE deliveries SET status = 'pending', attempts = 0, updated_at = ?2 WHERE id = ?1",
+                "UPDATE deliveries SET status = 'pending', attempts = 0, due_at = NULL, updated_at = ?2 WHERE id = ?1",
                 &[text(id), text(now)],
             )
             .await?;
@@ -262,25 +281,94 @@ impl ForwardingStore for D1Forwarding {
     }
 
     /// The subscription rule of [`Destination::receives`] as SQL, so that finding the
-    /// destinations and creating their deliveries is one statement.
+    /// destinations and creating their deliveries is one statement; the second statement of the
+    /// same batch reads back every delivery of the event the queue does not hold yet.
     async fn create_deliveries(
         &self,
         event_id: &str,
         now: &str,
     ) -> Result<Vec<String>, StoreError> {
-        let created: Vec<IdRow> = self
+        let results = self
+            .db
+            .batch(vec![
+                self.db.statement(
+                    "INSERT INTO deliveries (id, event_id, destination_id, status, attempts, created_at, updated_at) \
+                     SELECT 'dlv_' || lower(hex(randomblob(16))), o.id, d.id, 'pending', 0, ?2, ?2 \
+                     FROM outbox o JOIN destinations d ON d.enabled = 1 AND EXISTS \
+                       (SELECT 1 FROM json_each(d.events) WHERE value = '*' OR value = o.type) \
+                     WHERE o.id = ?1 \
+                     ON CONFLICT (event_id, destination_id) DO NOTHING",
+                    &[text(event_id), text(now)],
+                )?,
+                self.db.statement(
+                    "SELECT id FROM deliveries WHERE event_id = ?1 AND status = 'pending' AND due_at IS NULL ORDER BY id",
+                    &[text(event_id)],
+                )?,
+            ])
+            .await?;
+        ids(results.into_iter().nth(1))
+    }
+
+    async fn mark_handed(&self, delivery_ids: &[String], due_at: &str) -> Result<(), StoreError> {
+        self.write(
+            "UPDATE deliveries SET due_at = ?2 WHERE id IN (SELECT value FROM json_each(?1)) \
+               AND status = 'pending' AND (due_at IS NULL OR due_at < ?2)",
+            &[json_text(&serde_json::json!(delivery_ids)), text(due_at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn stranded(
+        &self,
+        unhanded_before: &str,
+        overdue_before: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<IdRow> = self
             .db
             .all(self.db.statement(
-                "INSERT INTO deliveries (id, event_id, destination_id, status, attempts, created_at, updated_at) \
-                 SELECT 'dlv_' || lower(hex(randomblob(16))), o.id, d.id, 'pending', 0, ?2, ?2 \
-                 FROM outbox o JOIN destinations d ON d.enabled = 1 AND EXISTS \
-                   (SELECT 1 FROM json_each(d.events) WHERE value = '*' OR value = o.type) \
-                 WHERE o.id = ?1 \
-                 ON CONFLICT (event_id, destination_id) DO NOTHING RETURNING id",
-                &[text(event_id), text(now)],
+                "SELECT id FROM deliveries WHERE status = 'pending' \
+                   AND ((due_at IS NULL AND updated_at <= ?1) OR due_at <= ?2) \
+                 ORDER BY updated_at, id LIMIT ?3",
+                &[
+                    text(unhanded_before),
+                    text(overdue_before),
+                    int(limit as i64),
+                ],
             )?)
             .await?;
-        Ok(created.into_iter().map(|r| r.id).collect())
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    async fn reset_dead(
+        &self,
+        destination_id: &str,
+        now: &str,
+        limit: usize,
+    ) -> Result<(u64, Vec<String>), StoreError> {
+        let results = self
+            .db
+            .batch(vec![
+                self.db.statement(
+                    "UPDATE deliveries SET status = 'pending', attempts = 0, due_at = NULL, updated_at = ?2 \
+                     WHERE destination_id = ?1 AND status = 'dead'",
+                    &[text(destination_id), text(now)],
+                )?,
+                self.db.statement(
+                    "SELECT id FROM deliveries WHERE destination_id = ?1 AND status = 'pending' AND due_at IS NULL \
+                     ORDER BY created_at, id LIMIT ?2",
+                    &[text(destination_id), int(limit as i64)],
+                )?,
+            ])
+            .await?;
+        let mut results = results.into_iter();
+        let replayed = results
+            .next()
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        Ok((replayed as u64, ids(results.next())?))
     }
 
     async fn attempt_context(
@@ -290,7 +378,7 @@ impl ForwardingStore for D1Forwarding {
         let rows: Vec<AttemptRow> = self
             .db
             .all(self.db.statement(
-                "SELECT dl.status, dl.attempts, dl.event_id, o.payload, d.url, d.enabled, d.secret, \
+                "SELECT dl.destination_id, dl.status, dl.attempts, dl.event_id, o.payload, d.url, d.enabled, d.secret, \
                         d.previous_secret, d.previous_expires_at \
                  FROM deliveries dl LEFT JOIN outbox o ON o.id = dl.event_id \
                  LEFT JOIN destinations d ON d.id = dl.destination_id WHERE dl.id = ?1",
@@ -311,6 +399,7 @@ impl ForwardingStore for D1Forwarding {
             _ => None,
         };
         Ok(Some(AttemptContext {
+            destination_id: row.destination_id,
             status: status(delivery_id, &row.status)?,
             attempts: row.attempts,
             event_id: row.event_id,
@@ -322,11 +411,12 @@ impl ForwardingStore for D1Forwarding {
     async fn record_attempt(
         &self,
         delivery_id: &str,
+        destination_id: &str,
         record: &AttemptRecord,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.write(
-            "UPDATE deliveries SET status = ?2, attempts = ?3, last_status_code = ?4, last_error = ?5, updated_at = ?6 WHERE id = ?1",
+        let mut statements = vec![self.db.statement(
+            "UPDATE deliveries SET status = ?2, attempts = ?3, last_status_code = ?4, last_error = ?5, due_at = ?7, updated_at = ?6 WHERE id = ?1",
             &[
                 text(delivery_id),
                 text(record.status.as_str()),
@@ -336,9 +426,48 @@ impl ForwardingStore for D1Forwarding {
                     .map_or(JsValue::NULL, |c| int(i64::from(c))),
                 null_or_text(record.error.as_deref()),
                 text(now),
+                null_or_text(record.due_at.as_deref()),
             ],
-        )
-        .await?;
+        )?];
+        let health = match record.effect {
+            DestinationEffect::None => None,
+            DestinationEffect::Healthy => Some((
+                "UPDATE destinations SET dead_in_a_row = 0 WHERE id = ?1 AND dead_in_a_row <> 0",
+                vec![text(destination_id)],
+            )),
+            DestinationEffect::Dead { disable_after } => Some((
+                "UPDATE destinations SET dead_in_a_row = dead_in_a_row + 1, \
+                   disabled_reason = CASE WHEN enabled = 1 AND dead_in_a_row + 1 >= ?2 THEN 'failing' ELSE disabled_reason END, \
+                   enabled = CASE WHEN dead_in_a_row + 1 >= ?2 THEN 0 ELSE enabled END, \
+                   updated_at = CASE WHEN enabled = 1 AND dead_in_a_row + 1 >= ?2 THEN ?3 ELSE updated_at END \
+                 WHERE id = ?1",
+                vec![text(destination_id), int(i64::from(disable_after.max(1))), text(now)],
+            )),
+            DestinationEffect::Gone => Some((
+                "UPDATE destinations SET dead_in_a_row = dead_in_a_row + 1, \
+                   disabled_reason = CASE WHEN enabled = 1 THEN 'gone' ELSE disabled_reason END, \
+                   enabled = 0, updated_at = CASE WHEN enabled = 1 THEN ?2 ELSE updated_at END \
+                 WHERE id = ?1",
+                vec![text(destination_id), text(now)],
+            )),
+        };
+        if let Some((sql, params)) = health {
+            statements.push(self.db.statement(sql, &params)?);
+        }
+        self.db.batch(statements).await?;
         Ok(())
     }
+}
+
+/// The ids a `SELECT id …` of a batch read.
+fn ids(result: Option<worker::D1Result>) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<IdRow> = match result {
+        Some(r) => decode(r)?,
+        None => {
+            return Err(StoreError::Unavailable(
+                "D1 batch: a result is missing".into(),
+            ))
+        }
+    };
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }

@@ -9,7 +9,7 @@ export const DEMO_KEY = "pk_demo_web";
 /** Local secrets, as API.md says tests may read them. */
 export const SECRETS = readVarsFile(path.join(root, ".dev.vars.example"));
 
-export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false, demo = false, faults = false } = {}) {
+export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false, demo = false, faults = false, queueMaxRetries } = {}) {
   const logs = [];
   const { mf, urls } = await startWorkers({
     secretsFile: path.join(root, ".dev.vars.example"),
@@ -17,6 +17,7 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {}, capt
     rateLimits,
     demo,
     faults,
+    queueMaxRetries,
     onLog: captureLogs ? (text) => logs.push(text) : undefined,
   });
   const db = await mf.getD1Database("DB", "backoffice");

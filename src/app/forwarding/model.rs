@@ -22,8 +22,19 @@ pub const EVENT_TYPES: &[&str] = &[
 /// switch without losing a delivery.
 pub const ROTATION_OVERLAP_MS: f64 = 24.0 * 3600.0 * 1000.0;
 
-/// At most this many destinations are listed (the list has no further pages).
+/// At most this many destinations are listed per page.
 pub const DESTINATIONS_LISTED: usize = 100;
+
+/// A pending delivery whose queued attempt is this late (its message was lost, or the queue
+/// gave up on it) is handed to the queue again by the sweeper.
+pub const OVERDUE_SECONDS: u32 = 15 * 60;
+
+/// At most this many stranded deliveries are handed over per sweep or per replay-dead call;
+/// the next sweep continues.
+pub const HAND_OVER_LIMIT: usize = 500;
+
+/// `last_error` of a delivery that went dead because its destination is disabled.
+pub const DESTINATION_DISABLED: &str = "destination disabled";
 
 // ---------------------------------------------------------------------------------------------
 // Domain types
@@ -79,6 +90,33 @@ pub struct DestinationSpec {
     pub enabled: bool,
 }
 
+/// Why Comptoir disabled a destination by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisabledReason {
+    /// It answered `410 Gone`.
+    Gone,
+    /// `DESTINATION_DISABLE_AFTER` deliveries in a row went dead.
+    Failing,
+}
+
+impl DisabledReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisabledReason::Gone => "gone",
+            DisabledReason::Failing => "failing",
+        }
+    }
+
+    /// `None` for anything else (an unknown stored value shows as null).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "gone" => Some(DisabledReason::Gone),
+            "failing" => Some(DisabledReason::Failing),
+            _ => None,
+        }
+    }
+}
+
 /// A destination as clients see it (its secrets are shown only when created or rotated).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
@@ -86,8 +124,17 @@ pub struct Destination {
     pub url: String,
     pub events: Vec<String>,
     pub enabled: bool,
+    /// Why Comptoir disabled it (`None` when enabled, or disabled by a person).
+    pub disabled_reason: Option<DisabledReason>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// One page of destinations, ordered by id, after `after` (exclusive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationQuery {
+    pub after: Option<String>,
+    pub limit: usize,
 }
 
 impl Destination {
@@ -207,6 +254,7 @@ pub struct FeedPage {
 /// What an attempt needs to know about a delivery, its event and its destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptContext {
+    pub destination_id: String,
     pub status: DeliveryStatus,
     pub attempts: i64,
     pub event_id: String,
@@ -259,6 +307,42 @@ pub struct AttemptRecord {
     pub attempts: i64,
     pub status_code: Option<u16>,
     pub error: Option<String>,
+    /// When the queued retry is due (pending only; `None` otherwise).
+    pub due_at: Option<String>,
+    /// What the attempt does to its destination's health.
+    pub effect: DestinationEffect,
+}
+
+/// What an attempt's answer does to its destination, written in the same batch as the
+/// delivery (the destination's run of dead deliveries is counted there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DestinationEffect {
+    /// Nothing (a retry is scheduled, or the attempt never reached the destination).
+    None,
+    /// Delivered: the run of dead deliveries starts again from zero.
+    Healthy,
+    /// Went dead: one more in the run; at `disable_after` in a row the destination is
+    /// disabled as `failing`.
+    Dead { disable_after: u32 },
+    /// `410 Gone`: dead, and the destination is disabled as `gone` at once.
+    Gone,
+}
+
+/// A receiver's answer to one POST: its status, and where a redirect pointed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// The `Location` of a 3xx answer (never followed).
+    pub location: Option<String>,
+}
+
+impl Answer {
+    pub fn status(status: u16) -> Answer {
+        Answer {
+            status,
+            location: None,
+        }
+    }
 }
 
 /// What becomes of the queue message that asked for the work.
@@ -270,44 +354,83 @@ pub enum Settle {
     RetryIn(u32),
 }
 
-/// How many attempts a delivery gets and how long the first retry waits (then ×3, up to 1 h).
+/// How many attempts a delivery gets, how long the first retry waits (then ×3, up to 1 h),
+/// how many dead deliveries in a row disable a destination, and whether loopback `http`
+/// destinations are allowed (local development), checked again before every attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
     pub base_seconds: u32,
+    pub disable_after: u32,
+    pub allow_insecure_loopback: bool,
+}
+
+impl RetryPolicy {
+    /// API.md's defaults.
+    pub const DEFAULT: RetryPolicy = RetryPolicy {
+        max_attempts: 8,
+        base_seconds: 10,
+        disable_after: 20,
+        allow_insecure_loopback: false,
+    };
 }
 
 /// What one attempt's answer does to its delivery: 2xx delivers; 5xx, 408, 429, timeouts and
-/// network errors retry after [`retry_delay`] until `max_attempts`; other answers go dead.
-/// `attempts` counts this attempt.
+/// network errors retry after [`retry_delay`] until `max_attempts`; a redirect (never
+/// followed) and every other answer go dead at once, `410 Gone` disabling the destination.
+/// `attempts` counts this attempt. The record's `due_at` is left for the caller (it knows the
+/// time).
 pub fn outcome(
     attempts: i64,
-    answer: Result<u16, String>,
+    answer: Result<Answer, String>,
     policy: RetryPolicy,
 ) -> (AttemptRecord, Settle) {
-    let (status_code, error) = match answer {
-        Ok(code) => (Some(code), None),
-        Err(e) => (None, Some(e)),
+    let dead = DestinationEffect::Dead {
+        disable_after: policy.disable_after,
     };
-    let (status, settle) = match status_code {
-        Some(code) if (200..300).contains(&code) => (DeliveryStatus::Delivered, Settle::Ack),
-        Some(code) if !is_retryable(code) => (DeliveryStatus::Dead, Settle::Ack),
-        _ if attempts >= i64::from(policy.max_attempts) => (DeliveryStatus::Dead, Settle::Ack),
+    let (status_code, error) = match &answer {
+        Ok(a) => (Some(a.status), None),
+        Err(e) => (None, Some(e.clone())),
+    };
+    let (status, settle, effect) = match status_code {
+        Some(code) if (200..300).contains(&code) => (
+            DeliveryStatus::Delivered,
+            Settle::Ack,
+            DestinationEffect::Healthy,
+        ),
+        Some(410) => (DeliveryStatus::Dead, Settle::Ack, DestinationEffect::Gone),
+        Some(code) if !is_retryable(code) => (DeliveryStatus::Dead, Settle::Ack, dead),
+        _ if attempts >= i64::from(policy.max_attempts) => {
+            (DeliveryStatus::Dead, Settle::Ack, dead)
+        }
         _ => (
             DeliveryStatus::Pending,
             Settle::RetryIn(retry_delay(policy.base_seconds, attempts as u32)),
+            DestinationEffect::None,
         ),
     };
-    let error = error.or_else(|| {
-        status_code
-            .filter(|c| !(200..300).contains(c))
-            .map(|c| format!("the destination answered {c}"))
+    let error = error.or_else(|| match &answer {
+        Ok(a) if (300..400).contains(&a.status) => Some(format!(
+            "the destination answered {} (a redirect to {}); redirects are not followed",
+            a.status,
+            a.location.as_deref().unwrap_or("nowhere")
+        )),
+        Ok(a) if a.status == 410 => Some(format!(
+            "the destination answered 410 Gone; it is disabled ({})",
+            DisabledReason::Gone.as_str()
+        )),
+        Ok(a) if !(200..300).contains(&a.status) => {
+            Some(format!("the destination answered {}", a.status))
+        }
+        _ => None,
     });
     let record = AttemptRecord {
         status,
         attempts,
         status_code,
         error,
+        due_at: None,
+        effect,
     };
     (record, settle)
 }

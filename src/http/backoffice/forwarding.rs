@@ -5,7 +5,7 @@
 use super::{check_id, only_fields};
 use crate::app::forwarding::{
     self as fwd, DeliveryFilter, DeliveryStatus, Destination, DestinationSpec, DestinationUrl,
-    EventTypes, FeedPosition, SavedDestination,
+    DisabledReason, EventTypes, FeedPosition, SavedDestination,
 };
 use crate::delivery::Queue;
 use crate::domain::fields::Fields;
@@ -24,8 +24,9 @@ fn store(ctx: &Ctx) -> Result<D1Forwarding, ApiError> {
 /// A destination as API.md shows it; `secret` only when created or rotated.
 fn view(d: &Destination, secret: Option<&str>) -> Value {
     let mut v = json!({
-        "id": d.id, "url": d.url, "events": d.events,
-        "enabled": d.enabled, "created_at": d.created_at, "updated_at": d.updated_at,
+        "id": d.id, "url": d.url, "events": d.events, "enabled": d.enabled,
+        "disabled_reason": d.disabled_reason.map(DisabledReason::as_str),
+        "created_at": d.created_at, "updated_at": d.updated_at,
     });
     if let Some(s) = secret {
         v["secret"] = json!(s);
@@ -65,10 +66,10 @@ pub async fn get_destination(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
     Reply::json(200, &view(&destination, None))
 }
 
-pub async fn list_destinations(ctx: &Ctx) -> Result<Reply, ApiError> {
-    let all = fwd::list_destinations(&store(ctx)?).await?;
-    let data: Vec<Value> = all.iter().map(|d| view(d, None)).collect();
-    Reply::json(200, &json!({ "data": data, "next_cursor": null }))
+/// Ordered by id, with the cursor convention.
+pub async fn list_destinations(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
+    let page = fwd::list_destinations(&store(ctx)?, &page_request(params)?).await?;
+    Reply::json(200, &page.views(|d| view(d, None)))
 }
 
 pub async fn delete_destination(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
@@ -111,6 +112,19 @@ pub async fn replay(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Re
     only_fields(body, &[])?;
     let delivery = fwd::replay(&store(ctx)?, &Queue(&ctx.env), &SystemClock, id).await?;
     Reply::json(202, &delivery)
+}
+
+/// Sets every dead delivery of the destination back to pending (same `webhook-id`s): 202
+/// `{"replayed": N}`.
+pub async fn replay_dead(
+    ctx: &Ctx,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
+    destination_id(id)?;
+    only_fields(body, &[])?;
+    let replayed = fwd::replay_dead(&store(ctx)?, &Queue(&ctx.env), &SystemClock, id).await?;
+    Reply::json(202, &json!({ "replayed": replayed }))
 }
 
 /// The pull feed: every event in commit order from the start; `next_cursor` always resumes.

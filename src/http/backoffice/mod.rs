@@ -89,8 +89,11 @@ async fn serve(
         Backoffice::PutDestination { id } => forwarding::put_destination(ctx, id, body).await,
         Backoffice::GetDestination { id } => forwarding::get_destination(ctx, id).await,
         Backoffice::DeleteDestination { id } => forwarding::delete_destination(ctx, id).await,
-        Backoffice::ListDestinations => forwarding::list_destinations(ctx).await,
+        Backoffice::ListDestinations => {
+            forwarding::list_destinations(ctx, &crate::http::server::query_params(req)).await
+        }
         Backoffice::RotateSecret { id } => forwarding::rotate_secret(ctx, id, body).await,
+        Backoffice::ReplayDead { id } => forwarding::replay_dead(ctx, id, body).await,
         Backoffice::ListDeliveries => {
             forwarding::list_deliveries(ctx, &crate::http::server::query_params(req)).await
         }

@@ -12,6 +12,7 @@ pub enum Backoffice<'a> {
     DeleteDestination { id: &'a str },
     ListDestinations,
     RotateSecret { id: &'a str },
+    ReplayDead { id: &'a str },
     ListDeliveries,
     GetDelivery { id: &'a str },
     ReplayDelivery { id: &'a str },
@@ -62,6 +63,7 @@ impl Backoffice<'_> {
             PutDestination { .. }
             | DeleteDestination { .. }
             | RotateSecret { .. }
+            | ReplayDead { .. }
             | ReplayDelivery { .. } => Scope::DestinationsWrite,
             GetDestination { .. } | ListDestinations | ListDeliveries | GetDelivery { .. } => {
                 Scope::DestinationsRead
@@ -82,6 +84,7 @@ impl Backoffice<'_> {
                 | Backoffice::MarkPaid { .. }
                 | Backoffice::CancelOrder { .. }
                 | Backoffice::RotateSecret { .. }
+                | Backoffice::ReplayDead { .. }
                 | Backoffice::ReplayDelivery { .. }
         )
     }
@@ -102,6 +105,12 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             Backoffice::RotateSecret { id }
         }
         (_, ["admin", "v1", "destinations", _, "rotate-secret"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
+        ("POST", ["admin", "v1", "destinations", id, "replay-dead"]) => {
+            Backoffice::ReplayDead { id }
+        }
+        (_, ["admin", "v1", "destinations", _, "replay-dead"]) => {
             return Err(ApiError::method_not_allowed(&["POST"]))
         }
         ("GET", ["admin", "v1", "deliveries"]) => Backoffice::ListDeliveries,
