@@ -253,6 +253,26 @@ fn a_code_that_applies_is_kept_and_discounts_the_cart() {
 }
 
 #[test]
+fn a_rate_limited_code_attempt_is_refused_before_anything_is_read() {
+    let w = World::new();
+    let id = w.new_cart();
+    ok(block_on(w.shop().add_line(&id, None, "TEE-M", 2)));
+    let trips = w.store.round_trips.get();
+    w.platform.allow.set(false);
+    assert_eq!(
+        refused(block_on(w.shop().add_code(&id, None, "WELCOME10"))),
+        CartRefusal::RateLimited
+    );
+    assert_eq!(w.store.round_trips.get(), trips, "no round trip");
+    assert!(w.store.cart(&id).codes().is_empty());
+    assert_eq!(
+        w.platform.asked.borrow().last().map(String::as_str),
+        Some(format!("DiscountCode {{ cart: {id:?} }}").as_str()),
+        "counted against this cart (and the client)"
+    );
+}
+
+#[test]
 fn a_code_that_does_not_exist_is_refused_and_not_kept() {
     let w = World::new();
     let id = w.new_cart();

@@ -1059,8 +1059,6 @@ fn a_delivery_already_delivered_is_not_sent_again() {
 // Nothing stranded (API.md Hardening rules)
 // ---------------------------------------------------------------------------------------------
 
-
-
 #[test]
 fn a_fan_out_whose_queue_send_failed_hands_its_deliveries_over_when_the_message_comes_again() {
     let store = store_with_event(&["*"]);

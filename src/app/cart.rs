@@ -321,13 +321,25 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
     }
 
     /// `POST /v1/carts/{id}/discount-codes`: the code is kept only if it applies now; the
-    /// shopper learns at once why it does not.
+    /// shopper learns at once why it does not. Every attempt counts against the client's and
+    /// the cart's limits first.
     pub async fn add_code(
         &self,
         cart_id: &str,
         if_match: Option<IfMatch>,
         raw: &str,
-    ) -> CartResult<CartShown> {
+    ) -> CartResult<CartShown>
+    where
+        P: RateLimiter,
+    {
+        // Every attempt counts, before anything is looked up: codes cannot be guessed.
+        if !self
+            .platform
+            .allows(Limit::DiscountCode { cart: cart_id })
+            .await
+        {
+            return refuse(CartRefusal::RateLimited);
+        }
         let unknown = || CartRefusal::DiscountNotApplicable {
             reason: "unknown_code".into(),
             message: "This code does not exist.".into(),

@@ -6,6 +6,7 @@
 pub mod cart;
 pub mod checkout;
 pub mod forwarding;
+pub mod guard;
 pub mod idempotency;
 pub mod orders;
 pub mod payments;

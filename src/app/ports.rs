@@ -98,19 +98,25 @@ mod tests {
 
 /// The kinds of requests a client is limited on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
+pub enum Limit<'a> {
     /// Creating carts.
     Cart,
     /// Checking out.
     Checkout,
+    /// Trying a discount code on this cart: limited per cart and per client, so codes cannot
+    /// be guessed from many carts or by many clients on one cart.
+    DiscountCode { cart: &'a str },
+    /// A request with a missing or unknown publishable key.
+    UnknownKey,
 }
 
 /// Per-client rate limits (the client is the adapter's business: its IP on Workers).
 #[allow(async_fn_in_trait)]
 pub trait RateLimiter {
     /// Whether the client may make one more request of this kind. Implementations MUST allow
-    /// (and log) when the limiter is missing or fails: a limiter outage never blocks a sale.
-    async fn allows(&self, limit: Limit) -> bool;
+    /// (and log) when the limiter fails at run time: a limiter outage never blocks a sale (a
+    /// limiter missing from a production deployment is the production guard's business).
+    async fn allows(&self, limit: Limit<'_>) -> bool;
 }
 
 /// Hands committed outbox events on for delivery.

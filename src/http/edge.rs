@@ -55,18 +55,52 @@ impl Outbox for Edge<'_> {
 }
 
 impl RateLimiter for Edge<'_> {
-    async fn allows(&self, limit: Limit) -> bool {
-        let (binding, what) = match limit {
-            Limit::Cart => ("CART_RATE_LIMITER", "cart"),
-            Limit::Checkout => ("CHECKOUT_RATE_LIMITER", "checkout"),
-        };
+    async fn allows(&self, limit: Limit<'_>) -> bool {
+        match limit {
+            Limit::Cart => {
+                self.counts("CART_RATE_LIMITER", format!("cart:{}", self.client))
+                    .await
+            }
+            Limit::Checkout => {
+                self.counts("CHECKOUT_RATE_LIMITER", format!("checkout:{}", self.client))
+                    .await
+            }
+            // Per client first: a client over its limit does not use up the cart's.
+            Limit::DiscountCode { cart } => {
+                self.counts("CODE_CLIENT_RATE_LIMITER", format!("code:{}", self.client))
+                    .await
+                    && self
+                        .counts("CODE_CART_RATE_LIMITER", format!("code-cart:{cart}"))
+                        .await
+            }
+            Limit::UnknownKey => {
+                self.counts("UNKNOWN_KEY_RATE_LIMITER", format!("key:{}", self.client))
+                    .await
+            }
+        }
+    }
+}
+
+/// The rate-limiting bindings each limit uses (the production guard checks they exist).
+pub const RATE_LIMITERS: [&str; 5] = [
+    "CART_RATE_LIMITER",
+    "CHECKOUT_RATE_LIMITER",
+    "CODE_CLIENT_RATE_LIMITER",
+    "CODE_CART_RATE_LIMITER",
+    "UNKNOWN_KEY_RATE_LIMITER",
+];
+
+impl Edge<'_> {
+    /// Counts one request against `key` on the binding: whether it is within the limit. A
+    /// missing binding (local development) or a failing one allows, and says so in the log.
+    async fn counts(&self, binding: &str, key: String) -> bool {
         let Ok(limiter) = self.ctx.env.rate_limiter(binding) else {
             self.warn(&format!(
                 "rate limiter {binding} is not bound; not limiting"
             ));
             return true;
         };
-        match limiter.limit(format!("{what}:{}", self.client)).await {
+        match limiter.limit(key).await {
             Ok(outcome) => outcome.success,
             Err(e) => {
                 self.warn(&format!("rate limiter {binding} failed, allowing: {e}"));

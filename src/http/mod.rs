@@ -9,6 +9,8 @@ pub mod routes;
 #[cfg(target_arch = "wasm32")]
 pub mod edge;
 #[cfg(target_arch = "wasm32")]
+pub mod guard;
+#[cfg(target_arch = "wasm32")]
 pub mod idempotency;
 #[cfg(target_arch = "wasm32")]
 pub mod server;

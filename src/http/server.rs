@@ -171,7 +171,10 @@ where
         meter: Meter::default(),
         request_id,
     };
-    let (reply, ctx) = handler(req, ctx).await;
+    let (reply, ctx) = match crate::http::guard::refusal(&request_method(&req), &req.path(), &ctx) {
+        Some(refused) => (refused, ctx),
+        None => handler(req, ctx).await,
+    };
     match (&reply.cause, reply.status) {
         (Some(cause), 500..) => {
             worker::console_error!("[{}] answered {}: {cause}", ctx.request_id, reply.status)

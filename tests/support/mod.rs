@@ -118,6 +118,8 @@ pub struct FakePlatform {
     pub now_ms: Cell<f64>,
     pub next_id: Cell<u32>,
     pub allow: Cell<bool>,
+    /// Every limit asked about, in order (`Debug` form).
+    pub asked: RefCell<Vec<String>>,
     pub published: Cell<u32>,
     pub logged: RefCell<Vec<String>>,
 }
@@ -128,6 +130,7 @@ impl Default for FakePlatform {
             now_ms: Cell::new(NOW_MS),
             next_id: Cell::new(0),
             allow: Cell::new(true),
+            asked: RefCell::default(),
             published: Cell::new(0),
             logged: RefCell::new(vec![]),
         }
@@ -166,7 +169,8 @@ impl Outbox for FakePlatform {
 }
 
 impl RateLimiter for FakePlatform {
-    async fn allows(&self, _limit: Limit) -> bool {
+    async fn allows(&self, limit: Limit<'_>) -> bool {
+        self.asked.borrow_mut().push(format!("{limit:?}"));
         self.allow.get()
     }
 }

@@ -192,6 +192,16 @@ impl ApiError {
         e
     }
 
+    /// The deployment is misconfigured (the production guard): nothing is served until it is
+    /// fixed; `GET /health` names the problems.
+    pub fn misconfigured() -> ApiError {
+        ApiError::new(
+            503,
+            "unavailable",
+            "this deployment is misconfigured and serves nothing until it is fixed; GET /health names the problems",
+        )
+    }
+
     /// The JSON body of the envelope.
     pub fn body(&self) -> Value {
         let mut error = json!({ "code": self.code, "message": self.message });

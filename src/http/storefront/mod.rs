@@ -2,6 +2,7 @@
 //! adapters every handler hands to its use case ([`Adapters`]). Handlers parse, call one use
 //! case, and shape the reply; nothing more.
 
+use crate::app::ports::{Limit, RateLimiter};
 use crate::app::Settings;
 use crate::auth::jwt::JwtVerifier;
 use crate::domain::channel::{is_publishable_key_shape, normalize_origin, Channel};
@@ -183,16 +184,26 @@ async fn snapshot(
 
 /// Resolves the channel from `X-Publishable-Key`: 401 when missing, malformed or unknown.
 async fn authenticate(req: &Request, ctx: &Ctx) -> Result<Channel, ApiError> {
-    let key = header(req, "X-Publishable-Key").ok_or_else(|| {
-        ApiError::unauthorized("send the sales channel's publishable key in X-Publishable-Key")
-    })?;
-    let invalid = || ApiError::unauthorized("the publishable key is not valid");
-    if !is_publishable_key_shape(&key) {
-        return Err(invalid());
+    let refused = match header(req, "X-Publishable-Key") {
+        None => {
+            ApiError::unauthorized("send the sales channel's publishable key in X-Publishable-Key")
+        }
+        Some(key) if is_publishable_key_shape(&key) => {
+            match channels::channel_by_key(&ctx.db()?, &ctx.kv()?, &key, ctx.memo_window_ms())
+                .await?
+            {
+                Some(channel) => return Ok(channel),
+                None => ApiError::unauthorized("the publishable key is not valid"),
+            }
+        }
+        Some(_) => ApiError::unauthorized("the publishable key is not valid"),
+    };
+    // Made-up keys are counted per client: guessing them is a flood like any other.
+    if Edge::new(req, ctx).allows(Limit::UnknownKey).await {
+        Err(refused)
+    } else {
+        Err(ApiError::rate_limited(60))
     }
-    channels::channel_by_key(&ctx.db()?, &ctx.kv()?, &key, ctx.memo_window_ms())
-        .await?
-        .ok_or_else(invalid)
 }
 
 /// The `market` query parameter: required, and one of the channel's markets.

@@ -1,0 +1,190 @@
+//! The production guard (API.md Hardening rules): with `ENVIRONMENT=production`, a secret that
+//! is the example value of `.dev.vars.example` (anyone can read it in the repository) or is
+//! shorter than 32 bytes, a required secret that is missing, or a missing rate-limiting
+//! binding, is a problem; a Worker with problems answers `GET /health` with 503
+//! `misconfigured` naming each variable (never its value) and every other route with 503
+//! `unavailable`, so it never serves with a secret an attacker knows.
+
+use sha2::{Digest, Sha256};
+
+/// Secrets shorter than this many bytes are refused in production.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Every secret of `.dev.vars.example`, with the SHA-256 (hex) of its example value: the
+/// values themselves stay out of the bundles. A test checks this table against the file.
+pub const EXAMPLE_SECRETS: &[(&str, &str)] = &[
+    (
+        "ADMIN_JWT_SECRET",
+        "f15e91ccbcfd28b69bdb45d01d29dd37ad97e0c4f74ebdea940d90d7088b36cd",
+    ),
+    (
+        "CUSTOMER_JWT_SECRET",
+        "5b22407dc4bf8bea554b886116809e8f37deb29e6d99c624104076bb93875c2d",
+    ),
+    (
+        "STRIPE_WEBHOOK_SECRET",
+        "4a6d8e1ef81dc955d779adb62880d05e94166a0d92741f444e39d0d0ec4b50b7",
+    ),
+    (
+        "STRIPE_SECRET_KEY",
+        "e885a3988d006a09a97444015c92a2aafc1490484edd06248268532d8908c995",
+    ),
+    (
+        "ORDER_TOKEN_SECRET",
+        "e49a969ae406dd135ad43da759174199261d7e1534dc246cb88eb1d9070a6295",
+    ),
+];
+
+/// What one Worker needs to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Secrets that must be set: each entry is satisfied by any one of its names (a shared
+    /// secret, or the public keys that replace it).
+    pub secrets: &'static [&'static [&'static str]],
+    /// Rate-limiting bindings that must be bound.
+    pub rate_limiters: &'static [&'static str],
+}
+
+pub fn hex_sha256(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The problems of a deployment, each naming its variable or binding (never a value); none
+/// outside production. `var` reads a variable or secret (`None` when unset or empty);
+/// `bound` says whether a binding exists.
+pub fn problems(
+    var: impl Fn(&str) -> Option<String>,
+    bound: impl Fn(&str) -> bool,
+    needs: Needs,
+) -> Vec<String> {
+    if var("ENVIRONMENT").as_deref() != Some("production") {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    for (name, example) in EXAMPLE_SECRETS {
+        let Some(value) = var(name) else { continue };
+        if hex_sha256(&value) == *example {
+            problems.push(format!(
+                "{name}: is the example value from .dev.vars.example, public in the repository; \
+                 set your own (wrangler secret put {name})"
+            ));
+        } else if value.len() < MIN_SECRET_BYTES {
+            problems.push(format!(
+                "{name}: is {} bytes; use at least {MIN_SECRET_BYTES} random bytes",
+                value.len()
+            ));
+        }
+    }
+    for any_of in needs.secrets {
+        if !any_of.iter().any(|name| var(name).is_some()) {
+            problems.push(format!("{}: is not set", any_of.join(" or ")));
+        }
+    }
+    for binding in needs.rate_limiters {
+        if !bound(binding) {
+            problems.push(format!(
+                "{binding}: the rate-limiting binding is missing (see wrangler.toml)"
+            ));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const NEEDS: Needs = Needs {
+        secrets: &[&["ADMIN_JWT_SECRET", "ADMIN_JWT_PUBLIC_KEYS"]],
+        rate_limiters: &["CART_RATE_LIMITER"],
+    };
+
+    fn example_file() -> HashMap<String, String> {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.dev.vars.example"))
+                .expect(".dev.vars.example is committed");
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect()
+    }
+
+    fn run(vars: &[(&str, &str)], bound: bool) -> Vec<String> {
+        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+        problems(
+            |name| vars.get(name).map(|v| v.to_string()),
+            |_| bound,
+            NEEDS,
+        )
+    }
+
+    #[test]
+    fn the_table_holds_every_secret_of_the_example_file() {
+        let file = example_file();
+        assert_eq!(file.len(), EXAMPLE_SECRETS.len());
+        for (name, digest) in EXAMPLE_SECRETS {
+            assert_eq!(&hex_sha256(&file[*name]), digest, "{name}");
+        }
+    }
+
+    #[test]
+    fn outside_production_nothing_is_a_problem() {
+        let file = example_file();
+        let vars: Vec<(&str, &str)> = file.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert!(run(&vars, false).is_empty());
+        let mut dev = vars.clone();
+        dev.push(("ENVIRONMENT", "development"));
+        assert!(run(&dev, false).is_empty());
+    }
+
+    #[test]
+    fn in_production_example_short_and_missing_secrets_and_missing_limiters_are_named() {
+        let file = example_file();
+        let problems = run(
+            &[
+                ("ENVIRONMENT", "production"),
+                ("ADMIN_JWT_SECRET", &file["ADMIN_JWT_SECRET"]),
+                ("ORDER_TOKEN_SECRET", "too-short"),
+            ],
+            false,
+        );
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].starts_with("ADMIN_JWT_SECRET: is the example value"));
+        assert!(problems[1].starts_with("ORDER_TOKEN_SECRET: is 9 bytes"));
+        assert!(problems[2].starts_with("CART_RATE_LIMITER: "));
+        for (_, value) in file {
+            assert!(
+                problems.iter().all(|p| !p.contains(&value)),
+                "a value is never shown"
+            );
+        }
+        assert!(!problems.iter().any(|p| p.contains("too-short")));
+    }
+
+    #[test]
+    fn in_production_a_required_secret_may_be_replaced_by_its_public_keys() {
+        let strong = "k".repeat(MIN_SECRET_BYTES);
+        assert_eq!(
+            run(&[("ENVIRONMENT", "production")], true),
+            ["ADMIN_JWT_SECRET or ADMIN_JWT_PUBLIC_KEYS: is not set"]
+        );
+        assert!(run(
+            &[
+                ("ENVIRONMENT", "production"),
+                ("ADMIN_JWT_PUBLIC_KEYS", "{}")
+            ],
+            true
+        )
+        .is_empty());
+        assert!(run(
+            &[("ENVIRONMENT", "production"), ("ADMIN_JWT_SECRET", &strong)],
+            true
+        )
+        .is_empty());
+    }
+}

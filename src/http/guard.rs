@@ -1,0 +1,46 @@
+//! The production guard's HTTP side (`app::guard` holds the rules): with problems, `GET /health`
+//! answers 503 `{"status":"misconfigured","problems":[…]}` and every other request 503
+//! `unavailable`, before any route runs.
+
+use crate::app::guard::{problems, Needs};
+use crate::http::error::ApiError;
+use crate::http::server::{Ctx, Reply};
+
+#[cfg(feature = "storefront")]
+const NEEDS: Needs = Needs {
+    secrets: &[&["ORDER_TOKEN_SECRET"]],
+    rate_limiters: &crate::http::edge::RATE_LIMITERS,
+};
+
+#[cfg(not(feature = "storefront"))]
+const NEEDS: Needs = Needs {
+    secrets: &[&["ADMIN_JWT_SECRET", "ADMIN_JWT_PUBLIC_KEYS"]],
+    rate_limiters: &[],
+};
+
+/// The answer to a request this deployment must not serve, or `None` to serve it.
+pub fn refusal(method: &str, path: &str, ctx: &Ctx) -> Option<Reply> {
+    let problems = problems(
+        |name| ctx.var(name),
+        |binding| ctx.env.rate_limiter(binding).is_ok(),
+        NEEDS,
+    );
+    if problems.is_empty() {
+        return None;
+    }
+    let reply = if method == "GET" && path == "/health" {
+        Reply::json(
+            503,
+            &serde_json::json!({ "status": "misconfigured", "problems": problems }),
+        )
+    } else {
+        Err(ApiError::misconfigured())
+    };
+    let mut reply = reply.unwrap_or_else(Reply::from);
+    // Logged with every refused request, so the operator sees why (names only, no values).
+    reply.cause = Some(format!(
+        "misconfigured, serving nothing: {}",
+        problems.join("; ")
+    ));
+    Some(reply)
+}
