@@ -77,6 +77,11 @@ impl<T: Clone> Memo<T> {
         self.entries.insert(key.to_string(), (now_ms, value));
     }
 
+    /// Forgets `key`.
+    pub fn remove(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -4,6 +4,7 @@
 //! fakes of the ports (`tests/app_*.rs`).
 
 pub mod cart;
+pub mod channels;
 pub mod checkout;
 pub mod forwarding;
 pub mod guard;

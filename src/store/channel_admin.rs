@@ -69,23 +69,34 @@ pub async fn get_with_markets(
     ))
 }
 
-/// Creates or updates a channel in one batch. `new_key` is `(hash, hint)` when the channel is
-/// created (an update keeps its key).
+/// The key and creation time a channel has after an upsert.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Kept {
+    pub key_hash: String,
+    pub key_hint: String,
+    pub created_at: String,
+}
+
+/// Creates or updates a channel in one batch. `new_key` is `(hash, hint)` for a channel that
+/// did not exist when read (an update keeps its key). Returns the key the channel has now:
+/// when two requests create the same channel at once, only the first one's key is stored, and
+/// the other learns here that it updated instead.
 pub async fn upsert(
     db: &Db,
     id: &str,
     input: &ChannelInput,
     new_key: Option<(&str, &str)>,
     now: &str,
-) -> Result<(), StoreError> {
+) -> Result<Kept, StoreError> {
     let (hash, hint) = new_key.unwrap_or(("", ""));
     let markets = json_param(&json!(input.markets));
     let origins = json_param(&json!(input.allowed_origins));
-    db.batch(vec![
+    let results = db.batch(vec![
         db.statement(
             "INSERT INTO channels (id, name, key_hash, key_hint, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at \
+             RETURNING key_hash, key_hint, created_at",
             &[
                 text(id),
                 text(&input.name),
@@ -113,7 +124,13 @@ pub async fn upsert(
         )?,
     ])
     .await?;
-    Ok(())
+    results
+        .into_iter()
+        .next()
+        .map(decode::<Kept>)
+        .transpose()?
+        .and_then(|rows| rows.into_iter().next())
+        .ok_or_else(|| StoreError::Corrupt("the channel upsert returned no row".into()))
 }
 
 /// Replaces the channel's key; the old one stops working at once in D1.

@@ -56,6 +56,8 @@ impl TryFrom<MarketRow> for Market {
 pub struct ChannelRow {
     pub id: String,
     pub name: String,
+    /// What changes when the channel or one of its markets changes.
+    pub version: String,
 }
 
 #[cfg(feature = "storefront")]

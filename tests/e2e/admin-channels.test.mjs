@@ -74,3 +74,15 @@ test("bad channel bodies are 422 naming the field, and change nothing", async ()
   assert.deepEqual(await stack.bo("/admin/v1/channels/web", { headers: writer }).then((r) => r.body), before.body);
   assert.equal((await stack.sf("/v1/markets")).status, 200, "the demo key still works");
 });
+
+test("concurrent creates of one channel: one answers 201 with the key that is stored, the others 200 without a key", async () => {
+  const answers = await Promise.all(Array.from({ length: 8 }, () => put("popup", { name: "Pop-up store", markets: ["FR"], allowed_origins: [] })));
+  const created = answers.filter((a) => a.status === 201);
+  const updated = answers.filter((a) => a.status === 200);
+  assert.equal(created.length, 1, answers.map((a) => a.status).join(","));
+  assert.equal(updated.length, answers.length - 1);
+  assert.ok(updated.every((a) => a.body.publishable_key === undefined), "no key that was never stored");
+  const key = created[0].body.publishable_key;
+  assert.ok(updated.every((a) => a.body.key_hint === key.slice(-4) && a.body.created_at === created[0].body.created_at));
+  assert.equal((await stack.sfRaw("/v1/markets", { headers: { "X-Publishable-Key": key } })).status, 200, "the key shown works");
+});

@@ -47,27 +47,26 @@ pub async fn put(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply
         (Some(d), Some(h)) => Some((d.as_str(), h.as_str())),
         _ => None,
     };
-    channel_admin::upsert(&ctx.db()?, id, &input, new_key, &now).await?;
-    if let Some(old) = &existing {
-        cache::channel_changed(&ctx.kv()?, &old.key_hash).await;
+    let kept = channel_admin::upsert(&ctx.db()?, id, &input, new_key, &now).await?;
+    // Created by this request only if its key is the one stored: a concurrent create that
+    // won shows its key, and this one answers as the update it turned into.
+    let created = digest.as_deref() == Some(kept.key_hash.as_str());
+    if !created {
+        cache::channel_changed(&ctx.kv()?, &kept.key_hash).await;
     }
     let stored = StoredChannel {
         id: id.to_string(),
         name: input.name.clone(),
         key_hash: String::new(),
-        key_hint: existing
-            .as_ref()
-            .map_or_else(|| hint.clone().unwrap_or_default(), |c| c.key_hint.clone()),
-        created_at: existing
-            .as_ref()
-            .map_or_else(|| now.clone(), |c| c.created_at.clone()),
+        key_hint: kept.key_hint,
+        created_at: kept.created_at,
         updated_at: now,
         markets: json!(input.markets).to_string(),
         origins: json!(input.allowed_origins).to_string(),
     };
     Reply::json(
-        if existing.is_some() { 200 } else { 201 },
-        &view(&stored, key.as_deref()),
+        if created { 201 } else { 200 },
+        &view(&stored, if created { key.as_deref() } else { None }),
     )
 }
 
