@@ -11,17 +11,6 @@ use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the fakes are synchronous"),
-    }
-}
-
 fn channel(name: &str) -> Channel {
     Channel {
         id: "web".into(),
@@ -31,13 +20,15 @@ fn channel(name: &str) -> Channel {
     }
 }
 
+type Change = Box<dyn FnOnce(&Directory)>;
+
 /// Channels by key digest, with a version; `meanwhile` runs once, right after the next read
 /// (a change committed while the lookup was between its read and its fill).
 #[derive(Default)]
 struct Directory {
     rows: RefCell<HashMap<String, (Channel, u32)>>,
     reads: Cell<u32>,
-    meanwhile: RefCell<Option<Box<dyn FnOnce(&Directory)>>>,
+    meanwhile: RefCell<Option<Change>>,
 }
 
 impl KeyDirectory for Directory {

@@ -91,7 +91,8 @@ pub async fn upsert(
     let (hash, hint) = new_key.unwrap_or(("", ""));
     let markets = json_param(&json!(input.markets));
     let origins = json_param(&json!(input.allowed_origins));
-    let results = db.batch(vec![
+    let results = db
+        .batch(vec![
         db.statement(
             "INSERT INTO channels (id, name, key_hash, key_hint, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
@@ -123,7 +124,7 @@ pub async fn upsert(
             &[text(id), origins],
         )?,
     ])
-    .await?;
+        .await?;
     results
         .into_iter()
         .next()
