@@ -7,9 +7,10 @@ use comptoir::app::ports::StoreError;
 use comptoir::domain::channel::Channel;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::future::Future;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+
+mod support;
+use support::block_on;
 
 fn channel(name: &str) -> Channel {
     Channel {
