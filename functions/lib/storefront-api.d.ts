@@ -775,6 +775,28 @@ export interface operations {
                     };
                 };
             };
+            /**
+             * @description With `ENVIRONMENT=production`, the deployment is misconfigured and serves nothing
+             *     (every other route answers 503 `unavailable`): a secret equals its example value
+             *     from `.dev.vars.example` or is shorter than 32 bytes, a secret the Worker needs is
+             *     missing (the order-token secret on the storefront, the admin token keys on the back
+             *     office), or a rate-limiting binding of the storefront is missing.
+             *     Each problem names its variable, never its value.
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        status: "misconfigured";
+                        problems: string[];
+                    };
+                };
+            };
         };
     };
     getOpenApi: {

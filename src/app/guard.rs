@@ -10,13 +10,20 @@ use sha2::{Digest, Sha256};
 /// Secrets shorter than this many bytes are refused in production.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Every secret of `.dev.vars.example`, with the SHA-256 (hex) of its example value: the
-/// values themselves stay out of the bundles. A test checks this table against the file.
-pub const EXAMPLE_SECRETS: &[(&str, &str)] = &[
-    (
-        "ADMIN_JWT_SECRET",
-        "f15e91ccbcfd28b69bdb45d01d29dd37ad97e0c4f74ebdea940d90d7088b36cd",
-    ),
+/// A secret's name and the SHA-256 (hex) of its value in `.dev.vars.example`: the values
+/// themselves stay out of the bundles. A test checks the tables against the file.
+pub type Example = (&'static str, &'static str);
+
+/// The back office's secrets (apart, so the storefront bundle does not even name them).
+#[cfg(feature = "backoffice")]
+pub const BACKOFFICE_SECRETS: &[Example] = &[(
+    "ADMIN_JWT_SECRET",
+    "f15e91ccbcfd28b69bdb45d01d29dd37ad97e0c4f74ebdea940d90d7088b36cd",
+)];
+
+/// The storefront's secrets.
+#[cfg(feature = "storefront")]
+pub const STOREFRONT_SECRETS: &[Example] = &[
     (
         "CUSTOMER_JWT_SECRET",
         "5b22407dc4bf8bea554b886116809e8f37deb29e6d99c624104076bb93875c2d",
@@ -38,6 +45,8 @@ pub const EXAMPLE_SECRETS: &[(&str, &str)] = &[
 /// What one Worker needs to serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Needs {
+    /// Its secrets that must not be the example value nor short, when set.
+    pub checked: &'static [Example],
     /// Secrets that must be set: each entry is satisfied by any one of its names (a shared
     /// secret, or the public keys that replace it).
     pub secrets: &'static [&'static [&'static str]],
@@ -64,7 +73,7 @@ pub fn problems(
         return Vec::new();
     }
     let mut problems = Vec::new();
-    for (name, example) in EXAMPLE_SECRETS {
+    for (name, example) in needs.checked {
         let Some(value) = var(name) else { continue };
         if hex_sha256(&value) == *example {
             problems.push(format!(
@@ -99,6 +108,7 @@ mod tests {
     use std::collections::HashMap;
 
     const NEEDS: Needs = Needs {
+        checked: &[BACKOFFICE_SECRETS[0], STOREFRONT_SECRETS[3]],
         secrets: &[&["ADMIN_JWT_SECRET", "ADMIN_JWT_PUBLIC_KEYS"]],
         rate_limiters: &["CART_RATE_LIMITER"],
     };
@@ -124,10 +134,14 @@ mod tests {
     }
 
     #[test]
-    fn the_table_holds_every_secret_of_the_example_file() {
+    fn the_tables_hold_every_secret_of_the_example_file() {
         let file = example_file();
-        assert_eq!(file.len(), EXAMPLE_SECRETS.len());
-        for (name, digest) in EXAMPLE_SECRETS {
+        let all: Vec<&Example> = BACKOFFICE_SECRETS
+            .iter()
+            .chain(STOREFRONT_SECRETS)
+            .collect();
+        assert_eq!(file.len(), all.len());
+        for (name, digest) in all {
             assert_eq!(&hex_sha256(&file[*name]), digest, "{name}");
         }
     }

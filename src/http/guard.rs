@@ -8,12 +8,14 @@ use crate::http::server::{Ctx, Reply};
 
 #[cfg(feature = "storefront")]
 const NEEDS: Needs = Needs {
+    checked: crate::app::guard::STOREFRONT_SECRETS,
     secrets: &[&["ORDER_TOKEN_SECRET"]],
     rate_limiters: &crate::http::edge::RATE_LIMITERS,
 };
 
 #[cfg(not(feature = "storefront"))]
 const NEEDS: Needs = Needs {
+    checked: crate::app::guard::BACKOFFICE_SECRETS,
     secrets: &[&["ADMIN_JWT_SECRET", "ADMIN_JWT_PUBLIC_KEYS"]],
     rate_limiters: &[],
 };

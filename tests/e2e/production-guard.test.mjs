@@ -16,10 +16,11 @@ test("production with the example secrets: /health names every weak secret, ever
     assert.equal(sf.status, 503);
     assert.equal(sf.body.status, "misconfigured");
     const named = sf.body.problems.map((p) => p.split(":")[0]).sort();
-    assert.deepEqual(named, ["ADMIN_JWT_SECRET", "CUSTOMER_JWT_SECRET", "ORDER_TOKEN_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]);
+    assert.deepEqual(named, ["CUSTOMER_JWT_SECRET", "ORDER_TOKEN_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]);
     const bo = await stack.bo("/health");
     assert.equal(bo.status, 503);
-    assert.ok(bo.body.problems.some((p) => p.startsWith("ADMIN_JWT_SECRET: is the example value")));
+    assert.equal(bo.body.problems.length, 1);
+    assert.match(bo.body.problems[0], /^ADMIN_JWT_SECRET: is the example value from \.dev\.vars\.example/);
     for (const value of Object.values(SECRETS)) {
       assert.ok(!sf.text.includes(value) && !bo.text.includes(value), "no secret value is shown");
       assert.ok(!stack.logs().includes(value), "nor logged");
@@ -43,8 +44,7 @@ test("production with a short secret names it; with strong secrets everything is
     const health = await short.sfRaw("/health");
     assert.equal(health.status, 503);
     assert.deepEqual(health.body.problems, ["ORDER_TOKEN_SECRET: is 12 bytes; use at least 32 random bytes"]);
-    // The back office checks the same secret when it is given one.
-    assert.deepEqual((await short.bo("/health")).body.problems, health.body.problems);
+    assert.equal((await short.bo("/health")).status, 200, "the back office does not use it");
   } finally {
     await short.dispose();
   }
