@@ -413,7 +413,10 @@ pub fn outcome(
         Ok(a) if (300..400).contains(&a.status) => Some(format!(
             "the destination answered {} (a redirect to {}); redirects are not followed",
             a.status,
-            a.location.as_deref().unwrap_or("nowhere")
+            // The receiver chose it: kept short in the log.
+            a.location
+                .as_deref()
+                .map_or_else(|| "nowhere".to_string(), |l| l.chars().take(300).collect())
         )),
         Ok(a) if a.status == 410 => Some(format!(
             "the destination answered 410 Gone; it is disabled ({})",
