@@ -3,7 +3,7 @@
 //! own (with its id in the log, its rate limits) is `http::edge::Edge`.
 
 use crate::app::forwarding::SecretSource;
-use crate::app::ports::{Clock, Ids, Log};
+use crate::app::ports::{Clock, Ids, Log, Timer};
 use crate::http::server::{now_rfc3339, random_id};
 
 pub struct SystemClock;
@@ -15,6 +15,15 @@ impl Clock for SystemClock {
 
     fn now_ms(&self) -> f64 {
         js_sys::Date::now()
+    }
+}
+
+/// Waits on a JS timer (`setTimeout`): the thread is never blocked.
+pub struct JsTimer;
+
+impl Timer for JsTimer {
+    async fn sleep(&self, ms: f64) {
+        worker::Delay::from(std::time::Duration::from_millis(ms.max(0.0) as u64)).await;
     }
 }
 

@@ -12,7 +12,7 @@ use comptoir::app::idempotency::{
 use comptoir::app::orders::{self, OrderRefusal};
 use comptoir::app::payments::{stripe_event, Handled};
 use comptoir::app::ports::{OrderFilter, OrderStore};
-use comptoir::app::Failure;
+use comptoir::app::{Failure, Settings};
 use comptoir::domain::cart::CartStatus;
 use comptoir::domain::checkout::CheckoutRefusal;
 use comptoir::domain::events::EventType;
@@ -20,6 +20,9 @@ use comptoir::domain::order::{Action, OrderStatus, PaymentMethod, PaymentStatus}
 use comptoir::domain::pagination::PageRequest;
 use serde_json::json;
 use support::*;
+
+/// What a checkout run under its key gave.
+type Keyed = Once<Result<Placed, Failure<CheckoutRefusal>>>;
 
 impl World {
     /// A cart with `lines`, and the email, address and shipping method it needs unless `bare`.
@@ -47,6 +50,31 @@ impl World {
     ) -> Result<Placed, Failure<CheckoutRefusal>> {
         let (_, data) = block_on(self.store.claim(&claim(cart), Some(cart))).unwrap();
         block_on(self.till().place(data, method))
+    }
+
+    /// A checkout run under its key as the HTTP adapter runs it: the claim reads the cart, an
+    /// order is stored as "placed", a refusal below 500 is stored, one from 500 gives the key up.
+    fn checkout_once(&self, cart: &str, token: &str, method: PaymentMethod) -> Keyed {
+        let c = Claim {
+            token: token.into(),
+            ..claim(cart)
+        };
+        let till = self.till();
+        block_on(once(
+            &self.store,
+            &self.platform,
+            &c,
+            Some(cart),
+            |data| till.place(data, method),
+            |r: &Result<Placed, Failure<CheckoutRefusal>>| match r {
+                Ok(_) => (201, Some("placed")),
+                Err(e) => (
+                    comptoir::http::error::ApiError::from(e.clone()).status,
+                    None,
+                ),
+            },
+        ))
+        .unwrap()
     }
 }
 
@@ -111,14 +139,16 @@ fn a_complete_cart_becomes_a_pending_order_at_catalog_prices_with_its_stock_rese
 #[test]
 fn the_checkout_reads_the_cart_with_its_claim_and_places_in_one_more_round_trip() {
     let w = World::new();
-    let cart = w.cart(&[("MUG", 1)], false);
-    w.store.round_trips.set(0);
-    w.checkout(&cart, PaymentMethod::Manual).unwrap();
-    assert_eq!(
-        w.store.round_trips.get(),
-        2,
-        "claim + cart read, then the order's batch"
-    );
+    for method in [PaymentMethod::Manual, PaymentMethod::Stripe] {
+        let cart = w.cart(&[("MUG", 1)], false);
+        w.store.round_trips.set(0);
+        w.checkout(&cart, method).unwrap();
+        assert_eq!(
+            w.store.round_trips.get(),
+            2,
+            "claim + cart read, then the order's batch (with the PaymentIntent id): {method:?}"
+        );
+    }
 }
 
 #[test]
@@ -172,27 +202,39 @@ fn a_cart_over_the_stock_left_is_refused_before_anything_is_written() {
 #[test]
 fn stock_sold_between_the_read_and_the_batch_refuses_the_order_with_what_is_left_and_writes_nothing(
 ) {
-    let w = World::new();
-    let cart = w.cart(&[("TEE-M", 3)], false);
-    *w.store.sold_meanwhile.borrow_mut() = Some(("TEE-M".into(), 4));
-    assert_eq!(
-        refused(w.checkout(&cart, PaymentMethod::Manual)),
-        CheckoutRefusal::InsufficientStock {
-            sku: "TEE-M".into(),
-            available: 1
-        }
-    );
-    assert!(w.store.t.borrow().orders.is_empty());
-    assert_eq!(
-        w.store.cart(&cart).status,
-        CartStatus::Active,
-        "the shopper can lower the quantity and retry"
-    );
-    assert_eq!(
-        w.store.stock("TEE-M"),
-        (5, 4),
-        "only the other checkout's reservation"
-    );
+    for method in [PaymentMethod::Manual, PaymentMethod::Stripe] {
+        let w = World::new();
+        let cart = w.cart(&[("TEE-M", 3)], false);
+        *w.store.sold_meanwhile.borrow_mut() = Some(("TEE-M".into(), 4));
+        assert_eq!(
+            refused(w.checkout(&cart, method)),
+            CheckoutRefusal::InsufficientStock {
+                sku: "TEE-M".into(),
+                available: 1
+            }
+        );
+        assert!(w.store.t.borrow().orders.is_empty());
+        assert_eq!(
+            w.store.cart(&cart).status,
+            CartStatus::Active,
+            "the shopper can lower the quantity and retry"
+        );
+        assert_eq!(
+            w.store.stock("TEE-M"),
+            (5, 4),
+            "only the other checkout's reservation"
+        );
+        // The PaymentIntent created before the batch is held by no order: it is canceled.
+        let canceled: Vec<String> = w
+            .pay
+            .intents
+            .borrow()
+            .iter()
+            .map(|order| format!("pi_{order}"))
+            .collect();
+        assert_eq!(canceled.len(), usize::from(method == PaymentMethod::Stripe));
+        assert_eq!(*w.pay.canceled.borrow(), canceled);
+    }
 }
 
 #[test]
@@ -288,62 +330,154 @@ fn stripe_without_its_secret_places_nothing() {
     assert_eq!(w.store.cart(&cart).status, CartStatus::Active);
 }
 
+/// What a checkout leaves behind: orders, the mug's stock, the cart's status and version.
+fn traces(w: &World, cart: &str) -> (usize, (i64, i64), CartStatus, i64) {
+    let c = w.store.cart(cart);
+    (
+        w.store.t.borrow().orders.len(),
+        w.store.stock("MUG"),
+        c.status,
+        c.version,
+    )
+}
+
 #[test]
-fn a_stripe_outage_cancels_the_order_it_placed_and_releases_the_stock() {
-    let mut w = World::new();
-    w.pay.fail = true;
+fn a_stripe_outage_places_no_order_reserves_nothing_and_leaves_the_cart_active() {
+    let w = World::new();
+    w.pay.fail.set(true);
     let cart = w.cart(&[("MUG", 3)], false);
-    assert!(matches!(
-        refused(w.checkout(&cart, PaymentMethod::Stripe)),
-        CheckoutRefusal::PaymentUnavailable { .. }
-    ));
-    let t = w.store.t.borrow();
-    let order = t.orders.values().next().unwrap();
-    assert_eq!(order.status, OrderStatus::Canceled);
-    assert_eq!(t.inventory["MUG"], (50, 0));
+    let before = traces(&w, &cart);
+    assert_eq!(before.2, CartStatus::Active);
+    let refusal = refused(w.checkout(&cart, PaymentMethod::Stripe));
     assert_eq!(
-        t.outbox.iter().map(|e| e.event_type).collect::<Vec<_>>(),
-        [EventType::OrderPlaced, EventType::OrderCanceled]
+        traces(&w, &cart),
+        before,
+        "no order, no reservation, same cart"
     );
-    assert!(w
-        .platform
-        .logged
-        .borrow()
-        .iter()
-        .any(|l| l.contains("Stripe PaymentIntent failed")));
+    assert!(w.store.t.borrow().outbox.is_empty(), "no event either");
+    let e = comptoir::http::error::ApiError::from(refusal);
+    assert_eq!((e.status, e.code), (503, "unavailable"));
+    assert!(
+        e.cause
+            .as_deref()
+            .is_some_and(|c| c.contains("Stripe answered 500")),
+        "logged"
+    );
+    assert!(
+        !e.body().to_string().contains("Stripe answered"),
+        "not shown"
+    );
+}
+
+#[test]
+fn a_stripe_that_does_not_answer_within_the_timeout_is_an_outage_too() {
+    let mut w = World::new();
+    w.settings.payment_timeout_ms = 2500.0;
+    w.pay.hang.set(true);
+    let cart = w.cart(&[("MUG", 3)], false);
+    let before = traces(&w, &cart);
+    match refused(w.checkout(&cart, PaymentMethod::Stripe)) {
+        CheckoutRefusal::PaymentUnavailable { cause } => {
+            assert!(cause.contains("no answer within 2500 ms"), "{cause}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        *w.platform.slept.borrow(),
+        [2500.0],
+        "bounded by PAYMENT_PROVIDER_TIMEOUT_MS"
+    );
+    assert_eq!(traces(&w, &cart), before);
+}
+
+#[test]
+fn a_checkout_retried_under_its_key_after_a_stripe_outage_places_the_order_once() {
+    let w = World::new();
+    let cart = w.cart(&[("MUG", 1)], false);
+    let run = |token: &str| w.checkout_once(&cart, token, PaymentMethod::Stripe);
+    w.pay.hang.set(true);
+    assert!(matches!(run("t1"), Once::Ran(Err(_))));
+    w.pay.hang.set(false);
+    w.pay.fail.set(true);
+    assert!(
+        matches!(run("t2"), Once::Ran(Err(_))),
+        "the 503 was not stored: the retry ran"
+    );
+    w.pay.fail.set(false);
+    let Once::Ran(Ok(placed)) = run("t3") else {
+        panic!("the retry with Stripe back places the order")
+    };
+    assert_eq!(
+        run("t4"),
+        Once::Replayed {
+            status: 201,
+            body: Some("placed".into())
+        }
+    );
+    let t = w.store.t.borrow();
+    assert_eq!(t.orders.len(), 1);
+    assert_eq!(t.inventory["MUG"], (50, 1));
+    assert_eq!(
+        t.orders[&placed.order.id].payment_reference,
+        Some(format!("pi_{}", placed.order.id))
+    );
+    assert_eq!(*w.pay.intents.borrow(), vec![placed.order.id.clone()]);
+}
+
+#[test]
+fn a_stripe_checkouts_idempotency_lease_outlives_the_payment_providers_timeout() {
+    let vars = |lease: &'static str, timeout: &'static str| {
+        Settings::from_vars(move |name| match name {
+            "IDEMPOTENCY_LEASE_SECONDS" => Some(lease.to_string()),
+            "PAYMENT_PROVIDER_TIMEOUT_MS" => Some(timeout.to_string()),
+            _ => None,
+        })
+    };
+    let s = vars("5", "45000");
+    assert_eq!(s.payment_timeout_ms, 45_000.0);
+    let lease = s.checkout_lease_seconds(PaymentMethod::Stripe);
+    assert!(
+        lease > 45.0,
+        "a claim lapsing while Stripe is awaited would let a retry run beside it: {lease}"
+    );
+    assert_eq!(
+        s.checkout_lease_seconds(PaymentMethod::Manual),
+        5.0,
+        "nothing to wait for"
+    );
+    let long = vars("600", "45000");
+    assert_eq!(long.checkout_lease_seconds(PaymentMethod::Stripe), 600.0);
+    let d = Settings::default();
+    assert_eq!(
+        d.payment_timeout_ms, 10_000.0,
+        "PAYMENT_PROVIDER_TIMEOUT_MS unset"
+    );
+    assert!(d.checkout_lease_seconds(PaymentMethod::Stripe) > 10.0);
+    for unusable in ["0", "-1", "soon", "600000"] {
+        assert_eq!(
+            vars("60", unusable).payment_timeout_ms,
+            10_000.0,
+            "{unusable}"
+        );
+    }
 }
 
 #[test]
 fn a_checkout_run_under_its_key_costs_three_round_trips_and_a_retry_replays_the_order() {
     let w = World::new();
     let cart = w.cart(&[("MUG", 1)], false);
-    let till = w.till();
-    let run = |claim: Claim| {
+    let run = |token: &str| {
         w.store.round_trips.set(0);
-        let out = block_on(once(
-            &w.store,
-            &w.platform,
-            &claim,
-            Some(&cart),
-            |data| till.place(data, PaymentMethod::Manual),
-            |r: &Result<Placed, Failure<CheckoutRefusal>>| match r {
-                Ok(_) => (201, Some("placed")),
-                Err(_) => (409, Some("refused")),
-            },
-        ))
-        .unwrap();
+        let out = w.checkout_once(&cart, token, PaymentMethod::Manual);
         (out, w.store.round_trips.get())
     };
-    let (first, trips) = run(claim(&cart));
+    let (first, trips) = run("claim-first");
     assert!(matches!(first, Once::Ran(Ok(_))));
     assert_eq!(
         trips, 3,
         "claim + cart read, the order's batch, the stored answer"
     );
-    let (again, trips) = run(Claim {
-        token: "claim-retry".into(),
-        ..claim(&cart)
-    });
+    let (again, trips) = run("claim-retry");
     assert_eq!(
         again,
         Once::Replayed {
@@ -698,4 +832,33 @@ fn a_payment_for_another_amount_or_an_unknown_order_confirms_nothing_and_is_logg
         w.platform.logged.borrow()
     );
     assert_eq!(w.store.t.borrow().receipts.len(), 3);
+}
+
+#[test]
+fn a_payment_naming_another_intent_or_for_a_manual_order_confirms_nothing() {
+    let w = World::new();
+    let kind = "payment_intent.succeeded";
+    let cart = w.cart(&[("MUG", 1)], false);
+    let stripe = w.checkout(&cart, PaymentMethod::Stripe).unwrap().order;
+    let mut other = intent(&w, &stripe.id, stripe.total_minor);
+    other["id"] = json!("pi_of_someone_else");
+    let cart = w.cart(&[("MUG", 1)], false);
+    let manual = w.checkout(&cart, PaymentMethod::Manual).unwrap().order;
+    let mut unheld = intent(&w, &manual.id, manual.total_minor);
+    unheld["id"] = json!("pi_any");
+    for (event, paid) in [("evt_x", &other), ("evt_y", &unheld)] {
+        assert_eq!(
+            block_on(stripe_event(&w.store, &w.platform, event, kind, paid)),
+            Ok(Handled::Recorded)
+        );
+    }
+    for id in [&stripe.id, &manual.id] {
+        assert_eq!(
+            block_on(w.store.order(id)).unwrap().unwrap().status,
+            OrderStatus::PendingPayment
+        );
+    }
+    let logged = w.platform.logged.borrow();
+    assert!(logged[0].contains("another PaymentIntent"), "{logged:?}");
+    assert!(logged[1].contains("not paid with Stripe"), "{logged:?}");
 }

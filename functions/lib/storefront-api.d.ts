@@ -271,8 +271,10 @@ export interface paths {
          * Place the order
          * @description Validates everything server-side (stock, prices, email, addresses, shipping method, codes),
          *     reserves stock atomically (never oversells) and creates the order `pending_payment`. At most
-         *     three D1 round trips. `manual` waits for the back office's mark-paid; `stripe` returns the
-         *     PaymentIntent's `client_secret` and the `payment_intent.succeeded` webhook confirms the order.
+         *     three D1 round trips. `manual` waits for the back office's mark-paid; `stripe` creates the
+         *     PaymentIntent first (its `metadata.order_id` names the new order), then places the order
+         *     holding it, returns its `client_secret`, and the `payment_intent.succeeded` webhook naming that
+         *     PaymentIntent confirms the order.
          *     A replayed response carries `Idempotent-Replayed: true`; a duplicate arriving while the first
          *     runs gets 409 `idempotency_in_progress` with `Retry-After`.
          */
@@ -333,7 +335,9 @@ export interface paths {
          * Stripe events
          * @description Verified with the `Stripe-Signature` header (HMAC-SHA256, several `v1` accepted, at most 300 s
          *     old): a refused signature is 400 `invalid_signature`. `payment_intent.succeeded` confirms the
-         *     order named by `metadata.order_id` when amount and currency match. No publishable key.
+         *     order named by `metadata.order_id` only when that order is paid with Stripe, holds this very
+         *     PaymentIntent (`data.object.id`), and amount and currency match; any other event confirms
+         *     nothing and is still answered 200. No publishable key.
          */
         post: operations["stripeWebhook"];
         delete?: never;
@@ -739,10 +743,10 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description The request's id, echoed from the client or minted. */
-        "X-Request-Id": string;
         /** @description Seconds to wait before retrying. */
         "Retry-After": number;
+        /** @description The request's id, echoed from the client or minted. */
+        "X-Request-Id": string;
         /** @description The cart's version, quoted (`"3"`); send it back in If-Match. */
         ETag: string;
         /** @description D1 round trips and time, e.g. `d1;desc="2";dur=3.4, app;dur=0.8`. */
@@ -1434,7 +1438,22 @@ export interface operations {
             422: components["responses"]["Unprocessable"];
             428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["RateLimited"];
-            503: components["responses"]["Unavailable"];
+            /**
+             * @description `unavailable`: storage is down, or the payment provider failed (Stripe answered 5xx or
+             *     did not answer within `PAYMENT_PROVIDER_TIMEOUT_MS`, default 10,000 ms). Nothing is kept:
+             *     no order, no reservation, the cart stays `active` at the same version, and the answer is
+             *     not stored, so a retry with the same `Idempotency-Key` runs again.
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getOrder: {

@@ -1,18 +1,21 @@
 //! Checkout: a priced, validated cart becomes an order in one guarded batch (stock reserved,
-//! never oversold), then the payment starts. The HTTP adapter claims the Idempotency-Key first
-//! (reading the cart in the same round trip) and stores this answer for replays, so a checkout
-//! is three D1 round trips: claim + read, place, store the answer.
+//! never oversold). A card payment's intent is created first, bounded by the provider's
+//! timeout, so a provider outage leaves nothing behind: no order, no reservation, the cart
+//! still active, and a 5xx that the idempotency layer does not store (a retry runs again).
+//! The HTTP adapter claims the Idempotency-Key first (reading the cart in the same round trip)
+//! and stores this answer for replays, so a checkout is three D1 round trips: claim + read,
+//! place (with the intent's id), store the answer.
 
 use crate::app::ports::{
-    iso_at, Catalog, Clock, Ids, Limit, Log, OrderStore, Outbox, PaymentProvider, Placement,
-    RateLimiter, StoreError,
+    iso_at, within, Catalog, Clock, Ids, Limit, OrderStore, Outbox, PaymentIntent, PaymentProvider,
+    Placement, RateLimiter, StoreError, Timer,
 };
 use crate::app::{refuse, Failure, Settings};
 use crate::domain::cart::{self, CartData};
 use crate::domain::channel::Channel;
 use crate::domain::checkout::{self as rules, CheckoutRefusal, Terms};
 use crate::domain::events::{Envelope, EventType};
-use crate::domain::order::{apply, Action, Order, PaymentMethod};
+use crate::domain::order::{Order, PaymentMethod};
 
 pub type CheckoutResult<T> = Result<T, Failure<CheckoutRefusal>>;
 
@@ -55,7 +58,7 @@ impl<'a, S, K, P, Pay> Till<'a, S, K, P, Pay>
 where
     S: OrderStore,
     K: Catalog,
-    P: Clock + Ids + Log + Outbox,
+    P: Clock + Ids + Outbox + Timer,
     Pay: PaymentProvider,
 {
     /// Places the order for `cart` (as read with the idempotency claim).
@@ -96,6 +99,12 @@ where
         };
         let new = rules::new_order(&data, &rendered, terms, || self.platform.id("line"));
         let mut order = Order::place(new, &now);
+        // The intent before the order: if the provider is down, there is nothing to undo.
+        let intent = match method {
+            PaymentMethod::Manual => None,
+            PaymentMethod::Stripe => Some(self.start_payment(&order).await?),
+        };
+        order.payment_reference = intent.as_ref().map(|i| i.id.clone());
         let discounts: Vec<String> = rendered
             .priced
             .applied
@@ -121,7 +130,13 @@ where
                 order.view(),
             ),
         };
-        order.number = match self.store.place(&placement).await {
+        let placed = self.store.place(&placement).await;
+        if let (Err(StoreError::Refused(_)), Some(intent)) = (&placed, &intent) {
+            // Nothing was written, so no order holds the intent: it should not linger. (After a
+            // storage failure the batch may have committed: the intent is then the order's.)
+            self.payments.cancel_intent(&intent.id);
+        }
+        order.number = match placed {
             Ok(number) => number,
             Err(StoreError::Refused(cause)) => {
                 let skus: Vec<String> = data.lines.iter().map(|l| l.sku.clone()).collect();
@@ -137,41 +152,28 @@ where
             }
             Err(e) => return Err(e.into()),
         };
-
-        let payment = match method {
-            PaymentMethod::Manual => PaymentStart::Manual,
-            PaymentMethod::Stripe => match self.payments.create_intent(&order).await {
-                Ok(intent) => {
-                    if let Err(e) = self
-                        .store
-                        .set_payment_reference(&order.id, &intent.id)
-                        .await
-                    {
-                        self.platform
-                            .error(&format!("storing the PaymentIntent id failed: {e}"));
-                    }
-                    order.payment_reference = Some(intent.id);
-                    PaymentStart::Stripe {
-                        client_secret: intent.client_secret,
-                    }
-                }
-                Err(cause) => {
-                    // Undo: cancel the order so its stock is released; the client may retry.
-                    self.platform
-                        .error(&format!("Stripe PaymentIntent failed: {cause}"));
-                    if let Ok(Some(t)) = apply(&order.state(), &Action::Cancel) {
-                        let change =
-                            order.change(&t, &self.platform.now(), &self.platform.id("evt"), None);
-                        if let Err(e) = self.store.apply(&change, None).await {
-                            self.platform
-                                .error(&format!("canceling order {} failed: {e}", order.id));
-                        }
-                    }
-                    return refuse(CheckoutRefusal::PaymentUnavailable { cause });
-                }
+        self.platform.publish();
+        let payment = match intent {
+            None => PaymentStart::Manual,
+            Some(intent) => PaymentStart::Stripe {
+                client_secret: intent.client_secret,
             },
         };
-        self.platform.publish();
         Ok(Placed { order, payment })
+    }
+
+    /// The provider's intent for `order`, or the refusal (503) when it fails or does not answer
+    /// within `PAYMENT_PROVIDER_TIMEOUT_MS`.
+    async fn start_payment(&self, order: &Order) -> CheckoutResult<PaymentIntent> {
+        let timeout = self.settings.payment_timeout_ms;
+        let cause = match within(self.platform, timeout, self.payments.create_intent(order)).await {
+            Some(Ok(intent)) => return Ok(intent),
+            Some(Err(cause)) => cause,
+            None => format!("no answer within {timeout} ms"),
+        };
+        // The refusal carries the cause to the log (with the 503), never to the shopper.
+        refuse(CheckoutRefusal::PaymentUnavailable {
+            cause: format!("Stripe PaymentIntent failed: {cause}; no order placed"),
+        })
     }
 }

@@ -13,6 +13,7 @@ pub mod orders;
 pub mod payments;
 pub mod ports;
 
+use crate::domain::order::PaymentMethod;
 use ports::StoreError;
 
 /// How a use case fails: a rule refused the request (`R`, typed per use case), storage failed,
@@ -44,9 +45,20 @@ pub struct Settings {
     pub unpaid_order_ttl_seconds: f64,
     /// `inventory.low` fires at this available stock or below (`LOW_STOCK_THRESHOLD`).
     pub low_stock_threshold: i64,
-    /// How long an idempotency claim holds (`IDEMPOTENCY_LEASE_SECONDS`).
+    /// How long an idempotency claim holds (`IDEMPOTENCY_LEASE_SECONDS`); a checkout that waits
+    /// on the payment provider holds longer ([`Settings::checkout_lease_seconds`]).
     pub lease_seconds: f64,
+    /// How long checkout waits for the payment provider (`PAYMENT_PROVIDER_TIMEOUT_MS`).
+    pub payment_timeout_ms: f64,
 }
+
+/// What a checkout may spend besides waiting on the payment provider (its D1 round trips and
+/// the catalog read), with room to spare: its lease covers the provider's timeout plus this.
+pub const LEASE_MARGIN_SECONDS: f64 = 30.0;
+/// `PAYMENT_PROVIDER_TIMEOUT_MS` unless set.
+pub const DEFAULT_PAYMENT_TIMEOUT_MS: f64 = 10_000.0;
+/// The longest `PAYMENT_PROVIDER_TIMEOUT_MS` accepted (a shopper waits that long at worst).
+pub const MAX_PAYMENT_TIMEOUT_MS: f64 = 60_000.0;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -55,6 +67,7 @@ impl Default for Settings {
             unpaid_order_ttl_seconds: 1800.0,
             low_stock_threshold: 5,
             lease_seconds: idempotency::DEFAULT_LEASE_SECONDS,
+            payment_timeout_ms: DEFAULT_PAYMENT_TIMEOUT_MS,
         }
     }
 }
@@ -80,6 +93,22 @@ impl Settings {
                 .and_then(|v| v.parse::<f64>().ok())
                 .filter(|v| *v > 0.0 && *v <= idempotency::KEEP_SECONDS)
                 .unwrap_or(d.lease_seconds),
+            payment_timeout_ms: var("PAYMENT_PROVIDER_TIMEOUT_MS")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| *v > 0.0 && *v <= MAX_PAYMENT_TIMEOUT_MS)
+                .unwrap_or(d.payment_timeout_ms),
+        }
+    }
+
+    /// The lease of a checkout's claim: a checkout that waits on the payment provider holds its
+    /// key at least for the provider's timeout and [`LEASE_MARGIN_SECONDS`]. A lease that
+    /// lapsed while the first request still waits would let a retry of the key run beside it.
+    pub fn checkout_lease_seconds(&self, method: PaymentMethod) -> f64 {
+        match method {
+            PaymentMethod::Manual => self.lease_seconds,
+            PaymentMethod::Stripe => self
+                .lease_seconds
+                .max(self.payment_timeout_ms / 1000.0 + LEASE_MARGIN_SECONDS),
         }
     }
 }

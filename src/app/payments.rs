@@ -1,9 +1,11 @@
 //! Payment provider events (Stripe's webhook, its signature already verified): each event id
 //! is handled once; `payment_intent.succeeded` confirms its order whatever the client did,
-//! when the intent names the order and its amount, currency and id match it.
+//! only when the order is a Stripe order holding that very PaymentIntent and the intent's
+//! metadata, amount and currency match it. Anything else confirms nothing, is logged with
+//! why, and is answered 200 like any handled event (Stripe would otherwise retry for days).
 
 use crate::app::ports::{Clock, Ids, Log, OrderStore, Outbox, Receipt, StoreError};
-use crate::domain::order::{apply, Action};
+use crate::domain::order::{apply, Action, Order, PaymentMethod};
 use serde_json::Value;
 
 /// What a provider event did (the answer is 200 whatever it did: the provider must not retry).
@@ -54,19 +56,9 @@ pub async fn stripe_event<P: Clock + Ids + Log + Outbox>(
         )))
         .await;
     };
-    let matches = intent["amount"].as_i64() == Some(order.total_minor)
-        && intent["currency"]
-            .as_str()
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-            == Some(order.currency.as_str())
-        && order
-            .payment_reference
-            .as_deref()
-            .is_none_or(|r| intent["id"].as_str() == Some(r));
-    if !matches {
+    if let Some(mismatch) = mismatch(&order, intent) {
         return record(Some(format!(
-            "Stripe event {event_id} does not match order {order_id} (amount, currency or intent); not confirming"
+            "Stripe event {event_id} does not match order {order_id} ({mismatch}); not confirming"
         )))
         .await;
     }
@@ -92,4 +84,25 @@ pub async fn stripe_event<P: Clock + Ids + Log + Outbox>(
             .await
         }
     }
+}
+
+/// Why `intent` may not pay `order`, if it may not: the order must be a Stripe order that holds
+/// this PaymentIntent (an intent of another order, or one that no order holds, never confirms
+/// it), for its exact amount and currency.
+fn mismatch(order: &Order, intent: &Value) -> Option<&'static str> {
+    if order.payment_method != PaymentMethod::Stripe {
+        return Some("the order is not paid with Stripe");
+    }
+    let named = intent["id"].as_str();
+    if named.is_none() || named != order.payment_reference.as_deref() {
+        return Some("the order holds another PaymentIntent");
+    }
+    if intent["amount"].as_i64() != Some(order.total_minor) {
+        return Some("amount");
+    }
+    let currency = intent["currency"].as_str().map(str::to_ascii_uppercase);
+    if currency.as_deref() != Some(order.currency.as_str()) {
+        return Some("currency");
+    }
+    None
 }

@@ -39,6 +39,29 @@ pub trait Ids {
     fn id(&self, prefix: &str) -> String;
 }
 
+/// Waiting, so that a use case can bound a call to an outside service.
+#[allow(async_fn_in_trait)]
+pub trait Timer {
+    /// Resolves once `ms` milliseconds have passed. Implementations MUST NOT block the
+    /// thread (on Workers: a JS timer).
+    async fn sleep(&self, ms: f64);
+}
+
+/// `work`'s output, or `None` when `ms` pass first (the work is then dropped, which cancels
+/// what it was waiting on where the adapter can, such as a fetch).
+pub async fn within<T>(
+    timer: &impl Timer,
+    ms: f64,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    use futures_util::future::{select, Either};
+    let (work, deadline) = (std::pin::pin!(work), std::pin::pin!(timer.sleep(ms)));
+    match select(work, deadline).await {
+        Either::Left((out, _)) => Some(out),
+        Either::Right(_) => None,
+    }
+}
+
 /// The request's log. Lines carry the request id; causes go here, never to the client.
 pub trait Log {
     fn warn(&self, message: &str);
@@ -305,16 +328,6 @@ pub trait OrderStore {
         receipt: Option<&Receipt>,
     ) -> Result<(), StoreError>;
 
-    /// Remembers the provider's payment reference (a PaymentIntent id).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`].
-    async fn set_payment_reference(
-        &self,
-        order_id: &str,
-        reference: &str,
-    ) -> Result<(), StoreError>;
-
     /// Whether this provider event was handled already.
     ///
     /// # Errors
@@ -341,10 +354,17 @@ pub trait PaymentProvider {
     /// Whether the provider can be called at all (its secret is set).
     fn configured(&self) -> bool;
 
-    /// Creates the intent for the order's total. Implementations MUST be idempotent on the
-    /// order id (a retry returns the same intent).
+    /// Creates the intent to collect `order`'s total, before the order is stored (its number
+    /// is not assigned yet), naming the order id in the intent's metadata. Implementations
+    /// MUST be idempotent on the order id (a repeated call returns the same intent), and
+    /// SHOULD abort the call when the future is dropped: the use case drops it at its timeout.
     ///
     /// # Errors
     /// Why the provider could not be reached or refused, for the log.
     async fn create_intent(&self, order: &Order) -> Result<PaymentIntent, String>;
+
+    /// Cancels an intent that no order holds (the order was refused after the intent was
+    /// created), best effort. Implementations MUST NOT delay the response on it, and log a
+    /// failure: such an intent can never be paid, its client secret was never handed out.
+    fn cancel_intent(&self, intent_id: &str);
 }

@@ -1,10 +1,10 @@
-//! The request-scoped adapters of the small ports: the JS clock, random ids, the log (with the
-//! request id), the outbox hand-off after the response, and the Workers rate limiters keyed by
-//! the client's IP. A missing or failing limiter allows (and says so in the log).
+//! The request-scoped adapters of the small ports: the JS clock and timer, random ids, the log
+//! (with the request id), the outbox hand-off after the response, and the Workers rate limiters
+//! keyed by the client's IP. A missing or failing limiter allows (and says so in the log).
 
-use crate::app::ports::{Clock, Ids, Limit, Log, Outbox, RateLimiter};
+use crate::app::ports::{Clock, Ids, Limit, Log, Outbox, RateLimiter, Timer};
 use crate::http::server::Ctx;
-use crate::platform::{RandomIds, SystemClock};
+use crate::platform::{JsTimer, RandomIds, SystemClock};
 
 pub struct Edge<'a> {
     pub ctx: &'a Ctx,
@@ -29,6 +29,12 @@ impl Clock for Edge<'_> {
 
     fn now_ms(&self) -> f64 {
         SystemClock.now_ms()
+    }
+}
+
+impl Timer for Edge<'_> {
+    async fn sleep(&self, ms: f64) {
+        JsTimer.sleep(ms).await;
     }
 }
 

@@ -1,20 +1,26 @@
-//! The Stripe client behind `PaymentProvider`: a PaymentIntent per order, created with the
-//! order id as Stripe's `Idempotency-Key` so a retried checkout gets the same intent. Stripe's
-//! webhook (signature in `auth::stripe_signature`, handling in `app::payments`) confirms it.
+//! The Stripe client behind `PaymentProvider`: a PaymentIntent per order, created before the
+//! order is stored, with the order id as Stripe's `Idempotency-Key` so a repeated call gets the
+//! same intent; and the cancel of an intent whose order was refused. Stripe's webhook
+//! (signature in `auth::stripe_signature`, handling in `app::payments`) confirms the order.
 
-use crate::app::ports::{PaymentIntent, PaymentProvider};
+use crate::app::ports::{within, PaymentIntent, PaymentProvider};
 use crate::domain::order::Order;
+use crate::platform::JsTimer;
 use serde_json::Value;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Fetch, Headers, Method, Request, RequestInit};
 
-pub struct Stripe {
+pub struct Stripe<'a> {
     /// `https://api.stripe.com`, or a local stand-in (`STRIPE_API_BASE`) in tests.
     pub base: String,
     /// `STRIPE_SECRET_KEY`.
     pub secret: Option<String>,
+    /// How long a cancel (sent after the response) may take.
+    pub timeout_ms: f64,
+    /// The request's context: a cancel runs after the response, through `wait_until`.
+    pub ctx: &'a crate::http::server::Ctx,
 }
 
-impl PaymentProvider for Stripe {
+impl PaymentProvider for Stripe<'_> {
     fn configured(&self) -> bool {
         self.secret.is_some()
     }
@@ -22,37 +28,106 @@ impl PaymentProvider for Stripe {
     async fn create_intent(&self, order: &Order) -> Result<PaymentIntent, String> {
         let secret = self.secret.as_deref().ok_or("no STRIPE_SECRET_KEY")?;
         let form = format!(
-            "amount={}&currency={}&metadata[order_id]={}&metadata[order_number]={}&automatic_payment_methods[enabled]=true",
+            "amount={}&currency={}&metadata[order_id]={}&automatic_payment_methods[enabled]=true",
             order.total_minor,
             order.currency.to_ascii_lowercase(),
             order.id,
-            order.number
         );
-        let headers = Headers::new();
-        let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| e.to_string());
-        set("Authorization", &format!("Bearer {secret}"))?;
-        set("Content-Type", "application/x-www-form-urlencoded")?;
-        set("Idempotency-Key", &order.id)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(wasm_bindgen::JsValue::from_str(&form)));
-        let url = format!("{}/v1/payment_intents", self.base.trim_end_matches('/'));
-        let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
-        let mut response = Fetch::Request(request)
-            .send()
-            .await
-            .map_err(|e| format!("fetch: {e}"))?;
+        let request = post(
+            &self.base,
+            "/v1/payment_intents",
+            secret,
+            Some(&order.id),
+            &form,
+        )?;
+        // The checkout drops this future when its timeout runs out: the guard aborts the fetch.
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let abort = AbortOnDrop(Some(controller));
+        let sent = Fetch::Request(request).send_with_signal(&signal).await;
+        let mut response = sent.map_err(|e| format!("fetch: {e}"))?;
         if !(200..300).contains(&response.status_code()) {
             return Err(format!("Stripe answered {}", response.status_code()));
         }
         let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        abort.disarm();
         match (body["id"].as_str(), body["client_secret"].as_str()) {
             (Some(id), Some(secret)) => Ok(PaymentIntent {
                 id: id.to_string(),
                 client_secret: secret.to_string(),
             }),
             _ => Err("Stripe's answer has no id or client_secret".into()),
+        }
+    }
+
+    fn cancel_intent(&self, intent_id: &str) {
+        let Some(secret) = self.secret.clone() else {
+            return;
+        };
+        let (base, id, timeout_ms) = (self.base.clone(), intent_id.to_string(), self.timeout_ms);
+        let request_id = self.ctx.request_id.clone();
+        self.ctx.worker.wait_until(async move {
+            let path = format!("/v1/payment_intents/{id}/cancel");
+            let cancel = async {
+                let request = post(&base, &path, &secret, None, "")?;
+                let response = Fetch::Request(request)
+                    .send()
+                    .await
+                    .map_err(|e| format!("fetch: {e}"))?;
+                match response.status_code() {
+                    200..=299 => Ok(()),
+                    status => Err(format!("Stripe answered {status}")),
+                }
+            };
+            let outcome = within(&JsTimer, timeout_ms, cancel)
+                .await
+                .unwrap_or_else(|| Err(format!("no answer within {timeout_ms} ms")));
+            if let Err(e) = outcome {
+                worker::console_warn!(
+                    "[{request_id}] canceling PaymentIntent {id} failed (it has no order and cannot be paid): {e}"
+                );
+            }
+        });
+    }
+}
+
+/// A form POST to Stripe's API.
+fn post(
+    base: &str,
+    path: &str,
+    secret: &str,
+    idempotency_key: Option<&str>,
+    form: &str,
+) -> Result<Request, String> {
+    let headers = Headers::new();
+    let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| e.to_string());
+    set("Authorization", &format!("Bearer {secret}"))?;
+    set("Content-Type", "application/x-www-form-urlencoded")?;
+    if let Some(key) = idempotency_key {
+        set("Idempotency-Key", key)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(form)));
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    Request::new_with_init(&url, &init).map_err(|e| e.to_string())
+}
+
+/// Aborts its fetch when dropped before [`AbortOnDrop::disarm`]: JS does not cancel a fetch
+/// whose promise nobody awaits any more.
+struct AbortOnDrop(Option<AbortController>);
+
+impl AbortOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(controller) = self.0.take() {
+            controller.abort();
         }
     }
 }

@@ -95,15 +95,17 @@ fn place_statements(
         )?,
         db.statement(
             "INSERT INTO orders (id, number, channel_id, cart_id, market, customer_id, status, payment_status, \
-                fulfillment_status, payment_provider, total_minor, currency, body, pay_by, last_sequence, created_at, updated_at) \
+                fulfillment_status, payment_provider, payment_reference, total_minor, currency, body, pay_by, last_sequence, \
+                created_at, updated_at) \
              VALUES (?1, printf('%s-%06d', ?4, (SELECT last FROM order_counters WHERE market = ?4)), ?2, ?3, ?4, ?5, \
-                ?12, ?13, ?14, ?6, ?7, ?8, ?9, ?10, ?15, ?11, ?11)",
+                ?12, ?13, ?14, ?6, ?16, ?7, ?8, ?9, ?10, ?15, ?11, ?11)",
             &[
                 text(&r.id), text(&r.channel_id), text(&r.cart_id), text(&r.market),
                 r.customer_id.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
                 text(r.payment_method.as_str()), int(r.total_minor), text(&r.currency), text(&r.body), text(&r.pay_by), text(now),
                 text(r.status.as_str()), text(r.payment_status.as_str()), text(r.fulfillment_status.as_str()),
                 int(r.last_sequence),
+                r.payment_reference.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
             ],
         )?,
         db.statement(

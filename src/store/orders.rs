@@ -189,19 +189,6 @@ impl OrderStore for D1Store {
         Ok(())
     }
 
-    async fn set_payment_reference(
-        &self,
-        order_id: &str,
-        reference: &str,
-    ) -> Result<(), StoreError> {
-        let statement = self.db.statement(
-            "UPDATE orders SET payment_reference = ?2 WHERE id = ?1",
-            &[text(order_id), text(reference)],
-        )?;
-        self.db.batch(vec![statement]).await?;
-        Ok(())
-    }
-
     async fn received(&self, event_id: &str) -> Result<bool, StoreError> {
         let seen: Vec<serde_json::Value> = self
             .db

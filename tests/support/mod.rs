@@ -122,6 +122,8 @@ pub struct FakePlatform {
     pub asked: RefCell<Vec<String>>,
     pub published: Cell<u32>,
     pub logged: RefCell<Vec<String>>,
+    /// The waits use cases bounded their calls with, in ms.
+    pub slept: RefCell<Vec<f64>>,
 }
 
 impl Default for FakePlatform {
@@ -133,6 +135,7 @@ impl Default for FakePlatform {
             asked: RefCell::default(),
             published: Cell::new(0),
             logged: RefCell::new(vec![]),
+            slept: RefCell::new(vec![]),
         }
     }
 }
@@ -165,6 +168,13 @@ impl Log for FakePlatform {
 impl Outbox for FakePlatform {
     fn publish(&self) {
         self.published.set(self.published.get() + 1);
+    }
+}
+
+/// Every wait is over at once: a port still pending then (a hung provider) loses the race.
+impl Timer for FakePlatform {
+    async fn sleep(&self, ms: f64) {
+        self.slept.borrow_mut().push(ms);
     }
 }
 
@@ -631,21 +641,6 @@ impl OrderStore for FakeStore {
         Ok(())
     }
 
-    async fn set_payment_reference(
-        &self,
-        order_id: &str,
-        reference: &str,
-    ) -> Result<(), StoreError> {
-        self.trip();
-        self.t
-            .borrow_mut()
-            .orders
-            .get_mut(order_id)
-            .unwrap()
-            .payment_reference = Some(reference.into());
-        Ok(())
-    }
-
     async fn received(&self, event_id: &str) -> Result<bool, StoreError> {
         self.trip();
         Ok(self
@@ -742,12 +737,18 @@ impl IdempotencyStore for FakeStore {
     }
 }
 
-/// A payment provider that answers at once: an intent per order, or a failure.
+/// A payment provider that answers at once (an intent per order, or a failure) or never.
 #[derive(Default)]
 pub struct FakePay {
     pub secret: bool,
-    pub fail: bool,
+    /// Stripe answers 5xx.
+    pub fail: Cell<bool>,
+    /// Stripe never answers (the checkout's timer runs out first).
+    pub hang: Cell<bool>,
+    /// The orders an intent was created for.
     pub intents: RefCell<Vec<String>>,
+    /// The intents canceled.
+    pub canceled: RefCell<Vec<String>>,
 }
 
 impl PaymentProvider for FakePay {
@@ -756,7 +757,10 @@ impl PaymentProvider for FakePay {
     }
 
     async fn create_intent(&self, order: &Order) -> Result<PaymentIntent, String> {
-        if self.fail {
+        if self.hang.get() {
+            std::future::pending::<()>().await;
+        }
+        if self.fail.get() {
             return Err("Stripe answered 500".into());
         }
         self.intents.borrow_mut().push(order.id.clone());
@@ -764,6 +768,10 @@ impl PaymentProvider for FakePay {
             id: format!("pi_{}", order.id),
             client_secret: format!("pi_{}_secret", order.id),
         })
+    }
+
+    fn cancel_intent(&self, intent_id: &str) {
+        self.canceled.borrow_mut().push(intent_id.into());
     }
 }
 

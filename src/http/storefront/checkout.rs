@@ -44,7 +44,7 @@ pub async fn checkout(
         key,
         req.path(),
         hash,
-        a.settings.lease_seconds,
+        a.settings.checkout_lease_seconds(method),
     );
     let payments = a.payments();
     let till = Till {

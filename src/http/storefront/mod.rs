@@ -43,13 +43,15 @@ impl<'a> Adapters<'a> {
     }
 
     /// The payment provider (only checkout needs it).
-    pub fn payments(&self) -> Stripe {
+    pub fn payments(&self) -> Stripe<'a> {
         let ctx = self.edge.ctx;
         Stripe {
             base: ctx
                 .var("STRIPE_API_BASE")
                 .unwrap_or_else(|| "https://api.stripe.com".into()),
             secret: ctx.var("STRIPE_SECRET_KEY"),
+            timeout_ms: self.settings.payment_timeout_ms,
+            ctx,
         }
     }
 }
