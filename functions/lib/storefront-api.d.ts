@@ -337,7 +337,7 @@ export interface paths {
          *     old): a refused signature is 400 `invalid_signature`. `payment_intent.succeeded` confirms the
          *     order named by `metadata.order_id` only when that order is paid with Stripe, holds this very
          *     PaymentIntent (`data.object.id`), and amount and currency match; any other event confirms
-         *     nothing and is still answered 200. No publishable key.
+         *     nothing and is still answered 200. At most 64 KiB, streamed bodies included. No publishable key.
          */
         post: operations["stripeWebhook"];
         delete?: never;
@@ -641,7 +641,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `payload_too_large`: the body exceeds the limit (64 KiB storefront, 1 MiB back-office). */
+        /** @description `payload_too_large`: the body exceeds the limit (64 KiB storefront, 1 MiB back-office, 10 MiB product import), as declared by `Content-Length` or as streamed (chunked): reading stops at the limit and nothing is changed. */
         PayloadTooLarge: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1393,6 +1393,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             503: components["responses"]["Unavailable"];
         };

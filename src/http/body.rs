@@ -1,5 +1,7 @@
 //! Request bodies: media type, size limit, JSON syntax and unknown fields, checked before any
-//! handler sees the body, so a bad request changes nothing.
+//! handler sees the body, so a bad request changes nothing. The limit holds however the body
+//! comes: a declared `Content-Length` over it is refused before reading, and a streamed
+//! (chunked) body is refused as soon as what arrived passes it ([`BodyBuffer`]).
 
 use crate::http::error::ApiError;
 use serde_json::{Map, Value};
@@ -24,6 +26,41 @@ pub fn check_declared_length(content_length: Option<&str>, limit: usize) -> Resu
     match content_length.map(|v| v.trim().parse::<u64>()) {
         Some(Ok(n)) if n > limit as u64 => Err(ApiError::payload_too_large(limit)),
         _ => Ok(()),
+    }
+}
+
+/// A request body as its chunks arrive, never holding more than its limit: the chunk that
+/// would take it past the limit is refused (413) instead of kept, so an endless or oversize
+/// stream costs at most the limit and one chunk in memory.
+#[derive(Debug)]
+pub struct BodyBuffer {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl BodyBuffer {
+    /// An empty buffer for a body of at most `limit` bytes; 413 at once when the request
+    /// declares a longer `Content-Length`.
+    pub fn new(content_length: Option<&str>, limit: usize) -> Result<BodyBuffer, ApiError> {
+        check_declared_length(content_length, limit)?;
+        Ok(BodyBuffer {
+            bytes: Vec::new(),
+            limit,
+        })
+    }
+
+    /// Takes the next chunk; 413 when the body would pass the limit with it.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        if chunk.len() > self.limit - self.bytes.len() {
+            return Err(ApiError::payload_too_large(self.limit));
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The whole body.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
@@ -81,6 +118,35 @@ mod tests {
         let e = check_declared_length(Some("70000"), STOREFRONT_BODY_LIMIT).unwrap_err();
         assert_eq!(e.status, 413);
         assert!(check_declared_length(Some("65536"), STOREFRONT_BODY_LIMIT).is_ok());
+    }
+
+    #[test]
+    fn a_streamed_body_is_refused_at_the_chunk_that_passes_the_limit_without_keeping_it() {
+        let mut body = BodyBuffer::new(None, 9).unwrap();
+        body.push(b"{\"a\":").unwrap();
+        body.push(b"").unwrap();
+        body.push(b"123}").unwrap();
+        let e = body.push(b"x").unwrap_err();
+        assert_eq!((e.status, e.code), (413, "payload_too_large"));
+        assert_eq!(
+            body.into_bytes(),
+            b"{\"a\":123}",
+            "exactly the limit is allowed"
+        );
+        let mut huge = BodyBuffer::new(None, 10).unwrap();
+        assert!(huge.push(&[b' '; 1 << 20]).is_err());
+        assert!(
+            huge.into_bytes().is_empty(),
+            "the chunk over the limit is not kept"
+        );
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_refused_before_any_chunk() {
+        let e = BodyBuffer::new(Some("11"), 10).unwrap_err();
+        assert_eq!(e.status, 413);
+        assert!(BodyBuffer::new(Some("10"), 10).is_ok());
+        assert!(BodyBuffer::new(Some("not a number"), 10).is_ok());
     }
 
     #[test]

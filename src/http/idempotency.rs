@@ -6,7 +6,7 @@ use crate::app::idempotency::{self, body_hash, Claim, Once};
 use crate::domain::cart::CartData;
 use crate::http::edge::Edge;
 use crate::http::error::ApiError;
-use crate::http::server::{header, Ctx, Reply};
+use crate::http::server::{header, read_body, Ctx, Reply};
 use crate::store::D1Store;
 use std::future::Future;
 use worker::{Headers, Method, Request, RequestInit};
@@ -57,24 +57,22 @@ where
     })
 }
 
-/// Replay semantics for any POST that sends `Idempotency-Key`: the body is read once to hash
-/// it, and `run` gets a copy of the request carrying it.
+/// Replay semantics for any POST that sends `Idempotency-Key`: the body (at most `limit` bytes)
+/// is read once to hash it, and `run` gets a copy of the request carrying it.
 pub async fn post<F, Fut>(
     req: &mut Request,
     ctx: &Ctx,
     scope: &str,
     key: String,
     lease_seconds: f64,
+    limit: usize,
     run: F,
 ) -> Result<Reply, ApiError>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>>,
 {
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
+    let bytes = read_body(req, limit).await?;
     let headers = Headers::new();
     for (k, v) in req.headers().entries() {
         let _ = headers.append(&k, &v);

@@ -1,8 +1,10 @@
 // API.md conventions on both Workers: health, OpenAPI, error envelope, X-Request-Id,
-// Server-Timing, 404/405, and recovery after a panic.
+// Server-Timing, 404/405, recovery after a panic, and body limits that hold for streamed bodies.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, d1RoundTrips, envelope } from "./harness.mjs";
+import Stripe from "stripe";
+import { startStack, d1RoundTrips, envelope, SECRETS } from "./harness.mjs";
+import { adminToken, bearer } from "./tokens.mjs";
 
 let stack;
 before(async () => {
@@ -93,4 +95,124 @@ test("the storefront serves no admin route: /admin paths are a plain 404", async
     const res = await stack.sf(p, { method: "PUT", json: { currency: "EUR" } });
     envelope(assert, res, 404, "not_found");
   }
+});
+
+// Bodies streamed the way node's fetch sends a ReadableStream: chunked, no Content-Length.
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const CHUNK = 16 * KiB;
+
+/** `json` as text padded with trailing spaces (still the same JSON) to exactly `size` bytes. */
+function padded(json, size) {
+  const text = typeof json === "string" ? json : JSON.stringify(json);
+  assert.ok(Buffer.byteLength(text) <= size);
+  return text + " ".repeat(size - Buffer.byteLength(text));
+}
+
+/**
+ * `text` as a stream of 16 KiB chunks, made as fetch pulls them. With `stall`, the stream never
+ * ends after its last chunk: an answer can then only come from a Worker that stopped reading
+ * (a Worker reading to the end would wait forever). Abort `signal` to let go of the request.
+ */
+function streamed(text, { stall = false } = {}) {
+  const bytes = Buffer.from(text);
+  let sent = 0;
+  return new ReadableStream(
+    {
+      pull(controller) {
+        if (sent >= bytes.length) return stall ? new Promise(() => {}) : controller.close();
+        controller.enqueue(bytes.subarray(sent, sent + CHUNK));
+        sent += CHUNK;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Runs `send` with an abort signal, given up after 10 s: a Worker still reading never answers. */
+async function stalledSend(send) {
+  const abort = new AbortController();
+  const waited = setTimeout(() => abort.abort(new Error("no answer in 10 s: the Worker waits for the rest of the body")), 10_000);
+  try {
+    return await send(abort.signal);
+  } finally {
+    clearTimeout(waited);
+    abort.abort();
+  }
+}
+
+/** Sends `text` chunked, one byte over `limit` and stalled: the answer must be 413 at once. */
+async function overLimit(send, limit, text) {
+  const res = await stalledSend((signal) => send({ body: streamed(padded(text, limit + 1), { stall: true }), signal }));
+  const err = envelope(assert, res, 413, "payload_too_large");
+  assert.equal(err.details.limit, limit);
+}
+
+const json = { "Content-Type": "application/json" };
+const count = async (table) => (await stack.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first()).n;
+
+test("storefront: a chunked body over 64 KiB is 413 as soon as it passes the limit and changes nothing; one at the limit works", async () => {
+  const carts = await count("carts");
+  const keys = await count("idempotency_keys");
+  const create = (opts, headers = {}) => stack.sf("/v1/carts", { method: "POST", ...opts, headers: { ...json, ...headers } });
+  await overLimit((o) => create(o), 64 * KiB, { market: "FR" });
+  await overLimit((o) => create(o, { "Idempotency-Key": "streamed-over" }), 64 * KiB, { market: "FR" });
+  const cart = (await create({ json: { market: "FR" } })).body.id;
+  const attach = (o) => stack.sf(`/v1/carts/${cart}/customer`, { method: "POST", ...o, headers: json });
+  await overLimit(attach, 64 * KiB, {});
+  assert.equal(await count("carts"), carts + 1, "no cart but the one made to attach to");
+  assert.equal(await count("idempotency_keys"), keys, "no key claimed");
+
+  const made = await create({ body: streamed(padded({ market: "FR" }, 64 * KiB)) });
+  assert.equal(made.status, 201, made.text);
+  const keyed = await create({ body: streamed(padded({ market: "FR" }, 64 * KiB)) }, { "Idempotency-Key": "streamed-under" });
+  assert.equal(keyed.status, 201, keyed.text);
+  const line = await stack.sf(`/v1/carts/${made.body.id}/lines`, { method: "POST", body: streamed(padded({ sku: "MUG-350" }, 40 * KiB)), headers: json });
+  assert.equal(line.status, 200, line.text);
+});
+
+test("storefront: the Stripe webhook holds the 64 KiB limit for streamed bodies too", async () => {
+  const stripe = new Stripe("sk_test_unused");
+  const event = (id) => ({ id, type: "charge.refunded", data: { object: { id: "ch_1", object: "charge" } } });
+  const send = (payload, opts) =>
+    stack.sfRaw("/v1/payments/stripe/webhook", {
+      method: "POST",
+      ...opts,
+      headers: { ...json, "Stripe-Signature": stripe.webhooks.generateTestHeaderString({ payload, secret: SECRETS.STRIPE_WEBHOOK_SECRET }) },
+    });
+  const seen = (id) => stack.db.prepare("SELECT COUNT(*) AS n FROM payment_events WHERE id = ?1").bind(id).first();
+  const big = padded(event("evt_streamed_over"), 64 * KiB + 1);
+  const res = await stalledSend((signal) => send(big, { body: streamed(big, { stall: true }), signal }));
+  envelope(assert, res, 413, "payload_too_large");
+  assert.equal((await seen("evt_streamed_over")).n, 0, "not handled");
+  const fits = padded(event("evt_streamed_under"), 64 * KiB);
+  const ok = await send(fits, { body: streamed(fits) });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal((await seen("evt_streamed_under")).n, 1, "verified and recorded");
+});
+
+test("back office: chunked bodies over 1 MiB (PUT, POST) and over 10 MiB (product import) are 413 and change nothing", async () => {
+  const admin = bearer(await adminToken({ scope: "catalog:read catalog:write inventory:read inventory:write" }));
+  const bo = (path, method, headers = {}) => (opts) => stack.bo(path, { method, ...opts, headers: { ...admin, ...json, ...headers } });
+  const market = { currency: "USD", countries: ["US"], languages: ["en"], tax_inclusive: false, tax_rates: { standard: "8.875", reduced: "4", zero: "0" } };
+  const marketRow = () => stack.db.prepare("SELECT * FROM markets WHERE code = 'US'").first();
+  const stock = () => stack.db.prepare("SELECT on_hand, reserved FROM inventory WHERE sku = 'MUG-350'").first();
+  const product = { id: "prod_streamed", handle: "streamed", title: "Streamed", status: "draft", variants: [{ sku: "STREAMED-1", title: "One", tax_class: "standard", prices: { FR: { amount: "1.00", currency: "EUR" } } }] };
+  const [marketBefore, stockBefore, products] = [await marketRow(), await stock(), await count("products")];
+
+  await overLimit(bo("/admin/v1/markets/US", "PUT"), MiB, { ...market, languages: ["en", "es"] });
+  await overLimit(bo("/admin/v1/inventory/MUG-350/adjustments", "POST", { "Idempotency-Key": "streamed-adj" }), MiB, { delta: 1, reason: "streamed" });
+  await overLimit(bo("/admin/v1/products/import", "POST"), 10 * MiB, { products: [product] });
+  assert.deepEqual(await marketRow(), marketBefore);
+  assert.deepEqual(await stock(), stockBefore);
+  assert.equal(await count("products"), products);
+
+  const put = await bo("/admin/v1/markets/US", "PUT")({ body: streamed(padded(market, MiB)) });
+  assert.equal(put.status, 200, put.text);
+  const adj = await bo("/admin/v1/inventory/MUG-350/adjustments", "POST", { "Idempotency-Key": "streamed-adj-ok" })({ body: streamed(padded({ delta: 1, reason: "streamed" }, MiB)) });
+  assert.equal(adj.status, 201, adj.text);
+  assert.equal((await stock()).on_hand, stockBefore.on_hand + 1);
+  const imported = await bo("/admin/v1/products/import", "POST")({ body: streamed(padded({ products: [product] }, 10 * MiB)) });
+  assert.equal(imported.status, 200, imported.text);
+  assert.equal(await count("products"), products + 1);
 });

@@ -25,13 +25,15 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {}, capt
   if (seed) await runSqlFile(db, "schema/seed/demo.sql");
   const kv = await mf.getKVNamespace("CATALOG", "storefront");
 
-  const call = (base, worker) => async (pathname, { method = "GET", headers = {}, body, json } = {}) => {
-    const init = { method, headers: { ...headers } };
+  const call = (base, worker) => async (pathname, { method = "GET", headers = {}, body, json, signal } = {}) => {
+    const init = { method, headers: { ...headers }, signal };
     if (json !== undefined) {
       init.body = JSON.stringify(json);
       init.headers["Content-Type"] ??= "application/json";
     } else if (body !== undefined) {
       init.body = body;
+      // A stream goes out chunked (no Content-Length); fetch wants it said.
+      if (body instanceof ReadableStream) init.duplex = "half";
     }
     const res = await fetch(base + pathname, init);
     const text = await res.text();

@@ -115,6 +115,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
                 &channel.id,
                 key,
                 lease,
+                STOREFRONT_BODY_LIMIT,
                 |mut copy| async move { dispatch(route, &mut copy, ctx, channel).await },
             )
             .await

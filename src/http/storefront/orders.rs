@@ -8,8 +8,9 @@ use crate::app::ports::OrderFilter;
 use crate::auth::{order_token, stripe_signature};
 use crate::domain::channel::Channel;
 use crate::domain::order::Order;
+use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
-use crate::http::server::{bearer, header, now_chrono, page_request, Ctx, Reply};
+use crate::http::server::{bearer, header, now_chrono, page_request, read_body, Ctx, Reply};
 use serde_json::{json, Value};
 
 /// Anything but a token that grants the order is 404: existence is not revealed.
@@ -61,10 +62,7 @@ pub async fn mine(
 
 /// `POST /v1/payments/stripe/webhook`: verified with `Stripe-Signature` (no publishable key).
 pub async fn stripe_webhook(req: &mut worker::Request, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let payload = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
+    let payload = read_body(req, STOREFRONT_BODY_LIMIT).await?;
     let secret = ctx.var("STRIPE_WEBHOOK_SECRET").unwrap_or_default();
     let now = (js_sys::Date::now() / 1000.0) as i64;
     stripe_signature::verify(
