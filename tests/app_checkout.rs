@@ -357,6 +357,7 @@ fn a_stripe_outage_places_no_order_reserves_nothing_and_leaves_the_cart_active()
     assert!(w.store.t.borrow().outbox.is_empty(), "no event either");
     let e = comptoir::http::error::ApiError::from(refusal);
     assert_eq!((e.status, e.code), (503, "unavailable"));
+    assert!(e.message.contains("payment provider"), "{}", e.message);
     assert!(
         e.cause
             .as_deref()

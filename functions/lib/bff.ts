@@ -130,9 +130,31 @@ export function refusal(request: Request): Response | null {
   return null;
 }
 
+/**
+ * Reads and drops what a refused request sent (at most 1 MiB, then the rest is cancelled): a
+ * refusal answered while the client is still sending its body can reach the client as a reset
+ * connection instead of the 403 or 415.
+ */
+async function drain(request: Request): Promise<void> {
+  const reader = request.body?.getReader();
+  if (!reader) return;
+  try {
+    for (let read = 0; read < 1 << 20; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away: nothing to answer.
+  }
+}
+
 /** The middleware of every Function: refuses what `refusal` refuses, and sets API_HEADERS. */
 export async function guard(context: MiddlewareContext): Promise<Response> {
-  const answer = refusal(context.request) ?? (await context.next());
+  const refused = refusal(context.request);
+  if (refused) await drain(context.request);
+  const answer = refused ?? (await context.next());
   // A new Response: what next() gives may have immutable headers.
   const response = new Response(answer.body, answer);
   for (const [name, value] of Object.entries(API_HEADERS)) response.headers.set(name, value);

@@ -20,10 +20,18 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {}, capt
     queueMaxRetries,
     onLog: captureLogs ? (text) => logs.push(text) : undefined,
   });
-  const db = await mf.getD1Database("DB", "backoffice");
-  await migrate(db);
-  if (seed) await runSqlFile(db, "schema/seed/demo.sql");
-  const kv = await mf.getKVNamespace("CATALOG", "storefront");
+  let db;
+  let kv;
+  try {
+    db = await mf.getD1Database("DB", "backoffice");
+    await migrate(db);
+    if (seed) await runSqlFile(db, "schema/seed/demo.sql");
+    kv = await mf.getKVNamespace("CATALOG", "storefront");
+  } catch (e) {
+    // A stack that failed to start is shut down, so the test fails instead of hanging.
+    await mf.dispose().catch(() => {});
+    throw e;
+  }
 
   const call = (base, worker) => async (pathname, { method = "GET", headers = {}, body, json, signal } = {}) => {
     const init = { method, headers: { ...headers }, signal };

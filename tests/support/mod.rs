@@ -229,7 +229,6 @@ pub struct FakeStore {
     /// Refuse this many order changes as if the order changed meanwhile.
     pub order_races: Cell<u32>,
     pub round_trips: Cell<u32>,
-    pub fail_intents: Cell<bool>,
 }
 
 fn refused<T>(why: &str) -> Result<T, StoreError> {

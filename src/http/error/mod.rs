@@ -202,6 +202,18 @@ impl ApiError {
         )
     }
 
+    /// The payment provider failed or did not answer in time: nothing was kept (no order, no
+    /// reservation), so the same request, under the same Idempotency-Key, may succeed later.
+    pub fn payment_provider_unavailable() -> ApiError {
+        let mut e = ApiError::new(
+            503,
+            "unavailable",
+            "the payment provider is unavailable; nothing was placed, retry with the same Idempotency-Key",
+        );
+        e.headers.push(("Retry-After", "5".into()));
+        e
+    }
+
     /// The JSON body of the envelope.
     pub fn body(&self) -> Value {
         let mut error = json!({ "code": self.code, "message": self.message });

@@ -90,7 +90,9 @@ impl From<crate::domain::checkout::CheckoutRefusal> for ApiError {
                 "the cart changed while checking out; fetch it and try again",
             )
             .caused_by(cause),
-            PaymentUnavailable { cause } => ApiError::unavailable().caused_by(cause),
+            PaymentUnavailable { cause } => {
+                ApiError::payment_provider_unavailable().caused_by(cause)
+            }
             RateLimited => ApiError::rate_limited(60),
         }
     }
