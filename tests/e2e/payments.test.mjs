@@ -121,6 +121,9 @@ test("bad, stale or foreign signatures are 400 invalid_signature and change noth
   envelope(assert, await webhook(signed(event, { secret: "whsec_not_ours" })), 400, "invalid_signature");
   envelope(assert, await webhook(signed(event, { timestamp: Math.floor(Date.now() / 1000) - 301 })), 400, "invalid_signature");
   envelope(assert, await webhook({ body: JSON.stringify(event), headers: { "Content-Type": "application/json" } }), 400, "invalid_signature");
+  // Stripe sends JSON: a validly signed body of another media type is refused as such.
+  const asText = signed(event);
+  envelope(assert, await webhook({ ...asText, headers: { ...asText.headers, "Content-Type": "text/plain" } }), 415, "unsupported_media_type");
   const tampered = signed(event);
   tampered.body = tampered.body.replace(`"amount":`, `"amount":1`);
   envelope(assert, await webhook(tampered), 400, "invalid_signature");

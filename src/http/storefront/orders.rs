@@ -63,6 +63,10 @@ pub async fn mine(
 /// `POST /v1/payments/stripe/webhook`: verified with `Stripe-Signature` (no publishable key).
 pub async fn stripe_webhook(req: &mut worker::Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     let payload = read_body(req, STOREFRONT_BODY_LIMIT).await?;
+    // Stripe sends JSON; anything else is refused before the signature is even looked at.
+    if !crate::http::body::is_json_media_type(header(req, "Content-Type").as_deref()) {
+        return Err(ApiError::unsupported_media_type());
+    }
     let secret = ctx.var("STRIPE_WEBHOOK_SECRET").unwrap_or_default();
     let now = (js_sys::Date::now() / 1000.0) as i64;
     stripe_signature::verify(
