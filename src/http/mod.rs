@@ -13,6 +13,8 @@ pub mod guard;
 #[cfg(target_arch = "wasm32")]
 pub mod idempotency;
 #[cfg(target_arch = "wasm32")]
+pub mod reading;
+#[cfg(target_arch = "wasm32")]
 pub mod server;
 
 #[cfg(all(target_arch = "wasm32", feature = "storefront"))]

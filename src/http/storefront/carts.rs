@@ -9,8 +9,9 @@ use crate::domain::fields::Fields;
 use crate::domain::product::normalize_sku;
 use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
+use crate::http::reading::json_body;
 use crate::http::routes::Storefront;
-use crate::http::server::{json_body, Ctx, Reply};
+use crate::http::server::{Ctx, Reply};
 use serde_json::{json, Map, Value};
 
 pub async fn dispatch(

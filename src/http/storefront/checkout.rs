@@ -12,7 +12,8 @@ use crate::domain::order::PaymentMethod;
 use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
 use crate::http::idempotency::{self, key_of};
-use crate::http::server::{json_body, now_chrono, Ctx, Reply};
+use crate::http::reading::json_body;
+use crate::http::server::{now_chrono, Ctx, Reply};
 use serde_json::{json, Value};
 
 pub async fn checkout(

@@ -10,7 +10,8 @@ use crate::domain::channel::Channel;
 use crate::domain::order::Order;
 use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
-use crate::http::server::{bearer, header, now_chrono, page_request, read_body, Ctx, Reply};
+use crate::http::reading::read_body;
+use crate::http::server::{bearer, header, now_chrono, page_request, Ctx, Reply};
 use serde_json::{json, Value};
 
 /// Anything but a token that grants the order is 404: existence is not revealed.
