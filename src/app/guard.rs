@@ -5,7 +5,7 @@
 //! `misconfigured` naming each variable (never its value) and every other route with 503
 //! `unavailable`, so it never serves with a secret an attacker knows.
 
-use sha2::{Digest, Sha256};
+use crate::app::idempotency::digest;
 
 /// Secrets shorter than this many bytes are refused in production.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -54,13 +54,6 @@ pub struct Needs {
     pub rate_limiters: &'static [&'static str],
 }
 
-pub fn hex_sha256(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The problems of a deployment, each naming its variable or binding (never a value); none
 /// outside production. `var` reads a variable or secret (`None` when unset or empty);
 /// `bound` says whether a binding exists.
@@ -75,7 +68,7 @@ pub fn problems(
     let mut problems = Vec::new();
     for (name, example) in needs.checked {
         let Some(value) = var(name) else { continue };
-        if hex_sha256(&value) == *example {
+        if digest(value.as_bytes()) == *example {
             problems.push(format!(
                 "{name}: is the example value from .dev.vars.example, public in the repository; \
                  set your own (wrangler secret put {name})"
@@ -142,7 +135,7 @@ mod tests {
             .collect();
         assert_eq!(file.len(), all.len());
         for (name, digest) in all {
-            assert_eq!(&hex_sha256(&file[*name]), digest, "{name}");
+            assert_eq!(&super::digest(file[*name].as_bytes()), digest, "{name}");
         }
     }
 

@@ -20,13 +20,25 @@ const NEEDS: Needs = Needs {
     rate_limiters: &[],
 };
 
+thread_local! {
+    /// This isolate's problems, found by its first request: variables, secrets and bindings
+    /// are fixed for an isolate's life (a change is a new deployment, hence new isolates), so
+    /// no request after the first pays for the check.
+    static PROBLEMS: std::cell::OnceCell<Vec<String>> = const { std::cell::OnceCell::new() };
+}
+
 /// The answer to a request this deployment must not serve, or `None` to serve it.
 pub fn refusal(method: &str, path: &str, ctx: &Ctx) -> Option<Reply> {
-    let problems = problems(
-        |name| ctx.var(name),
-        |binding| ctx.env.rate_limiter(binding).is_ok(),
-        NEEDS,
-    );
+    let problems = PROBLEMS.with(|p| {
+        p.get_or_init(|| {
+            problems(
+                |name| ctx.var(name),
+                |binding| ctx.env.rate_limiter(binding).is_ok(),
+                NEEDS,
+            )
+        })
+        .clone()
+    });
     if problems.is_empty() {
         return None;
     }
