@@ -14,7 +14,7 @@ pub mod memo;
 mod delivery;
 #[cfg(target_arch = "wasm32")]
 mod entry;
-#[cfg(all(target_arch = "wasm32", feature = "storefront"))]
+#[cfg(target_arch = "wasm32")]
 mod payments;
 #[cfg(target_arch = "wasm32")]
 pub mod platform;

@@ -584,37 +584,18 @@ fn placed(w: &World) -> String {
 fn mark_paid_confirms_once_and_fulfilment_ships_the_stock() {
     let w = World::new();
     let id = placed(&w);
-    let o = block_on(orders::act(
-        &w.store,
-        &w.platform,
-        &id,
-        &Action::MarkPaid,
-        None,
-    ))
-    .unwrap();
+    let o = w.act(&id, Action::MarkPaid(None), None).unwrap();
     assert_eq!(o.status, OrderStatus::Confirmed);
-    let again = block_on(orders::act(
-        &w.store,
-        &w.platform,
-        &id,
-        &Action::MarkPaid,
-        None,
-    ))
-    .unwrap();
+    let again = w.act(&id, Action::MarkPaid(None), None).unwrap();
     assert_eq!(
         again.last_sequence, o.last_sequence,
         "already paid: nothing new"
     );
     let line = o.lines[0].id.clone();
     let detail = json!({"lines": [{"line_id": line, "quantity": 2}], "tracking": null});
-    let o = block_on(orders::act(
-        &w.store,
-        &w.platform,
-        &id,
-        &Action::Fulfill(vec![(line, 2)]),
-        Some(detail.clone()),
-    ))
-    .unwrap();
+    let o = w
+        .act(&id, Action::Fulfill(vec![(line, 2)]), Some(detail.clone()))
+        .unwrap();
     assert_eq!(o.status, OrderStatus::Fulfilled);
     assert_eq!(w.store.stock("TEE-M"), (3, 0));
     let t = w.store.t.borrow();
@@ -629,33 +610,14 @@ fn an_illegal_action_is_refused_with_the_status_and_a_bad_line_by_its_index() {
     let w = World::new();
     let id = placed(&w);
     assert_eq!(
-        refused(block_on(orders::act(
-            &w.store,
-            &w.platform,
-            &id,
-            &Action::Fulfill(vec![("x".into(), 1)]),
-            None
-        ))),
+        refused(w.act(&id, Action::Fulfill(vec![("x".into(), 1)]), None)),
         OrderRefusal::Illegal {
             from: OrderStatus::PendingPayment,
             action: "fulfill"
         }
     );
-    block_on(orders::act(
-        &w.store,
-        &w.platform,
-        &id,
-        &Action::MarkPaid,
-        None,
-    ))
-    .unwrap();
-    match refused(block_on(orders::act(
-        &w.store,
-        &w.platform,
-        &id,
-        &Action::Fulfill(vec![("x".into(), 1)]),
-        None,
-    ))) {
+    w.act(&id, Action::MarkPaid(None), None).unwrap();
+    match refused(w.act(&id, Action::Fulfill(vec![("x".into(), 1)]), None)) {
         OrderRefusal::BadLine { index, .. } => assert_eq!(index, 0),
         other => panic!("{other:?}"),
     }
@@ -672,26 +634,19 @@ fn an_action_that_loses_a_race_decides_again_on_the_order_as_it_now_is() {
     let w = World::new();
     let id = placed(&w);
     w.store.order_races.set(2);
-    let o = block_on(orders::act(
-        &w.store,
-        &w.platform,
-        &id,
-        &Action::Cancel,
-        Some(json!({"reason": "asked"})),
-    ))
-    .unwrap();
+    let o = w
+        .act(
+            &id,
+            Action::Cancel { settle: true },
+            Some(json!({"reason": "asked"})),
+        )
+        .unwrap();
     assert_eq!(o.status, OrderStatus::Canceled);
     assert_eq!(w.store.stock("TEE-M"), (5, 0));
     w.store.order_races.set(5);
     let other = placed(&w);
     assert_eq!(
-        refused(block_on(orders::act(
-            &w.store,
-            &w.platform,
-            &other,
-            &Action::Cancel,
-            None
-        ))),
+        refused(w.act(&other, Action::Cancel { settle: true }, None)),
         OrderRefusal::Busy
     );
 }

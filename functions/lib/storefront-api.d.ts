@@ -305,6 +305,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders/{id}/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to send fulfilled lines back (a return, status requested)
+         * @description With the order token or the owning customer's token, as for reading the order; a token that
+         *     is malformed, forged or for another order answers 404. Each line names a line of the order
+         *     once, with a quantity of at most what was fulfilled less what is already returned or asked
+         *     for in other open returns, within `RETURN_WINDOW_DAYS` (default 30) of the line's last
+         *     fulfilment. A line that is unknown, unfulfilled, past its window or asked for beyond that
+         *     is 422 `validation_failed` with `details.field` = `lines` (and `details.index`); a malformed
+         *     field names itself (`lines[0].reason`). Emits `return.requested`.
+         */
+        post: operations["requestReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/me/orders": {
         parameters: {
             query?: never;
@@ -336,8 +362,14 @@ export interface paths {
          * @description Verified with the `Stripe-Signature` header (HMAC-SHA256, several `v1` accepted, at most 300 s
          *     old): a refused signature is 400 `invalid_signature`. `payment_intent.succeeded` confirms the
          *     order named by `metadata.order_id` only when that order is paid with Stripe, holds this very
-         *     PaymentIntent (`data.object.id`), and amount and currency match; any other event confirms
-         *     nothing and is still answered 200. At most 64 KiB, streamed bodies included. No publishable key.
+         *     PaymentIntent (`data.object.id`), and amount and currency match. `refund.updated`,
+         *     `refund.failed` (any `refund.*` event alike, its `data.object` a Refund) and `charge.refunded`
+         *     (each Refund in `data.object.refunds.data`) settle the order's refund named by the Refund's
+         *     `metadata.refund_id`, when the order holds its `payment_intent` and the amount is the one
+         *     recorded: `succeeded` (emits `order.refunded`), `failed` or `canceled` (recorded `failed`
+         *     with `failure_reason`; emits `refund.failed`), otherwise it stays `pending`. A refund
+         *     already settled stays as it is. Any other event changes nothing and is still answered 200.
+         *     At most 64 KiB, streamed bodies included. No publishable key.
          */
         post: operations["stripeWebhook"];
         delete?: never;
@@ -390,15 +422,100 @@ export interface components {
             payment_provider: "manual" | "stripe";
             /** @enum {string|null} */
             cancel_reason: "payment_timeout" | "canceled_by_merchant" | null;
+            /**
+             * @description `exchange`: the replacement of returned goods.
+             * @enum {string}
+             */
+            kind: "order" | "exchange";
+            /** @description The order whose returned goods an exchange replaces; null otherwise. */
+            exchange_of: string | null;
+            /** @description Money collected. */
+            paid: components["schemas"]["Money"];
+            /** @description Money of the `succeeded` refunds; never more than `paid`. */
+            refunded: components["schemas"]["Money"];
+            /**
+             * @description What remains to settle: positive, the customer owes it; negative (such as "-5.00"),
+             *     it is owed to the customer; zero, settled.
+             */
+            balance: components["schemas"]["Money"];
+            /** @description Every refund of the order, oldest first. */
+            refunds: components["schemas"]["Refund"][];
+            /** @description Every return of the order, oldest first. */
+            returns: components["schemas"]["Return"][];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             updated_at: string;
         };
-        ShippingChoice: {
+        Return: {
             id: string;
-            name: string;
-            price: components["schemas"]["Money"];
+            order_id: string;
+            /**
+             * @description `requested → approved → received` (received once every unit is back; a partial
+             *     receipt stays `approved`), `requested → rejected`, `requested|approved → canceled`
+             *     (not once units were received).
+             * @enum {string}
+             */
+            status: "requested" | "approved" | "received" | "rejected" | "canceled";
+            lines: {
+                line_id: string;
+                /** @description Units asked for. */
+                quantity: number;
+                reason: components["schemas"]["ReturnReason"];
+                /** @description Units received so far. */
+                received_quantity: number;
+                /** @description Of those, units put back in stock. */
+                restocked_quantity: number;
+            }[];
+            note: string | null;
+            /** @enum {string} */
+            opened_by: "customer" | "staff";
+            reject_reason: string | null;
+            /** @description The replacement order of an exchange; null otherwise. */
+            exchange_order_id: string | null;
+            /** @description The refunds made when its units were received. */
+            refund_ids: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @enum {string} */
+        ReturnReason: "damaged" | "wrong_item" | "not_as_described" | "changed_mind" | "other";
+        Refund: {
+            id: string;
+            /**
+             * @description `lines`: lines and/or shipping; `amount`: an amount without lines (goodwill, settling
+             *     a negative balance, or what a cancel gives back); `exchange`: returned lines credited
+             *     to a replacement order.
+             * @enum {string}
+             */
+            kind: "lines" | "amount" | "exchange";
+            /**
+             * @description `pending`: sent (or about to be sent) to the payment provider, its outcome not known
+             *     yet; `succeeded`: the money went back (at once on a manual order); `failed`: the
+             *     provider refused it, the money is still owed (see `failure_reason`).
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed";
+            /** @description The money given back, more than zero. */
+            amount: components["schemas"]["Money"];
+            lines: {
+                line_id: string;
+                quantity: number;
+                /** @description These units' share of the line's total. */
+                amount: components["schemas"]["Money"];
+            }[];
+            include_shipping: boolean;
+            reason: string | null;
+            /** @description Stripe's refund id (`re_…`) once Stripe answered; null on a manual order. */
+            provider_reference: string | null;
+            /** @description Why the provider refused it; null unless `failed`. */
+            failure_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         Money: {
             /**
@@ -408,6 +525,11 @@ export interface components {
             amount: string;
             /** @example EUR */
             currency: string;
+        };
+        ShippingChoice: {
+            id: string;
+            name: string;
+            price: components["schemas"]["Money"];
         };
         Address: {
             first_name: string;
@@ -441,6 +563,20 @@ export interface components {
             total: components["schemas"]["Money"];
             fulfilled_quantity: number;
             refunded_quantity: number;
+            /** @description Units received back from the customer (at most fulfilled_quantity). */
+            returned_quantity: number;
+            /** @description Money of the refunds given for this line (its share of the line's total per unit refunded), at most `total`. */
+            refunded_amount: components["schemas"]["Money"];
+        };
+        ReturnRequest: {
+            lines: components["schemas"]["ReturnLineRequest"][];
+            note?: string | null;
+        };
+        ReturnLineRequest: {
+            /** @description A line of the order. */
+            line_id: string;
+            quantity: number;
+            reason: components["schemas"]["ReturnReason"];
         };
         Error: {
             error: {
@@ -1484,6 +1620,66 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    requestReturn: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
+                 *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
+                 *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
+                 *     `idempotency_in_progress`. Keys are scoped to the channel on the storefront and to the
+                 *     token's subject (or, without one, the token) on the admin API. Costs two more D1 round
+                 *     trips, only when sent.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "lines": [
+                 *         {
+                 *           "line_id": "line_0123456789abcdef0123456789abcdef",
+                 *           "quantity": 1,
+                 *           "reason": "damaged"
+                 *         }
+                 *       ],
+                 *       "note": "The box arrived crushed."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReturnRequest"];
+            };
+        };
+        responses: {
+            /** @description The return, `requested`. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -3,6 +3,7 @@
 //! guarded D1 batch. No `worker` types here: it compiles and tests natively, with in-memory
 //! fakes of the ports (`tests/app_*.rs`).
 
+pub mod after_sale;
 pub mod cart;
 pub mod channels;
 pub mod checkout;
@@ -50,6 +51,9 @@ pub struct Settings {
     pub lease_seconds: f64,
     /// How long checkout waits for the payment provider (`PAYMENT_PROVIDER_TIMEOUT_MS`).
     pub payment_timeout_ms: f64,
+    /// A shopper may ask to return a line this many days after it shipped
+    /// (`RETURN_WINDOW_DAYS`).
+    pub return_window_days: i64,
 }
 
 /// What a checkout may spend besides waiting on the payment provider (its D1 round trips and
@@ -68,6 +72,7 @@ impl Default for Settings {
             low_stock_threshold: 5,
             lease_seconds: idempotency::DEFAULT_LEASE_SECONDS,
             payment_timeout_ms: DEFAULT_PAYMENT_TIMEOUT_MS,
+            return_window_days: 30,
         }
     }
 }
@@ -97,6 +102,10 @@ impl Settings {
                 .and_then(|v| v.parse::<f64>().ok())
                 .filter(|v| *v > 0.0 && *v <= MAX_PAYMENT_TIMEOUT_MS)
                 .unwrap_or(d.payment_timeout_ms),
+            return_window_days: var("RETURN_WINDOW_DAYS")
+                .and_then(|v| v.parse::<i64>().ok())
+                .filter(|v| (0..=3650).contains(v))
+                .unwrap_or(d.return_window_days),
         }
     }
 

@@ -2,16 +2,12 @@
 //! decided by the pure state machine and applied as one guarded batch with its stock movements
 //! and its event), and the expiry of unpaid orders.
 
-use crate::app::ports::{Clock, Ids, Log, OrderFilter, OrderStore, Outbox, StoreError};
+use crate::app::ports::{Clock, Ids, Log, OrderFilter, OrderStore, StoreError};
 use crate::app::{refuse, Failure};
-use crate::domain::order::{apply, Action, Order, OrderStatus, Refusal};
+use crate::domain::order::{apply, Action, Order, OrderStatus};
 use crate::domain::pagination::{
     encode_time_cursor, page_of, time_cursor_position, Page, PageParamError, PageRequest,
 };
-use serde_json::Value;
-
-/// How often an action decides again after a concurrent change before answering 503.
-const MAX_RETRIES: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderRefusal {
@@ -26,6 +22,21 @@ pub enum OrderRefusal {
     },
     /// `lines[index]` names no line of the order or a quantity it cannot take.
     BadLine { index: usize, reason: String },
+    /// `lines[index]` of a return request cannot be returned (422 naming `lines`).
+    ReturnLine { index: usize, reason: String },
+    /// An amount the order cannot take (beyond what can be refunded or is owed).
+    BadAmount { reason: String },
+    /// A field that cannot apply to this order or return.
+    BadField { field: &'static str, reason: String },
+    /// No return with this id.
+    NoReturn { id: String },
+    /// No refund with this id.
+    NoRefund { id: String },
+    /// The return's state machine refuses this action in this status.
+    ReturnIllegal {
+        from: crate::domain::order::returns::ReturnStatus,
+        action: &'static str,
+    },
     /// A bad page request.
     Page(PageParamError),
     /// Concurrent changes kept winning; nothing was written; retry.
@@ -67,42 +78,6 @@ pub async fn newest(
     Ok(page_of(found, page.limit, |o| {
         encode_time_cursor(&o.created_at, &o.id)
     }))
-}
-
-/// Applies a back-office action: decides on the order as read, writes under a guard on that
-/// state, and decides again if the order changed meanwhile. `detail` (the lines shipped,
-/// tracking, a reason) travels in the event. An action whose effect already holds answers
-/// the order unchanged.
-pub async fn act<P: Clock + Ids + Outbox>(
-    store: &impl OrderStore,
-    platform: &P,
-    id: &str,
-    action: &Action,
-    detail: Option<Value>,
-) -> OrderResult<Order> {
-    for _ in 0..MAX_RETRIES {
-        let order = order(store, id).await?;
-        let t = match apply(&order.state(), action) {
-            Ok(None) => return Ok(order),
-            Ok(Some(t)) => t,
-            Err(Refusal::Illegal { from, action }) => {
-                return refuse(OrderRefusal::Illegal { from, action })
-            }
-            Err(Refusal::BadLine { index, reason }) => {
-                return refuse(OrderRefusal::BadLine { index, reason })
-            }
-        };
-        let change = order.change(&t, &platform.now(), &platform.id("evt"), detail.clone());
-        match store.apply(&change, None).await {
-            Ok(()) => {
-                platform.publish();
-                return Ok(change.after);
-            }
-            Err(StoreError::Refused(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    refuse(OrderRefusal::Busy)
 }
 
 /// Cancels unpaid orders past their deadline (`cancel_reason: payment_timeout`, stock

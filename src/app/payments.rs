@@ -4,7 +4,11 @@
 //! metadata, amount and currency match it. Anything else confirms nothing, is logged with
 //! why, and is answered 200 like any handled event (Stripe would otherwise retry for days).
 
-use crate::app::ports::{Clock, Ids, Log, OrderStore, Outbox, Receipt, StoreError};
+use crate::app::after_sale;
+use crate::app::ports::{
+    Clock, Ids, Log, OrderOf, OrderStore, Outbox, Receipt, RefundOutcome, StoreError,
+};
+use crate::app::Failure;
 use crate::domain::order::{apply, Action, Order, PaymentMethod};
 use serde_json::Value;
 
@@ -46,6 +50,20 @@ pub async fn stripe_event<P: Clock + Ids + Log + Outbox>(
     if store.received(event_id).await? {
         return Ok(Handled::Duplicate);
     }
+    if kind.starts_with("refund.") || kind == "charge.refunded" {
+        // A charge lists its refunds; a refund event is the refund itself.
+        let refunds: Vec<&Value> = match kind {
+            "charge.refunded" => intent["refunds"]["data"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default(),
+            _ => vec![intent],
+        };
+        for refund in refunds {
+            refund_event(store, platform, event_id, refund).await?;
+        }
+        return record(None).await;
+    }
     if kind != "payment_intent.succeeded" {
         return record(None).await;
     }
@@ -62,7 +80,7 @@ pub async fn stripe_event<P: Clock + Ids + Log + Outbox>(
         )))
         .await;
     }
-    match apply(&order.state(), &Action::MarkPaid) {
+    match apply(&order.state(), &Action::MarkPaid(None)) {
         Ok(Some(t)) => {
             let change = order.change(&t, &receipt.received_at, &platform.id("evt"), None);
             match store.apply(&change, Some(&receipt)).await {
@@ -105,4 +123,67 @@ fn mismatch(order: &Order, intent: &Value) -> Option<&'static str> {
         return Some("currency");
     }
     None
+}
+
+/// Settles the refund a Stripe Refund object names (`metadata.refund_id`), if it is ours: the
+/// order must hold the PaymentIntent it refunds, for the amount recorded. Anything else is
+/// logged and left alone.
+async fn refund_event<P: Clock + Ids + Log + Outbox>(
+    store: &impl OrderStore,
+    platform: &P,
+    event_id: &str,
+    object: &Value,
+) -> Result<(), StoreError> {
+    let Some(refund_id) = object["metadata"]["refund_id"].as_str() else {
+        return Ok(());
+    };
+    let Some(order) = store.order_of(OrderOf::Refund(refund_id)).await? else {
+        platform.warn(&format!("Stripe event {event_id} names no known refund"));
+        return Ok(());
+    };
+    let Some(refund) = order.refunds.iter().find(|r| r.id == refund_id) else {
+        return Ok(());
+    };
+    let reference = object["id"].as_str().unwrap_or("");
+    let intent = object["payment_intent"].as_str();
+    let same_refund = refund
+        .provider_reference
+        .as_deref()
+        .is_none_or(|r| r == reference);
+    if order.payment_reference.as_deref() != intent
+        || object["amount"].as_i64() != Some(refund.amount)
+        || !same_refund
+        || reference.is_empty()
+    {
+        platform.error(&format!(
+            "Stripe event {event_id} does not match refund {refund_id} of order {}; not settling",
+            order.id
+        ));
+        return Ok(());
+    }
+    let outcome = match object["status"].as_str() {
+        Some("succeeded") => RefundOutcome::Succeeded {
+            reference: reference.into(),
+        },
+        Some("failed" | "canceled") => RefundOutcome::Failed {
+            reference: Some(reference.into()),
+            reason: object["failure_reason"]
+                .as_str()
+                .unwrap_or("refused by Stripe")
+                .to_string(),
+        },
+        _ => RefundOutcome::Pending {
+            reference: reference.into(),
+        },
+    };
+    match after_sale::settle(store, platform, refund_id, outcome).await {
+        Ok(_) => Ok(()),
+        Err(Failure::Store(e)) => Err(e),
+        Err(e) => {
+            platform.warn(&format!(
+                "Stripe event {event_id}: refund {refund_id} not settled ({e:?})"
+            ));
+            Ok(())
+        }
+    }
 }

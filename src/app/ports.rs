@@ -166,6 +166,7 @@ pub trait Catalog {
 
 use crate::domain::admin_defs::{DiscountDef, ShippingDef};
 use crate::domain::cart::{CartChange, CartData, CartRecord, Diagnosis, IfMatch};
+use crate::domain::order::returns::{Return, ReturnStatus};
 use crate::domain::order::{Order, OrderChange, OrderStatus};
 use crate::domain::pricing::Usage;
 
@@ -267,6 +268,35 @@ pub struct Placement<'a> {
     pub placed: crate::domain::events::Envelope,
 }
 
+/// How an order is found from what belongs to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderOf<'a> {
+    /// The order a return (`ret_…`) belongs to.
+    Return(&'a str),
+    /// The order a refund (`ref_…`) belongs to.
+    Refund(&'a str),
+    /// The order holding the provider's refund (`re_…`).
+    ProviderRefund(&'a str),
+}
+
+/// Which returns a list reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReturnFilter {
+    pub status: Option<ReturnStatus>,
+    pub order_id: Option<String>,
+}
+
+/// One entry of an order's timeline, as stored: an event, an admin action or a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub at: String,
+    /// `event`, `admin_action` or `delivery`.
+    pub kind: &'static str,
+    pub actor: Option<String>,
+    pub summary: String,
+    pub reference: Option<String>,
+}
+
 /// A provider's event recorded as handled, so a redelivery is not handled twice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
@@ -339,6 +369,76 @@ pub trait OrderStore {
     /// # Errors
     /// [`StoreError::Unavailable`].
     async fn record(&self, receipt: &Receipt) -> Result<(), StoreError>;
+
+    /// The order a return or refund belongs to, with its lines, refunds and returns (one round
+    /// trip).
+    ///
+    /// # Errors
+    /// As [`Self::order`].
+    async fn order_of(&self, of: OrderOf<'_>) -> Result<Option<Order>, StoreError>;
+
+    /// Returns matching `filter`, newest first, strictly after (`created_at`, `id`).
+    ///
+    /// # Errors
+    /// As [`Self::order`].
+    async fn returns(
+        &self,
+        filter: &ReturnFilter,
+        at: &str,
+        after_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Return>, StoreError>;
+
+    /// What happened to an order, oldest first: its events, the admin actions on it and the
+    /// deliveries of its events (one round trip).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
+}
+
+/// What to ask a payment provider to give back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOrder<'a> {
+    pub refund_id: &'a str,
+    pub order_id: &'a str,
+    /// The payment the money came with (a Stripe PaymentIntent).
+    pub payment_reference: &'a str,
+    /// Minor units.
+    pub amount: i64,
+    pub currency: &'a str,
+    /// Stable per attempt: a repeated call of one attempt makes one refund.
+    pub idempotency_key: String,
+}
+
+/// What a provider answered a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded {
+        reference: String,
+    },
+    /// Accepted; its webhook tells the end.
+    Pending {
+        reference: String,
+    },
+    /// Refused: the reason is shown on the refund.
+    Failed {
+        reference: Option<String>,
+        reason: String,
+    },
+    /// No answer, or an answer that says nothing (a 5xx): the refund stays pending and can be
+    /// retried with the same key.
+    Unknown {
+        cause: String,
+    },
+}
+
+/// A payment provider that gives money back (Stripe).
+#[allow(async_fn_in_trait)]
+pub trait Refunds {
+    /// Sends the refund. Implementations MUST send `idempotency_key` to the provider, and name
+    /// the refund and the order in its metadata so that its webhooks find them.
+    async fn refund(&self, r: &RefundOrder<'_>) -> RefundOutcome;
 }
 
 /// A payment provider's intent to collect an order's total.

@@ -148,6 +148,9 @@ pub fn new_order(
             fulfilled_quantity: 0,
             refunded_quantity: 0,
             refunded_unfulfilled: 0,
+            returned_quantity: 0,
+            refunded_amount: 0,
+            last_fulfilled_at: None,
         })
         .collect();
     let body: Value = json!({

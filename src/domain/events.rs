@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-/// The six event types. Their names are the `type` field of the envelope.
+/// The event types. Their names are the `type` field of the envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum EventType {
     /// A checkout placed an order (`data`: the Order).
@@ -26,16 +26,42 @@ pub enum EventType {
     /// A SKU's available stock fell to the threshold or below (`data`: [`InventoryLow`]).
     #[serde(rename = "inventory.low")]
     InventoryLow,
+    /// Lines added, changed or removed (`data`: the Order after, plus `edit`: before, after,
+    /// changes).
+    #[serde(rename = "order.edited")]
+    OrderEdited,
+    /// A return was asked for (`data`: the Order, plus `return`).
+    #[serde(rename = "return.requested")]
+    ReturnRequested,
+    #[serde(rename = "return.approved")]
+    ReturnApproved,
+    #[serde(rename = "return.rejected")]
+    ReturnRejected,
+    /// Units of a return came back (`data`: the Order, plus `return` and `receipt`).
+    #[serde(rename = "return.received")]
+    ReturnReceived,
+    #[serde(rename = "return.canceled")]
+    ReturnCanceled,
+    /// The payment provider refused a refund (`data`: the Order, plus `refund`).
+    #[serde(rename = "refund.failed")]
+    RefundFailed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 13] = [
         EventType::OrderPlaced,
         EventType::OrderConfirmed,
         EventType::OrderCanceled,
         EventType::OrderFulfilled,
         EventType::OrderRefunded,
         EventType::InventoryLow,
+        EventType::OrderEdited,
+        EventType::ReturnRequested,
+        EventType::ReturnApproved,
+        EventType::ReturnRejected,
+        EventType::ReturnReceived,
+        EventType::ReturnCanceled,
+        EventType::RefundFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +72,13 @@ impl EventType {
             EventType::OrderFulfilled => "order.fulfilled",
             EventType::OrderRefunded => "order.refunded",
             EventType::InventoryLow => "inventory.low",
+            EventType::OrderEdited => "order.edited",
+            EventType::ReturnRequested => "return.requested",
+            EventType::ReturnApproved => "return.approved",
+            EventType::ReturnRejected => "return.rejected",
+            EventType::ReturnReceived => "return.received",
+            EventType::ReturnCanceled => "return.canceled",
+            EventType::RefundFailed => "refund.failed",
         }
     }
 
@@ -58,7 +91,13 @@ impl EventType {
         match self {
             EventType::OrderCanceled => Some("cancellation"),
             EventType::OrderFulfilled => Some("fulfillment"),
-            EventType::OrderRefunded => Some("refund"),
+            EventType::OrderRefunded | EventType::RefundFailed => Some("refund"),
+            EventType::OrderEdited => Some("edit"),
+            EventType::ReturnRequested
+            | EventType::ReturnApproved
+            | EventType::ReturnRejected
+            | EventType::ReturnReceived
+            | EventType::ReturnCanceled => Some("return"),
             _ => None,
         }
     }

@@ -1,6 +1,21 @@
 //! The pure core: money, markets, channels, catalog. No I/O, no clock, no randomness, no
 //! `worker` types; it compiles and tests natively.
 
+/// `as_str` and `parse` for a fieldless enum, from its variants' wire names.
+/// (Declared before the modules below, so it is in scope in all of them.)
+macro_rules! text_enum {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)* _ => None }
+            }
+        }
+    };
+}
+
 pub mod admin_defs;
 pub mod cart;
 pub mod catalog;

@@ -4,6 +4,7 @@
 pub mod body;
 pub mod error;
 pub mod observe;
+pub mod returns_body;
 pub mod routes;
 
 #[cfg(target_arch = "wasm32")]

@@ -3,7 +3,9 @@
 //! same intent; and the cancel of an intent whose order was refused. Stripe's webhook
 //! (signature in `auth::stripe_signature`, handling in `app::payments`) confirms the order.
 
-use crate::app::ports::{within, PaymentIntent, PaymentProvider};
+use crate::app::ports::{
+    within, PaymentIntent, PaymentProvider, RefundOrder, RefundOutcome, Refunds,
+};
 use crate::domain::order::Order;
 use crate::platform::JsTimer;
 use serde_json::Value;
@@ -18,6 +20,20 @@ pub struct Stripe<'a> {
     pub timeout_ms: f64,
     /// The request's context: a cancel runs after the response, through `wait_until`.
     pub ctx: &'a crate::http::server::Ctx,
+}
+
+impl<'a> Stripe<'a> {
+    /// Stripe as the Worker's variables set it up (`STRIPE_API_BASE`, `STRIPE_SECRET_KEY`).
+    pub fn from_ctx(ctx: &'a crate::http::server::Ctx, timeout_ms: f64) -> Stripe<'a> {
+        Stripe {
+            base: ctx
+                .var("STRIPE_API_BASE")
+                .unwrap_or_else(|| "https://api.stripe.com".into()),
+            secret: ctx.var("STRIPE_SECRET_KEY"),
+            timeout_ms,
+            ctx,
+        }
+    }
 }
 
 impl PaymentProvider for Stripe<'_> {
@@ -88,6 +104,76 @@ impl PaymentProvider for Stripe<'_> {
                 );
             }
         });
+    }
+}
+
+impl Refunds for Stripe<'_> {
+    async fn refund(&self, r: &RefundOrder<'_>) -> RefundOutcome {
+        let Some(secret) = self.secret.as_deref() else {
+            return RefundOutcome::Failed {
+                reference: None,
+                reason: "Stripe is not configured (no STRIPE_SECRET_KEY)".into(),
+            };
+        };
+        let form = format!(
+            "payment_intent={}&amount={}&metadata[refund_id]={}&metadata[order_id]={}",
+            r.payment_reference, r.amount, r.refund_id, r.order_id,
+        );
+        let request = match post(
+            &self.base,
+            "/v1/refunds",
+            secret,
+            Some(&r.idempotency_key),
+            &form,
+        ) {
+            Ok(request) => request,
+            Err(cause) => return RefundOutcome::Unknown { cause },
+        };
+        // The caller drops this future at its timeout: the guard aborts the fetch.
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let abort = AbortOnDrop(Some(controller));
+        let mut response = match Fetch::Request(request).send_with_signal(&signal).await {
+            Ok(response) => response,
+            Err(e) => {
+                return RefundOutcome::Unknown {
+                    cause: format!("fetch: {e}"),
+                }
+            }
+        };
+        let status = response.status_code();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        abort.disarm();
+        refund_outcome(status, &body)
+    }
+}
+
+/// What Stripe's answer to `POST /v1/refunds` means: a Refund object by its status; a 4xx is
+/// a refusal (its message shown on the refund); anything else says nothing certain.
+fn refund_outcome(status: u16, body: &Value) -> RefundOutcome {
+    let reference = body["id"].as_str().map(str::to_string);
+    match (status, body["status"].as_str(), reference) {
+        (200..=299, Some("succeeded"), Some(reference)) => RefundOutcome::Succeeded { reference },
+        (200..=299, Some("failed" | "canceled"), reference) => RefundOutcome::Failed {
+            reference,
+            reason: body["failure_reason"]
+                .as_str()
+                .unwrap_or("refused by Stripe")
+                .to_string(),
+        },
+        (200..=299, Some(_), Some(reference)) => RefundOutcome::Pending { reference },
+        (400..=499, _, _) if status != 408 && status != 409 && status != 429 => {
+            RefundOutcome::Failed {
+                reference: None,
+                reason: body["error"]["message"].as_str().map_or_else(
+                    || format!("Stripe answered {status}"),
+                    |m| m.chars().take(300).collect(),
+                ),
+            }
+        }
+        _ => RefundOutcome::Unknown {
+            cause: format!("Stripe answered {status}"),
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "backoffice")]
 pub mod admin_defs;
+pub mod after_sale;
 #[cfg(feature = "backoffice")]
 pub mod cache;
 #[cfg(feature = "storefront")]

@@ -1,11 +1,16 @@
 //! Orders in D1: their rows, their view (the Order of API.md), and the batches that change
 //! them — each with its stock movements and its outbox event, all or nothing.
 
-use crate::app::ports::{OrderFilter, OrderStore, Placement, Receipt};
-use crate::domain::events::Envelope;
-use crate::domain::order::{
-    FulfillmentStatus, Order, OrderChange, OrderLine, OrderStatus, PaymentMethod, PaymentStatus,
+use crate::app::ports::{
+    OrderFilter, OrderOf, OrderStore, Placement, Receipt, ReturnFilter, TimelineEntry,
 };
+use crate::domain::events::Envelope;
+use crate::domain::order::returns::Return;
+use crate::domain::order::{
+    FulfillmentStatus, Order, OrderChange, OrderKind, OrderLine, OrderStatus, PaymentMethod,
+    PaymentStatus, Refund,
+};
+use crate::store::after_sale;
 use crate::store::d1::{decode, int, text, Db, StoreError};
 use crate::store::D1Store;
 use serde::Deserialize;
@@ -26,12 +31,16 @@ struct OrderRow {
     pub payment_provider: String,
     pub payment_reference: Option<String>,
     pub total_minor: i64,
+    pub paid_minor: i64,
     pub currency: String,
     pub shipping_refunded: i64,
     pub cancel_reason: Option<String>,
     pub body: String,
     pub pay_by: String,
     pub last_sequence: i64,
+    pub version: i64,
+    pub kind: String,
+    pub exchange_of: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -51,6 +60,9 @@ struct LineRow {
     fulfilled_quantity: i64,
     refunded_quantity: i64,
     refunded_unfulfilled: i64,
+    returned_quantity: i64,
+    refunded_minor: i64,
+    last_fulfilled_at: Option<String>,
 }
 
 impl From<LineRow> for OrderLine {
@@ -68,13 +80,21 @@ impl From<LineRow> for OrderLine {
             fulfilled_quantity: l.fulfilled_quantity,
             refunded_quantity: l.refunded_quantity,
             refunded_unfulfilled: l.refunded_unfulfilled,
+            returned_quantity: l.returned_quantity,
+            refunded_amount: l.refunded_minor,
+            last_fulfilled_at: l.last_fulfilled_at,
         }
     }
 }
 
 impl OrderRow {
     /// The typed order; a status the code does not know is corrupt data.
-    fn into_order(self, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
+    fn into_order(
+        self,
+        lines: Vec<OrderLine>,
+        refunds: Vec<Refund>,
+        returns: Vec<Return>,
+    ) -> Result<Order, StoreError> {
         let corrupt = |w: &str| StoreError::Corrupt(format!("order {}: {w}", self.id));
         Ok(Order {
             status: OrderStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
@@ -85,6 +105,12 @@ impl OrderRow {
             payment_method: PaymentMethod::parse(&self.payment_provider)
                 .ok_or_else(|| corrupt("payment provider"))?,
             shipping_refunded: self.shipping_refunded != 0,
+            kind: OrderKind::parse(&self.kind).ok_or_else(|| corrupt("kind"))?,
+            exchange_of: self.exchange_of,
+            paid_minor: self.paid_minor,
+            version: self.version,
+            refunds,
+            returns,
             id: self.id,
             number: self.number,
             channel_id: self.channel_id,
@@ -108,11 +134,11 @@ impl OrderRow {
 /// The columns of an order line row, read the same way for one order and for a page of them.
 const LINE_COLUMNS: &str =
     "order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, \
-     fulfilled_quantity, refunded_quantity, refunded_unfulfilled";
+     fulfilled_quantity, refunded_quantity, refunded_unfulfilled, returned_quantity, refunded_minor, last_fulfilled_at";
 
 const COLUMNS: &str = "id, number, channel_id, cart_id, market, customer_id, status, payment_status, fulfillment_status, \
-     payment_provider, payment_reference, total_minor, currency, shipping_refunded, cancel_reason, body, pay_by, \
-     last_sequence, created_at, updated_at";
+     payment_provider, payment_reference, total_minor, paid_minor, currency, shipping_refunded, cancel_reason, body, pay_by, \
+     last_sequence, version, kind, exchange_of, created_at, updated_at";
 
 fn select_order(
     db: &Db,
@@ -206,6 +232,32 @@ impl OrderStore for D1Store {
             .await?;
         Ok(())
     }
+
+    async fn order_of(&self, of: OrderOf<'_>) -> Result<Option<Order>, StoreError> {
+        let (sql, id) = match of {
+            OrderOf::Return(id) => ("(SELECT order_id FROM returns WHERE id = ?1)", id),
+            OrderOf::Refund(id) => ("(SELECT order_id FROM refunds WHERE id = ?1)", id),
+            OrderOf::ProviderRefund(id) => (
+                "(SELECT order_id FROM refunds WHERE provider_reference = ?1 LIMIT 1)",
+                id,
+            ),
+        };
+        one(&self.db, sql, &[text(id)]).await
+    }
+
+    async fn returns(
+        &self,
+        filter: &ReturnFilter,
+        at: &str,
+        after_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Return>, StoreError> {
+        after_sale::list_returns(&self.db, filter, at, after_id, limit).await
+    }
+
+    async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        after_sale::timeline(&self.db, order_id).await
+    }
 }
 
 fn receipt_statement(db: &Db, r: &Receipt) -> Result<D1PreparedStatement, StoreError> {
@@ -217,18 +269,25 @@ fn receipt_statement(db: &Db, r: &Receipt) -> Result<D1PreparedStatement, StoreE
 
 /// One round trip.
 async fn get(db: &Db, id: &str) -> Result<Option<Order>, StoreError> {
-    let results = db
-        .batch(vec![
-            select_order(db, "id = ?1", &[text(id)])?,
-            select_lines(db, "?1", &[text(id)])?,
-        ])
-        .await?;
-    decode_order(results.into_iter())
+    one(db, "?1", &[text(id)]).await
 }
 
-fn decode_order(
-    mut r: impl Iterator<Item = worker::D1Result>,
+/// The order whose id `id_sql` selects (`?1`, or a subquery), with its lines, refunds and
+/// returns: one round trip.
+async fn one(
+    db: &Db,
+    id_sql: &str,
+    params: &[wasm_bindgen::JsValue],
 ) -> Result<Option<Order>, StoreError> {
+    let results = db
+        .batch(vec![
+            select_order(db, &format!("id = {id_sql}"), params)?,
+            select_lines(db, id_sql, params)?,
+            after_sale::select_refunds(db, id_sql, params)?,
+            after_sale::select_returns(db, id_sql, params)?,
+        ])
+        .await?;
+    let mut r = results.into_iter();
     let (Some(order), Some(lines)) = (r.next(), r.next()) else {
         return Err(StoreError::Corrupt(
             "order batch returned too few results".into(),
@@ -241,17 +300,32 @@ fn decode_order(
         .into_iter()
         .map(OrderLine::from)
         .collect();
-    Ok(Some(row.into_order(lines)?))
+    let (refunds, returns) = after_sale::decode_after_sale(r.next(), r.next())?;
+    Ok(Some(
+        row.into_order(
+            lines,
+            refunds
+                .into_iter()
+                .map(|r| r.into_refund())
+                .collect::<Result<_, _>>()?,
+            returns
+                .into_iter()
+                .map(|r| r.into_return())
+                .collect::<Result<_, _>>()?,
+        )?,
+    ))
 }
 
-/// Statements that apply a decided change: the order row (guarded on the state read), its
-/// lines, the stock, and the event in the outbox, to run as one batch.
+/// Statements that apply a decided change: the order row (guarded on the version read), its
+/// lines, the stock, its refund, return and admin action, and its events in the outbox, to run
+/// as one batch.
 fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>, StoreError> {
     let (before, r) = (&change.before, &change.after);
     let lines = json!(r
         .lines
         .iter()
-        .map(|l| json!({"id": l.id, "f": l.fulfilled_quantity, "r": l.refunded_quantity, "u": l.refunded_unfulfilled}))
+        .map(|l| json!({"id": l.id, "f": l.fulfilled_quantity, "r": l.refunded_quantity, "u": l.refunded_unfulfilled,
+                        "ret": l.returned_quantity, "m": l.refunded_amount, "at": l.last_fulfilled_at}))
         .collect::<Vec<_>>());
     let stock = json!(change
         .stock
@@ -260,15 +334,15 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
         .collect::<Vec<_>>());
     let now = &r.updated_at;
     let mut out = vec![
-        // Guard: the order is still as read (no concurrent transition).
+        // Guard: the order is still as read (no concurrent change).
         db.statement(
             "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM orders \
-             WHERE id = ?1 AND updated_at = ?2 AND last_sequence = ?3)",
-            &[text(&r.id), text(&before.updated_at), int(before.last_sequence)],
+             WHERE id = ?1 AND version = ?2 AND last_sequence = ?3)",
+            &[text(&r.id), int(before.version), int(before.last_sequence)],
         )?,
         db.statement(
             "UPDATE orders SET status = ?2, payment_status = ?3, fulfillment_status = ?4, shipping_refunded = ?5, \
-                cancel_reason = ?6, last_sequence = ?7, updated_at = ?8 WHERE id = ?1",
+                cancel_reason = ?6, last_sequence = ?7, updated_at = ?8, version = ?9, paid_minor = ?10 WHERE id = ?1",
             &[
                 text(&r.id),
                 text(r.status.as_str()),
@@ -278,13 +352,18 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
                 r.cancel_reason.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
                 int(r.last_sequence),
                 text(now),
+                int(r.version),
+                int(r.paid_minor),
             ],
         )?,
         db.statement(
             "UPDATE order_lines SET \
                fulfilled_quantity = (SELECT json_extract(value, '$.f') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
                refunded_quantity = (SELECT json_extract(value, '$.r') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
-               refunded_unfulfilled = (SELECT json_extract(value, '$.u') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id) \
+               refunded_unfulfilled = (SELECT json_extract(value, '$.u') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
+               returned_quantity = (SELECT json_extract(value, '$.ret') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
+               refunded_minor = (SELECT json_extract(value, '$.m') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
+               last_fulfilled_at = (SELECT json_extract(value, '$.at') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id) \
              WHERE order_id = ?2",
             &[crate::store::d1::json_text(&lines), text(&r.id)],
         )?,
@@ -299,7 +378,37 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
             &[crate::store::d1::json_text(&stock), text(now)],
         )?);
     }
-    if let Some(event) = &change.event {
+    let records = &change.records;
+    if !records.restock.is_empty() {
+        let reason = match &records.ret {
+            Some(ret) => format!("returned: {}", ret.id),
+            None => format!("returned: order {}", r.id),
+        };
+        let ids: Vec<String> = records
+            .restock
+            .iter()
+            .enumerate()
+            .map(|(i, _)| format!("adj_{}_{}_{i}", r.id, r.version))
+            .collect();
+        out.extend(after_sale::restock(
+            db,
+            &records.restock,
+            &reason,
+            now,
+            &ids,
+        )?);
+    }
+    if let Some(refund) = &records.refund {
+        out.push(after_sale::upsert_refund(db, &r.id, refund)?);
+        out.push(after_sale::refunds_within_paid(db, &r.id)?);
+    }
+    if let Some(ret) = &records.ret {
+        out.push(after_sale::upsert_return(db, ret)?);
+    }
+    if let Some(action) = &records.action {
+        out.push(after_sale::admin_action(db, &r.id, action, now)?);
+    }
+    for event in &change.events {
         out.push(outbox(db, event, &r.id)?);
     }
     Ok(out)
@@ -329,6 +438,7 @@ async fn list(
     params: &[wasm_bindgen::JsValue],
 ) -> Result<Vec<Order>, StoreError> {
     let page = format!("(SELECT id FROM orders WHERE {filter} ORDER BY {order_by})");
+    let ids = format!("SELECT id FROM orders WHERE {filter} ORDER BY {order_by}");
     let results = db
         .batch(vec![
             select_order(db, &format!("id IN {page} ORDER BY {order_by}"), params)?,
@@ -338,16 +448,35 @@ async fn list(
                 ),
                 params,
             )?,
+            after_sale::select_refunds(db, &ids, params)?,
+            after_sale::select_returns(db, &ids, params)?,
         ])
         .await?;
     let mut r = results.into_iter();
     let rows: Vec<OrderRow> = r.next().map(decode).transpose()?.unwrap_or_default();
     let mut lines: Vec<LineRow> = r.next().map(decode).transpose()?.unwrap_or_default();
+    let (mut refunds, mut returns) = after_sale::decode_after_sale(r.next(), r.next())?;
     rows.into_iter()
         .map(|row| {
             let (mine, rest) = lines.drain(..).partition(|l| l.order_id == row.id);
             lines = rest;
-            row.into_order(mine.into_iter().map(OrderLine::from).collect())
+            let (my_refunds, rest): (Vec<_>, Vec<_>) =
+                refunds.drain(..).partition(|x| x.order_id == row.id);
+            refunds = rest;
+            let (my_returns, rest): (Vec<_>, Vec<_>) =
+                returns.drain(..).partition(|x| x.order_id == row.id);
+            returns = rest;
+            row.into_order(
+                mine.into_iter().map(OrderLine::from).collect(),
+                my_refunds
+                    .into_iter()
+                    .map(|x| x.into_refund())
+                    .collect::<Result<_, _>>()?,
+                my_returns
+                    .into_iter()
+                    .map(|x| x.into_return())
+                    .collect::<Result<_, _>>()?,
+            )
         })
         .collect()
 }

@@ -17,6 +17,7 @@ use comptoir::domain::channel::Channel;
 use comptoir::domain::events::Envelope;
 use comptoir::domain::market::{Market, RoundingMode, TaxClass, TaxRounding};
 use comptoir::domain::money::Currency;
+use comptoir::domain::order::returns::Return;
 use comptoir::domain::order::{Order, OrderChange};
 use comptoir::domain::pricing::Usage;
 use serde_json::json;
@@ -214,6 +215,8 @@ pub struct Tables {
     pub counters: BTreeMap<String, i64>,
     pub outbox: Vec<Envelope>,
     pub receipts: Vec<Receipt>,
+    /// Admin actions per order, for timelines.
+    pub actions: Vec<(String, comptoir::domain::order::AdminAction, String)>,
     pub keys: BTreeMap<(String, String, String, String), (KeyRecord, String)>,
 }
 
@@ -617,10 +620,29 @@ impl OrderStore for FakeStore {
         }
         let mut t = self.t.borrow().clone();
         let stored = &t.orders[&change.before.id];
-        if stored.updated_at != change.before.updated_at
+        if stored.version != change.before.version
             || stored.last_sequence != change.before.last_sequence
         {
             return refused("order guard");
+        }
+        let after = &change.after;
+        let committed: i64 = after.refunds.iter().map(|r| r.amount).sum();
+        if committed > after.paid_minor {
+            return refused("refunds beyond what was paid");
+        }
+        for l in &after.lines {
+            if l.returned_quantity > l.fulfilled_quantity || l.refunded_amount > l.total {
+                return refused("CHECK constraint failed: order_lines");
+            }
+        }
+        for (sku, q) in &change.records.restock {
+            if let Some((on_hand, _)) = t.inventory.get_mut(sku) {
+                *on_hand += q;
+            }
+        }
+        if let Some(a) = &change.records.action {
+            t.actions
+                .push((after.id.clone(), a.clone(), after.updated_at.clone()));
         }
         if let Some(r) = receipt {
             if t.receipts.iter().any(|x| x.event_id == r.event_id) {
@@ -635,7 +657,7 @@ impl OrderStore for FakeStore {
         }
         t.orders
             .insert(change.after.id.clone(), change.after.clone());
-        t.outbox.extend(change.event.clone());
+        t.outbox.extend(change.events.iter().cloned());
         *self.t.borrow_mut() = t;
         Ok(())
     }
@@ -654,6 +676,75 @@ impl OrderStore for FakeStore {
         self.trip();
         self.t.borrow_mut().receipts.push(receipt.clone());
         Ok(())
+    }
+
+    async fn order_of(&self, of: OrderOf<'_>) -> Result<Option<Order>, StoreError> {
+        self.trip();
+        let t = self.t.borrow();
+        Ok(t.orders
+            .values()
+            .find(|o| match of {
+                OrderOf::Return(id) => o.returns.iter().any(|r| r.id == id),
+                OrderOf::Refund(id) => o.refunds.iter().any(|r| r.id == id),
+                OrderOf::ProviderRefund(id) => o
+                    .refunds
+                    .iter()
+                    .any(|r| r.provider_reference.as_deref() == Some(id)),
+            })
+            .cloned())
+    }
+
+    async fn returns(
+        &self,
+        filter: &ReturnFilter,
+        at: &str,
+        after_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Return>, StoreError> {
+        self.trip();
+        let t = self.t.borrow();
+        let mut found: Vec<Return> = t
+            .orders
+            .values()
+            .flat_map(|o| o.returns.iter().cloned())
+            .filter(|r| filter.status.is_none_or(|s| s == r.status))
+            .filter(|r| filter.order_id.as_ref().is_none_or(|o| o == &r.order_id))
+            .filter(|r| (r.created_at.as_str(), r.id.as_str()) < (at, after_id))
+            .collect();
+        found.sort_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.trip();
+        let t = self.t.borrow();
+        let mut out: Vec<TimelineEntry> = t
+            .outbox
+            .iter()
+            .filter(|e| e.data["id"] == order_id)
+            .map(|e| TimelineEntry {
+                at: e.created_at.clone(),
+                kind: "event",
+                actor: None,
+                summary: e.event_type.as_str().into(),
+                reference: Some(e.id.clone()),
+            })
+            .chain(
+                t.actions
+                    .iter()
+                    .filter(|(o, _, _)| o == order_id)
+                    .map(|(_, a, at)| TimelineEntry {
+                        at: at.clone(),
+                        kind: "admin_action",
+                        actor: Some(a.actor.clone()),
+                        summary: a.summary.clone(),
+                        reference: a.reference.clone(),
+                    }),
+            )
+            .collect();
+        out.sort_by(|a, b| a.at.cmp(&b.at));
+        Ok(out)
     }
 }
 
@@ -748,6 +839,9 @@ pub struct FakePay {
     pub intents: RefCell<Vec<String>>,
     /// The intents canceled.
     pub canceled: RefCell<Vec<String>>,
+    /// Refunds sent: (refund id, amount, idempotency key).
+    pub refunds: RefCell<Vec<(String, i64, String)>>,
+    pub refund_answer: Cell<RefundAnswer>,
 }
 
 impl PaymentProvider for FakePay {
@@ -772,6 +866,41 @@ impl PaymentProvider for FakePay {
     fn cancel_intent(&self, intent_id: &str) {
         self.canceled.borrow_mut().push(intent_id.into());
     }
+}
+
+impl Refunds for FakePay {
+    async fn refund(&self, r: &RefundOrder<'_>) -> RefundOutcome {
+        if self.hang.get() {
+            std::future::pending::<()>().await;
+        }
+        self.refunds.borrow_mut().push((
+            r.refund_id.to_string(),
+            r.amount,
+            r.idempotency_key.clone(),
+        ));
+        let reference = format!("re_{}", r.idempotency_key);
+        match self.refund_answer.get() {
+            RefundAnswer::Succeed => RefundOutcome::Succeeded { reference },
+            RefundAnswer::Pending => RefundOutcome::Pending { reference },
+            RefundAnswer::Fail => RefundOutcome::Failed {
+                reference: Some(reference),
+                reason: "insufficient_funds".into(),
+            },
+            RefundAnswer::Unknown => RefundOutcome::Unknown {
+                cause: "Stripe answered 500".into(),
+            },
+        }
+    }
+}
+
+/// How the fake provider answers refunds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefundAnswer {
+    #[default]
+    Succeed,
+    Pending,
+    Fail,
+    Unknown,
 }
 
 pub fn settings() -> Settings {
@@ -816,6 +945,33 @@ impl World {
             platform: &self.platform,
             channel: &self.channel,
             settings: &self.settings,
+        }
+    }
+
+    /// A back-office action on an order, by `staff`, through `app::after_sale`.
+    pub fn act(
+        &self,
+        id: &str,
+        action: comptoir::domain::order::Action,
+        detail: Option<serde_json::Value>,
+    ) -> Result<Order, comptoir::app::Failure<comptoir::app::orders::OrderRefusal>> {
+        use comptoir::app::after_sale::{act, decided, Actor, Of};
+        block_on(act(
+            &self.store,
+            &self.services(),
+            Of::Order(id),
+            Actor::Staff("staff"),
+            "test",
+            |o, _| decided(o, &action, detail.clone()),
+        ))
+    }
+
+    /// The services the after-sale use cases need.
+    pub fn services(&self) -> comptoir::app::after_sale::Services<'_, FakePlatform, FakePay> {
+        comptoir::app::after_sale::Services {
+            platform: &self.platform,
+            refunds: &self.pay,
+            timeout_ms: 1000.0,
         }
     }
 

@@ -16,6 +16,13 @@ pub const EVENT_TYPES: &[&str] = &[
     "order.fulfilled",
     "order.refunded",
     "inventory.low",
+    "order.edited",
+    "return.requested",
+    "return.approved",
+    "return.rejected",
+    "return.received",
+    "return.canceled",
+    "refund.failed",
 ];
 
 /// How long a rotated-out secret keeps signing alongside the new one, so that receivers can

@@ -5,8 +5,14 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::domain::events::EventType;
 
+pub mod ledger;
 mod record;
-pub use record::{NewOrder, Order, OrderChange, OrderLine, PaymentMethod};
+pub mod returns;
+pub use ledger::{Ledger, Refund, RefundKind, RefundLine, RefundStatus};
+pub use record::{
+    AdminAction, NewOrder, Order, OrderChange, OrderKind, OrderLine, PaymentMethod, Records,
+    RefundView, ReturnView,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,18 +42,6 @@ pub enum FulfillmentStatus {
     Fulfilled,
 }
 
-macro_rules! text_enum {
-    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
-        impl $t {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),* }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some(Self::$v),)* _ => None }
-            }
-        }
-    };
-}
 text_enum!(OrderStatus { PendingPayment => "pending_payment", Confirmed => "confirmed", Fulfilled => "fulfilled", Canceled => "canceled", Refunded => "refunded" });
 text_enum!(PaymentStatus { Pending => "pending", Paid => "paid", PartiallyRefunded => "partially_refunded", Refunded => "refunded", Voided => "voided" });
 text_enum!(FulfillmentStatus { Unfulfilled => "unfulfilled", PartiallyFulfilled => "partially_fulfilled", Fulfilled => "fulfilled" });
@@ -61,6 +55,10 @@ pub struct LineState {
     pub refunded: i64,
     /// Refunded units that were never shipped.
     pub refunded_unfulfilled: i64,
+    /// The line's total (what its units are worth together).
+    pub total: i64,
+    /// Money of refunds given for this line so far.
+    pub refunded_amount: i64,
 }
 
 impl LineState {
@@ -77,18 +75,46 @@ pub struct OrderState {
     pub fulfillment: FulfillmentStatus,
     pub lines: Vec<LineState>,
     pub shipping_refunded: bool,
+    /// What the shipping is worth (with its tax when prices exclude it).
+    pub shipping_value: i64,
+    pub ledger: Ledger,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    MarkPaid,
-    Cancel,
+    /// The payment of the balance, or of `Some(amount)` of it.
+    MarkPaid(Option<i64>),
+    /// `settle`: the refund of what was paid (if anything) succeeds at once (a manual order).
+    Cancel {
+        settle: bool,
+    },
     /// The payment deadline passed without payment.
     Expire,
     Fulfill(Vec<(String, i64)>),
+    /// Units of lines and/or the shipping. `returned`: the units came back (a return), so none
+    /// of them is an unshipped unit to release.
     Refund {
         lines: Vec<(String, i64)>,
         include_shipping: bool,
+        returned: bool,
+        settle: bool,
+    },
+    /// An amount without lines: it settles what is owed, and the rest is goodwill.
+    RefundAmount {
+        amount: i64,
+        settle: bool,
+    },
+    /// A pending refund of `amount` succeeded.
+    Settle {
+        amount: i64,
+    },
+    /// A pending refund of `amount` failed: the money is owed again.
+    Fail {
+        amount: i64,
+    },
+    /// A failed refund of `amount` is sent again.
+    Retry {
+        amount: i64,
     },
 }
 
@@ -100,15 +126,27 @@ pub struct StockMove {
     pub ship: i64,
 }
 
+/// The money a transition gives back, to record as a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundPlan {
+    pub kind: RefundKind,
+    pub amount: i64,
+    pub credit: i64,
+    pub lines: Vec<RefundLine>,
+    pub include_shipping: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub state: OrderState,
     pub event: Option<EventType>,
     pub stock: Vec<StockMove>,
     pub cancel_reason: Option<&'static str>,
+    pub refund: Option<RefundPlan>,
 }
 
-/// Why an action cannot apply: 409 `illegal_transition`, or 422 for a bad line reference.
+/// Why an action cannot apply: 409 `illegal_transition`, or 422 for a bad line reference or
+/// amount.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     Illegal {
@@ -119,15 +157,63 @@ pub enum Refusal {
         index: usize,
         reason: String,
     },
+    BadAmount {
+        reason: String,
+    },
 }
 
 fn action_name(a: &Action) -> &'static str {
     match a {
-        Action::MarkPaid => "mark-paid",
-        Action::Cancel => "cancel",
+        Action::MarkPaid(_) => "mark-paid",
+        Action::Cancel { .. } => "cancel",
         Action::Expire => "expire",
         Action::Fulfill(_) => "fulfill",
-        Action::Refund { .. } => "refund",
+        Action::Refund { .. } | Action::RefundAmount { .. } => "refund",
+        Action::Settle { .. } => "settle",
+        Action::Fail { .. } => "fail",
+        Action::Retry { .. } => "retry",
+    }
+}
+
+/// The payment status money says: nothing paid keeps what it was (pending, voided); then
+/// paid, partially refunded, or refunded once succeeded refunds reach what was paid.
+fn payment_of(prior: PaymentStatus, ledger: &Ledger) -> PaymentStatus {
+    if ledger.paid <= 0 {
+        prior
+    } else if ledger.refunded >= ledger.paid {
+        PaymentStatus::Refunded
+    } else if ledger.refunded > 0 {
+        PaymentStatus::PartiallyRefunded
+    } else {
+        PaymentStatus::Paid
+    }
+}
+
+/// Records a refund of `amount` crediting `credit` in `next`'s ledger (money out now if
+/// `settle`), and its payment status.
+fn book(next: &mut OrderState, amount: i64, credit: i64, settle: bool) {
+    next.ledger.committed += amount;
+    next.ledger.credited += credit;
+    next.ledger.out += amount;
+    if settle {
+        next.ledger.refunded += amount;
+    }
+    next.payment = payment_of(next.payment, &next.ledger);
+}
+
+/// A transition that changes nothing in the order's own state (a return's step, a refund's
+/// provider reference), with the event it emits.
+pub fn unchanged(state: OrderState, event: Option<EventType>) -> Transition {
+    transition(state, event, vec![])
+}
+
+fn transition(state: OrderState, event: Option<EventType>, stock: Vec<StockMove>) -> Transition {
+    Transition {
+        state,
+        event,
+        stock,
+        cancel_reason: None,
+        refund: None,
     }
 }
 
@@ -140,31 +226,59 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
         action: action_name(action),
     };
     let mut next = state.clone();
+    let balance = state.ledger.balance();
     match action {
-        Action::MarkPaid => match state.status {
-            PendingPayment => {
+        Action::MarkPaid(amount) => {
+            let pay = match (state.status, amount) {
+                (Canceled, _) => return Err(illegal()),
+                (_, None) if balance <= 0 => return Ok(None),
+                (_, None) => balance,
+                (_, Some(a)) if *a < 1 || *a > balance.max(0) => {
+                    return Err(Refusal::BadAmount {
+                        reason: format!(
+                            "the balance is {}: a payment is between 1 and that (minor units)",
+                            balance.max(0)
+                        ),
+                    })
+                }
+                // An unpaid order is paid in full, or not at all.
+                (PendingPayment, Some(a)) if *a != balance => {
+                    return Err(Refusal::BadAmount {
+                        reason: "an unpaid order is paid for its whole balance".into(),
+                    })
+                }
+                (_, Some(a)) => *a,
+            };
+            next.ledger.paid += pay;
+            let event = if state.status == PendingPayment {
                 next.status = Confirmed;
                 next.payment = PaymentStatus::Paid;
-                Ok(Some(Transition {
-                    state: next,
-                    event: Some(EventType::OrderConfirmed),
-                    stock: vec![],
-                    cancel_reason: None,
-                }))
-            }
-            Confirmed | Fulfilled | Refunded if state.payment != PaymentStatus::Pending => Ok(None),
-            _ => Err(illegal()),
-        },
-        Action::Cancel | Action::Expire => match state.status {
+                Some(EventType::OrderConfirmed)
+            } else {
+                next.payment = payment_of(next.payment, &next.ledger);
+                None
+            };
+            Ok(Some(transition(next, event, vec![])))
+        }
+        Action::Cancel { .. } | Action::Expire => match state.status {
             Canceled => Ok(None),
-            PendingPayment => cancel(state, next, action == &Action::Expire),
+            PendingPayment if state.ledger.paid == 0 => {
+                cancel(state, next, action == &Action::Expire)
+            }
             Confirmed
-                if matches!(action, Action::Cancel)
+                if matches!(action, Action::Cancel { .. })
                     && state.lines.iter().all(|l| l.fulfilled == 0) =>
             {
-                cancel(state, next, false)
+                let settle = matches!(action, Action::Cancel { settle: true });
+                let mut t = cancel(state, next, false)?;
+                if let Some(t) = t.as_mut() {
+                    if let Some(r) = t.refund.clone() {
+                        book(&mut t.state, r.amount, r.credit, settle);
+                    }
+                }
+                Ok(t)
             }
-            Confirmed if matches!(action, Action::Expire) => Ok(None),
+            Confirmed | PendingPayment if matches!(action, Action::Expire) => Ok(None),
             _ => Err(illegal()),
         },
         Action::Fulfill(lines) => {
@@ -191,24 +305,30 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
             if next.fulfillment == FulfillmentStatus::Fulfilled {
                 next.status = Fulfilled;
             }
-            Ok(Some(Transition {
-                state: next,
-                event: Some(EventType::OrderFulfilled),
+            Ok(Some(transition(
+                next,
+                Some(EventType::OrderFulfilled),
                 stock,
-                cancel_reason: None,
-            }))
+            )))
         }
         Action::Refund {
             lines,
             include_shipping,
+            returned,
+            settle,
         } => {
-            if !matches!(state.status, Confirmed | Fulfilled)
-                || state.payment == PaymentStatus::Pending
-            {
+            if !matches!(state.status, Confirmed | Fulfilled) || state.ledger.paid == 0 {
                 return Err(illegal());
             }
             let mut stock = Vec::new();
+            let mut planned = Vec::new();
             for (i, (line_id, q)) in lines.iter().enumerate() {
+                if lines[..i].iter().any(|(other, _)| other == line_id) {
+                    return Err(Refusal::BadLine {
+                        index: i,
+                        reason: "names a line already named in this refund".into(),
+                    });
+                }
                 let line = line_mut(&mut next.lines, i, line_id)?;
                 let refundable = line.quantity - line.refunded;
                 if *q < 1 || *q > refundable {
@@ -217,10 +337,24 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
                         reason: format!("{refundable} unit(s) of this line can still be refunded"),
                     });
                 }
-                // Unshipped units are refunded first: their reservation is released.
-                let unshipped = (*q).min(line.open());
+                // Units that never shipped are refunded first (their reservation is
+                // released), unless these came back from the customer.
+                let unshipped = if *returned { 0 } else { (*q).min(line.open()) };
+                if *returned && *q > line.fulfilled - (line.refunded - line.refunded_unfulfilled) {
+                    return Err(Refusal::BadLine {
+                        index: i,
+                        reason: "more units than were shipped and not yet refunded".into(),
+                    });
+                }
+                let amount = ledger::next_share(line.total, line.quantity, line.refunded, *q);
                 line.refunded += q;
                 line.refunded_unfulfilled += unshipped;
+                line.refunded_amount += amount;
+                planned.push(RefundLine {
+                    line_id: line_id.clone(),
+                    quantity: *q,
+                    amount,
+                });
                 if unshipped > 0 {
                     stock.push(StockMove {
                         sku: line.sku.clone(),
@@ -235,6 +369,7 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
                     reason: "a refund names lines or includes shipping".into(),
                 });
             }
+            let mut amount: i64 = planned.iter().map(|l| l.amount).sum();
             if *include_shipping {
                 if state.shipping_refunded {
                     return Err(Refusal::BadLine {
@@ -243,25 +378,87 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
                     });
                 }
                 next.shipping_refunded = true;
+                amount += state.shipping_value;
+            }
+            if amount > state.ledger.refundable() {
+                return Err(Refusal::BadAmount {
+                    reason: format!(
+                        "these units are worth {amount} (minor units) but only {} of what was paid can still be refunded",
+                        state.ledger.refundable()
+                    ),
+                });
             }
             let all = next.lines.iter().all(|l| l.refunded == l.quantity);
-            next.payment = if all {
-                PaymentStatus::Refunded
-            } else {
-                PaymentStatus::PartiallyRefunded
-            };
             next.fulfillment = fulfillment_of(&next.lines);
             if all {
                 next.status = Refunded;
             } else if next.fulfillment == FulfillmentStatus::Fulfilled {
                 next.status = Fulfilled;
             }
-            Ok(Some(Transition {
-                state: next,
-                event: Some(EventType::OrderRefunded),
+            if amount > 0 {
+                book(&mut next, amount, amount, *settle);
+            }
+            let mut t = transition(
+                next,
+                (*settle || amount == 0).then_some(EventType::OrderRefunded),
                 stock,
-                cancel_reason: None,
-            }))
+            );
+            // Units worth nothing (a 100 % discount) are refunded too: a record of 0.
+            t.refund = Some(RefundPlan {
+                kind: RefundKind::Lines,
+                amount,
+                credit: amount,
+                lines: planned,
+                include_shipping: *include_shipping,
+            });
+            Ok(Some(t))
+        }
+        Action::RefundAmount { amount, settle } => {
+            if matches!(state.status, PendingPayment) || state.ledger.paid == 0 {
+                return Err(illegal());
+            }
+            let refundable = state.ledger.refundable();
+            if *amount < 1 || *amount > refundable {
+                return Err(Refusal::BadAmount {
+                    reason: format!(
+                        "{refundable} (minor units) of what was paid can still be refunded"
+                    ),
+                });
+            }
+            let credit = state.ledger.goodwill_credit(*amount);
+            book(&mut next, *amount, credit, *settle);
+            let mut t = transition(next, settle.then_some(EventType::OrderRefunded), vec![]);
+            t.refund = Some(RefundPlan {
+                kind: RefundKind::Amount,
+                amount: *amount,
+                credit,
+                lines: vec![],
+                include_shipping: false,
+            });
+            Ok(Some(t))
+        }
+        Action::Settle { amount } => {
+            next.ledger.refunded += amount;
+            next.payment = payment_of(next.payment, &next.ledger);
+            Ok(Some(transition(
+                next,
+                Some(EventType::OrderRefunded),
+                vec![],
+            )))
+        }
+        Action::Fail { amount } => {
+            next.ledger.out -= amount;
+            next.ledger.failed += amount;
+            Ok(Some(transition(
+                next,
+                Some(EventType::RefundFailed),
+                vec![],
+            )))
+        }
+        Action::Retry { amount } => {
+            next.ledger.out += amount;
+            next.ledger.failed -= amount;
+            Ok(Some(transition(next, None, vec![])))
         }
     }
 }
@@ -272,10 +469,6 @@ fn cancel(
     expired: bool,
 ) -> Result<Option<Transition>, Refusal> {
     next.status = OrderStatus::Canceled;
-    next.payment = match state.payment {
-        PaymentStatus::Pending => PaymentStatus::Voided,
-        _ => PaymentStatus::Refunded,
-    };
     let stock = state
         .lines
         .iter()
@@ -286,6 +479,18 @@ fn cancel(
             ship: 0,
         })
         .collect();
+    // What was paid goes back: all that can still be refunded, crediting what is still due.
+    let amount = state.ledger.refundable();
+    let refund = (amount > 0).then(|| RefundPlan {
+        kind: RefundKind::Amount,
+        amount,
+        credit: (state.ledger.total - state.ledger.credited).clamp(0, amount),
+        lines: vec![],
+        include_shipping: false,
+    });
+    if state.ledger.paid == 0 {
+        next.payment = PaymentStatus::Voided;
+    }
     Ok(Some(Transition {
         state: next,
         event: Some(EventType::OrderCanceled),
@@ -295,6 +500,7 @@ fn cancel(
         } else {
             "canceled_by_merchant"
         }),
+        refund,
     }))
 }
 
@@ -341,6 +547,8 @@ mod tests {
                     fulfilled: 0,
                     refunded: 0,
                     refunded_unfulfilled: 0,
+                    total: 2000,
+                    refunded_amount: 0,
                 },
                 LineState {
                     id: "l2".into(),
@@ -349,9 +557,21 @@ mod tests {
                     fulfilled: 0,
                     refunded: 0,
                     refunded_unfulfilled: 0,
+                    total: 1001,
+                    refunded_amount: 0,
                 },
             ],
             shipping_refunded: false,
+            shipping_value: 499,
+            ledger: Ledger {
+                total: 3500,
+                paid: if payment == PaymentStatus::Pending || payment == PaymentStatus::Voided {
+                    0
+                } else {
+                    3500
+                },
+                ..Ledger::default()
+            },
         }
     }
 
@@ -365,7 +585,12 @@ mod tests {
         for l in &mut refunded.lines {
             l.refunded = l.quantity;
             l.refunded_unfulfilled = l.quantity;
+            l.refunded_amount = l.total;
         }
+        refunded.ledger.refunded = 3001;
+        refunded.ledger.out = 3001;
+        refunded.ledger.committed = 3001;
+        refunded.ledger.credited = 3001;
         vec![
             state(PendingPayment, PaymentStatus::Pending),
             state(Confirmed, PaymentStatus::Paid),
@@ -377,13 +602,15 @@ mod tests {
 
     fn actions() -> Vec<Action> {
         vec![
-            Action::MarkPaid,
-            Action::Cancel,
+            Action::MarkPaid(None),
+            Action::Cancel { settle: true },
             Action::Expire,
             Action::Fulfill(vec![("l1".into(), 1)]),
             Action::Refund {
                 lines: vec![("l1".into(), 1)],
                 include_shipping: false,
+                returned: false,
+                settle: true,
             },
         ]
     }
@@ -428,7 +655,7 @@ mod tests {
                     Ok(Some(t)) => To(t.state.status),
                     Ok(None) => Unchanged,
                     Err(Refusal::Illegal { .. }) => Illegal,
-                    Err(Refusal::BadLine { .. }) => Illegal,
+                    Err(Refusal::BadLine { .. } | Refusal::BadAmount { .. }) => Illegal,
                 };
                 assert_eq!(got, want, "{status:?} + {a:?}");
             }
@@ -439,7 +666,7 @@ mod tests {
     fn paying_confirms_and_emits_order_confirmed() {
         let t = apply(
             &state(PendingPayment, PaymentStatus::Pending),
-            &Action::MarkPaid,
+            &Action::MarkPaid(None),
         )
         .unwrap()
         .unwrap();
@@ -476,9 +703,12 @@ mod tests {
                 }
             ]
         );
-        let t = apply(&state(Confirmed, PaymentStatus::Paid), &Action::Cancel)
-            .unwrap()
-            .unwrap();
+        let t = apply(
+            &state(Confirmed, PaymentStatus::Paid),
+            &Action::Cancel { settle: true },
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             (t.state.payment, t.cancel_reason),
             (PaymentStatus::Refunded, Some("canceled_by_merchant"))
@@ -514,7 +744,7 @@ mod tests {
             (Fulfilled, FulfillmentStatus::Fulfilled)
         );
         assert!(matches!(
-            apply(&t.state, &Action::Cancel),
+            apply(&t.state, &Action::Cancel { settle: true }),
             Err(Refusal::Illegal { .. })
         ));
     }
@@ -551,6 +781,8 @@ mod tests {
             &Action::Refund {
                 lines: vec![("l1".into(), 2)],
                 include_shipping: false,
+                returned: false,
+                settle: true,
             },
         )
         .unwrap()
@@ -569,6 +801,8 @@ mod tests {
             &Action::Refund {
                 lines: vec![("l2".into(), 1)],
                 include_shipping: true,
+                returned: false,
+                settle: true,
             },
         )
         .unwrap()
@@ -583,7 +817,9 @@ mod tests {
                 &t.state,
                 &Action::Refund {
                     lines: vec![("l2".into(), 1)],
-                    include_shipping: false
+                    include_shipping: false,
+                    returned: false,
+                    settle: true,
                 }
             ),
             Err(Refusal::Illegal { .. })

@@ -2,10 +2,12 @@
 //! API.md). Orders are created here (`Order::place`) and changed only by applying a
 //! [`Transition`] of the state machine (`Order::with`).
 
+use super::ledger::{Ledger, Refund};
+use super::returns::Return;
 use super::{
     FulfillmentStatus, LineState, OrderState, OrderStatus, PaymentStatus, StockMove, Transition,
 };
-use crate::domain::events::Envelope;
+use crate::domain::events::{Envelope, EventType};
 use crate::domain::money::{Currency, Money};
 use serde::Serialize;
 use serde_json::Value;
@@ -51,6 +53,36 @@ pub struct OrderLine {
     pub refunded_quantity: i64,
     /// Refunded units that were never shipped.
     pub refunded_unfulfilled: i64,
+    /// Units received back from the customer.
+    pub returned_quantity: i64,
+    /// Money of refunds given for this line.
+    pub refunded_amount: i64,
+    /// When units of this line last shipped (a return window counts from it).
+    pub last_fulfilled_at: Option<String>,
+}
+
+/// What an order is: a sale, or the replacement of returned goods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKind {
+    Order,
+    Exchange,
+}
+
+impl OrderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderKind::Order => "order",
+            OrderKind::Exchange => "exchange",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderKind> {
+        match s {
+            "order" => Some(OrderKind::Order),
+            "exchange" => Some(OrderKind::Exchange),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +100,8 @@ pub struct Order {
     pub payment_method: PaymentMethod,
     pub payment_reference: Option<String>,
     pub total_minor: i64,
+    /// Money collected (minor units).
+    pub paid_minor: i64,
     pub currency: String,
     pub shipping_refunded: bool,
     pub cancel_reason: Option<String>,
@@ -78,9 +112,16 @@ pub struct Order {
     pub pay_by: String,
     /// The sequence of the last event this order emitted.
     pub last_sequence: i64,
+    /// Grows by one with every change: the guard of the next one.
+    pub version: i64,
+    pub kind: OrderKind,
+    /// The order whose return this one replaces.
+    pub exchange_of: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub lines: Vec<OrderLine>,
+    pub refunds: Vec<Refund>,
+    pub returns: Vec<Return>,
 }
 
 /// What a checkout places: everything but the number, which the store assigns.
@@ -115,16 +156,33 @@ impl Order {
             payment_method: new.payment_method,
             payment_reference: None,
             total_minor: new.total_minor,
+            paid_minor: 0,
             currency: new.currency,
             shipping_refunded: false,
             cancel_reason: None,
             body: new.body.to_string(),
             pay_by: new.pay_by,
             last_sequence: 1,
+            version: 1,
+            kind: OrderKind::Order,
+            exchange_of: None,
             created_at: now.to_string(),
             updated_at: now.to_string(),
             lines: new.lines,
+            refunds: vec![],
+            returns: vec![],
         }
+    }
+
+    /// The figures of its money.
+    pub fn ledger(&self) -> Ledger {
+        Ledger::of(self.total_minor, self.paid_minor, &self.refunds)
+    }
+
+    /// What the shipping is worth: the total less its lines (shipping tax included when
+    /// prices exclude tax).
+    pub fn shipping_value(&self) -> i64 {
+        (self.total_minor - self.lines.iter().map(|l| l.total).sum::<i64>()).max(0)
     }
 
     /// What the state machine decides from.
@@ -143,9 +201,13 @@ impl Order {
                     fulfilled: l.fulfilled_quantity,
                     refunded: l.refunded_quantity,
                     refunded_unfulfilled: l.refunded_unfulfilled,
+                    total: l.total,
+                    refunded_amount: l.refunded_amount,
                 })
                 .collect(),
             shipping_refunded: self.shipping_refunded,
+            shipping_value: self.shipping_value(),
+            ledger: self.ledger(),
         }
     }
 
@@ -160,12 +222,18 @@ impl Order {
             after.cancel_reason = Some(r.into());
         }
         after.last_sequence += i64::from(t.event.is_some());
+        after.version += 1;
+        after.paid_minor = t.state.ledger.paid;
         after.updated_at = now.into();
         for line in &mut after.lines {
             if let Some(s) = t.state.lines.iter().find(|s| s.id == line.id) {
+                if s.fulfilled > line.fulfilled_quantity {
+                    line.last_fulfilled_at = Some(now.into());
+                }
                 line.fulfilled_quantity = s.fulfilled;
                 line.refunded_quantity = s.refunded;
                 line.refunded_unfulfilled = s.refunded_unfulfilled;
+                line.refunded_amount = s.refunded_amount;
             }
         }
         after
@@ -181,19 +249,68 @@ impl Order {
         event_id: &str,
         detail: Option<Value>,
     ) -> OrderChange {
-        let after = self.with(t, now);
-        let event = t.event.map(|kind| {
-            let mut data = after.view();
+        let mut id = Some(event_id.to_string());
+        self.change_with(
+            t,
+            now,
+            &mut || id.take().unwrap_or_default(),
+            detail,
+            Records::default(),
+        )
+    }
+
+    /// [`Order::change`] that also writes a refund, a return, stock put back and the admin
+    /// action behind it; the order after shows them (and so does its event).
+    /// `event_id` names each event written, in turn: the transition's, then `records.also`.
+    pub fn change_with(
+        &self,
+        t: &Transition,
+        now: &str,
+        event_id: &mut dyn FnMut() -> String,
+        detail: Option<Value>,
+        records: Records,
+    ) -> OrderChange {
+        let mut after = self.with(t, now);
+        after.last_sequence += records.also.len() as i64;
+        if let Some(r) = &records.refund {
+            match after.refunds.iter_mut().find(|x| x.id == r.id) {
+                Some(x) => *x = r.clone(),
+                None => after.refunds.push(r.clone()),
+            }
+        }
+        if let Some(r) = &records.ret {
+            match after.returns.iter_mut().find(|x| x.id == r.id) {
+                Some(x) => *x = r.clone(),
+                None => after.returns.push(r.clone()),
+            }
+        }
+        for (line_id, q) in &records.returned {
+            if let Some(l) = after.lines.iter_mut().find(|l| &l.id == line_id) {
+                l.returned_quantity += q;
+            }
+        }
+        let view = after.view();
+        let mut sequence = self.last_sequence;
+        let mut events = Vec::new();
+        let all = t
+            .event
+            .map(|e| (e, detail))
+            .into_iter()
+            .chain(records.also.iter().map(|(e, d)| (*e, Some(d.clone()))));
+        for (kind, detail) in all {
+            let mut data = view.clone();
             if let (Some(key), Some(detail)) = (kind.detail_key(), detail) {
                 data[key] = detail;
             }
-            Envelope::new(event_id, kind, after.last_sequence, now, data)
-        });
+            sequence += 1;
+            events.push(Envelope::new(&event_id(), kind, sequence, now, data));
+        }
         OrderChange {
             before: self.clone(),
             after,
             stock: t.stock.clone(),
-            event,
+            events,
+            records,
         }
     }
 
@@ -209,6 +326,7 @@ impl Order {
         let money = |minor: i64| currency.and_then(|c| Money::from_minor(minor, c).ok());
         let mut body: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
         let mut placed = |key: &str| body.get_mut(key).map(Value::take).unwrap_or(Value::Null);
+        let ledger = self.ledger();
         OrderView {
             id: &self.id,
             number: &self.number,
@@ -235,6 +353,8 @@ impl Order {
                     total: money(l.total),
                     fulfilled_quantity: l.fulfilled_quantity,
                     refunded_quantity: l.refunded_quantity,
+                    returned_quantity: l.returned_quantity,
+                    refunded_amount: money(l.refunded_amount),
                 })
                 .collect(),
             totals: placed("totals"),
@@ -244,20 +364,163 @@ impl Order {
             discount_codes: placed("discount_codes"),
             payment_provider: self.payment_method.as_str(),
             cancel_reason: self.cancel_reason.as_deref(),
+            kind: self.kind.as_str(),
+            exchange_of: self.exchange_of.as_deref(),
+            paid: money(ledger.paid),
+            refunded: money(ledger.refunded),
+            balance: money(ledger.balance()),
+            refunds: self
+                .refunds
+                .iter()
+                .map(|r| RefundView::of(r, currency))
+                .collect(),
+            returns: self.returns.iter().map(ReturnView::of).collect(),
             created_at: &self.created_at,
             updated_at: &self.updated_at,
         }
     }
 }
 
+/// A refund as API.md shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RefundView<'a> {
+    pub id: &'a str,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub amount: Option<Money>,
+    pub lines: Vec<RefundLineView<'a>>,
+    pub include_shipping: bool,
+    pub reason: Option<&'a str>,
+    pub provider_reference: Option<&'a str>,
+    pub failure_reason: Option<&'a str>,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RefundLineView<'a> {
+    pub line_id: &'a str,
+    pub quantity: i64,
+    pub amount: Option<Money>,
+}
+
+impl<'a> RefundView<'a> {
+    pub fn of(r: &'a Refund, currency: Option<Currency>) -> RefundView<'a> {
+        let money = |minor: i64| currency.and_then(|c| Money::from_minor(minor, c).ok());
+        RefundView {
+            id: &r.id,
+            kind: r.kind.as_str(),
+            status: r.status.as_str(),
+            amount: money(r.amount),
+            lines: r
+                .lines
+                .iter()
+                .map(|l| RefundLineView {
+                    line_id: &l.line_id,
+                    quantity: l.quantity,
+                    amount: money(l.amount),
+                })
+                .collect(),
+            include_shipping: r.include_shipping,
+            reason: r.reason.as_deref(),
+            provider_reference: r.provider_reference.as_deref(),
+            failure_reason: r.failure_reason.as_deref(),
+            created_at: &r.created_at,
+            updated_at: &r.updated_at,
+        }
+    }
+}
+
+/// A return as API.md shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReturnView<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub status: &'static str,
+    pub lines: Vec<ReturnLineView<'a>>,
+    pub note: Option<&'a str>,
+    pub opened_by: &'static str,
+    pub reject_reason: Option<&'a str>,
+    pub exchange_order_id: Option<&'a str>,
+    pub refund_ids: &'a [String],
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReturnLineView<'a> {
+    pub line_id: &'a str,
+    pub quantity: i64,
+    pub reason: &'static str,
+    pub received_quantity: i64,
+    pub restocked_quantity: i64,
+}
+
+impl<'a> ReturnView<'a> {
+    pub fn of(r: &'a Return) -> ReturnView<'a> {
+        ReturnView {
+            id: &r.id,
+            order_id: &r.order_id,
+            status: r.status.as_str(),
+            lines: r
+                .lines
+                .iter()
+                .map(|l| ReturnLineView {
+                    line_id: &l.line_id,
+                    quantity: l.quantity,
+                    reason: l.reason.as_str(),
+                    received_quantity: l.received,
+                    restocked_quantity: l.restocked,
+                })
+                .collect(),
+            note: r.note.as_deref(),
+            opened_by: r.opened_by.as_str(),
+            reject_reason: r.reject_reason.as_deref(),
+            exchange_order_id: r.exchange_order_id.as_deref(),
+            refund_ids: &r.refund_ids,
+            created_at: &r.created_at,
+            updated_at: &r.updated_at,
+        }
+    }
+}
+
 /// What applying a transition writes, as one guarded batch: the order as `after` (only if it is
-/// still as `before` was read), the stock movements, and the event in the outbox.
+/// still as `before` was read), the stock movements, the records, and the event in the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderChange {
     pub before: Order,
     pub after: Order,
     pub stock: Vec<StockMove>,
-    pub event: Option<Envelope>,
+    pub events: Vec<Envelope>,
+    pub records: Records,
+}
+
+/// Records a change writes beside the order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Records {
+    /// A refund, new or changed.
+    pub refund: Option<Refund>,
+    /// A return, new or changed.
+    pub ret: Option<Return>,
+    /// Units received back per line (order line id, units).
+    pub returned: Vec<(String, i64)>,
+    /// Units put back on hand per SKU.
+    pub restock: Vec<(String, i64)>,
+    /// Who did it, for the timeline (an admin token's `sub`), with what.
+    pub action: Option<AdminAction>,
+    /// Events beside the transition's, each with its detail (a return received and refunded).
+    pub also: Vec<(EventType, Value)>,
+}
+
+/// A back-office action on an order, for its timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminAction {
+    pub id: String,
+    pub actor: String,
+    pub action: String,
+    pub summary: String,
+    /// What it made or touched (`ref_…`, `ret_…`, `ord_…`).
+    pub reference: Option<String>,
 }
 
 /// The Order of API.md.
@@ -281,6 +544,16 @@ pub struct OrderView<'a> {
     pub discount_codes: Value,
     pub payment_provider: &'static str,
     pub cancel_reason: Option<&'a str>,
+    pub kind: &'static str,
+    pub exchange_of: Option<&'a str>,
+    /// Money collected.
+    pub paid: Option<Money>,
+    /// Money of succeeded refunds.
+    pub refunded: Option<Money>,
+    /// Positive: the customer owes it; negative: owed to the customer.
+    pub balance: Option<Money>,
+    pub refunds: Vec<RefundView<'a>>,
+    pub returns: Vec<ReturnView<'a>>,
     pub created_at: &'a str,
     pub updated_at: &'a str,
 }
@@ -298,6 +571,8 @@ pub struct OrderLineView<'a> {
     pub total: Option<Money>,
     pub fulfilled_quantity: i64,
     pub refunded_quantity: i64,
+    pub returned_quantity: i64,
+    pub refunded_amount: Option<Money>,
 }
 
 #[cfg(test)]
@@ -320,6 +595,9 @@ mod tests {
             fulfilled_quantity: 0,
             refunded_quantity: 0,
             refunded_unfulfilled: 0,
+            returned_quantity: 0,
+            refunded_amount: 0,
+            last_fulfilled_at: None,
         };
         let order = Order::place(
             NewOrder {
@@ -359,6 +637,13 @@ mod tests {
             "discount_codes",
             "payment_provider",
             "cancel_reason",
+            "kind",
+            "exchange_of",
+            "paid",
+            "refunded",
+            "balance",
+            "refunds",
+            "returns",
             "created_at",
             "updated_at",
         ];

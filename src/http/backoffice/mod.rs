@@ -8,6 +8,7 @@ mod markets;
 mod offers;
 mod orders;
 mod products;
+mod returns;
 
 use crate::app::idempotency;
 use crate::auth::admin::{Admin, AdminVerifier, Scope};
@@ -61,8 +62,13 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         "POST" => crate::http::idempotency::key_of(req)?,
         _ => None,
     };
+    // Who acts, for the timeline: the token's subject, or a digest of a token without one.
+    let actor = match &admin.subject {
+        Some(sub) => sub.clone(),
+        None => format!("token:{}", &idempotency::digest(token.as_bytes())[..12]),
+    };
     let Some(key) = key else {
-        return serve(route, req, ctx, &body).await;
+        return serve(route, req, ctx, &body, &actor).await;
     };
     let scope = match &admin.subject {
         Some(sub) => format!("admin:{sub}"),
@@ -74,7 +80,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     let claim = idempotency::Claim::new(&edge, &scope, key, req.path(), hash, lease);
     let store = D1Store { db: ctx.db()? };
     crate::http::idempotency::once(&store, &edge, &claim, None, |_| {
-        serve(route, req, ctx, &body)
+        serve(route, req, ctx, &body, &actor)
     })
     .await
 }
@@ -85,7 +91,9 @@ async fn serve(
     req: &Request,
     ctx: &Ctx,
     body: &Map<String, Value>,
+    actor: &str,
 ) -> Result<Reply, ApiError> {
+    use crate::domain::order::returns::ReturnAction;
     match route {
         Backoffice::PutDestination { id } => forwarding::put_destination(ctx, id, body).await,
         Backoffice::GetDestination { id } => forwarding::get_destination(ctx, id).await,
@@ -105,10 +113,29 @@ async fn serve(
         }
         Backoffice::ListOrders => orders::list(ctx, &crate::http::server::query_params(req)).await,
         Backoffice::GetOrder { id } => orders::get(ctx, id).await,
-        Backoffice::MarkPaid { id } => orders::mark_paid(ctx, id, body).await,
-        Backoffice::CancelOrder { id } => orders::cancel(ctx, id, body).await,
-        Backoffice::FulfillOrder { id } => orders::fulfill(ctx, id, body).await,
-        Backoffice::RefundOrder { id } => orders::refund(ctx, id, body).await,
+        Backoffice::MarkPaid { id } => orders::mark_paid(ctx, actor, id, body).await,
+        Backoffice::CancelOrder { id } => orders::cancel(ctx, actor, id, body).await,
+        Backoffice::FulfillOrder { id } => orders::fulfill(ctx, actor, id, body).await,
+        Backoffice::RefundOrder { id } => orders::refund(ctx, actor, id, body).await,
+        Backoffice::RetryRefund { id, refund_id } => {
+            orders::retry_refund(ctx, actor, id, refund_id, body).await
+        }
+        Backoffice::OrderTimeline { id } => orders::timeline(ctx, id).await,
+        Backoffice::ListReturns => {
+            returns::list(ctx, &crate::http::server::query_params(req)).await
+        }
+        Backoffice::OpenReturn => returns::open(ctx, actor, body).await,
+        Backoffice::GetReturn { id } => returns::get(ctx, id).await,
+        Backoffice::ApproveReturn { id } => {
+            returns::step(ctx, actor, id, ReturnAction::Approve, body).await
+        }
+        Backoffice::RejectReturn { id } => {
+            returns::step(ctx, actor, id, ReturnAction::Reject, body).await
+        }
+        Backoffice::CancelReturn { id } => {
+            returns::step(ctx, actor, id, ReturnAction::Cancel, body).await
+        }
+        Backoffice::ReceiveReturn { id } => returns::receive(ctx, actor, id, body).await,
         Backoffice::PutMarket { code } => markets::put(ctx, code, body).await,
         Backoffice::GetMarket { code } => markets::get(ctx, code).await,
         Backoffice::PutProduct { id } => products::put(ctx, id, body).await,

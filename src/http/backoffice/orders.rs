@@ -1,15 +1,20 @@
-//! `/admin/v1/orders`: reads, and the back-office actions (mark-paid, cancel, fulfillments,
-//! refunds). Each action is decided by the pure state machine and applied as one guarded
-//! batch with its stock movements and its outbox event.
+//! `/admin/v1/orders`: reads, the timeline, and the back-office actions (mark-paid, cancel,
+//! fulfillments, refunds and their retry). Each action is decided by the pure state machine and
+//! applied as one guarded batch with its stock movements, its refund, the admin action and its
+//! outbox event (`app::after_sale`).
 
 use super::{invalid, only_fields};
-use crate::app::orders;
+use crate::app::after_sale::{self, decided, Actor, Decision, Of, Services};
+use crate::app::orders::{self, OrderRefusal};
 use crate::app::ports::OrderFilter;
+use crate::app::Failure;
 use crate::domain::fields::{FieldError, Fields};
-use crate::domain::order::{Action, Order, OrderStatus};
+use crate::domain::money::Money;
+use crate::domain::order::{Action, Order, OrderStatus, PaymentMethod};
 use crate::http::edge::Edge;
 use crate::http::error::ApiError;
 use crate::http::server::{page_request, query, Ctx, Reply};
+use crate::payments::stripe::Stripe;
 use crate::store::D1Store;
 use serde_json::{json, Map, Value};
 
@@ -57,19 +62,86 @@ fn line_quantities(
         .collect()
 }
 
-pub async fn mark_paid(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply, ApiError> {
-    only_fields(body, &[])?;
-    act(ctx, id, Action::MarkPaid, None).await
+/// The money of `body[name]` (`{amount, currency}`) in minor units, if present.
+pub(super) fn money_field(
+    body: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<(i64, String)>, ApiError> {
+    let bad = |why: &str| ApiError::validation_failed(name, why.to_string());
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => {
+            let f = Fields::nested(m, name.into());
+            f.only(&["amount", "currency"]).map_err(invalid)?;
+            let (amount, currency) = (
+                f.string("amount").map_err(invalid)?,
+                f.string("currency").map_err(invalid)?,
+            );
+            let money = Money::parse(amount, currency)
+                .map_err(|_| bad("must be {amount: decimal string, currency: ISO 4217 code}"))?;
+            let minor = money.minor_units().map_err(|_| bad("is out of range"))?;
+            Ok(Some((minor, currency.to_string())))
+        }
+        Some(_) => Err(bad("must be {amount, currency}")),
+    }
 }
 
-pub async fn cancel(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply, ApiError> {
+/// Refuses money in another currency than the order's.
+fn same_currency(order: &Order, currency: &str) -> Result<(), Failure<OrderRefusal>> {
+    if order.currency == currency {
+        return Ok(());
+    }
+    Err(Failure::Refused(OrderRefusal::BadField {
+        field: "amount",
+        reason: format!("the order is in {}", order.currency),
+    }))
+}
+
+pub async fn mark_paid(
+    ctx: &Ctx,
+    actor: &str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
+    only_fields(body, &["amount"])?;
+    let amount = money_field(body, "amount")?;
+    let summary = match &amount {
+        Some((minor, currency)) => format!("mark-paid: {minor} (minor units) {currency}"),
+        None => "mark-paid: the balance".into(),
+    };
+    run(ctx, actor, Of::Order(id), &summary, |o, _| {
+        if let Some((_, currency)) = &amount {
+            same_currency(o, currency)?;
+        }
+        decided(o, &Action::MarkPaid(amount.as_ref().map(|a| a.0)), None)
+    })
+    .await
+}
+
+pub async fn cancel(
+    ctx: &Ctx,
+    actor: &str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
     only_fields(body, &["reason"])?;
     let reason = optional_reason(body)?;
     // The merchant's words travel with the order.canceled event (the order keeps
-    // cancel_reason: canceled_by_merchant).
-    act(ctx, id, Action::Cancel, Some(json!({ "reason": reason }))).await
+    // cancel_reason: canceled_by_merchant), and with the refund of what was paid.
+    run(ctx, actor, Of::Order(id), "cancel", |o, _| {
+        let settle = o.payment_method == PaymentMethod::Manual;
+        let mut d = decided(
+            o,
+            &Action::Cancel { settle },
+            Some(json!({ "reason": reason })),
+        )?;
+        if let Some(d) = d.as_mut() {
+            d.reason = Some(reason.clone().unwrap_or_else(|| "order canceled".into()));
+        }
+        Ok(d)
+    })
+    .await
 }
-
 /// An optional free-text `reason`: a string of at most 500 characters, or absent / null.
 fn optional_reason(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
     let reason = Fields::new(body)
@@ -85,7 +157,12 @@ fn optional_reason(body: &Map<String, Value>) -> Result<Option<String>, ApiError
     Ok(reason)
 }
 
-pub async fn fulfill(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply, ApiError> {
+pub async fn fulfill(
+    ctx: &Ctx,
+    actor: &str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
     only_fields(body, &["lines", "tracking"])?;
     let lines = line_quantities(body, true)?;
     let tracking = match body.get("tracking") {
@@ -113,47 +190,138 @@ pub async fn fulfill(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<R
         }
     };
     let detail = json!({ "lines": lines.iter().map(|(l, q)| json!({"line_id": l, "quantity": q})).collect::<Vec<_>>(), "tracking": tracking });
-    act(ctx, id, Action::Fulfill(lines), Some(detail)).await
+    let action = Action::Fulfill(lines);
+    run(ctx, actor, Of::Order(id), "fulfill", |o, _| {
+        decided(o, &action, Some(detail.clone()))
+    })
+    .await
 }
 
-pub async fn refund(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply, ApiError> {
-    only_fields(body, &["lines", "include_shipping", "reason"])?;
+/// A refund of lines and/or shipping, or of an amount (goodwill, or what an edit left owed).
+pub async fn refund(
+    ctx: &Ctx,
+    actor: &str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
+    only_fields(body, &["lines", "include_shipping", "reason", "amount"])?;
+    let amount = money_field(body, "amount")?;
     let lines = line_quantities(body, false)?;
     let f = Fields::new(body);
     let include_shipping = f
         .opt_bool("include_shipping")
         .map_err(invalid)?
         .unwrap_or(false);
+    if amount.is_some() && (!lines.is_empty() || include_shipping) {
+        return Err(ApiError::validation_failed(
+            "amount",
+            "a refund is of lines and shipping, or of an amount: not both",
+        ));
+    }
     let reason = optional_reason(body)?;
-    let detail = json!({
-        "lines": lines.iter().map(|(l, q)| json!({"line_id": l, "quantity": q})).collect::<Vec<_>>(),
-        "include_shipping": include_shipping, "reason": reason,
-    });
-    act(
-        ctx,
-        id,
-        Action::Refund {
-            lines,
-            include_shipping,
-        },
-        Some(detail),
-    )
+    let summary = match &amount {
+        Some((minor, currency)) => format!("refund: {minor} (minor units) {currency}"),
+        None => "refund: lines".into(),
+    };
+    run(ctx, actor, Of::Order(id), &summary, |o, _| {
+        let settle = o.payment_method == PaymentMethod::Manual;
+        let action = match &amount {
+            Some((minor, currency)) => {
+                same_currency(o, currency)?;
+                Action::RefundAmount {
+                    amount: *minor,
+                    settle,
+                }
+            }
+            None => Action::Refund {
+                lines: lines.clone(),
+                include_shipping,
+                returned: false,
+                settle,
+            },
+        };
+        let mut d = decided(o, &action, None)?;
+        if let Some(d) = d.as_mut() {
+            d.reason = reason.clone();
+        }
+        Ok(d)
+    })
     .await
 }
 
-/// One action through `app::orders::act` (decide on the order read, write under a guard,
-/// decide again after a concurrent change).
-async fn act(
+/// `POST /admin/v1/orders/{id}/refunds/{refund_id}/retry`.
+pub async fn retry_refund(
     ctx: &Ctx,
+    actor: &str,
     id: &str,
-    action: Action,
-    detail: Option<Value>,
+    refund_id: &str,
+    body: &Map<String, Value>,
 ) -> Result<Reply, ApiError> {
+    only_fields(body, &[])?;
+    let a = Adapters::new(ctx)?;
+    let order = after_sale::retry(&a.store, &a.services(), id, refund_id, actor).await?;
+    Reply::json(200, &order.shown())
+}
+
+/// `GET /admin/v1/orders/{id}/timeline`.
+pub async fn timeline(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
     let store = D1Store { db: ctx.db()? };
-    let edge = Edge {
-        ctx,
-        client: String::new(),
-    };
-    let order = orders::act(&store, &edge, id, &action, detail).await?;
+    let entries = after_sale::timeline(&store, id).await?;
+    let data: Vec<Value> = entries
+        .iter()
+        .map(|e| json!({"at": e.at, "kind": e.kind, "actor": e.actor, "summary": e.summary, "ref": e.reference}))
+        .collect();
+    Reply::json(200, &json!({ "data": data }))
+}
+
+/// The adapters an after-sale use case runs on: D1, this request's platform, and Stripe.
+pub(super) struct Adapters<'a> {
+    pub store: D1Store,
+    edge: Edge<'a>,
+    stripe: Stripe<'a>,
+    timeout_ms: f64,
+}
+
+impl<'a> Adapters<'a> {
+    pub fn new(ctx: &'a Ctx) -> Result<Adapters<'a>, ApiError> {
+        let timeout_ms = ctx.settings().payment_timeout_ms;
+        Ok(Adapters {
+            store: D1Store { db: ctx.db()? },
+            edge: Edge {
+                ctx,
+                client: String::new(),
+            },
+            stripe: Stripe::from_ctx(ctx, timeout_ms),
+            timeout_ms,
+        })
+    }
+
+    pub fn services(&self) -> Services<'_, Edge<'a>, Stripe<'a>> {
+        Services {
+            platform: &self.edge,
+            refunds: &self.stripe,
+            timeout_ms: self.timeout_ms,
+        }
+    }
+}
+
+/// One action through `app::after_sale::act`, answering the order bare.
+async fn run(
+    ctx: &Ctx,
+    actor: &str,
+    of: Of<'_>,
+    summary: &str,
+    decide: impl Fn(&Order, &str) -> Result<Option<Decision>, Failure<OrderRefusal>>,
+) -> Result<Reply, ApiError> {
+    let a = Adapters::new(ctx)?;
+    let order = after_sale::act(
+        &a.store,
+        &a.services(),
+        of,
+        Actor::Staff(actor),
+        summary,
+        decide,
+    )
+    .await?;
     Reply::json(200, &order.shown())
 }

@@ -112,6 +112,19 @@ impl From<crate::app::orders::OrderRefusal> for ApiError {
             BadLine { index, reason } => {
                 ApiError::validation_failed(&format!("lines[{index}]"), reason)
             }
+            ReturnLine { index, reason } => {
+                ApiError::validation_failed("lines", format!("lines[{index}]: {reason}"))
+                    .with_details(json!({ "field": "lines", "index": index }))
+            }
+            BadAmount { reason } => ApiError::validation_failed("amount", reason),
+            BadField { field, reason } => ApiError::validation_failed(field, reason),
+            NoReturn { id } => ApiError::not_found(format!("no return {id}")),
+            NoRefund { id } => ApiError::not_found(format!("no refund {id}")),
+            ReturnIllegal { from, action } => ApiError::illegal_transition(format!(
+                "a return that is {} cannot be {action}",
+                from.as_str()
+            ))
+            .with_details(json!({ "status": from.as_str(), "action": action })),
             Page(e) => e.into(),
             Busy => ApiError::unavailable()
                 .caused_by("an order action kept losing races with concurrent changes"),

@@ -23,6 +23,15 @@ pub enum Backoffice<'a> {
     CancelOrder { id: &'a str },
     FulfillOrder { id: &'a str },
     RefundOrder { id: &'a str },
+    RetryRefund { id: &'a str, refund_id: &'a str },
+    OrderTimeline { id: &'a str },
+    ListReturns,
+    OpenReturn,
+    GetReturn { id: &'a str },
+    ApproveReturn { id: &'a str },
+    RejectReturn { id: &'a str },
+    CancelReturn { id: &'a str },
+    ReceiveReturn { id: &'a str },
     PutMarket { code: &'a str },
     GetMarket { code: &'a str },
     PutProduct { id: &'a str },
@@ -59,7 +68,11 @@ impl Backoffice<'_> {
             | GetShippingMethod { .. }
             | GetDiscount { .. } => Scope::CatalogRead,
             GetInventory { .. } | ListAdjustments { .. } => Scope::InventoryRead,
-            ListOrders | GetOrder { .. } => Scope::OrdersRead,
+            ListOrders
+            | GetOrder { .. }
+            | OrderTimeline { .. }
+            | ListReturns
+            | GetReturn { .. } => Scope::OrdersRead,
             PutDestination { .. }
             | DeleteDestination { .. }
             | RotateSecret { .. }
@@ -69,9 +82,16 @@ impl Backoffice<'_> {
                 Scope::DestinationsRead
             }
             Events => Scope::EventsRead,
-            MarkPaid { .. } | CancelOrder { .. } | FulfillOrder { .. } | RefundOrder { .. } => {
-                Scope::OrdersWrite
-            }
+            MarkPaid { .. }
+            | CancelOrder { .. }
+            | FulfillOrder { .. }
+            | RefundOrder { .. }
+            | RetryRefund { .. }
+            | OpenReturn
+            | ApproveReturn { .. }
+            | RejectReturn { .. }
+            | CancelReturn { .. }
+            | ReceiveReturn { .. } => Scope::OrdersWrite,
             PutInventory { .. } | AdjustInventory { .. } => Scope::InventoryWrite,
         }
     }
@@ -86,6 +106,9 @@ impl Backoffice<'_> {
                 | Backoffice::RotateSecret { .. }
                 | Backoffice::ReplayDead { .. }
                 | Backoffice::ReplayDelivery { .. }
+                | Backoffice::RetryRefund { .. }
+                | Backoffice::ApproveReturn { .. }
+                | Backoffice::CancelReturn { .. }
         )
     }
 }
@@ -134,6 +157,30 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         ("POST", ["admin", "v1", "orders", id, "fulfillments"]) => Backoffice::FulfillOrder { id },
         ("POST", ["admin", "v1", "orders", id, "refunds"]) => Backoffice::RefundOrder { id },
         (_, ["admin", "v1", "orders", _, "mark-paid" | "cancel" | "fulfillments" | "refunds"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
+        ("POST", ["admin", "v1", "orders", id, "refunds", refund_id, "retry"]) => {
+            Backoffice::RetryRefund { id, refund_id }
+        }
+        (_, ["admin", "v1", "orders", _, "refunds", _, "retry"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
+        ("GET", ["admin", "v1", "orders", id, "timeline"]) => Backoffice::OrderTimeline { id },
+        (_, ["admin", "v1", "orders", _, "timeline"]) => {
+            return Err(ApiError::method_not_allowed(&["GET"]))
+        }
+        ("GET", ["admin", "v1", "returns"]) => Backoffice::ListReturns,
+        ("POST", ["admin", "v1", "returns"]) => Backoffice::OpenReturn,
+        (_, ["admin", "v1", "returns"]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "POST"]))
+        }
+        ("GET", ["admin", "v1", "returns", id]) => Backoffice::GetReturn { id },
+        (_, ["admin", "v1", "returns", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
+        ("POST", ["admin", "v1", "returns", id, "approve"]) => Backoffice::ApproveReturn { id },
+        ("POST", ["admin", "v1", "returns", id, "reject"]) => Backoffice::RejectReturn { id },
+        ("POST", ["admin", "v1", "returns", id, "cancel"]) => Backoffice::CancelReturn { id },
+        ("POST", ["admin", "v1", "returns", id, "receive"]) => Backoffice::ReceiveReturn { id },
+        (_, ["admin", "v1", "returns", _, "approve" | "reject" | "cancel" | "receive"]) => {
             return Err(ApiError::method_not_allowed(&["POST"]))
         }
         ("PUT", ["admin", "v1", "markets", code]) => Backoffice::PutMarket { code },

@@ -49,6 +49,9 @@ pub enum Storefront<'a> {
     GetOrder {
         id: &'a str,
     },
+    RequestReturn {
+        id: &'a str,
+    },
     MyOrders,
     /// Needs no publishable key: Stripe signs it instead.
     StripeWebhook,
@@ -83,6 +86,7 @@ pub fn match_storefront<'a>(method: &str, path: &'a str) -> Result<Storefront<'a
             (_, ["v1", "carts", cart, "customer"]) => (&["POST"], AttachCustomer { cart }),
             (_, ["v1", "carts", cart, "checkout"]) => (&["POST"], Checkout { cart }),
             (_, ["v1", "orders", id]) => (&["GET"], GetOrder { id }),
+            (_, ["v1", "orders", id, "returns"]) => (&["POST"], RequestReturn { id }),
             (_, ["v1", "customers", "me", "orders"]) => (&["GET"], MyOrders),
             (_, ["v1", "payments", "stripe", "webhook"]) => (&["POST"], StripeWebhook),
             _ => return Err(not_found()),

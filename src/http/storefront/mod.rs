@@ -44,15 +44,7 @@ impl<'a> Adapters<'a> {
 
     /// The payment provider (only checkout needs it).
     pub fn payments(&self) -> Stripe<'a> {
-        let ctx = self.edge.ctx;
-        Stripe {
-            base: ctx
-                .var("STRIPE_API_BASE")
-                .unwrap_or_else(|| "https://api.stripe.com".into()),
-            secret: ctx.var("STRIPE_SECRET_KEY"),
-            timeout_ms: self.settings.payment_timeout_ms,
-            ctx,
-        }
+        Stripe::from_ctx(self.edge.ctx, self.settings.payment_timeout_ms)
     }
 }
 
@@ -167,6 +159,7 @@ async fn dispatch(
         }
         Storefront::Checkout { cart } => checkout::checkout(req, ctx, channel, cart).await,
         Storefront::GetOrder { id } => orders::get(req, ctx, channel, id).await,
+        Storefront::RequestReturn { id } => orders::request_return(req, ctx, channel, id).await,
         Storefront::MyOrders => orders::mine(req, ctx, channel, &params).await,
         cart_route => carts::dispatch(cart_route, req, ctx, channel).await,
     }

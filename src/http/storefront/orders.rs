@@ -2,15 +2,18 @@
 //! token; `GET /v1/customers/me/orders`) and Stripe's webhook.
 
 use super::{customer, customer_verifier, Adapters};
+use crate::app::after_sale::{self, Actor, Services};
 use crate::app::orders;
 use crate::app::payments;
 use crate::app::ports::OrderFilter;
 use crate::auth::{order_token, stripe_signature};
 use crate::domain::channel::Channel;
-use crate::domain::order::Order;
+use crate::domain::order::{Order, ReturnView};
 use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
+use crate::http::reading::json_body;
 use crate::http::reading::read_body;
+use crate::http::returns_body;
 use crate::http::server::{bearer, header, now_chrono, page_request, Ctx, Reply};
 use serde_json::{json, Value};
 
@@ -21,24 +24,68 @@ pub async fn get(
     channel: &Channel,
     id: &str,
 ) -> Result<Reply, ApiError> {
-    let token = bearer(req).ok_or_else(|| {
+    let token = order_bearer(req)?;
+    let a = Adapters::new(req, ctx)?;
+    let order = orders::order_for(&a.store, &channel.id, id, |o| grants(ctx, &token, o)).await?;
+    Reply::json(200, &order.shown())
+}
+
+/// The order token or customer token a shopper sends for an order.
+fn order_bearer(req: &worker::Request) -> Result<String, ApiError> {
+    bearer(req).ok_or_else(|| {
         ApiError::unauthorized(
             "send the order token or the customer's token as Authorization: Bearer …",
         )
-    })?;
-    let a = Adapters::new(req, ctx)?;
-    let secret = ctx.var("ORDER_TOKEN_SECRET").unwrap_or_default();
-    // The customer token is verified only when the order token does not grant the order.
-    let order = orders::order_for(&a.store, &channel.id, id, |o| {
-        order_token::grants(&token, &o.id, &secret, now_chrono())
-            || o.customer_id.as_deref().is_some_and(|owner| {
-                customer_verifier(ctx)
-                    .verify(&token, now_chrono())
-                    .is_ok_and(|v| v.subject.as_deref() == Some(owner))
-            })
     })
+}
+
+/// Whether `token` grants `order`: its order token, or the owning customer's token (verified
+/// only when the order token does not grant it).
+fn grants(ctx: &Ctx, token: &str, order: &Order) -> bool {
+    let secret = ctx.var("ORDER_TOKEN_SECRET").unwrap_or_default();
+    order_token::grants(token, &order.id, &secret, now_chrono())
+        || order.customer_id.as_deref().is_some_and(|owner| {
+            customer_verifier(ctx)
+                .verify(token, now_chrono())
+                .is_ok_and(|v| v.subject.as_deref() == Some(owner))
+        })
+}
+
+/// `POST /v1/orders/{id}/returns`: the shopper asks to send lines back (order token or the
+/// owner's customer token), within the return window of each line's fulfilment → 201.
+pub async fn request_return(
+    req: &mut worker::Request,
+    ctx: &Ctx,
+    channel: &Channel,
+    id: &str,
+) -> Result<Reply, ApiError> {
+    let token = order_bearer(req)?;
+    let body = json_body(req, STOREFRONT_BODY_LIMIT, false).await?;
+    let a = Adapters::new(req, ctx)?;
+    let order = orders::order_for(&a.store, &channel.id, id, |o| grants(ctx, &token, o)).await?;
+    let (lines, note) = returns_body::request(&body, &[]).map_err(ApiError::from)?;
+    let stripe = a.payments();
+    let services = Services {
+        platform: &a.edge,
+        refunds: &stripe,
+        timeout_ms: a.settings.payment_timeout_ms,
+    };
+    let (order, return_id) = after_sale::request_return(
+        &a.store,
+        &services,
+        &order.id,
+        Actor::Shopper,
+        &lines,
+        note,
+        a.settings.return_window_days,
+    )
     .await?;
-    Reply::json(200, &order.shown())
+    let ret = order
+        .returns
+        .iter()
+        .find(|r| r.id == return_id)
+        .ok_or_else(|| ApiError::internal().caused_by("the return just written is missing"))?;
+    Reply::json(201, &ReturnView::of(ret))
 }
 
 pub async fn mine(

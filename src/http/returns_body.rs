@@ -1,0 +1,105 @@
+//! The bodies of return requests (the shopper's and the staff's), read the same way by both
+//! Workers: `{lines: [{line_id, quantity, reason}], note?}`.
+
+use crate::domain::fields::{FieldError, Fields};
+use crate::domain::order::returns::{Requested, ReturnReason};
+use serde_json::{Map, Value};
+
+/// At most this many lines per return (an order has at most 250).
+const MAX_LINES: usize = 250;
+
+/// The lines and note of a return request (`extra`: further fields the caller accepts).
+pub fn request(
+    body: &Map<String, Value>,
+    extra: &[&str],
+) -> Result<(Vec<Requested>, Option<String>), FieldError> {
+    let f = Fields::new(body);
+    let mut allowed = vec!["lines", "note"];
+    allowed.extend_from_slice(extra);
+    f.only(&allowed)?;
+    let lines = f
+        .objects("lines", 1, MAX_LINES)?
+        .iter()
+        .map(|l| {
+            l.only(&["line_id", "quantity", "reason"])?;
+            let reason = l.string("reason")?;
+            Ok(Requested {
+                line_id: l.string("line_id")?.to_string(),
+                quantity: l.int("quantity", 1..=999)?,
+                reason: ReturnReason::parse(reason).ok_or_else(|| {
+                    FieldError::new(
+                        l.path("reason"),
+                        format!("must be one of {}", ReturnReason::NAMES),
+                    )
+                })?,
+            })
+        })
+        .collect::<Result<Vec<_>, FieldError>>()?;
+    Ok((lines, text(&f, "note", 1000)?))
+}
+
+/// An optional text field of at most `max` characters.
+pub fn text(f: &Fields<'_>, name: &str, max: usize) -> Result<Option<String>, FieldError> {
+    let v = f.opt_string(name)?.map(str::to_string);
+    if v.as_ref().is_some_and(|v| v.chars().count() > max) {
+        return Err(FieldError::new(
+            f.path(name),
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_return_request_names_lines_with_quantities_and_known_reasons() {
+        let (lines, note) = request(
+            &body(json!({"lines": [{"line_id": "line_1", "quantity": 2, "reason": "damaged"}], "note": "box crushed"})),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            lines,
+            vec![Requested {
+                line_id: "line_1".into(),
+                quantity: 2,
+                reason: ReturnReason::Damaged
+            }]
+        );
+        assert_eq!(note.as_deref(), Some("box crushed"));
+        for (bad, field) in [
+            (json!({"lines": []}), "lines"),
+            (
+                json!({"lines": [{"line_id": "l", "quantity": 1, "reason": "bored"}]}),
+                "lines[0].reason",
+            ),
+            (
+                json!({"lines": [{"line_id": "l", "quantity": 0, "reason": "other"}]}),
+                "lines[0].quantity",
+            ),
+            (
+                json!({"lines": [{"line_id": "l", "quantity": 1}]}),
+                "lines[0].reason",
+            ),
+            (
+                json!({"lines": [{"line_id": "l", "quantity": 1, "reason": "other", "refund": true}]}),
+                "lines[0].refund",
+            ),
+            (
+                json!({"lines": [{"line_id": "l", "quantity": 1, "reason": "other"}], "order_id": "o"}),
+                "order_id",
+            ),
+        ] {
+            let e = request(&body(bad.clone()), &[]).unwrap_err();
+            assert_eq!(e.field, field, "{bad}");
+        }
+    }
+}
