@@ -355,7 +355,10 @@ const STATUS = {
 
 async function orderPage() {
   const id = new URL(location.href).searchParams.get("id") ?? "";
-  const order = await api(`/api/orders/${encodeURIComponent(id)}`);
+  renderOrder(await api(`/api/orders/${encodeURIComponent(id)}`));
+}
+
+function renderOrder(order) {
   const root = $("order");
   root.setAttribute("aria-busy", "false");
   const t = order.totals;
@@ -379,7 +382,156 @@ async function orderPage() {
       ),
     ),
     h("p", {}, `A confirmation goes to ${order.email}. `, h("a", { href: "/" }, "Continue shopping"), "."),
+    ...returnsSections(order),
   );
+}
+
+// ---- returns (on the order page) ---------------------------------------------------------------
+
+const RETURN_STATUS = {
+  requested: "Requested",
+  approved: "Approved",
+  received: "Received",
+  rejected: "Rejected",
+  canceled: "Canceled",
+};
+
+const RETURN_REASONS = [
+  ["damaged", "Damaged"],
+  ["wrong_item", "Wrong item"],
+  ["not_as_described", "Not as described"],
+  ["changed_mind", "Changed my mind"],
+  ["other", "Other"],
+];
+
+/**
+ * Units of a line that can still be sent back: what was fulfilled, less what returns hold
+ * (all they ask for while requested or approved, what came back once received; nothing once
+ * rejected or canceled). The storefront also closes a line once its return window (30 days
+ * by default) has passed since its fulfilment, and says so when asked.
+ */
+export function returnable(order, line) {
+  let held = 0;
+  for (const r of order.returns ?? []) {
+    for (const l of r.lines) {
+      if (l.line_id !== line.id) continue;
+      if (r.status === "requested" || r.status === "approved") held += l.quantity;
+      else if (r.status === "received") held += l.received_quantity ?? 0;
+    }
+  }
+  return Math.max(0, (line.fulfilled_quantity ?? 0) - held);
+}
+
+/** The order's returns, and the form to ask for one while some fulfilled units can go back. */
+function returnsSections(order) {
+  const titles = new Map(order.lines.map((l) => [l.id, l.title]));
+  const reasons = new Map(RETURN_REASONS);
+  const returns = order.returns ?? [];
+  const open = order.lines.map((line) => ({ line, max: returnable(order, line) })).filter((r) => r.max > 0);
+  const sections = [];
+  if (returns.length) {
+    sections.push(
+      h(
+        "section",
+        { "aria-labelledby": "returns-h" },
+        h("h2", { id: "returns-h" }, "Your returns"),
+        h(
+          "ul",
+          { id: "returns" },
+          returns.map((r) =>
+            h(
+              "li",
+              { "data-return": r.id },
+              "Return ",
+              h("strong", {}, r.id),
+              ": ",
+              h("span", { class: "return-status" }, RETURN_STATUS[r.status] ?? r.status),
+              " — ",
+              r.lines.map((l) => `${l.quantity} × ${titles.get(l.line_id) ?? l.line_id} (${reasons.get(l.reason) ?? l.reason})`).join(", "),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  if (open.length) sections.push(returnForm(order, open));
+  return sections;
+}
+
+function returnForm(order, open) {
+  const rows = open.map(({ line, max }) => ({
+    line,
+    max,
+    quantity: h("input", { type: "number", id: `return-qty-${line.id}`, min: "0", max: String(max), step: "1", value: "0", "aria-label": `Units of ${line.title} to return (at most ${max})` }),
+    reason: h(
+      "select",
+      { id: `return-reason-${line.id}`, "aria-label": `Why you return ${line.title}` },
+      h("option", { value: "" }, "Choose a reason"),
+      RETURN_REASONS.map(([value, label]) => h("option", { value }, label)),
+    ),
+  }));
+  const note = h("textarea", { id: "return-note", name: "note", rows: "2", maxlength: "500" });
+  const submit = h("button", { type: "submit", id: "request-return" }, "Request a return");
+  // One id per submission: a double submit shares it (one return), the next request does not.
+  let attempt = crypto.randomUUID();
+  const form = h(
+    "form",
+    {
+      id: "return-form",
+      "aria-labelledby": "return-form-h",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const lines = [];
+        for (const r of rows) {
+          const quantity = Number(r.quantity.value || "0");
+          if (!Number.isInteger(quantity) || quantity < 0 || quantity > r.max) {
+            say(`You can return 0 to ${r.max} of ${r.line.title}.`, "error");
+            return r.quantity.focus();
+          }
+          if (quantity === 0) continue;
+          if (!r.reason.value) {
+            say(`Choose why you return ${r.line.title}.`, "error");
+            return r.reason.focus();
+          }
+          lines.push({ line_id: r.line.id, quantity, reason: r.reason.value });
+        }
+        if (lines.length === 0) return say("Choose how many units to send back.", "error");
+        const body = { lines, attempt };
+        if (note.value.trim()) body.note = note.value.trim();
+        submit.disabled = true;
+        let made;
+        try {
+          made = await api(`/api/orders/${encodeURIComponent(order.id)}/returns`, { method: "POST", body });
+        } catch (err) {
+          say(err.message, "error");
+          attempt = crypto.randomUUID();
+          submit.disabled = false;
+          return;
+        }
+        const done = `Return ${made.id}: ${RETURN_STATUS[made.status] ?? made.status}.`;
+        try {
+          renderOrder(await api(`/api/orders/${encodeURIComponent(order.id)}`));
+          say(done, "ok");
+        } catch {
+          say(`${done} Reload the page to see your order as it is now.`, "ok");
+          submit.disabled = false;
+          attempt = crypto.randomUUID();
+        }
+      },
+    },
+    h("h2", { id: "return-form-h" }, "Request a return"),
+    h("p", {}, "Shipped items can go back for a while after delivery: choose how many and why."),
+    h(
+      "table",
+      {},
+      h("caption", { class: "visually-hidden" }, "Items you can return"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"), h("th", { scope: "col", class: "num" }, "Returnable"), h("th", { scope: "col" }, "Quantity"), h("th", { scope: "col" }, "Reason"))),
+      h("tbody", {}, rows.map((r) => h("tr", { "data-line": r.line.id }, h("td", {}, r.line.title), h("td", { class: "num" }, String(r.max)), h("td", {}, r.quantity), h("td", {}, r.reason)))),
+    ),
+    h("div", { class: "row" }, labelled("return-note", "Note (optional)", note)),
+    submit,
+  );
+  return form;
 }
 
 const pages = { catalog: catalogPage, cart: cartPage, order: orderPage };

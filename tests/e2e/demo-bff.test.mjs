@@ -2,7 +2,8 @@
 // storefront's errors on in their envelope, keeps the cart in an HttpOnly cookie per market, and a
 // double-submitted checkout places one order. Its pages carry a strict CSP, nosniff and a
 // Referrer-Policy (public/_headers), and its Functions refuse a state-changing request from
-// another origin (403) or without a JSON body (415) before anything changes.
+// another origin (403) or without a JSON body (415) before anything changes. A shopper asks for a
+// return of shipped units from the order page, with the order token its browser alone holds.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack, envelope } from "./harness.mjs";
@@ -267,4 +268,85 @@ test("a state-changing call from another origin, without an Origin or without a 
   // Reads stay open: a GET needs no Origin.
   const read = await raw(jar, "GET", "/api/cart?market=FR");
   assert.equal(read.status, 200);
+});
+
+// ---- after the sale: a return asked for from the order page --------------------------------------
+
+test("a shopper asks for a return through the Functions, with the order token only its browser holds", async () => {
+  const call = shopper();
+  await call("/api/cart/lines", { method: "POST", json: { market: "FR", sku: "CHOC-70", quantity: 3 } });
+  await call("/api/cart/lines", { method: "POST", json: { market: "FR", sku: "COF-250", quantity: 1 } });
+  const patched = await call("/api/cart", {
+    method: "PATCH",
+    json: { market: "FR", email: "rene@example.com", shipping_address: { first_name: "René", last_name: "Blanc", line1: "4 rue du Port", city: "Nantes", postal_code: "44000", country: "FR" }, shipping_method: "standard" },
+  });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  const placed = await call("/api/checkout", { method: "POST", json: { market: "FR", version: patched.body.cart.version, attempt: "ret" } });
+  assert.equal(placed.status, 201, JSON.stringify(placed.body));
+  const orderId = placed.body.order_id;
+  const path = `/api/orders/${orderId}/returns`;
+  const shown = await call(`/api/orders/${orderId}`);
+  assert.equal(shown.status, 200);
+  assert.deepEqual(shown.body.returns, []);
+  const choc = shown.body.lines.find((l) => l.sku === "CHOC-70");
+  const coffee = shown.body.lines.find((l) => l.sku === "COF-250");
+
+  // Nothing has shipped yet: the storefront's refusal comes back in its envelope.
+  const early = await call(path, { method: "POST", json: { lines: [{ line_id: choc.id, quantity: 1, reason: "damaged" }] } });
+  assert.equal(early.status, 422, JSON.stringify(early.body));
+  assert.equal(early.body.error.code, "validation_failed");
+  assert.equal(early.body.error.details.field, "lines");
+
+  // The merchant is paid and ships the chocolate (not the coffee).
+  const admin = bearer(await adminToken({ scope: "orders:read orders:write" }));
+  const paid = await stack.bo(`/admin/v1/orders/${orderId}/mark-paid`, { method: "POST", json: {}, headers: admin });
+  assert.equal(paid.status, 200, paid.text);
+  const shipped = await stack.bo(`/admin/v1/orders/${orderId}/fulfillments`, { method: "POST", json: { lines: [{ line_id: choc.id, quantity: 3 }] }, headers: admin });
+  assert.ok(shipped.status === 200 || shipped.status === 201, shipped.text);
+
+  // Refused before the storefront is asked: another origin, no Origin, or a body that is not JSON.
+  const jar = new Map(placed.jar);
+  const ask = JSON.stringify({ lines: [{ line_id: choc.id, quantity: 1, reason: "damaged" }] });
+  envelope(assert, await raw(jar, "POST", path, { headers: { Origin: "https://evil.example", "Content-Type": "application/json" }, body: ask }), 403, "forbidden");
+  envelope(assert, await raw(jar, "POST", path, { headers: { "Content-Type": "application/json" }, body: ask }), 403, "forbidden");
+  for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
+    envelope(assert, await raw(jar, "POST", path, { headers: { Origin: stack.urls.demo, "Content-Type": type }, body: ask }), 415, "unsupported_media_type");
+  }
+  // Another browser (no order cookie) gets 404, even with the token in the body.
+  const stranger = await shopper()(path, { method: "POST", json: { lines: [{ line_id: choc.id, quantity: 1, reason: "damaged" }], order_token: jar.get(`comptoir_${orderId}`) } });
+  assert.equal(stranger.status, 404, JSON.stringify(stranger.body));
+  assert.equal(stranger.body.error.code, "not_found");
+  const untouched = await stack.db.prepare("SELECT COUNT(*) AS n FROM returns WHERE order_id = ?1").bind(orderId).first();
+  assert.equal(untouched.n, 0, "no return created");
+
+  // From the store's own page, as JSON: 201 with the return, requested.
+  const body = { lines: [{ line_id: choc.id, quantity: 2, reason: "damaged" }], note: "Two bars arrived melted.", attempt: "first" };
+  const made = await call(path, { method: "POST", json: body });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  assert.match(made.body.id, /^ret_/);
+  assert.equal(made.body.order_id, orderId);
+  assert.equal(made.body.status, "requested");
+  assert.equal(made.body.opened_by, "customer");
+  assert.equal(made.body.note, "Two bars arrived melted.");
+  assert.deepEqual(made.body.lines.map((l) => [l.line_id, l.quantity, l.reason, l.received_quantity]), [[choc.id, 2, "damaged", 0]]);
+  // A double submit (same attempt) replays that answer: still one return.
+  const replayed = await call(path, { method: "POST", json: body });
+  assert.equal(replayed.status, 201, JSON.stringify(replayed.body));
+  assert.equal(replayed.body.id, made.body.id);
+
+  // Beyond what is left (3 shipped, 2 asked for) and an unshipped line: the storefront's 422.
+  for (const lines of [[{ line_id: choc.id, quantity: 2, reason: "changed_mind" }], [{ line_id: coffee.id, quantity: 1, reason: "other" }]]) {
+    const refused = await call(path, { method: "POST", json: { lines } });
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, "validation_failed");
+    assert.equal(refused.body.error.details.field, "lines");
+  }
+
+  // The order page reads the return back.
+  const after = await call(`/api/orders/${orderId}`);
+  assert.equal(after.status, 200);
+  assert.deepEqual(after.body.returns.map((r) => [r.id, r.status]), [[made.body.id, "requested"]]);
+  assert.equal(after.body.lines.find((l) => l.id === choc.id).fulfilled_quantity, 3);
+  const stored = await stack.db.prepare("SELECT COUNT(*) AS n FROM returns WHERE order_id = ?1").bind(orderId).first();
+  assert.equal(stored.n, 1);
 });

@@ -200,3 +200,56 @@ test("the order page of another browser is not found (the order token stays in i
   assert.equal((await res.json()).error.code, "not_found");
   await context.close();
 });
+
+test("the order page offers a return once the order has shipped, and lists it once asked for", async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  const origin = stack.urls.demo;
+  // The cart and checkout through the Functions, in this browser's cookie jar (the first test
+  // clicks through those pages already).
+  const call = async (method, path, data) => {
+    const res = await page.request.fetch(origin + path, { method, data, headers: { Origin: origin } });
+    assert.ok(res.ok(), `${method} ${path}: ${res.status()} ${await res.text()}`);
+    return res.json();
+  };
+  await call("POST", "/api/cart/lines", { market: "FR", sku: "APRON-NAT", quantity: 2 });
+  const { cart } = await call("PATCH", "/api/cart", {
+    market: "FR",
+    email: "noe@example.com",
+    shipping_address: { first_name: "Noé", last_name: "Leroy", line1: "8 rue Verte", city: "Lyon", postal_code: "69002", country: "FR" },
+    shipping_method: "standard",
+  });
+  const placed = await call("POST", "/api/checkout", { market: "FR", version: cart.version, attempt: "browser-return" });
+
+  // Nothing has shipped: no form.
+  await page.goto(`${origin}/order?id=${encodeURIComponent(placed.order_id)}`);
+  await page.locator("#order-number").waitFor();
+  assert.equal(await page.locator("#return-form").count(), 0, "no return form before shipping");
+
+  // The merchant is paid and ships both aprons.
+  const admin = bearer(await adminToken({ scope: "orders:read orders:write" }));
+  const order = (await stack.bo(`/admin/v1/orders/${placed.order_id}`, { headers: admin })).body;
+  assert.equal((await stack.bo(`/admin/v1/orders/${order.id}/mark-paid`, { method: "POST", json: {}, headers: admin })).status, 200);
+  const shipped = await stack.bo(`/admin/v1/orders/${order.id}/fulfillments`, { method: "POST", json: { lines: order.lines.map((l) => ({ line_id: l.id, quantity: l.quantity })) }, headers: admin });
+  assert.ok(shipped.status < 300, shipped.text);
+
+  await page.reload();
+  await page.getByRole("heading", { name: "Request a return" }).waitFor();
+  const quantity = page.getByLabel(/^Units of .+ to return/);
+  assert.equal(await quantity.getAttribute("max"), "2");
+  await quantity.fill("2");
+  await page.getByLabel(/^Why you return/).selectOption("wrong_item");
+  await page.getByLabel("Note (optional)", { exact: true }).fill("Wrong colour.");
+  await page.getByRole("button", { name: "Request a return" }).click();
+  await page.getByRole("status").filter({ hasText: /^Return ret_[0-9a-f]+: Requested\.$/ }).waitFor();
+  assert.match(await page.locator("#returns").innerText(), /Return ret_[0-9a-f]+: Requested — 2 × .+ \(Wrong item\)/);
+  // Both shipped aprons are asked for: nothing left to return, so no form.
+  assert.equal(await page.locator("#return-form").count(), 0);
+  assert.deepEqual(errors, [], "no script errors in the page");
+  const returns = (await stack.bo(`/admin/v1/returns?order_id=${order.id}`, { headers: admin })).body.data;
+  assert.deepEqual(returns.map((r) => [r.status, r.note, r.lines[0].quantity, r.lines[0].reason]), [["requested", "Wrong colour.", 2, "wrong_item"]]);
+  await context.close();
+});
