@@ -438,6 +438,17 @@ export interface components {
              *     it is owed to the customer; zero, settled.
              */
             balance: components["schemas"]["Money"];
+            /**
+             * @description The card payment asked for what an edit left to pay (a Stripe PaymentIntent of the
+             *     balance), until it is paid: the shopper's browser confirms it with `client_secret`, as
+             *     at checkout. Null when nothing is asked.
+             */
+            balance_payment: null | {
+                /** @enum {string} */
+                provider: "stripe";
+                amount: components["schemas"]["Money"];
+                client_secret: string;
+            };
             /** @description Every refund of the order, oldest first. */
             refunds: components["schemas"]["Refund"][];
             /** @description Every return of the order, oldest first. */

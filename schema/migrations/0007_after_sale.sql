@@ -9,6 +9,10 @@ ALTER TABLE orders ADD COLUMN paid_minor INTEGER NOT NULL DEFAULT 0 CHECK (paid_
 -- 'exchange': the replacement of returned goods, `exchange_of` the order they came from.
 ALTER TABLE orders ADD COLUMN kind TEXT NOT NULL DEFAULT 'order' CHECK (kind IN ('order', 'exchange'));
 ALTER TABLE orders ADD COLUMN exchange_of TEXT;
+-- The Stripe PaymentIntent collecting what an edit left to pay (its amount and client secret).
+ALTER TABLE orders ADD COLUMN balance_intent TEXT;
+ALTER TABLE orders ADD COLUMN balance_intent_amount INTEGER;
+ALTER TABLE orders ADD COLUMN balance_client_secret TEXT;
 UPDATE orders SET paid_minor = total_minor WHERE payment_status IN ('paid', 'partially_refunded', 'refunded');
 
 -- Units received back, money refunded per line, and when the line last shipped (the return

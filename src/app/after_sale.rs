@@ -12,17 +12,18 @@
 
 use crate::app::orders::{OrderRefusal, OrderResult};
 use crate::app::ports::{
-    within, Clock, Ids, Log, OrderOf, OrderStore, Outbox, RefundOrder, RefundOutcome, Refunds,
-    StoreError, Timer,
+    within, Clock, EditPricing, Ids, Log, OrderOf, OrderStore, Outbox, RefundOrder, RefundOutcome,
+    Settlements, StoreError, Timer,
 };
 use crate::app::{refuse, Failure};
 use crate::domain::events::EventType;
+use crate::domain::order::edit;
 use crate::domain::order::returns::{self, Opener, Receipt, Requested, Return, ReturnAction};
 use crate::domain::order::{
     apply, unchanged, Action, AdminAction, Order, PaymentMethod, Records, Refund, RefundStatus,
     Refusal, Transition,
 };
-use crate::domain::order::{RefundView, ReturnView};
+use crate::domain::order::{RefundKind, RefundView, ReturnView};
 use serde_json::{json, Value};
 
 /// How often an action decides again after a concurrent change before answering 503.
@@ -94,7 +95,7 @@ pub async fn act<S, P, R>(
 where
     S: OrderStore,
     P: Clock + Ids + Outbox + Log + Timer,
-    R: Refunds,
+    R: Settlements,
 {
     let platform = services.platform;
     let refund_id = platform.id("ref");
@@ -171,6 +172,9 @@ where
         match store.apply(&change, None).await {
             Ok(()) => {
                 platform.publish();
+                if let (Some(was), None) = (&order.balance_payment, &change.after.balance_payment) {
+                    services.refunds.abandon(&was.intent_id);
+                }
                 return match refund {
                     Some(r) if r.status == RefundStatus::Pending => {
                         send(store, services, &change.after, &r).await
@@ -217,7 +221,7 @@ async fn send<S, P, R>(
 where
     S: OrderStore,
     P: Clock + Ids + Outbox + Log + Timer,
-    R: Refunds,
+    R: Settlements,
 {
     let Some(payment) = order.payment_reference.as_deref() else {
         let outcome = RefundOutcome::Failed {
@@ -343,7 +347,7 @@ pub async fn retry<S, P, R>(
 where
     S: OrderStore,
     P: Clock + Ids + Outbox + Log + Timer,
-    R: Refunds,
+    R: Settlements,
 {
     let order = load(store, Of::Refund(refund_id)).await?;
     let Some(refund) = order
@@ -433,7 +437,7 @@ pub async fn request_return<S, P, R>(
 where
     S: OrderStore,
     P: Clock + Ids + Outbox + Log + Timer,
-    R: Refunds,
+    R: Settlements,
 {
     let platform = services.platform;
     let return_id = platform.id("ret");
@@ -505,7 +509,7 @@ pub async fn step_return<S, P, R>(
 where
     S: OrderStore,
     P: Clock + Ids + Outbox + Log + Timer,
-    R: Refunds,
+    R: Settlements,
 {
     let event = match action {
         ReturnAction::Approve => EventType::ReturnApproved,
@@ -555,7 +559,7 @@ pub async fn receive<S, P, R>(
 where
     S: OrderStore,
     P: Clock + Ids + Outbox + Log + Timer,
-    R: Refunds,
+    R: Settlements,
 {
     let summary = format!("return received: {return_id}");
     act(
@@ -690,4 +694,384 @@ pub async fn timeline(
         });
     }
     Ok(store.timeline(order_id).await?)
+}
+
+/// What an edit asks.
+pub struct EditRequest {
+    pub changes: Vec<edit::Change>,
+    pub dry_run: bool,
+    pub note: Option<String>,
+}
+
+/// Edits an order before the lines touched ship: decided by `domain::order::edit` on the
+/// order as read, written as one guarded batch that reserves and releases the stock (an
+/// oversell aborts it: 422 `insufficient_stock`) with `order.edited`. A dry run writes
+/// nothing and answers the order as it would be.
+pub async fn edit_order<S, P, R>(
+    store: &S,
+    services: &Services<'_, P, R>,
+    order_id: &str,
+    request: &EditRequest,
+    actor: &str,
+) -> OrderResult<Order>
+where
+    S: OrderStore + EditPricing,
+    P: Clock + Ids + Outbox + Log + Timer,
+    R: Settlements,
+{
+    let platform = services.platform;
+    for _ in 0..MAX_RETRIES {
+        let order = load(store, Of::Order(order_id)).await?;
+        let mut skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        for c in &request.changes {
+            if let edit::Change::Add { sku, .. } = c {
+                skus.push(sku.clone());
+            }
+        }
+        let codes: Vec<String> = serde_json::from_str::<Value>(&order.body)
+            .ok()
+            .and_then(|b| b["discount_codes"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect();
+        let Some(sources) = store.edit_sources(&order.market, &skus, &codes).await? else {
+            return refuse(OrderRefusal::EditIllegal {
+                from: order.status,
+                why: format!("the market {} no longer exists", order.market),
+            });
+        };
+        let discounts: Vec<_> = sources
+            .discounts
+            .iter()
+            .filter_map(|d| d.for_market(&order.market))
+            .collect();
+        let created_secs =
+            crate::app::ports::ms_at(&order.created_at).map_or(0, |ms| (ms / 1000.0) as i64);
+        let pricing = edit::Pricing {
+            market: &sources.market,
+            catalog: &sources.catalog,
+            discounts: &discounts,
+            created_secs,
+        };
+        let edited = edit::edit(&order, &request.changes, &pricing, &mut || {
+            platform.id("line")
+        })
+        .map_err(|e| {
+            Failure::Refused(match e {
+                edit::EditRefusal::Illegal { from, why } => OrderRefusal::EditIllegal { from, why },
+                edit::EditRefusal::BadChange { index, reason } => {
+                    OrderRefusal::BadChange { index, reason }
+                }
+                edit::EditRefusal::Unpriceable(reason) => OrderRefusal::BadField {
+                    field: "changes",
+                    reason,
+                },
+            })
+        })?;
+        let now = platform.now();
+        let mut base = edited.order;
+        // A payment asked for the old balance is no longer the right one.
+        base.balance_payment = None;
+        let mut t = unchanged(base.state(), Some(EventType::OrderEdited));
+        t.stock = edited.stock.clone();
+        let changes: Vec<Value> = request.changes.iter().map(edit::Change::view).collect();
+        let mut records = Records {
+            edited: true,
+            action: Some(AdminAction {
+                id: platform.id("act"),
+                actor: actor.to_string(),
+                action: "edit".into(),
+                summary: format!("edit: {} change(s)", request.changes.len()),
+                reference: None,
+            }),
+            ..Records::default()
+        };
+        if request.dry_run {
+            records.action = None;
+        }
+        let mut change = base.change_with(&t, &now, &mut || platform.id("evt"), None, records);
+        if let Some(e) = change.events.first_mut() {
+            e.data["edit"] = json!({
+                "before": order.view(),
+                "after": change.after.view(),
+                "changes": changes,
+                "note": request.note,
+            });
+        }
+        change.before = order.clone();
+        if request.dry_run {
+            return Ok(change.after);
+        }
+        match store.apply(&change, None).await {
+            Ok(()) => {
+                platform.publish();
+                if let Some(was) = &order.balance_payment {
+                    services.refunds.abandon(&was.intent_id);
+                }
+                return collect_balance(store, services, change.after).await;
+            }
+            Err(StoreError::Refused(cause)) => {
+                // Short of stock for what the edit reserves, or the order changed meanwhile.
+                let reserve: Vec<(String, i64)> = edited
+                    .stock
+                    .iter()
+                    .filter(|m| m.release < 0)
+                    .map(|m| (m.sku.clone(), -m.release))
+                    .collect();
+                if let Some(short) = shortfall(store, &reserve).await {
+                    return refuse(short);
+                }
+                platform.warn(&format!(
+                    "edit of order {order_id} refused ({cause}); deciding again"
+                ));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    refuse(OrderRefusal::Busy)
+}
+
+/// Replaces an approved return's goods: a new order (`kind: "exchange"`) of `wanted` at
+/// today's prices, credited with the returned lines' paid value, which the original order
+/// records as an `exchange` refund (no money moves). One batch: the original's change, the
+/// return, the new order and its reservation. Answers the new order.
+pub async fn exchange<S, P, R>(
+    store: &S,
+    services: &Services<'_, P, R>,
+    return_id: &str,
+    wanted: &[(String, i64)],
+    actor: &str,
+    low_stock_threshold: i64,
+) -> OrderResult<Order>
+where
+    S: OrderStore + EditPricing,
+    P: Clock + Ids + Outbox + Log + Timer,
+    R: Settlements,
+{
+    use crate::domain::order::exchange as swap;
+    let platform = services.platform;
+    for _ in 0..MAX_RETRIES {
+        let original = load(store, Of::Return(return_id)).await?;
+        let ret = find_return(&original, return_id)?.clone();
+        if ret.status != returns::ReturnStatus::Approved || ret.exchange_order_id.is_some() {
+            return refuse(OrderRefusal::ReturnIllegal {
+                from: ret.status,
+                action: "exchange",
+            });
+        }
+        let skus: Vec<String> = wanted.iter().map(|(s, _)| s.clone()).collect();
+        let Some(sources) = store.edit_sources(&original.market, &skus, &[]).await? else {
+            return refuse(OrderRefusal::EditIllegal {
+                from: original.status,
+                why: format!("the market {} no longer exists", original.market),
+            });
+        };
+        let now = platform.now();
+        let pricing = edit::Pricing {
+            market: &sources.market,
+            catalog: &sources.catalog,
+            discounts: &[],
+            created_secs: (platform.now_ms() / 1000.0) as i64,
+        };
+        // The original gives the returned units' value to the replacement: a refund of kind
+        // exchange, settled at once (the credit is the new order's payment).
+        let action = Action::Refund {
+            lines: ret
+                .lines
+                .iter()
+                .map(|l| (l.line_id.clone(), l.quantity))
+                .collect(),
+            include_shipping: false,
+            returned: true,
+            settle: true,
+        };
+        let mut t = apply(&original.state(), &action)
+            .map_err(refusal)?
+            .unwrap_or_else(|| unchanged(original.state(), None));
+        let credit = t.refund.as_ref().map_or(0, |p| p.amount);
+        let replacement = swap::replacement(
+            &original,
+            &ret,
+            wanted,
+            &pricing,
+            credit,
+            &mut |prefix| platform.id(prefix),
+            &now,
+        )
+        .map_err(|b| {
+            Failure::Refused(OrderRefusal::BadLine {
+                index: b.index,
+                reason: b.reason,
+            })
+        })?;
+        let refund_id = platform.id("ref");
+        let plan = t.refund.take();
+        let refund = plan.map(|p| Refund {
+            id: refund_id.clone(),
+            kind: RefundKind::Exchange,
+            status: RefundStatus::Succeeded,
+            amount: p.amount,
+            credit: p.credit,
+            lines: p.lines,
+            include_shipping: false,
+            reason: Some(format!("exchange of return {return_id}")),
+            provider_reference: Some(replacement.id.clone()),
+            failure_reason: None,
+            attempts: 0,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+        });
+        let mut next = ret.clone();
+        next.exchange_order_id = Some(replacement.id.clone());
+        next.updated_at = now.clone();
+        if refund.is_some() {
+            next.refund_ids.push(refund_id.clone());
+        }
+        let detail = refund.as_ref().and_then(|r| {
+            serde_json::to_value(RefundView::of(
+                r,
+                crate::domain::money::Currency::from_code(&original.currency),
+            ))
+            .ok()
+        });
+        let records = Records {
+            refund,
+            ret: Some(next),
+            action: Some(AdminAction {
+                id: platform.id("act"),
+                actor: actor.to_string(),
+                action: "exchange".into(),
+                summary: format!("return exchanged: {return_id} for {}", replacement.id),
+                reference: Some(replacement.id.clone()),
+            }),
+            ..Records::default()
+        };
+        let change = original.change_with(&t, &now, &mut || platform.id("evt"), detail, records);
+        let reserve: Vec<(String, i64)> = replacement
+            .lines
+            .iter()
+            .map(|l| (l.sku.clone(), l.quantity))
+            .collect();
+        let placed = crate::domain::events::Envelope::new(
+            &platform.id("evt"),
+            EventType::OrderPlaced,
+            1,
+            &now,
+            replacement.view(),
+        );
+        let placement = crate::app::ports::Placement {
+            order: &replacement,
+            cart_id: &replacement.cart_id,
+            cart_version: 0,
+            close_cart: false,
+            reserve: reserve.clone(),
+            discounts: vec![],
+            low_stock_threshold,
+            placed,
+        };
+        match store.exchange(&change, &placement).await {
+            Ok(number) => {
+                platform.publish();
+                let mut order = replacement.clone();
+                order.number = number;
+                return Ok(order);
+            }
+            Err(StoreError::Refused(cause)) => {
+                if let Some(short) = shortfall(store, &reserve).await {
+                    return refuse(short);
+                }
+                platform.warn(&format!(
+                    "exchange of return {return_id} refused ({cause}); deciding again"
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    refuse(OrderRefusal::Busy)
+}
+
+/// After an edit of a card order left something to pay: asks the provider for a payment of the
+/// balance (its client secret shows on the order as `balance_payment`), and records it in a
+/// guarded batch. The edit stands whatever the provider does: when it fails, the balance can
+/// still be collected with `mark-paid`.
+async fn collect_balance<S, P, R>(
+    store: &S,
+    services: &Services<'_, P, R>,
+    order: Order,
+) -> OrderResult<Order>
+where
+    S: OrderStore,
+    P: Clock + Ids + Outbox + Log + Timer,
+    R: Settlements,
+{
+    let balance = order.ledger().balance();
+    if order.payment_method != PaymentMethod::Stripe || balance <= 0 {
+        return Ok(order);
+    }
+    let platform = services.platform;
+    let key = format!("{}-balance-{}", order.id, order.version);
+    let timeout = services.timeout_ms;
+    let asked = within(
+        platform,
+        timeout,
+        services.refunds.collect(&order, balance, &key),
+    )
+    .await;
+    let intent = match asked {
+        Some(Ok(intent)) => intent,
+        Some(Err(cause)) => {
+            platform.warn(&format!(
+                "order {}: no payment asked for its balance ({cause}); collect it with mark-paid",
+                order.id
+            ));
+            return Ok(order);
+        }
+        None => {
+            platform.warn(&format!("order {}: the provider did not answer within {timeout} ms; collect the balance with mark-paid", order.id));
+            return Ok(order);
+        }
+    };
+    let mut after = order.clone();
+    after.balance_payment = Some(crate::domain::order::BalancePayment {
+        intent_id: intent.id,
+        amount: balance,
+        client_secret: intent.client_secret,
+    });
+    let t = unchanged(order.state(), None);
+    let mut change = order.change(&t, &platform.now(), "", None);
+    change.after.balance_payment = after.balance_payment.clone();
+    match store.apply(&change, None).await {
+        Ok(()) => Ok(change.after),
+        // The order changed meanwhile: the intent is not recorded (nothing can pay it).
+        Err(StoreError::Refused(_)) => {
+            services.refunds.abandon(
+                &after
+                    .balance_payment
+                    .as_ref()
+                    .map(|b| b.intent_id.clone())
+                    .unwrap_or_default(),
+            );
+            Ok(load(store, Of::Order(&order.id)).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// After a refused batch that reserved `reserve` (SKU, units): the first SKU short of stock,
+/// if one is (else the order changed meanwhile). Best effort: without the read, none is.
+async fn shortfall(store: &impl OrderStore, reserve: &[(String, i64)]) -> Option<OrderRefusal> {
+    let skus: Vec<String> = reserve.iter().map(|(s, _)| s.clone()).collect();
+    let available = store.available(&skus).await.unwrap_or_default();
+    reserve.iter().find_map(|(sku, q)| {
+        let left = available
+            .iter()
+            .find(|(s, _)| s == sku)
+            .map_or(0, |(_, a)| *a);
+        (left < *q).then(|| OrderRefusal::InsufficientStock {
+            sku: sku.clone(),
+            available: left.max(0),
+        })
+    })
 }

@@ -115,6 +115,7 @@ where
             order: &order,
             cart_id: &data.cart.id,
             cart_version: data.cart.version,
+            close_cart: true,
             reserve: data
                 .lines
                 .iter()

@@ -28,6 +28,12 @@ pub enum OrderRefusal {
     BadAmount { reason: String },
     /// A field that cannot apply to this order or return.
     BadField { field: &'static str, reason: String },
+    /// The order cannot be edited now (its status, an unpaid card payment, refunds made).
+    EditIllegal { from: OrderStatus, why: String },
+    /// `changes[index]` cannot apply.
+    BadChange { index: usize, reason: String },
+    /// Not enough stock for what an edit adds.
+    InsufficientStock { sku: String, available: i64 },
     /// No return with this id.
     NoReturn { id: String },
     /// No refund with this id.

@@ -9,7 +9,7 @@ use crate::app::ports::{
     Clock, Ids, Log, OrderOf, OrderStore, Outbox, Receipt, RefundOutcome, StoreError,
 };
 use crate::app::Failure;
-use crate::domain::order::{apply, Action, Order, PaymentMethod};
+use crate::domain::order::{apply, Action, Order, OrderStatus, PaymentMethod};
 use serde_json::Value;
 
 /// What a provider event did (the answer is 200 whatever it did: the provider must not retry).
@@ -74,11 +74,23 @@ pub async fn stripe_event<P: Clock + Ids + Log + Outbox>(
         )))
         .await;
     };
+    if let Some(asked) = order
+        .balance_payment
+        .as_ref()
+        .filter(|b| intent["id"].as_str() == Some(b.intent_id.as_str()))
+    {
+        return balance_paid(store, platform, &order, asked.amount, intent, &receipt).await;
+    }
     if let Some(mismatch) = mismatch(&order, intent) {
         return record(Some(format!(
             "Stripe event {event_id} does not match order {order_id} ({mismatch}); not confirming"
         )))
         .await;
+    }
+    // The intent pays the order's placed total, once: an order already confirmed (and maybe
+    // edited since, with a balance to collect another way) takes nothing from it.
+    if order.status != OrderStatus::PendingPayment {
+        return record(None).await;
     }
     match apply(&order.state(), &Action::MarkPaid(None)) {
         Ok(Some(t)) => {
@@ -184,6 +196,49 @@ async fn refund_event<P: Clock + Ids + Log + Outbox>(
                 "Stripe event {event_id}: refund {refund_id} not settled ({e:?})"
             ));
             Ok(())
+        }
+    }
+}
+
+/// The payment asked for an edit's balance succeeded: it is recorded as paid (for its amount,
+/// in the order's currency, never beyond the balance), in one batch with the event's receipt.
+async fn balance_paid<P: Clock + Ids + Log + Outbox>(
+    store: &impl OrderStore,
+    platform: &P,
+    order: &Order,
+    amount: i64,
+    intent: &Value,
+    receipt: &Receipt,
+) -> Result<Handled, StoreError> {
+    let currency = intent["currency"].as_str().map(str::to_ascii_uppercase);
+    if intent["amount"].as_i64() != Some(amount) || currency.as_deref() != Some(&order.currency) {
+        platform.error(&format!(
+            "Stripe event {} does not match the balance asked of order {}; not recording it",
+            receipt.event_id, order.id
+        ));
+        let _ = store.record(receipt).await;
+        return Ok(Handled::Recorded);
+    }
+    match apply(&order.state(), &Action::MarkPaid(Some(amount))) {
+        Ok(Some(t)) => {
+            let mut change = order.change(&t, &receipt.received_at, &platform.id("evt"), None);
+            change.after.balance_payment = None;
+            match store.apply(&change, Some(receipt)).await {
+                Ok(()) => {
+                    platform.publish();
+                    Ok(Handled::Confirmed)
+                }
+                Err(StoreError::Refused(_)) => Ok(Handled::Recorded),
+                Err(e) => Err(e),
+            }
+        }
+        _ => {
+            platform.error(&format!(
+                "order {}: a payment of {amount} arrived for a balance no longer owed: refund it",
+                order.id
+            ));
+            let _ = store.record(receipt).await;
+            Ok(Handled::Recorded)
         }
     }
 }

@@ -93,9 +93,43 @@ pub fn iso_at(ms: f64) -> String {
     )
 }
 
+/// Milliseconds since the epoch of an instant written as [`iso_at`] writes it (`None` for
+/// anything else): Howard Hinnant's `days_from_civil`.
+pub fn ms_at(iso: &str) -> Option<f64> {
+    let b = iso.as_bytes();
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[23] != b'Z' {
+        return None;
+    }
+    let num = |from: usize, to: usize| iso.get(from..to)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, min, sec, ms) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((((days * 24 + h) * 60 + min) * 60 + sec) as f64 * 1000.0 + ms as f64)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::iso_at;
+    use super::{iso_at, ms_at};
+
+    #[test]
+    fn instants_read_back_as_they_were_written() {
+        let mut ms: i64 = -2_208_988_800_000;
+        while ms < 10_413_792_000_000 {
+            assert_eq!(ms_at(&iso_at(ms as f64)), Some(ms as f64));
+            ms += 86_400_000 * 7 + 3_600_000 + 61_001;
+        }
+        assert_eq!(ms_at("2026-06-01T12:00:00Z"), None);
+        assert_eq!(ms_at("not a time at all, really"), None);
+    }
 
     #[test]
     fn instants_are_written_as_javascripts_to_iso_string_writes_them() {
@@ -259,6 +293,8 @@ pub struct Placement<'a> {
     /// The cart is closed only if it is still at this version and active.
     pub cart_id: &'a str,
     pub cart_version: i64,
+    /// Whether the cart is closed (a checkout); an exchange has none.
+    pub close_cart: bool,
     /// Units reserved per SKU.
     pub reserve: Vec<(String, i64)>,
     /// Discounts whose usage counts go up (refused past their limits).
@@ -370,6 +406,17 @@ pub trait OrderStore {
     /// [`StoreError::Unavailable`].
     async fn record(&self, receipt: &Receipt) -> Result<(), StoreError>;
 
+    /// Writes an exchange, all or nothing: the original order's change (its exchange credit,
+    /// the return) and the placement of the replacement order. Returns the new order's number.
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] when the original changed meanwhile or the stock fell short.
+    async fn exchange(
+        &self,
+        change: &OrderChange,
+        placement: &Placement<'_>,
+    ) -> Result<String, StoreError>;
+
     /// The order a return or refund belongs to, with its lines, refunds and returns (one round
     /// trip).
     ///
@@ -395,6 +442,29 @@ pub trait OrderStore {
     /// # Errors
     /// [`StoreError::Unavailable`].
     async fn timeline(&self, order_id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
+}
+
+/// What an order edit is priced with: the market, today's catalog entries of the SKUs
+/// involved, and the discounts that may apply (automatic ones and those of the given codes).
+pub struct EditSources {
+    pub market: crate::domain::market::Market,
+    pub catalog: crate::domain::catalog::CatalogSnapshot,
+    pub discounts: Vec<crate::domain::admin_defs::DiscountDef>,
+}
+
+/// Reads what order edits are priced with.
+#[allow(async_fn_in_trait)]
+pub trait EditPricing {
+    /// `None` when the market no longer exists.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] for rows that cannot be read.
+    async fn edit_sources(
+        &self,
+        market: &str,
+        skus: &[String],
+        codes: &[String],
+    ) -> Result<Option<EditSources>, StoreError>;
 }
 
 /// What to ask a payment provider to give back.
@@ -433,12 +503,25 @@ pub enum RefundOutcome {
     },
 }
 
-/// A payment provider that gives money back (Stripe).
+/// A payment provider after the sale (Stripe): it gives money back, and collects what an edit
+/// left to pay.
 #[allow(async_fn_in_trait)]
-pub trait Refunds {
+pub trait Settlements {
     /// Sends the refund. Implementations MUST send `idempotency_key` to the provider, and name
     /// the refund and the order in its metadata so that its webhooks find them.
     async fn refund(&self, r: &RefundOrder<'_>) -> RefundOutcome;
+
+    /// Creates the intent to collect `amount` of `order`'s balance, naming the order in its
+    /// metadata. Implementations MUST be idempotent on `key`.
+    ///
+    /// # Errors
+    /// Why the provider could not be reached or refused, for the log.
+    async fn collect(&self, order: &Order, amount: i64, key: &str)
+        -> Result<PaymentIntent, String>;
+
+    /// Cancels an intent no longer wanted (a balance changed again), best effort, without
+    /// delaying the response.
+    fn abandon(&self, intent_id: &str);
 }
 
 /// A payment provider's intent to collect an order's total.

@@ -135,22 +135,20 @@ pub fn new_order(
     let lines = view
         .lines
         .iter()
-        .map(|l| OrderLine {
-            id: line_id(),
-            sku: l.sku.clone(),
-            title: l.title.clone(),
-            quantity: i64::from(l.quantity),
-            unit_price: minor(&l.unit_price),
-            subtotal: minor(&l.subtotal),
-            discount: minor(&l.discount),
-            tax: minor(&l.tax),
-            total: minor(&l.total),
-            fulfilled_quantity: 0,
-            refunded_quantity: 0,
-            refunded_unfulfilled: 0,
-            returned_quantity: 0,
-            refunded_amount: 0,
-            last_fulfilled_at: None,
+        .map(|l| {
+            OrderLine::new(
+                line_id(),
+                l.sku.clone(),
+                l.title.clone(),
+                i64::from(l.quantity),
+                minor(&l.unit_price),
+            )
+            .priced(
+                minor(&l.subtotal),
+                minor(&l.discount),
+                minor(&l.tax),
+                minor(&l.total),
+            )
         })
         .collect();
     let body: Value = json!({

@@ -4,7 +4,7 @@
 //! (signature in `auth::stripe_signature`, handling in `app::payments`) confirms the order.
 
 use crate::app::ports::{
-    within, PaymentIntent, PaymentProvider, RefundOrder, RefundOutcome, Refunds,
+    within, PaymentIntent, PaymentProvider, RefundOrder, RefundOutcome, Settlements,
 };
 use crate::domain::order::Order;
 use crate::platform::JsTimer;
@@ -42,38 +42,8 @@ impl PaymentProvider for Stripe<'_> {
     }
 
     async fn create_intent(&self, order: &Order) -> Result<PaymentIntent, String> {
-        let secret = self.secret.as_deref().ok_or("no STRIPE_SECRET_KEY")?;
-        let form = format!(
-            "amount={}&currency={}&metadata[order_id]={}&automatic_payment_methods[enabled]=true",
-            order.total_minor,
-            order.currency.to_ascii_lowercase(),
-            order.id,
-        );
-        let request = post(
-            &self.base,
-            "/v1/payment_intents",
-            secret,
-            Some(&order.id),
-            &form,
-        )?;
-        // The checkout drops this future when its timeout runs out: the guard aborts the fetch.
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let abort = AbortOnDrop(Some(controller));
-        let sent = Fetch::Request(request).send_with_signal(&signal).await;
-        let mut response = sent.map_err(|e| format!("fetch: {e}"))?;
-        if !(200..300).contains(&response.status_code()) {
-            return Err(format!("Stripe answered {}", response.status_code()));
-        }
-        let body: Value = response.json().await.map_err(|e| e.to_string())?;
-        abort.disarm();
-        match (body["id"].as_str(), body["client_secret"].as_str()) {
-            (Some(id), Some(secret)) => Ok(PaymentIntent {
-                id: id.to_string(),
-                client_secret: secret.to_string(),
-            }),
-            _ => Err("Stripe's answer has no id or client_secret".into()),
-        }
+        self.intent(&order.id, order.total_minor, &order.currency, &order.id)
+            .await
     }
 
     fn cancel_intent(&self, intent_id: &str) {
@@ -107,7 +77,56 @@ impl PaymentProvider for Stripe<'_> {
     }
 }
 
-impl Refunds for Stripe<'_> {
+impl Stripe<'_> {
+    /// A PaymentIntent of `amount` for order `order_id`, with `key` as Stripe's idempotency key.
+    async fn intent(
+        &self,
+        order_id: &str,
+        amount: i64,
+        currency: &str,
+        key: &str,
+    ) -> Result<PaymentIntent, String> {
+        let secret = self.secret.as_deref().ok_or("no STRIPE_SECRET_KEY")?;
+        let form = format!(
+            "amount={amount}&currency={}&metadata[order_id]={order_id}&automatic_payment_methods[enabled]=true",
+            currency.to_ascii_lowercase(),
+        );
+        let request = post(&self.base, "/v1/payment_intents", secret, Some(key), &form)?;
+        // The caller drops this future when its timeout runs out: the guard aborts the fetch.
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let abort = AbortOnDrop(Some(controller));
+        let sent = Fetch::Request(request).send_with_signal(&signal).await;
+        let mut response = sent.map_err(|e| format!("fetch: {e}"))?;
+        if !(200..300).contains(&response.status_code()) {
+            return Err(format!("Stripe answered {}", response.status_code()));
+        }
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        abort.disarm();
+        match (body["id"].as_str(), body["client_secret"].as_str()) {
+            (Some(id), Some(secret)) => Ok(PaymentIntent {
+                id: id.to_string(),
+                client_secret: secret.to_string(),
+            }),
+            _ => Err("Stripe's answer has no id or client_secret".into()),
+        }
+    }
+}
+
+impl Settlements for Stripe<'_> {
+    async fn collect(
+        &self,
+        order: &Order,
+        amount: i64,
+        key: &str,
+    ) -> Result<PaymentIntent, String> {
+        self.intent(&order.id, amount, &order.currency, key).await
+    }
+
+    fn abandon(&self, intent_id: &str) {
+        self.cancel_intent(intent_id);
+    }
+
     async fn refund(&self, r: &RefundOrder<'_>) -> RefundOutcome {
         let Some(secret) = self.secret.as_deref() else {
             return RefundOutcome::Failed {

@@ -1,4 +1,4 @@
-//! Refunds, returns and admin actions in D1: their rows, the statements that read them with
+//! Settlements, returns and admin actions in D1: their rows, the statements that read them with
 //! their order, and those that write them in the order's guarded batch.
 
 use crate::app::ports::{ReturnFilter, TimelineEntry};
@@ -367,4 +367,55 @@ pub(super) fn decode_after_sale(
             .transpose()?
             .unwrap_or_default(),
     ))
+}
+
+/// `EditPricing`: the market (one round trip), then the catalog entries of `skus` and the
+/// discounts of `codes` and the automatic ones (one round trip).
+#[cfg(feature = "backoffice")]
+impl crate::app::ports::EditPricing for crate::store::D1Store {
+    async fn edit_sources(
+        &self,
+        market: &str,
+        skus: &[String],
+        codes: &[String],
+    ) -> Result<Option<crate::app::ports::EditSources>, StoreError> {
+        use crate::domain::admin_defs::DiscountDef;
+        use crate::domain::catalog::{CatalogRow, CatalogSnapshot};
+        let db = &self.db;
+        let Some(stored) = crate::store::markets::get(db, market).await? else {
+            return Ok(None);
+        };
+        let market = stored.market;
+        let mut results = db
+            .batch(vec![
+                crate::store::catalog::catalog_rows(db, &market, Some(skus))?,
+                db.statement(
+                    "SELECT definition FROM discounts WHERE enabled = 1 AND \
+                       (code IS NULL OR code IN (SELECT value FROM json_each(?1)))",
+                    &[json_text(&json!(codes))],
+                )?,
+            ])
+            .await?
+            .into_iter();
+        #[derive(Deserialize)]
+        struct Definition {
+            definition: String,
+        }
+        let rows: Vec<CatalogRow> = results.next().map(decode).transpose()?.unwrap_or_default();
+        let defs: Vec<Definition> = results.next().map(decode).transpose()?.unwrap_or_default();
+        let catalog = CatalogSnapshot::build(&market.code, market.currency, String::new(), rows)
+            .map_err(|e| StoreError::Corrupt(format!("catalog row {}: {}", e.sku, e.reason)))?;
+        let discounts = defs
+            .into_iter()
+            .map(|d| {
+                serde_json::from_str::<DiscountDef>(&d.definition)
+                    .map_err(|e| StoreError::Corrupt(format!("discount definition: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(crate::app::ports::EditSources {
+            market,
+            catalog,
+            discounts,
+        }))
+    }
 }

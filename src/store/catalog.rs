@@ -151,22 +151,35 @@ pub async fn publish(kv: &KvStore, snapshot: &CatalogSnapshot) -> Option<String>
 }
 
 /// Reads every published variant priced in the market: one round trip.
+/// The published catalog rows of `market` (only those of `skus` when given), in catalog order.
+pub fn catalog_rows(
+    db: &Db,
+    market: &Market,
+    skus: Option<&[String]>,
+) -> Result<worker::D1PreparedStatement, StoreError> {
+    db.statement(
+        "SELECT p.id AS product_id, p.handle, p.title, p.description, \
+                v.sku, v.title AS variant_title, v.tax_class, v.weight_grams, \
+                pr.amount_minor AS price_minor, \
+                COALESCE(i.on_hand - i.reserved, 0) AS available_quantity \
+         FROM products p \
+         JOIN variants v ON v.product_id = p.id \
+         JOIN prices pr ON pr.sku = v.sku AND pr.market = ?1 AND pr.currency = ?2 \
+         LEFT JOIN inventory i ON i.sku = v.sku \
+         WHERE p.status = 'published' AND (?3 IS NULL OR v.sku IN (SELECT value FROM json_each(?3))) \
+         ORDER BY p.handle, v.position, v.sku",
+        &[
+            text(&market.code),
+            text(market.currency.code()),
+            skus.map_or(wasm_bindgen::JsValue::NULL, |s| {
+                crate::store::d1::json_text(&serde_json::json!(s))
+            }),
+        ],
+    )
+}
+
 pub async fn rebuild(db: &Db, market: &Market, now: String) -> Result<CatalogSnapshot, StoreError> {
-    let rows: Vec<CatalogRow> = db
-        .all(db.statement(
-            "SELECT p.id AS product_id, p.handle, p.title, p.description, \
-                    v.sku, v.title AS variant_title, v.tax_class, v.weight_grams, \
-                    pr.amount_minor AS price_minor, \
-                    COALESCE(i.on_hand - i.reserved, 0) AS available_quantity \
-             FROM products p \
-             JOIN variants v ON v.product_id = p.id \
-             JOIN prices pr ON pr.sku = v.sku AND pr.market = ?1 AND pr.currency = ?2 \
-             LEFT JOIN inventory i ON i.sku = v.sku \
-             WHERE p.status = 'published' \
-             ORDER BY p.handle, v.position, v.sku",
-            &[text(&market.code), text(market.currency.code())],
-        )?)
-        .await?;
+    let rows: Vec<CatalogRow> = db.all(catalog_rows(db, market, None)?).await?;
     CatalogSnapshot::build(&market.code, market.currency, now, rows)
         .map_err(|e| StoreError::Corrupt(format!("catalog row {}: {}", e.sku, e.reason)))
 }

@@ -13,18 +13,7 @@ impl D1Store {
     /// `OrderStore::place`: one round trip.
     pub(super) async fn place_order(&self, p: &Placement<'_>) -> Result<String, StoreError> {
         let results = self.db.batch(place_statements(&self.db, p)?).await?;
-        #[derive(serde::Deserialize)]
-        struct Num {
-            number: String,
-        }
-        results
-            .into_iter()
-            .last()
-            .map(decode::<Num>)
-            .transpose()?
-            .and_then(|r| r.into_iter().next())
-            .map(|n| n.number)
-            .ok_or_else(|| StoreError::Corrupt("the placed order has no number".into()))
+        number_placed(results)
     }
 
     /// `OrderStore::available`: one read.
@@ -51,7 +40,23 @@ impl D1Store {
     }
 }
 
-fn place_statements(
+/// The number the last statement of [`place_statements`] read back.
+pub(super) fn number_placed(results: Vec<worker::D1Result>) -> Result<String, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Num {
+        number: String,
+    }
+    results
+        .into_iter()
+        .last()
+        .map(decode::<Num>)
+        .transpose()?
+        .and_then(|r| r.into_iter().next())
+        .map(|n| n.number)
+        .ok_or_else(|| StoreError::Corrupt("the placed order has no number".into()))
+}
+
+pub(super) fn place_statements(
     db: &Db,
     p: &Placement<'_>,
 ) -> Result<Vec<worker::D1PreparedStatement>, StoreError> {
@@ -72,11 +77,14 @@ fn place_statements(
     })).collect::<Vec<_>>());
     let placed = &p.placed;
     let ids = json!(applied);
-    let mut out = vec![
-        db.statement(
+    let mut out = Vec::new();
+    if p.close_cart {
+        out.push(db.statement(
             "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM carts WHERE id = ?1 AND version = ?2 AND status = 'active')",
             &[text(p.cart_id), int(p.cart_version)],
-        )?,
+        )?);
+    }
+    out.extend([
         db.statement(
             "INSERT INTO write_guards (ok) SELECT 0 WHERE (SELECT COUNT(*) FROM inventory WHERE sku IN \
                (SELECT json_extract(value, '$.sku') FROM json_each(?1))) < json_array_length(?1)",
@@ -96,9 +104,9 @@ fn place_statements(
         db.statement(
             "INSERT INTO orders (id, number, channel_id, cart_id, market, customer_id, status, payment_status, \
                 fulfillment_status, payment_provider, payment_reference, total_minor, currency, body, pay_by, last_sequence, \
-                created_at, updated_at) \
+                created_at, updated_at, paid_minor, kind, exchange_of) \
              VALUES (?1, printf('%s-%06d', ?4, (SELECT last FROM order_counters WHERE market = ?4)), ?2, ?3, ?4, ?5, \
-                ?12, ?13, ?14, ?6, ?16, ?7, ?8, ?9, ?10, ?15, ?11, ?11)",
+                ?12, ?13, ?14, ?6, ?16, ?7, ?8, ?9, ?10, ?15, ?11, ?11, ?17, ?18, ?19)",
             &[
                 text(&r.id), text(&r.channel_id), text(&r.cart_id), text(&r.market),
                 r.customer_id.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
@@ -106,6 +114,8 @@ fn place_statements(
                 text(r.status.as_str()), text(r.payment_status.as_str()), text(r.fulfillment_status.as_str()),
                 int(r.last_sequence),
                 r.payment_reference.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
+                int(r.paid_minor), text(r.kind.as_str()),
+                r.exchange_of.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
             ],
         )?,
         db.statement(
@@ -116,6 +126,7 @@ fn place_statements(
                json_extract(value, '$.total') FROM json_each(?1)",
             &[json_text(&lines), text(&r.id)],
         )?,
+        // Closes the cart (an exchange has none: the id matches no cart).
         db.statement(
             "UPDATE carts SET status = 'checked_out', version = version + 1, updated_at = ?2 WHERE id = ?1",
             &[text(p.cart_id), text(now)],
@@ -152,7 +163,7 @@ fn place_statements(
                    WHERE i.on_hand - i.reserved <= ?2 AND i.on_hand - i.reserved + json_extract(q.value, '$.q') > ?2) x",
             &[json_text(&qty), int(threshold), text(now), text(EventType::InventoryLow.as_str())],
         )?,
-    ];
+    ]);
     if !applied.is_empty() {
         out.push(db.statement(
             "UPDATE discounts SET times_used = times_used + 1 WHERE id IN (SELECT value FROM json_each(?1))",

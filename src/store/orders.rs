@@ -7,8 +7,8 @@ use crate::app::ports::{
 use crate::domain::events::Envelope;
 use crate::domain::order::returns::Return;
 use crate::domain::order::{
-    FulfillmentStatus, Order, OrderChange, OrderKind, OrderLine, OrderStatus, PaymentMethod,
-    PaymentStatus, Refund,
+    BalancePayment, FulfillmentStatus, Order, OrderChange, OrderKind, OrderLine, OrderStatus,
+    PaymentMethod, PaymentStatus, Refund,
 };
 use crate::store::after_sale;
 use crate::store::d1::{decode, int, text, Db, StoreError};
@@ -41,6 +41,9 @@ struct OrderRow {
     pub version: i64,
     pub kind: String,
     pub exchange_of: Option<String>,
+    pub balance_intent: Option<String>,
+    pub balance_intent_amount: Option<i64>,
+    pub balance_client_secret: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -107,6 +110,18 @@ impl OrderRow {
             shipping_refunded: self.shipping_refunded != 0,
             kind: OrderKind::parse(&self.kind).ok_or_else(|| corrupt("kind"))?,
             exchange_of: self.exchange_of,
+            balance_payment: match (
+                self.balance_intent,
+                self.balance_intent_amount,
+                self.balance_client_secret,
+            ) {
+                (Some(intent_id), Some(amount), Some(client_secret)) => Some(BalancePayment {
+                    intent_id,
+                    amount,
+                    client_secret,
+                }),
+                _ => None,
+            },
             paid_minor: self.paid_minor,
             version: self.version,
             refunds,
@@ -138,7 +153,8 @@ const LINE_COLUMNS: &str =
 
 const COLUMNS: &str = "id, number, channel_id, cart_id, market, customer_id, status, payment_status, fulfillment_status, \
      payment_provider, payment_reference, total_minor, paid_minor, currency, shipping_refunded, cancel_reason, body, pay_by, \
-     last_sequence, version, kind, exchange_of, created_at, updated_at";
+     last_sequence, version, kind, exchange_of, balance_intent, balance_intent_amount, balance_client_secret, \
+     created_at, updated_at";
 
 fn select_order(
     db: &Db,
@@ -231,6 +247,18 @@ impl OrderStore for D1Store {
             .batch(vec![receipt_statement(&self.db, receipt)?])
             .await?;
         Ok(())
+    }
+
+    async fn exchange(
+        &self,
+        change: &OrderChange,
+        placement: &Placement<'_>,
+    ) -> Result<String, StoreError> {
+        let mut statements = transition(&self.db, change)?;
+        statements.extend(crate::store::checkout::place_statements(
+            &self.db, placement,
+        )?);
+        crate::store::checkout::number_placed(self.db.batch(statements).await?)
     }
 
     async fn order_of(&self, of: OrderOf<'_>) -> Result<Option<Order>, StoreError> {
@@ -342,7 +370,8 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
         )?,
         db.statement(
             "UPDATE orders SET status = ?2, payment_status = ?3, fulfillment_status = ?4, shipping_refunded = ?5, \
-                cancel_reason = ?6, last_sequence = ?7, updated_at = ?8, version = ?9, paid_minor = ?10 WHERE id = ?1",
+                cancel_reason = ?6, last_sequence = ?7, updated_at = ?8, version = ?9, paid_minor = ?10, \
+                balance_intent = ?11, balance_intent_amount = ?12, balance_client_secret = ?13 WHERE id = ?1",
             &[
                 text(&r.id),
                 text(r.status.as_str()),
@@ -354,6 +383,9 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
                 text(now),
                 int(r.version),
                 int(r.paid_minor),
+                r.balance_payment.as_ref().map_or(wasm_bindgen::JsValue::NULL, |b| text(&b.intent_id)),
+                r.balance_payment.as_ref().map_or(wasm_bindgen::JsValue::NULL, |b| int(b.amount)),
+                r.balance_payment.as_ref().map_or(wasm_bindgen::JsValue::NULL, |b| text(&b.client_secret)),
             ],
         )?,
         db.statement(
@@ -364,10 +396,13 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
                returned_quantity = (SELECT json_extract(value, '$.ret') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
                refunded_minor = (SELECT json_extract(value, '$.m') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
                last_fulfilled_at = (SELECT json_extract(value, '$.at') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id) \
-             WHERE order_id = ?2",
+             WHERE order_id = ?2 AND id IN (SELECT json_extract(value, '$.id') FROM json_each(?1))",
             &[crate::store::d1::json_text(&lines), text(&r.id)],
         )?,
     ];
+    if change.records.edited {
+        out.extend(edited_lines(db, r)?);
+    }
     if !change.stock.is_empty() {
         out.push(db.statement(
             "UPDATE inventory SET \
@@ -412,6 +447,43 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
         out.push(outbox(db, event, &r.id)?);
     }
     Ok(out)
+}
+
+/// An edit's lines and totals: lines gone are deleted, every other line written whole (new
+/// ones inserted) in the order's line order, and the order's total and totals.
+fn edited_lines(db: &Db, r: &Order) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    let lines = json!(r
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"id": l.id, "position": i, "sku": l.sku, "title": l.title, "quantity": l.quantity,
+                              "unit_price": l.unit_price, "subtotal": l.subtotal, "discount": l.discount,
+                              "tax": l.tax, "total": l.total}))
+        .collect::<Vec<_>>());
+    let lines = crate::store::d1::json_text(&lines);
+    Ok(vec![
+        db.statement(
+            "UPDATE orders SET total_minor = ?2, body = ?3 WHERE id = ?1",
+            &[text(&r.id), int(r.total_minor), text(&r.body)],
+        )?,
+        db.statement(
+            "DELETE FROM order_lines WHERE order_id = ?1 AND id NOT IN \
+               (SELECT json_extract(value, '$.id') FROM json_each(?2))",
+            &[text(&r.id), lines.clone()],
+        )?,
+        db.statement(
+            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total) \
+             SELECT json_extract(value, '$.id'), ?1, json_extract(value, '$.position'), json_extract(value, '$.sku'), \
+                    json_extract(value, '$.title'), json_extract(value, '$.quantity'), json_extract(value, '$.unit_price'), \
+                    json_extract(value, '$.subtotal'), json_extract(value, '$.discount'), json_extract(value, '$.tax'), \
+                    json_extract(value, '$.total') \
+             FROM json_each(?2) WHERE true \
+             ON CONFLICT (id) DO UPDATE SET position = excluded.position, quantity = excluded.quantity, \
+               unit_price = excluded.unit_price, subtotal = excluded.subtotal, discount = excluded.discount, \
+               tax = excluded.tax, total = excluded.total",
+            &[text(&r.id), lines],
+        )?,
+    ])
 }
 
 /// The event, in the outbox, in the batch of the change that caused it.

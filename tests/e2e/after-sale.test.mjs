@@ -88,21 +88,42 @@ async function paidStripe(lines) {
 }
 const line = (o, sku) => o.lines.find((l) => l.sku === sku);
 
-test("a Stripe order paid, partly shipped, partly returned (one line restocked, one not) and refunded through Stripe, to the cent", async () => {
-  const before = { towel: await stock("TOWEL-2"), choc: await stock("CHOC-70") };
-  const { order: paid, token, intent } = await paidStripe([["TOWEL-2", 3], ["CHOC-70", 2]]);
-  // 3 × 18.00 and 2 × 5.90 less 10 %, express 12.90.
-  assert.deepEqual([line(paid, "TOWEL-2").total, line(paid, "CHOC-70").total, paid.totals.total], [eur(4860), eur(1062), eur(7212)]);
-  assert.deepEqual([paid.status, paid.paid, paid.balance, paid.refunded], ["confirmed", eur(7212), eur(0), eur(0)]);
+test("a Stripe order paid, partly shipped, edited, partly returned (one line restocked, one not) and refunded through Stripe, to the cent", async () => {
+  const before = { towel: await stock("TOWEL-2"), choc: await stock("CHOC-70"), oil: await stock("OIL-500") };
+  const { order: paid, token, intent } = await paidStripe([["TOWEL-2", 3], ["CHOC-70", 2], ["OIL-500", 1]]);
+  // 3 × 18.00, 2 × 5.90 and 16.90, less 10 %; express 12.90.
+  assert.deepEqual([line(paid, "TOWEL-2").total, line(paid, "CHOC-70").total, line(paid, "OIL-500").total, paid.totals.total], [eur(4860), eur(1062), eur(1521), eur(8733)]);
+  assert.deepEqual([paid.status, paid.paid, paid.balance, paid.refunded], ["confirmed", eur(8733), eur(0), eur(0)]);
   assert.deepEqual(await stock("TOWEL-2"), [before.towel[0], before.towel[1] + 3]);
 
   const towel = line(paid, "TOWEL-2").id;
   const choc = line(paid, "CHOC-70").id;
+  const oil = line(paid, "OIL-500").id;
   const shipped = await bo(`/admin/v1/orders/${paid.id}/fulfillments`, { lines: [{ line_id: towel, quantity: 3 }, { line_id: choc, quantity: 1 }] });
   assert.equal(shipped.status, 200, shipped.text);
   assert.equal(shipped.body.fulfillment_status, "partially_fulfilled");
   assert.deepEqual(await stock("TOWEL-2"), [before.towel[0] - 3, before.towel[1]]);
   assert.deepEqual(await stock("CHOC-70"), [before.choc[0] - 1, before.choc[1] + 1]);
+
+  // The oil is out of the parcel: an edit removes it (a dry run first), its 15.21 is owed back.
+  const shippedLine = await bo(`/admin/v1/orders/${paid.id}/edits`, { changes: [{ op: "remove", line_id: choc }] });
+  assert.equal(envelope(assert, shippedLine, 422, "validation_failed").details.field, "changes[0]");
+  const dry = await bo(`/admin/v1/orders/${paid.id}/edits`, { changes: [{ op: "remove", line_id: oil }], dry_run: true });
+  assert.equal(dry.status, 200, dry.text);
+  assert.deepEqual([dry.body.totals.total, dry.body.balance, dry.body.lines.length], [eur(7212), eur(-1521), 2]);
+  assert.deepEqual(await stock("OIL-500"), [before.oil[0], before.oil[1] + 1], "a dry run changes nothing");
+  const edited = await bo(`/admin/v1/orders/${paid.id}/edits`, { changes: [{ op: "remove", line_id: oil }], note: "out of stock at the warehouse" });
+  assert.equal(edited.status, 200, edited.text);
+  assert.deepEqual([edited.body.totals.total, edited.body.balance, edited.body.paid], [eur(7212), eur(-1521), eur(8733)]);
+  assert.deepEqual([line(edited.body, "TOWEL-2").total, line(edited.body, "CHOC-70").total], [eur(4860), eur(1062)], "WELCOME10 still applies");
+  assert.deepEqual(await stock("OIL-500"), before.oil, "the oil's reservation is released");
+  const editedEvent = JSON.parse((await stack.db.prepare("SELECT payload FROM outbox WHERE aggregate = ?1 AND type = 'order.edited'").bind(paid.id).first()).payload);
+  assert.deepEqual([editedEvent.data.edit.before.totals.total, editedEvent.data.edit.after.totals.total, editedEvent.data.edit.changes], [eur(8733), eur(7212), [{ op: "remove", line_id: oil }]]);
+  // What is owed goes back through Stripe: the balance is settled, nothing more is credited.
+  const owed = await bo(`/admin/v1/orders/${paid.id}/refunds`, { amount: eur(1521), reason: "oil removed" });
+  assert.equal(owed.status, 200, owed.text);
+  assert.deepEqual([owed.body.refunds[0].status, owed.body.refunded, owed.body.balance], ["succeeded", eur(1521), eur(0)]);
+  assert.equal(refunds.at(-1).form.get("amount"), "1521");
 
   // The shopper asks with the order token; more than was shipped is refused, naming `lines`.
   const ask = (json, auth = token) => stack.sf(`/v1/orders/${paid.id}/returns`, { method: "POST", json, headers: { Authorization: `Bearer ${auth}` } });
@@ -141,53 +162,54 @@ test("a Stripe order paid, partly shipped, partly returned (one line restocked, 
   assert.equal(sent.key, `${refund.id}-1`, "the refund id and attempt are Stripe's idempotency key");
   assert.equal(sent.form.get("metadata[refund_id]"), refund.id);
   assert.deepEqual(received.body.refund_ids, [refund.id]);
-  assert.deepEqual([now.payment_status, now.refunded, now.balance], ["paid", eur(0), eur(0)], "a pending refund has not moved money yet");
+  assert.deepEqual([now.payment_status, now.refunded, now.balance], ["partially_refunded", eur(1521), eur(0)], "a pending refund has not moved money yet");
   assert.deepEqual([line(now, "TOWEL-2").returned_quantity, line(now, "CHOC-70").returned_quantity], [2, 1]);
 
   // Stripe's webhook settles it, once; order.refunded fires then.
   const settled = { type: "refund.updated", data: { object: { id: refund.provider_reference, object: "refund", amount: 3771, payment_intent: intent, status: "succeeded", metadata: { refund_id: refund.id, order_id: paid.id } } } };
+  const refundedEvents = () => stack.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE aggregate = ?1 AND type = 'order.refunded'").bind(paid.id).first();
+  const seen = (await refundedEvents()).n;
   await webhook(settled);
   await webhook(settled);
   now = await order(paid.id);
-  assert.deepEqual([now.refunds.at(-1).status, now.payment_status, now.refunded, now.balance, now.paid], ["succeeded", "partially_refunded", eur(3771), eur(0), eur(7212)]);
+  assert.deepEqual([now.refunds.at(-1).status, now.payment_status, now.refunded, now.balance, now.paid], ["succeeded", "partially_refunded", eur(1521 + 3771), eur(0), eur(8733)]);
   assert.deepEqual([line(now, "TOWEL-2").refunded_amount, line(now, "CHOC-70").refunded_amount], [eur(3240), eur(531)]);
-  const refundedEvents = await stack.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE aggregate = ?1 AND type = 'order.refunded'").bind(paid.id).first();
-  assert.equal(refundedEvents.n, 1);
+  assert.equal((await refundedEvents()).n, seen + 1, "order.refunded fires once, when it succeeds");
 
   // The unshipped bar, refunded at once by Stripe: its reservation is released.
   refundMode = "succeeded";
   const rest = await bo(`/admin/v1/orders/${paid.id}/refunds`, { lines: [{ line_id: choc, quantity: 1 }], reason: "out of stock" });
   assert.equal(rest.status, 200, rest.text);
-  assert.deepEqual([rest.body.refunds.at(-1).status, rest.body.refunds.at(-1).amount, rest.body.refunded], ["succeeded", eur(531), eur(4302)]);
+  assert.deepEqual([rest.body.refunds.at(-1).status, rest.body.refunds.at(-1).amount, rest.body.refunded], ["succeeded", eur(531), eur(5823)]);
   assert.deepEqual(await stock("CHOC-70"), [before.choc[0], before.choc[1]]);
   assert.equal(rest.body.status, "fulfilled", "every line is shipped or refunded");
 
-  // Goodwill up to what remains (72.12 − 43.02 = 29.10); a cent more is refused.
+  // Goodwill up to what remains (87.33 − 58.23 = 29.10); a cent more is refused.
   const tooMuch = await bo(`/admin/v1/orders/${paid.id}/refunds`, { amount: eur(2911), reason: "sorry" });
   assert.equal(envelope(assert, tooMuch, 422, "validation_failed").details.field, "amount");
   const goodwill = await bo(`/admin/v1/orders/${paid.id}/refunds`, { amount: eur(1000), reason: "late delivery" });
   assert.equal(goodwill.status, 200, goodwill.text);
-  assert.deepEqual([goodwill.body.refunds.at(-1).kind, goodwill.body.refunded, goodwill.body.balance], ["amount", eur(5302), eur(0)]);
+  assert.deepEqual([goodwill.body.refunds.at(-1).kind, goodwill.body.refunded, goodwill.body.balance], ["amount", eur(6823), eur(0)]);
 
   // A refund Stripe declines is failed, shown, owed (balance −5.00), and retried.
   refundMode = "declined";
   const declined = await bo(`/admin/v1/orders/${paid.id}/refunds`, { amount: eur(500), reason: "gesture" });
   assert.equal(declined.status, 200, declined.text);
   const failed = declined.body.refunds.at(-1);
-  assert.deepEqual([failed.status, failed.failure_reason, declined.body.balance, declined.body.refunded], ["failed", "Charge has been disputed", eur(-500), eur(5302)]);
+  assert.deepEqual([failed.status, failed.failure_reason, declined.body.balance, declined.body.refunded], ["failed", "Charge has been disputed", eur(-500), eur(6823)]);
   const failedEvent = await stack.db.prepare("SELECT payload FROM outbox WHERE aggregate = ?1 AND type = 'refund.failed'").bind(paid.id).first();
   assert.equal(JSON.parse(failedEvent.payload).data.refund.id, failed.id);
   refundMode = "succeeded";
   const retried = await bo(`/admin/v1/orders/${paid.id}/refunds/${failed.id}/retry`, {});
   assert.equal(retried.status, 200, retried.text);
-  assert.deepEqual([retried.body.refunds.at(-1).status, retried.body.refunded, retried.body.balance], ["succeeded", eur(5802), eur(0)]);
+  assert.deepEqual([retried.body.refunds.at(-1).status, retried.body.refunded, retried.body.balance], ["succeeded", eur(7323), eur(0)]);
   assert.equal(refunds.at(-1).key, `${failed.id}-2`, "a new attempt, a new key");
 
   // The timeline: admin actions by their actor, events, in order.
   const timeline = await bo(`/admin/v1/orders/${paid.id}/timeline`);
   assert.equal(timeline.status, 200, timeline.text);
   const kinds = timeline.body.data.map((e) => `${e.kind}:${e.kind === "event" ? e.summary : e.actor}`);
-  for (const expected of ["event:order.placed", "event:order.confirmed", "event:order.fulfilled", "event:return.requested", "event:return.approved", "event:return.received", "event:order.refunded", "event:refund.failed", "admin_action:claire@shop.example"]) {
+  for (const expected of ["event:order.placed", "event:order.confirmed", "event:order.fulfilled", "event:order.edited", "event:return.requested", "event:return.approved", "event:return.received", "event:order.refunded", "event:refund.failed", "admin_action:claire@shop.example"]) {
     assert.ok(kinds.includes(expected), `${expected} in ${kinds.join(", ")}`);
   }
   const ats = timeline.body.data.map((e) => e.at);
@@ -291,15 +313,88 @@ test("Vendure #314/#4013: a refund never gives back what was not paid, and a sec
   assert.equal(envelope(assert, both, 422, "validation_failed").details.field, "amount");
 });
 
-test("Medusa #13635: an unpaid order is paid for its whole balance, never in part, and paid stays exact", async () => {
+test("Medusa #13635 / Saleor #3540: a paid order is edited, the balance collected in two parts, paid exact at every step", async () => {
   const { order: placed } = await place("manual", [["OIL-500", 3]]);
   const total = cents(placed.totals.total);
   const part = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, { amount: eur(total - 1) });
-  assert.equal(envelope(assert, part, 422, "validation_failed").details.field, "amount");
+  assert.equal(envelope(assert, part, 422, "validation_failed").details.field, "amount", "an unpaid order is paid whole");
   const foreign = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, { amount: { amount: (total / 100).toFixed(2), currency: "USD" } });
   assert.equal(envelope(assert, foreign, 422, "validation_failed").details.field, "amount");
   const paid = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, { amount: eur(total) });
   assert.deepEqual([paid.status, paid.body.status, paid.body.paid, paid.body.balance], [200, "confirmed", eur(total), eur(0)]);
+  // Confirmed and paid, still editable: two knives more at today's 89.00, less 10 %.
+  const knives = await stock("KNIFE-20");
+  const edited = await bo(`/admin/v1/orders/${placed.id}/edits`, { changes: [{ op: "add", sku: "knife-20", quantity: 2 }] });
+  assert.equal(edited.status, 200, edited.text);
+  const knife = line(edited.body, "KNIFE-20");
+  assert.deepEqual([knife.unit_price, knife.total, knife.quantity], [eur(8900), eur(16020), 2]);
+  assert.deepEqual([edited.body.totals.total, edited.body.balance], [eur(total + 16020), eur(16020)]);
+  assert.deepEqual(await stock("KNIFE-20"), [knives[0], knives[1] + 2], "the knives are reserved");
+  const first = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, { amount: eur(10000) });
+  assert.deepEqual([first.body.paid, first.body.balance, first.body.payment_status], [eur(total + 10000), eur(6020), "paid"]);
+  envelope(assert, await bo(`/admin/v1/orders/${placed.id}/mark-paid`, { amount: eur(6021) }), 422, "validation_failed");
+  const rest = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, {});
+  assert.deepEqual([rest.body.paid, rest.body.balance], [eur(total + 16020), eur(0)]);
   const again = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, {});
-  assert.deepEqual([again.status, again.body.paid], [200, eur(total)], "paying a settled order changes nothing");
+  assert.deepEqual([again.status, again.body.paid], [200, eur(total + 16020)], "paying a settled order changes nothing");
+  // More knives than the stock holds: refused, nothing reserved.
+  const greedy = await bo(`/admin/v1/orders/${placed.id}/edits`, { changes: [{ op: "set_quantity", line_id: knife.id, quantity: 999 }] });
+  assert.equal(envelope(assert, greedy, 422, "insufficient_stock").details.sku, "KNIFE-20");
+  assert.deepEqual(await stock("KNIFE-20"), [knives[0], knives[1] + 2]);
+  const unknown = await bo(`/admin/v1/orders/${placed.id}/edits`, { changes: [{ op: "rename", line_id: knife.id }] });
+  assert.equal(envelope(assert, unknown, 422, "validation_failed").details.field, "changes[0].op");
+});
+
+test("an exchange: the returned towel's 18.00 pays a replacement bar of 5.90, the 12.10 left goes back", async () => {
+  const { order: placed } = await place("manual", [["TOWEL-2", 2]], { code: null });
+  await bo(`/admin/v1/orders/${placed.id}/mark-paid`, {});
+  const towel = placed.lines[0].id;
+  await bo(`/admin/v1/orders/${placed.id}/fulfillments`, { lines: [{ line_id: towel, quantity: 2 }] });
+  const opened = await bo("/admin/v1/returns", { order_id: placed.id, lines: [{ line_id: towel, quantity: 1, reason: "wrong_item" }] });
+  envelope(assert, await bo(`/admin/v1/returns/${opened.body.id}/exchange`, { lines: [{ sku: "CHOC-70", quantity: 1 }] }), 409, "illegal_transition");
+  await bo(`/admin/v1/returns/${opened.body.id}/approve`, {});
+  const bars = await stock("CHOC-70");
+  const swapped = await bo(`/admin/v1/returns/${opened.body.id}/exchange`, { lines: [{ sku: "choc-70", quantity: 1 }] });
+  assert.equal(swapped.status, 201, swapped.text);
+  const replacement = swapped.body;
+  assert.deepEqual(
+    [replacement.kind, replacement.exchange_of, replacement.status, replacement.totals.total, replacement.paid, replacement.balance],
+    ["exchange", placed.id, "confirmed", eur(590), eur(1800), eur(-1210)],
+  );
+  assert.match(replacement.number, /^FR-\d{6}$/);
+  assert.deepEqual(await stock("CHOC-70"), [bars[0], bars[1] + 1], "the bar is reserved");
+  const original = await order(placed.id);
+  const credit = original.refunds.at(-1);
+  assert.deepEqual([credit.kind, credit.status, credit.amount, credit.provider_reference], ["exchange", "succeeded", eur(1800), replacement.id]);
+  assert.deepEqual([original.refunded, original.balance, original.returns[0].exchange_order_id], [eur(1800), eur(0), replacement.id]);
+  envelope(assert, await bo(`/admin/v1/returns/${opened.body.id}/exchange`, { lines: [{ sku: "CHOC-70", quantity: 1 }] }), 409, "illegal_transition");
+  const placedEvent = await stack.db.prepare("SELECT payload FROM outbox WHERE aggregate = ?1 AND type = 'order.placed'").bind(replacement.id).first();
+  assert.equal(JSON.parse(placedEvent.payload).data.exchange_of, placed.id);
+  // The difference goes back from the replacement.
+  const back = await bo(`/admin/v1/orders/${replacement.id}/refunds`, { amount: eur(1210), reason: "exchange difference" });
+  assert.deepEqual([back.status, back.body.balance, back.body.refunded], [200, eur(0), eur(1210)]);
+  // The towel comes back: restocked, not refunded (its value paid the bar).
+  const towels = await stock("TOWEL-2");
+  const refundAgain = await bo(`/admin/v1/returns/${opened.body.id}/receive`, { lines: [{ line_id: towel, quantity: 1, restock: true }], refund: true });
+  assert.equal(envelope(assert, refundAgain, 422, "validation_failed").details.field, "refund");
+  const received = await bo(`/admin/v1/returns/${opened.body.id}/receive`, { lines: [{ line_id: towel, quantity: 1, restock: true }], refund: false });
+  assert.deepEqual([received.status, received.body.status], [200, "received"]);
+  assert.deepEqual(await stock("TOWEL-2"), [towels[0] + 1, towels[1]]);
+});
+
+test("a paid Stripe order edited upwards: Stripe is asked for the balance, its webhook records it paid", async () => {
+  const { order: paid, token } = await paidStripe([["CHOC-70", 1]]);
+  const edited = await bo(`/admin/v1/orders/${paid.id}/edits`, { changes: [{ op: "add", sku: "CHOC-70", quantity: 2 }] });
+  assert.equal(edited.status, 200, edited.text);
+  const owed = cents(edited.body.balance);
+  assert.equal(owed, 2 * 531, "two more bars at 5.90 less 10 %");
+  const asked = intents.at(-1);
+  assert.deepEqual([asked.form.get("amount"), asked.form.get("currency"), asked.form.get("metadata[order_id]")], [String(owed), "eur", paid.id]);
+  assert.deepEqual(edited.body.balance_payment, { provider: "stripe", amount: eur(owed), client_secret: `${asked.id}_secret_x` });
+  // The shopper sees it with the order token too, to pay it.
+  const mine = await stack.sf(`/v1/orders/${paid.id}`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(mine.body.balance_payment.client_secret, `${asked.id}_secret_x`);
+  await webhook({ type: "payment_intent.succeeded", data: { object: { id: asked.id, object: "payment_intent", amount: owed, currency: "eur", metadata: { order_id: paid.id } } } });
+  const now = await order(paid.id);
+  assert.deepEqual([now.balance, now.paid, now.balance_payment], [eur(0), eur(cents(paid.paid) + owed), null]);
 });

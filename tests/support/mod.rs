@@ -509,6 +509,47 @@ impl CartStore for FakeStore {
     }
 }
 
+impl FakeStore {
+    /// A placement's effects on `t` (the cart closed when a checkout's), or why refused.
+    fn placed(t: &mut Tables, p: &Placement<'_>) -> Result<String, StoreError> {
+        if p.close_cart {
+            let cart = t.carts.get_mut(p.cart_id).unwrap();
+            if cart.version != p.cart_version || cart.status != CartStatus::Active {
+                return refused("cart changed");
+            }
+            cart.status = CartStatus::CheckedOut;
+            cart.version += 1;
+        }
+        for (sku, q) in &p.reserve {
+            let Some((on_hand, reserved)) = t.inventory.get_mut(sku) else {
+                return refused("no inventory row");
+            };
+            *reserved += q;
+            if *reserved > *on_hand {
+                return refused("CHECK constraint failed: reserved <= on_hand");
+            }
+        }
+        for id in &p.discounts {
+            if let Some((d, used)) = t.discounts.iter_mut().find(|(d, _)| &d.id == id) {
+                *used += 1;
+                if d.usage_limit.is_some_and(|l| *used > l) {
+                    return refused("usage limit");
+                }
+            }
+        }
+        let counter = t.counters.entry(p.order.market.clone()).or_default();
+        *counter += 1;
+        let number = format!("{}-{:06}", p.order.market, counter);
+        let mut order = p.order.clone();
+        order.number = number.clone();
+        t.orders.insert(order.id.clone(), order);
+        let mut placed = p.placed.clone();
+        placed.data["number"] = json!(number);
+        t.outbox.push(placed);
+        Ok(number)
+    }
+}
+
 impl OrderStore for FakeStore {
     async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
         self.trip();
@@ -562,40 +603,29 @@ impl OrderStore for FakeStore {
             self.t.borrow_mut().inventory.get_mut(&sku).unwrap().1 += q;
         }
         let mut t = self.t.borrow().clone();
-        let cart = t.carts.get_mut(p.cart_id).unwrap();
-        if cart.version != p.cart_version || cart.status != CartStatus::Active {
-            return refused("cart changed");
-        }
-        cart.status = CartStatus::CheckedOut;
-        cart.version += 1;
-        for (sku, q) in &p.reserve {
-            let Some((on_hand, reserved)) = t.inventory.get_mut(sku) else {
-                return refused("no inventory row");
-            };
-            *reserved += q;
-            if *reserved > *on_hand {
-                return refused("CHECK constraint failed: reserved <= on_hand");
-            }
-        }
-        for id in &p.discounts {
-            if let Some((d, used)) = t.discounts.iter_mut().find(|(d, _)| &d.id == id) {
-                *used += 1;
-                if d.usage_limit.is_some_and(|l| *used > l) {
-                    return refused("usage limit");
-                }
-            }
-        }
-        let counter = t.counters.entry(p.order.market.clone()).or_default();
-        *counter += 1;
-        let number = format!("{}-{:06}", p.order.market, counter);
-        let mut order = p.order.clone();
-        order.number = number.clone();
-        t.orders.insert(order.id.clone(), order);
-        let mut placed = p.placed.clone();
-        placed.data["number"] = json!(number);
-        t.outbox.push(placed);
+        let number = FakeStore::placed(&mut t, p)?;
         *self.t.borrow_mut() = t;
         Ok(number)
+    }
+
+    async fn exchange(
+        &self,
+        change: &OrderChange,
+        placement: &Placement<'_>,
+    ) -> Result<String, StoreError> {
+        let saved = self.t.borrow().clone();
+        self.apply(change, None).await?;
+        let mut t = self.t.borrow().clone();
+        match FakeStore::placed(&mut t, placement) {
+            Ok(number) => {
+                *self.t.borrow_mut() = t;
+                Ok(number)
+            }
+            Err(e) => {
+                *self.t.borrow_mut() = saved;
+                Err(e)
+            }
+        }
     }
 
     async fn available(&self, skus: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
@@ -654,6 +684,9 @@ impl OrderStore for FakeStore {
             let (on_hand, reserved) = t.inventory.get_mut(&m.sku).unwrap();
             *reserved -= m.release + m.ship;
             *on_hand -= m.ship;
+            if *reserved > *on_hand || *reserved < 0 {
+                return refused("CHECK constraint failed: reserved <= on_hand");
+            }
         }
         t.orders
             .insert(change.after.id.clone(), change.after.clone());
@@ -748,6 +781,36 @@ impl OrderStore for FakeStore {
     }
 }
 
+impl EditPricing for FakeStore {
+    async fn edit_sources(
+        &self,
+        market: &str,
+        _skus: &[String],
+        _codes: &[String],
+    ) -> Result<Option<EditSources>, StoreError> {
+        self.trip();
+        if market != "FR" {
+            return Ok(None);
+        }
+        // Today's catalog: the prices the tables hold now.
+        let mut catalog = snapshot();
+        let t = self.t.borrow();
+        for p in &mut catalog.products {
+            for v in &mut p.variants {
+                if let Some(price) = t.prices.get(&("FR".to_string(), v.sku.clone())) {
+                    v.price =
+                        comptoir::domain::money::Money::from_minor(*price, fr().currency).unwrap();
+                }
+            }
+        }
+        Ok(Some(EditSources {
+            market: fr(),
+            catalog,
+            discounts: t.discounts.iter().map(|(d, _)| d.clone()).collect(),
+        }))
+    }
+}
+
 impl IdempotencyStore for FakeStore {
     async fn claim(
         &self,
@@ -839,7 +902,7 @@ pub struct FakePay {
     pub intents: RefCell<Vec<String>>,
     /// The intents canceled.
     pub canceled: RefCell<Vec<String>>,
-    /// Refunds sent: (refund id, amount, idempotency key).
+    /// Settlements sent: (refund id, amount, idempotency key).
     pub refunds: RefCell<Vec<(String, i64, String)>>,
     pub refund_answer: Cell<RefundAnswer>,
 }
@@ -868,7 +931,29 @@ impl PaymentProvider for FakePay {
     }
 }
 
-impl Refunds for FakePay {
+impl Settlements for FakePay {
+    async fn collect(
+        &self,
+        order: &Order,
+        amount: i64,
+        key: &str,
+    ) -> Result<PaymentIntent, String> {
+        if self.fail.get() {
+            return Err("Stripe answered 500".into());
+        }
+        self.intents
+            .borrow_mut()
+            .push(format!("{}:{amount}:{key}", order.id));
+        Ok(PaymentIntent {
+            id: format!("pi_{key}"),
+            client_secret: format!("pi_{key}_secret"),
+        })
+    }
+
+    fn abandon(&self, intent_id: &str) {
+        self.canceled.borrow_mut().push(intent_id.into());
+    }
+
     async fn refund(&self, r: &RefundOrder<'_>) -> RefundOutcome {
         if self.hang.get() {
             std::future::pending::<()>().await;

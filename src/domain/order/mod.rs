@@ -5,13 +5,15 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::domain::events::EventType;
 
+pub mod edit;
+pub mod exchange;
 pub mod ledger;
 mod record;
 pub mod returns;
 pub use ledger::{Ledger, Refund, RefundKind, RefundLine, RefundStatus};
 pub use record::{
-    AdminAction, NewOrder, Order, OrderChange, OrderKind, OrderLine, PaymentMethod, Records,
-    RefundView, ReturnView,
+    AdminAction, BalancePayment, NewOrder, Order, OrderChange, OrderKind, OrderLine, PaymentMethod,
+    Records, RefundView, ReturnView,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

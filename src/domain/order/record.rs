@@ -61,6 +61,52 @@ pub struct OrderLine {
     pub last_fulfilled_at: Option<String>,
 }
 
+impl OrderLine {
+    /// A line not yet priced, shipped, refunded or returned: `quantity` units at `unit_price`.
+    pub fn new(
+        id: String,
+        sku: String,
+        title: String,
+        quantity: i64,
+        unit_price: i64,
+    ) -> OrderLine {
+        OrderLine {
+            id,
+            sku,
+            title,
+            quantity,
+            unit_price,
+            subtotal: 0,
+            discount: 0,
+            tax: 0,
+            total: 0,
+            fulfilled_quantity: 0,
+            refunded_quantity: 0,
+            refunded_unfulfilled: 0,
+            returned_quantity: 0,
+            refunded_amount: 0,
+            last_fulfilled_at: None,
+        }
+    }
+
+    /// Its amounts as priced.
+    pub fn priced(mut self, subtotal: i64, discount: i64, tax: i64, total: i64) -> OrderLine {
+        (self.subtotal, self.discount, self.tax, self.total) = (subtotal, discount, tax, total);
+        self
+    }
+}
+
+/// A card payment asked for what an edit left to pay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalancePayment {
+    /// The provider's intent (`pi_…`).
+    pub intent_id: String,
+    /// Minor units.
+    pub amount: i64,
+    /// What the shopper's browser confirms the payment with.
+    pub client_secret: String,
+}
+
 /// What an order is: a sale, or the replacement of returned goods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderKind {
@@ -117,6 +163,8 @@ pub struct Order {
     pub kind: OrderKind,
     /// The order whose return this one replaces.
     pub exchange_of: Option<String>,
+    /// The card payment asked for the balance an edit left, until it is paid.
+    pub balance_payment: Option<BalancePayment>,
     pub created_at: String,
     pub updated_at: String,
     pub lines: Vec<OrderLine>,
@@ -166,6 +214,7 @@ impl Order {
             version: 1,
             kind: OrderKind::Order,
             exchange_of: None,
+            balance_payment: None,
             created_at: now.to_string(),
             updated_at: now.to_string(),
             lines: new.lines,
@@ -224,6 +273,10 @@ impl Order {
         after.last_sequence += i64::from(t.event.is_some());
         after.version += 1;
         after.paid_minor = t.state.ledger.paid;
+        // Nothing left to collect: the card payment asked for the balance is no longer wanted.
+        if t.state.ledger.balance() <= 0 {
+            after.balance_payment = None;
+        }
         after.updated_at = now.into();
         for line in &mut after.lines {
             if let Some(s) = t.state.lines.iter().find(|s| s.id == line.id) {
@@ -369,6 +422,11 @@ impl Order {
             paid: money(ledger.paid),
             refunded: money(ledger.refunded),
             balance: money(ledger.balance()),
+            balance_payment: self.balance_payment.as_ref().map(|b| BalancePaymentView {
+                provider: self.payment_method.as_str(),
+                amount: money(b.amount),
+                client_secret: &b.client_secret,
+            }),
             refunds: self
                 .refunds
                 .iter()
@@ -379,6 +437,13 @@ impl Order {
             updated_at: &self.updated_at,
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BalancePaymentView<'a> {
+    pub provider: &'static str,
+    pub amount: Option<Money>,
+    pub client_secret: &'a str,
 }
 
 /// A refund as API.md shows it.
@@ -510,6 +575,8 @@ pub struct Records {
     pub action: Option<AdminAction>,
     /// Events beside the transition's, each with its detail (a return received and refunded).
     pub also: Vec<(EventType, Value)>,
+    /// The lines and totals changed (an edit): the store writes every line and the total.
+    pub edited: bool,
 }
 
 /// A back-office action on an order, for its timeline.
@@ -552,6 +619,8 @@ pub struct OrderView<'a> {
     pub refunded: Option<Money>,
     /// Positive: the customer owes it; negative: owed to the customer.
     pub balance: Option<Money>,
+    /// The card payment asked for the balance an edit left (its client secret confirms it).
+    pub balance_payment: Option<BalancePaymentView<'a>>,
     pub refunds: Vec<RefundView<'a>>,
     pub returns: Vec<ReturnView<'a>>,
     pub created_at: &'a str,
@@ -582,23 +651,8 @@ mod tests {
 
     #[test]
     fn an_order_shows_its_statuses_as_text_its_amounts_as_money_and_what_it_was_placed_with() {
-        let line = OrderLine {
-            id: "line_1".into(),
-            sku: "MUG".into(),
-            title: "Mug — Green".into(),
-            quantity: 2,
-            unit_price: 1200,
-            subtotal: 2400,
-            discount: 0,
-            tax: 400,
-            total: 2400,
-            fulfilled_quantity: 0,
-            refunded_quantity: 0,
-            refunded_unfulfilled: 0,
-            returned_quantity: 0,
-            refunded_amount: 0,
-            last_fulfilled_at: None,
-        };
+        let line = OrderLine::new("line_1".into(), "MUG".into(), "Mug — Green".into(), 2, 1200)
+            .priced(2400, 0, 400, 2400);
         let order = Order::place(
             NewOrder {
                 id: "ord_1".into(),
@@ -642,6 +696,7 @@ mod tests {
             "paid",
             "refunded",
             "balance",
+            "balance_payment",
             "refunds",
             "returns",
             "created_at",

@@ -121,6 +121,7 @@ async fn serve(
             orders::retry_refund(ctx, actor, id, refund_id, body).await
         }
         Backoffice::OrderTimeline { id } => orders::timeline(ctx, id).await,
+        Backoffice::EditOrder { id } => orders::edit(ctx, actor, id, body).await,
         Backoffice::ListReturns => {
             returns::list(ctx, &crate::http::server::query_params(req)).await
         }
@@ -136,6 +137,7 @@ async fn serve(
             returns::step(ctx, actor, id, ReturnAction::Cancel, body).await
         }
         Backoffice::ReceiveReturn { id } => returns::receive(ctx, actor, id, body).await,
+        Backoffice::ExchangeReturn { id } => returns::exchange(ctx, actor, id, body).await,
         Backoffice::PutMarket { code } => markets::put(ctx, code, body).await,
         Backoffice::GetMarket { code } => markets::get(ctx, code).await,
         Backoffice::PutProduct { id } => products::put(ctx, id, body).await,

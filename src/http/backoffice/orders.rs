@@ -4,13 +4,13 @@
 //! outbox event (`app::after_sale`).
 
 use super::{invalid, only_fields};
-use crate::app::after_sale::{self, decided, Actor, Decision, Of, Services};
+use crate::app::after_sale::{self, decided, Actor, Decision, EditRequest, Of, Services};
 use crate::app::orders::{self, OrderRefusal};
 use crate::app::ports::OrderFilter;
 use crate::app::Failure;
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::money::Money;
-use crate::domain::order::{Action, Order, OrderStatus, PaymentMethod};
+use crate::domain::order::{edit, Action, Order, OrderStatus, PaymentMethod};
 use crate::http::edge::Edge;
 use crate::http::error::ApiError;
 use crate::http::server::{page_request, query, Ctx, Reply};
@@ -323,5 +323,63 @@ async fn run(
         decide,
     )
     .await?;
+    Reply::json(200, &order.shown())
+}
+
+/// `POST /admin/v1/orders/{id}/edits`: `{changes: [...], dry_run?, note?}` → the order as it
+/// would be (dry run) or is.
+pub async fn edit(
+    ctx: &Ctx,
+    actor: &str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
+    only_fields(body, &["changes", "dry_run", "note"])?;
+    let f = Fields::new(body);
+    let changes = f
+        .objects("changes", 1, 100)
+        .map_err(invalid)?
+        .iter()
+        .map(|c| {
+            let op = c.string("op").map_err(invalid)?;
+            let quantity = || c.int("quantity", 1..=999).map_err(invalid);
+            let line_id = || c.string("line_id").map(str::to_string).map_err(invalid);
+            Ok(match op {
+                "add" => {
+                    c.only(&["op", "sku", "quantity"]).map_err(invalid)?;
+                    edit::Change::Add {
+                        sku: c.string("sku").map_err(invalid)?.to_ascii_uppercase(),
+                        quantity: quantity()?,
+                    }
+                }
+                "set_quantity" => {
+                    c.only(&["op", "line_id", "quantity"]).map_err(invalid)?;
+                    edit::Change::SetQuantity {
+                        line_id: line_id()?,
+                        quantity: quantity()?,
+                    }
+                }
+                "remove" => {
+                    c.only(&["op", "line_id"]).map_err(invalid)?;
+                    edit::Change::Remove {
+                        line_id: line_id()?,
+                    }
+                }
+                _ => {
+                    return Err(invalid(FieldError::new(
+                        c.path("op"),
+                        "must be add, set_quantity or remove",
+                    )))
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let request = EditRequest {
+        changes,
+        dry_run: f.opt_bool("dry_run").map_err(invalid)?.unwrap_or(false),
+        note: crate::http::returns_body::text(&f, "note", 1000).map_err(invalid)?,
+    };
+    let a = Adapters::new(ctx)?;
+    let order = after_sale::edit_order(&a.store, &a.services(), id, &request, actor).await?;
     Reply::json(200, &order.shown())
 }

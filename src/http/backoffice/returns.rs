@@ -124,3 +124,30 @@ pub async fn receive(
     let order = after_sale::receive(&a.store, &a.services(), id, receipts, refund, actor).await?;
     shown(&order, id, 200)
 }
+
+/// `POST …/exchange {lines: [{sku, quantity}]}` → 201 the replacement order.
+pub async fn exchange(
+    ctx: &Ctx,
+    actor: &str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
+    only_fields(body, &["lines"])?;
+    let wanted = Fields::new(body)
+        .objects("lines", 1, 250)
+        .map_err(invalid)?
+        .iter()
+        .map(|l| {
+            l.only(&["sku", "quantity"]).map_err(invalid)?;
+            Ok((
+                l.string("sku").map_err(invalid)?.to_ascii_uppercase(),
+                l.int("quantity", 1..=999).map_err(invalid)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let a = Adapters::new(ctx)?;
+    let threshold = ctx.settings().low_stock_threshold;
+    let order =
+        after_sale::exchange(&a.store, &a.services(), id, &wanted, actor, threshold).await?;
+    Reply::json(201, &order.shown())
+}

@@ -117,6 +117,12 @@ impl From<crate::app::orders::OrderRefusal> for ApiError {
                     .with_details(json!({ "field": "lines", "index": index }))
             }
             BadAmount { reason } => ApiError::validation_failed("amount", reason),
+            EditIllegal { from, why } => ApiError::illegal_transition(why)
+                .with_details(json!({ "status": from.as_str(), "action": "edit" })),
+            BadChange { index, reason } => {
+                ApiError::validation_failed(&format!("changes[{index}]"), reason)
+            }
+            InsufficientStock { sku, available } => ApiError::insufficient_stock(&sku, available),
             BadField { field, reason } => ApiError::validation_failed(field, reason),
             NoReturn { id } => ApiError::not_found(format!("no return {id}")),
             NoRefund { id } => ApiError::not_found(format!("no refund {id}")),

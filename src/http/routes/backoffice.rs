@@ -24,6 +24,7 @@ pub enum Backoffice<'a> {
     FulfillOrder { id: &'a str },
     RefundOrder { id: &'a str },
     RetryRefund { id: &'a str, refund_id: &'a str },
+    EditOrder { id: &'a str },
     OrderTimeline { id: &'a str },
     ListReturns,
     OpenReturn,
@@ -32,6 +33,7 @@ pub enum Backoffice<'a> {
     RejectReturn { id: &'a str },
     CancelReturn { id: &'a str },
     ReceiveReturn { id: &'a str },
+    ExchangeReturn { id: &'a str },
     PutMarket { code: &'a str },
     GetMarket { code: &'a str },
     PutProduct { id: &'a str },
@@ -87,11 +89,13 @@ impl Backoffice<'_> {
             | FulfillOrder { .. }
             | RefundOrder { .. }
             | RetryRefund { .. }
+            | EditOrder { .. }
             | OpenReturn
             | ApproveReturn { .. }
             | RejectReturn { .. }
             | CancelReturn { .. }
-            | ReceiveReturn { .. } => Scope::OrdersWrite,
+            | ReceiveReturn { .. }
+            | ExchangeReturn { .. } => Scope::OrdersWrite,
             PutInventory { .. } | AdjustInventory { .. } => Scope::InventoryWrite,
         }
     }
@@ -156,9 +160,11 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         ("POST", ["admin", "v1", "orders", id, "cancel"]) => Backoffice::CancelOrder { id },
         ("POST", ["admin", "v1", "orders", id, "fulfillments"]) => Backoffice::FulfillOrder { id },
         ("POST", ["admin", "v1", "orders", id, "refunds"]) => Backoffice::RefundOrder { id },
-        (_, ["admin", "v1", "orders", _, "mark-paid" | "cancel" | "fulfillments" | "refunds"]) => {
-            return Err(ApiError::method_not_allowed(&["POST"]))
-        }
+        ("POST", ["admin", "v1", "orders", id, "edits"]) => Backoffice::EditOrder { id },
+        (
+            _,
+            ["admin", "v1", "orders", _, "mark-paid" | "cancel" | "fulfillments" | "refunds" | "edits"],
+        ) => return Err(ApiError::method_not_allowed(&["POST"])),
         ("POST", ["admin", "v1", "orders", id, "refunds", refund_id, "retry"]) => {
             Backoffice::RetryRefund { id, refund_id }
         }
@@ -180,9 +186,11 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         ("POST", ["admin", "v1", "returns", id, "reject"]) => Backoffice::RejectReturn { id },
         ("POST", ["admin", "v1", "returns", id, "cancel"]) => Backoffice::CancelReturn { id },
         ("POST", ["admin", "v1", "returns", id, "receive"]) => Backoffice::ReceiveReturn { id },
-        (_, ["admin", "v1", "returns", _, "approve" | "reject" | "cancel" | "receive"]) => {
-            return Err(ApiError::method_not_allowed(&["POST"]))
-        }
+        ("POST", ["admin", "v1", "returns", id, "exchange"]) => Backoffice::ExchangeReturn { id },
+        (
+            _,
+            ["admin", "v1", "returns", _, "approve" | "reject" | "cancel" | "receive" | "exchange"],
+        ) => return Err(ApiError::method_not_allowed(&["POST"])),
         ("PUT", ["admin", "v1", "markets", code]) => Backoffice::PutMarket { code },
         ("GET", ["admin", "v1", "markets", code]) => Backoffice::GetMarket { code },
         (_, ["admin", "v1", "markets", _]) => {
