@@ -1123,3 +1123,75 @@ fn a_card_order_edited_upwards_asks_stripe_for_the_balance_and_its_webhook_recor
         "paid once"
     );
 }
+
+#[test]
+fn a_return_partly_refunded_on_receipt_cannot_also_be_exchanged() {
+    let w = World::new();
+    let o = place(&w, PaymentMethod::Manual);
+    w.act(&o.id, Action::MarkPaid(None), None).unwrap();
+    let tee = o.lines[0].clone();
+    w.act(&o.id, Action::Fulfill(vec![(tee.id.clone(), 3)]), None)
+        .unwrap();
+    let lines = [Requested {
+        line_id: tee.id.clone(),
+        quantity: 2,
+        reason: ReturnReason::Damaged,
+    }];
+    let (_, ret) = block_on(after_sale::request_return(
+        &w.store,
+        &w.services(),
+        &o.id,
+        Actor::Shopper,
+        &lines,
+        None,
+        30,
+    ))
+    .unwrap();
+    block_on(after_sale::step_return(
+        &w.store,
+        &w.services(),
+        &ret,
+        ReturnAction::Approve,
+        None,
+        "staff",
+    ))
+    .unwrap();
+    let receipt = vec![Receipt {
+        line_id: tee.id.clone(),
+        quantity: 1,
+        restock: true,
+    }];
+    block_on(after_sale::receive(
+        &w.store,
+        &w.services(),
+        &ret,
+        receipt,
+        true,
+        "staff",
+    ))
+    .unwrap();
+    let swapped = block_on(after_sale::exchange(
+        &w.store,
+        &w.services(),
+        &ret,
+        &[("MUG".into(), 1)],
+        "staff",
+        5,
+    ));
+    assert!(
+        matches!(
+            swapped,
+            Err(Failure::Refused(OrderRefusal::ReturnIllegal {
+                action: "exchange",
+                ..
+            }))
+        ),
+        "{swapped:?}"
+    );
+    let now = block_on(w.store.order(&o.id)).unwrap().unwrap();
+    assert_eq!(
+        now.ledger().refunded,
+        tee.total / 3,
+        "one tee refunded, no more"
+    );
+}

@@ -855,7 +855,11 @@ where
     for _ in 0..MAX_RETRIES {
         let original = load(store, Of::Return(return_id)).await?;
         let ret = find_return(&original, return_id)?.clone();
-        if ret.status != returns::ReturnStatus::Approved || ret.exchange_order_id.is_some() {
+        // Exchanged once; and units refunded on receipt already gave their value back.
+        if ret.status != returns::ReturnStatus::Approved
+            || ret.exchange_order_id.is_some()
+            || !ret.refund_ids.is_empty()
+        {
             return refuse(OrderRefusal::ReturnIllegal {
                 from: ret.status,
                 action: "exchange",

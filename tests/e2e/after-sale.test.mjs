@@ -398,3 +398,43 @@ test("a paid Stripe order edited upwards: Stripe is asked for the balance, its w
   const now = await order(paid.id);
   assert.deepEqual([now.balance, now.paid, now.balance_payment], [eur(0), eur(cents(paid.paid) + owed), null]);
 });
+
+test("the timeline shows the deliveries of the order's events with their outcome", async () => {
+  const received = [];
+  const erp = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      received.push(req.headers["webhook-id"]);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => erp.listen(0, "127.0.0.1", r));
+  const dest = bearer(await adminToken({ scope: "destinations:write" }));
+  const put = await stack.bo("/admin/v1/destinations/timeline-erp", { method: "PUT", headers: dest, json: { url: `http://127.0.0.1:${erp.address().port}/hook`, events: ["order.confirmed"] } });
+  assert.equal(put.status, 201, put.text);
+  try {
+    const { order: placed } = await place("manual", [["CHOC-70", 1]], { code: null });
+    await bo(`/admin/v1/orders/${placed.id}/mark-paid`, {});
+    let delivery;
+    for (let i = 0; i < 100 && !delivery; i++) {
+      const timeline = await bo(`/admin/v1/orders/${placed.id}/timeline`);
+      delivery = timeline.body.data.find((e) => e.kind === "delivery" && /delivered/.test(e.summary));
+      if (!delivery) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(delivery, "the delivery of order.confirmed shows, delivered");
+    assert.match(delivery.summary, /^order\.confirmed to timeline-erp: delivered after 1 attempt/);
+    assert.match(delivery.ref, /^dlv_/);
+    // (Events of earlier tests fanned out after the destination appeared may come too.)
+    const event = await stack.db.prepare("SELECT id FROM outbox WHERE aggregate = ?1 AND type = 'order.confirmed'").bind(placed.id).first();
+    assert.ok(received.includes(event.id), "the destination received this order's event");
+    const timeline = (await bo(`/admin/v1/orders/${placed.id}/timeline`)).body.data;
+    const confirmed = timeline.findIndex((e) => e.summary === "order.confirmed");
+    assert.ok(confirmed >= 0 && confirmed < timeline.indexOf(timeline.find((e) => e.kind === "delivery")), "the event before its delivery");
+    const paidBy = timeline.find((e) => e.kind === "admin_action" && e.summary.startsWith("mark-paid"));
+    assert.equal(paidBy.actor, "claire@shop.example");
+    envelope(assert, await bo("/admin/v1/orders/ord_nope/timeline"), 404, "not_found");
+  } finally {
+    await stack.bo("/admin/v1/destinations/timeline-erp", { method: "DELETE", headers: dest });
+    erp.close();
+  }
+});
