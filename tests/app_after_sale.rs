@@ -328,17 +328,18 @@ fn check(w: &World, id: &str, initial: &[(i64, i64)], edited: bool, step: &str) 
     }
     // Balance: what is due less what is held, exactly.
     let credited: i64 = o.refunds.iter().map(|r| r.credit).sum();
+    let due = if o.status == OrderStatus::Canceled {
+        0
+    } else {
+        o.total_minor - credited
+    };
     let out: i64 = o
         .refunds
         .iter()
         .filter(|r| r.status != RefundStatus::Failed)
         .map(|r| r.amount)
         .sum();
-    assert_eq!(
-        l.balance(),
-        (o.total_minor - credited) - (o.paid_minor - out),
-        "{step}"
-    );
+    assert_eq!(l.balance(), due - (o.paid_minor - out), "{step}");
     let failed: i64 = o
         .refunds
         .iter()
@@ -1194,4 +1195,142 @@ fn a_return_partly_refunded_on_receipt_cannot_also_be_exchanged() {
         tee.total / 3,
         "one tee refunded, no more"
     );
+}
+
+#[test]
+fn review_findings_unpaid_lines_are_not_refunded_an_edit_can_finish_an_order_and_an_exchange_holds()
+{
+    use comptoir::domain::order::FulfillmentStatus;
+    // Lines an edit added and nobody paid are not refunded (the money would be the merchant's).
+    let w = World::new();
+    let o = place(&w, PaymentMethod::Manual);
+    w.act(&o.id, Action::MarkPaid(None), None).unwrap();
+    let added = edit(
+        &w,
+        &o.id,
+        vec![Change::Add {
+            sku: "MUG".into(),
+            quantity: 1,
+        }],
+        false,
+    )
+    .unwrap();
+    let mug = added.lines.last().unwrap().id.clone();
+    let refund = Action::Refund {
+        lines: vec![(mug, 1)],
+        include_shipping: false,
+        returned: false,
+        settle: true,
+    };
+    assert!(matches!(
+        w.act(&o.id, refund, None),
+        Err(Failure::Refused(OrderRefusal::BadAmount { .. }))
+    ));
+    // Removing the last unshipped line leaves the order fulfilled.
+    let w = World::new();
+    let o = place(&w, PaymentMethod::Manual);
+    w.act(&o.id, Action::MarkPaid(None), None).unwrap();
+    w.act(
+        &o.id,
+        Action::Fulfill(vec![(o.lines[0].id.clone(), 3)]),
+        None,
+    )
+    .unwrap();
+    let done = edit(
+        &w,
+        &o.id,
+        vec![Change::Remove {
+            line_id: o.lines[1].id.clone(),
+        }],
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        (done.status, done.fulfillment_status),
+        (OrderStatus::Fulfilled, FulfillmentStatus::Fulfilled)
+    );
+    // An exchange waiting for the rest can be canceled (its credit given back); its return,
+    // exchanged, can no longer be canceled; a SKU named twice is refused.
+    let w = World::new();
+    let o = place(&w, PaymentMethod::Manual);
+    w.act(&o.id, Action::MarkPaid(None), None).unwrap();
+    let mug = o.lines[1].clone();
+    w.act(&o.id, Action::Fulfill(vec![(mug.id.clone(), 1)]), None)
+        .unwrap();
+    let lines = [Requested {
+        line_id: mug.id.clone(),
+        quantity: 1,
+        reason: ReturnReason::Other,
+    }];
+    let (_, ret) = block_on(after_sale::request_return(
+        &w.store,
+        &w.services(),
+        &o.id,
+        Actor::Shopper,
+        &lines,
+        None,
+        30,
+    ))
+    .unwrap();
+    block_on(after_sale::step_return(
+        &w.store,
+        &w.services(),
+        &ret,
+        ReturnAction::Approve,
+        None,
+        "staff",
+    ))
+    .unwrap();
+    let twice = block_on(after_sale::exchange(
+        &w.store,
+        &w.services(),
+        &ret,
+        &[("TEE-M".into(), 1), ("TEE-M".into(), 1)],
+        "staff",
+        5,
+    ));
+    assert!(matches!(
+        twice,
+        Err(Failure::Refused(OrderRefusal::BadLine { index: 1, .. }))
+    ));
+    let tees = w.store.stock("TEE-M");
+    let new = block_on(after_sale::exchange(
+        &w.store,
+        &w.services(),
+        &ret,
+        &[("TEE-M".into(), 1)],
+        "staff",
+        5,
+    ))
+    .unwrap();
+    assert_eq!(
+        new.status,
+        OrderStatus::PendingPayment,
+        "a tee costs more than the mug's credit"
+    );
+    assert!(new.ledger().balance() > 0);
+    let cancel_return = block_on(after_sale::step_return(
+        &w.store,
+        &w.services(),
+        &ret,
+        ReturnAction::Cancel,
+        None,
+        "staff",
+    ));
+    assert!(matches!(
+        cancel_return,
+        Err(Failure::Refused(OrderRefusal::ReturnIllegal { .. }))
+    ));
+    let canceled = w
+        .act(&new.id, Action::Cancel { settle: true }, None)
+        .unwrap();
+    assert_eq!(
+        (
+            canceled.status,
+            canceled.ledger().refunded,
+            canceled.ledger().balance()
+        ),
+        (OrderStatus::Canceled, new.paid_minor, 0)
+    );
+    assert_eq!(w.store.stock("TEE-M"), tees, "its reservation released");
 }

@@ -71,3 +71,33 @@ CREATE TABLE admin_actions (
 );
 CREATE INDEX admin_actions_by_order ON admin_actions (order_id, at);
 CREATE INDEX outbox_by_aggregate ON outbox (aggregate, sequence);
+
+-- Orders from before this migration. Shipped lines count their window from the order's last
+-- change; refunds recorded then (they moved no money through Comptoir) become refund rows, so
+-- that what can still be refunded is paid less them: a line's refunded units are worth their
+-- half-up share of its total (as app refunds compute it), shipping what the lines leave of the
+-- total, and a paid order canceled gave back everything.
+UPDATE order_lines SET last_fulfilled_at = (SELECT updated_at FROM orders WHERE orders.id = order_lines.order_id)
+  WHERE fulfilled_quantity > 0;
+UPDATE order_lines SET refunded_minor = (2 * total * refunded_quantity + quantity) / (2 * quantity)
+  WHERE refunded_quantity > 0;
+INSERT INTO refunds (id, order_id, kind, status, amount_minor, credit_minor, lines, include_shipping, reason, attempts,
+                     created_at, updated_at)
+SELECT 'ref_' || lower(hex(randomblob(16))), x.id, x.kind, 'succeeded', x.amount, x.amount, x.lines, x.shipping, x.reason, 0,
+       x.updated_at, x.updated_at
+FROM (
+  SELECT o.id, o.updated_at, 'amount' AS kind, o.total_minor AS amount, '[]' AS lines, 0 AS shipping,
+         'order canceled (before refunds moved money)' AS reason
+    FROM orders o WHERE o.status = 'canceled' AND o.payment_status = 'refunded' AND o.total_minor > 0
+  UNION ALL
+  SELECT o.id, o.updated_at, 'lines',
+         (SELECT COALESCE(SUM(refunded_minor), 0) FROM order_lines WHERE order_id = o.id)
+           + CASE WHEN o.shipping_refunded = 1
+                  THEN MAX(o.total_minor - (SELECT COALESCE(SUM(total), 0) FROM order_lines WHERE order_id = o.id), 0)
+                  ELSE 0 END,
+         (SELECT json_group_array(json_object('line_id', id, 'quantity', refunded_quantity, 'amount', refunded_minor))
+            FROM order_lines WHERE order_id = o.id AND refunded_quantity > 0),
+         o.shipping_refunded, 'recorded before refunds moved money'
+    FROM orders o WHERE o.status != 'canceled' AND o.payment_status IN ('partially_refunded', 'refunded')
+) x
+WHERE x.amount > 0;

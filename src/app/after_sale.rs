@@ -177,7 +177,7 @@ where
                 }
                 return match refund {
                     Some(r) if r.status == RefundStatus::Pending => {
-                        send(store, services, &change.after, &r).await
+                        Ok(sent(store, services, change.after, &r).await)
                     }
                     _ => Ok(change.after),
                 };
@@ -208,6 +208,33 @@ async fn load(store: &impl OrderStore, of: Of<'_>) -> OrderResult<Order> {
         (None, Of::Order(id)) => refuse(OrderRefusal::NoOrder { id: id.into() }),
         (None, Of::Return(id)) => refuse(OrderRefusal::NoReturn { id: id.into() }),
         (None, Of::Refund(id)) => refuse(OrderRefusal::NoRefund { id: id.into() }),
+    }
+}
+
+/// [`send`] once the refund is recorded: whatever happens next, the answer is the order with
+/// its refund (`pending` if its outcome could not be recorded; the provider's webhook settles
+/// it). An error here must not become a 5xx: a retry of the request's Idempotency-Key would
+/// then make a second refund.
+async fn sent<S, P, R>(
+    store: &S,
+    services: &Services<'_, P, R>,
+    order: Order,
+    refund: &Refund,
+) -> Order
+where
+    S: OrderStore,
+    P: Clock + Ids + Outbox + Log + Timer,
+    R: Settlements,
+{
+    match send(store, services, &order, refund).await {
+        Ok(after) => after,
+        Err(e) => {
+            services.platform.warn(&format!(
+                "refund {} of order {}: its outcome is not recorded ({e:?}); it stays pending until the provider's webhook",
+                refund.id, order.id
+            ));
+            order
+        }
     }
 }
 
@@ -407,7 +434,7 @@ where
                 && after.payment_method == PaymentMethod::Stripe =>
         {
             let r = r.clone();
-            send(store, services, &after, &r).await
+            Ok(sent(store, services, after, &r).await)
         }
         _ => Ok(after),
     }
@@ -980,7 +1007,8 @@ where
                 platform.publish();
                 let mut order = replacement.clone();
                 order.number = number;
-                return Ok(order);
+                // What the credit does not cover is asked of the card, as after an edit.
+                return collect_balance(store, services, order).await;
             }
             Err(StoreError::Refused(cause)) => {
                 if let Some(short) = shortfall(store, &reserve).await {

@@ -219,19 +219,48 @@ async fn balance_paid<P: Clock + Ids + Log + Outbox>(
         let _ = store.record(receipt).await;
         return Ok(Handled::Recorded);
     }
-    match apply(&order.state(), &Action::MarkPaid(Some(amount))) {
-        Ok(Some(t)) => {
-            let mut change = order.change(&t, &receipt.received_at, &platform.id("evt"), None);
-            change.after.balance_payment = None;
-            match store.apply(&change, Some(receipt)).await {
-                Ok(()) => {
-                    platform.publish();
-                    Ok(Handled::Confirmed)
-                }
-                Err(StoreError::Refused(_)) => Ok(Handled::Recorded),
-                Err(e) => Err(e),
+    // The order may change meanwhile (a fulfilment): decide again on it as it is then. Lost
+    // races to the end answer an error, so that Stripe sends the event again.
+    let mut order = order.clone();
+    for _ in 0..3 {
+        let Ok(Some(t)) = apply(&order.state(), &Action::MarkPaid(Some(amount))) else {
+            break;
+        };
+        let mut change = order.change(&t, &receipt.received_at, &platform.id("evt"), None);
+        change.after.balance_payment = None;
+        match store.apply(&change, Some(receipt)).await {
+            Ok(()) => {
+                platform.publish();
+                return Ok(Handled::Confirmed);
             }
+            Err(StoreError::Refused(_)) => match store.order(&order.id).await? {
+                Some(now)
+                    if now
+                        .balance_payment
+                        .as_ref()
+                        .is_some_and(|b| intent["id"].as_str() == Some(b.intent_id.as_str())) =>
+                {
+                    order = now
+                }
+                // Recorded meanwhile (a redelivery of the event), or no longer asked.
+                _ if store.received(&receipt.event_id).await? => return Ok(Handled::Duplicate),
+                _ => {
+                    platform.error(&format!(
+                        "order {}: a payment of {amount} arrived for a balance no longer asked: refund it",
+                        order.id
+                    ));
+                    let _ = store.record(receipt).await;
+                    return Ok(Handled::Recorded);
+                }
+            },
+            Err(e) => return Err(e),
         }
+    }
+    match apply(&order.state(), &Action::MarkPaid(Some(amount))) {
+        Ok(Some(_)) => Err(StoreError::Unavailable(format!(
+            "order {} kept changing while its balance payment was recorded",
+            order.id
+        ))),
         _ => {
             platform.error(&format!(
                 "order {}: a payment of {amount} arrived for a balance no longer owed: refund it",

@@ -148,6 +148,13 @@ pub fn edit(
     after.lines = lines;
     after.total_minor = priced.total;
     after.body = priced.body;
+    // Removing the last unshipped line leaves everything shipped.
+    after.fulfillment_status = super::fulfillment_of(&after.state().lines);
+    if after.status == OrderStatus::Confirmed
+        && after.fulfillment_status == super::FulfillmentStatus::Fulfilled
+    {
+        after.status = OrderStatus::Fulfilled;
+    }
     Ok(Edited {
         stock: stock_moves(order, &after),
         order: after,

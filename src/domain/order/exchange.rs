@@ -61,6 +61,12 @@ pub fn replacement(
     let mut inputs = Vec::with_capacity(wanted.len());
     let mut lines = Vec::with_capacity(wanted.len());
     for (index, (sku, quantity)) in wanted.iter().enumerate() {
+        if wanted[..index].iter().any(|(other, _)| other == sku) {
+            return Err(BadLine {
+                index,
+                reason: format!("{sku} is named twice: give its whole quantity once"),
+            });
+        }
         let Some((product, variant)) = find_sku(pricing.catalog, sku) else {
             return Err(BadLine {
                 index,

@@ -109,6 +109,8 @@ pub struct Ledger {
     pub committed: i64,
     /// Σ amount of failed refunds: owed, and held for their retry.
     pub failed: i64,
+    /// The order was canceled: nothing is due any more, only what is held is owed back.
+    pub void: bool,
 }
 
 impl Ledger {
@@ -133,7 +135,16 @@ impl Ledger {
 
     /// Positive: the customer owes it; negative: owed to the customer.
     pub fn balance(&self) -> i64 {
-        (self.total - self.credited) - (self.paid - self.out)
+        self.due() - (self.paid - self.out)
+    }
+
+    /// What the order is worth to the customer now (nothing once canceled).
+    pub fn due(&self) -> i64 {
+        if self.void {
+            0
+        } else {
+            self.total - self.credited
+        }
     }
 
     /// What may still be refunded: paid, less every refund recorded.

@@ -267,7 +267,9 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
             PendingPayment if state.ledger.paid == 0 => {
                 cancel(state, next, action == &Action::Expire)
             }
-            Confirmed
+            // A cancel of an order that is unpaid but holds money (an exchange waiting for the
+            // rest) or of a confirmed one not yet shipped gives back what was paid.
+            PendingPayment | Confirmed
                 if matches!(action, Action::Cancel { .. })
                     && state.lines.iter().all(|l| l.fulfilled == 0) =>
             {
@@ -321,6 +323,15 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
         } => {
             if !matches!(state.status, Confirmed | Fulfilled) || state.ledger.paid == 0 {
                 return Err(illegal());
+            }
+            // Units are refunded from what was paid for them: while the customer still owes
+            // (an edit added lines not yet paid), which units were paid is not known.
+            if balance > 0 {
+                return Err(Refusal::BadAmount {
+                    reason: format!(
+                        "the customer still owes {balance} (minor units): collect it, or remove the unpaid lines with an edit, before refunding lines"
+                    ),
+                });
             }
             let mut stock = Vec::new();
             let mut planned = Vec::new();
@@ -471,6 +482,7 @@ fn cancel(
     expired: bool,
 ) -> Result<Option<Transition>, Refusal> {
     next.status = OrderStatus::Canceled;
+    next.ledger.void = true;
     let stock = state
         .lines
         .iter()
@@ -521,7 +533,7 @@ fn line_mut<'a>(
         })
 }
 
-fn fulfillment_of(lines: &[LineState]) -> FulfillmentStatus {
+pub(crate) fn fulfillment_of(lines: &[LineState]) -> FulfillmentStatus {
     let shipped: i64 = lines.iter().map(|l| l.fulfilled).sum();
     let open: i64 = lines.iter().map(LineState::open).sum();
     match (shipped, open) {

@@ -225,7 +225,10 @@ impl Order {
 
     /// The figures of its money.
     pub fn ledger(&self) -> Ledger {
-        Ledger::of(self.total_minor, self.paid_minor, &self.refunds)
+        Ledger {
+            void: self.status == OrderStatus::Canceled,
+            ..Ledger::of(self.total_minor, self.paid_minor, &self.refunds)
+        }
     }
 
     /// What the shipping is worth: the total less its lines (shipping tax included when

@@ -212,7 +212,10 @@ pub fn act(ret: &Return, action: &ReturnAction) -> Result<Option<Return>, Return
         (ReturnAction::Reject, Requested) => next.status = Rejected,
         (ReturnAction::Reject, Rejected) => return Ok(None),
         (ReturnAction::Cancel, Requested) => next.status = Canceled,
-        (ReturnAction::Cancel, Approved) if !received_any => next.status = Canceled,
+        // Exchanged: the replacement holds its credit, the goods are due back.
+        (ReturnAction::Cancel, Approved) if !received_any && ret.exchange_order_id.is_none() => {
+            next.status = Canceled
+        }
         (ReturnAction::Cancel, Canceled) => return Ok(None),
         (ReturnAction::Receive(receipts), Approved) => {
             for (index, r) in receipts.iter().enumerate() {
