@@ -226,7 +226,10 @@ async fn balance_paid<P: Clock + Ids + Log + Outbox>(
         let Ok(Some(t)) = apply(&order.state(), &Action::MarkPaid(Some(amount))) else {
             break;
         };
-        let mut change = order.change(&t, &receipt.received_at, &platform.id("evt"), None);
+        let money = crate::domain::money::Currency::from_code(&order.currency)
+            .and_then(|c| crate::domain::money::Money::from_minor(amount, c).ok());
+        let detail = serde_json::json!({ "amount": money, "provider_reference": intent["id"] });
+        let mut change = order.change(&t, &receipt.received_at, &platform.id("evt"), Some(detail));
         change.after.balance_payment = None;
         match store.apply(&change, Some(receipt)).await {
             Ok(()) => {

@@ -45,10 +45,14 @@ pub enum EventType {
     /// The payment provider refused a refund (`data`: the Order, plus `refund`).
     #[serde(rename = "refund.failed")]
     RefundFailed,
+    /// Money collected after the order was confirmed (a balance an edit or an exchange left;
+    /// `data`: the Order, plus `payment`).
+    #[serde(rename = "order.paid")]
+    OrderPaid,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 14] = [
         EventType::OrderPlaced,
         EventType::OrderConfirmed,
         EventType::OrderCanceled,
@@ -62,6 +66,7 @@ impl EventType {
         EventType::ReturnReceived,
         EventType::ReturnCanceled,
         EventType::RefundFailed,
+        EventType::OrderPaid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +84,7 @@ impl EventType {
             EventType::ReturnReceived => "return.received",
             EventType::ReturnCanceled => "return.canceled",
             EventType::RefundFailed => "refund.failed",
+            EventType::OrderPaid => "order.paid",
         }
     }
 
@@ -93,6 +99,7 @@ impl EventType {
             EventType::OrderFulfilled => Some("fulfillment"),
             EventType::OrderRefunded | EventType::RefundFailed => Some("refund"),
             EventType::OrderEdited => Some("edit"),
+            EventType::OrderPaid => Some("payment"),
             EventType::ReturnRequested
             | EventType::ReturnApproved
             | EventType::ReturnRejected

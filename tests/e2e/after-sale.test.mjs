@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import Stripe from "stripe";
-import { startStack, envelope, SECRETS } from "./harness.mjs";
+import { startStack, envelope, checkEventSchemas, SECRETS } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 let stack;
@@ -335,6 +335,11 @@ test("Medusa #13635 / Saleor #3540: a paid order is edited, the balance collecte
   envelope(assert, await bo(`/admin/v1/orders/${placed.id}/mark-paid`, { amount: eur(6021) }), 422, "validation_failed");
   const rest = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, {});
   assert.deepEqual([rest.body.paid, rest.body.balance], [eur(total + 16020), eur(0)]);
+  const payments = (await stack.db.prepare("SELECT payload FROM outbox WHERE aggregate = ?1 AND type = 'order.paid' ORDER BY sequence").bind(placed.id).all()).results;
+  assert.deepEqual(payments.map((p) => JSON.parse(p.payload).data.payment), [
+    { amount: eur(10000), provider_reference: null },
+    { amount: eur(6020), provider_reference: null },
+  ], "each payment after confirmation is an order.paid event");
   const again = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, {});
   assert.deepEqual([again.status, again.body.paid], [200, eur(total + 16020)], "paying a settled order changes nothing");
   // More knives than the stock holds: refused, nothing reserved.
@@ -436,5 +441,12 @@ test("the timeline shows the deliveries of the order's events with their outcome
   } finally {
     await stack.bo("/admin/v1/destinations/timeline-erp", { method: "DELETE", headers: dest });
     erp.close();
+  }
+});
+
+test("every event these flows emitted matches the JSON Schema of its type (schema/events/)", async () => {
+  const { seen } = await checkEventSchemas(assert, stack.db);
+  for (const type of ["order.edited", "order.paid", "order.refunded", "refund.failed", "return.requested", "return.approved", "return.rejected", "return.received", "return.canceled"]) {
+    assert.ok(seen.has(type), `${type} was emitted and checked`);
   }
 });

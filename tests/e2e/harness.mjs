@@ -1,5 +1,6 @@
 // Starts both built Workers in workerd (Miniflare) with fresh in-memory D1, KV and queues,
 // migrated and seeded with the demo data, and gives tests plain HTTP access to them.
+import fs from "node:fs";
 import path from "node:path";
 import { root } from "../../scripts/lib/proc.mjs";
 import { startWorkers, migrate, runSqlFile, readVarsFile } from "../../scripts/lib/workers.mjs";
@@ -103,4 +104,23 @@ export function envelope(assert, res, status, code) {
   assert.equal(typeof res.body.error.message, "string");
   assert.ok(res.body.error.message.length > 0);
   return res.body.error;
+}
+
+/** Validates each outbox row against the JSON Schema of its type (schema/events/); returns the types seen. */
+export async function checkEventSchemas(assert, db) {
+  const { default: Ajv2020 } = await import("ajv/dist/2020.js");
+  const { default: addFormats } = await import("ajv-formats");
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const dir = path.join(root, "schema", "events");
+  for (const file of fs.readdirSync(dir)) ajv.addSchema(JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")));
+  const rows = (await db.prepare("SELECT type, payload FROM outbox").all()).results;
+  const seen = new Set();
+  for (const row of rows) {
+    const validate = ajv.getSchema(`https://comptoir.dev/schema/events/${row.type}.json`);
+    assert.ok(validate, `a schema exists for ${row.type}`);
+    assert.ok(validate(JSON.parse(row.payload)), `${row.type}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
+    seen.add(row.type);
+  }
+  return { seen, rows };
 }

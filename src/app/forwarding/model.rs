@@ -23,6 +23,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "return.received",
     "return.canceled",
     "refund.failed",
+    "order.paid",
 ];
 
 /// How long a rotated-out secret keeps signing alongside the new one, so that receivers can

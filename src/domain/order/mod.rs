@@ -258,7 +258,7 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
                 Some(EventType::OrderConfirmed)
             } else {
                 next.payment = payment_of(next.payment, &next.ledger);
-                None
+                Some(EventType::OrderPaid)
             };
             Ok(Some(transition(next, event, vec![])))
         }

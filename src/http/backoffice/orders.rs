@@ -86,6 +86,14 @@ pub(super) fn money_field(
     }
 }
 
+/// `minor` units of `order`'s currency as API.md's Money.
+pub(super) fn minor_money(order: &Order, minor: i64) -> Value {
+    crate::domain::money::Currency::from_code(&order.currency)
+        .and_then(|c| Money::from_minor(minor, c).ok())
+        .and_then(|m| serde_json::to_value(m).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// Refuses money in another currency than the order's.
 fn same_currency(order: &Order, currency: &str) -> Result<(), Failure<OrderRefusal>> {
     if order.currency == currency {
@@ -113,7 +121,14 @@ pub async fn mark_paid(
         if let Some((_, currency)) = &amount {
             same_currency(o, currency)?;
         }
-        decided(o, &Action::MarkPaid(amount.as_ref().map(|a| a.0)), None)
+        // order.paid (money collected after confirmation) carries what was collected.
+        let collected = amount.as_ref().map_or(o.ledger().balance(), |a| a.0);
+        let detail = json!({ "amount": minor_money(o, collected), "provider_reference": null });
+        decided(
+            o,
+            &Action::MarkPaid(amount.as_ref().map(|a| a.0)),
+            Some(detail),
+        )
     })
     .await
 }
