@@ -230,7 +230,7 @@ test("a manual refund succeeds at once; cancel of a paid order gives back what w
   assert.deepEqual([canceled.body.status, canceled.body.payment_status, canceled.body.refunded, canceled.body.balance], ["canceled", "refunded", placed.totals.total, eur(0)]);
 });
 
-test("staff open returns for any fulfilled line, reject or cancel them, and list them by status and order", async () => {
+test("Vendure #3576 (no returns workflow): staff open returns for any fulfilled line, reject or cancel them, and list them by status and order", async () => {
   const { order: placed } = await place("manual", [["TOWEL-2", 2]], { code: null });
   await bo(`/admin/v1/orders/${placed.id}/mark-paid`, {});
   const towel = placed.lines[0].id;
