@@ -376,8 +376,9 @@ fn check_money(o: &Order, edited: bool, step: &str) {
             "{step}: a paid order is settled but for failed refunds"
         );
     }
-    // Payment status follows the money once paid.
-    if o.paid_minor > 0 {
+    // Payment status follows the money once paid (an exchange waiting for the rest of its
+    // total holds its credit but is still `pending`).
+    if o.paid_minor > 0 && o.status != OrderStatus::PendingPayment {
         let want = if l.refunded >= o.paid_minor {
             PaymentStatus::Refunded
         } else if l.refunded > 0 {
@@ -387,8 +388,6 @@ fn check_money(o: &Order, edited: bool, step: &str) {
         };
         assert_eq!(o.payment_status, want, "{step}");
     }
-    // Stock: reserved is what is still to ship; on hand lost what shipped, regained what was
-    // restocked.
 }
 
 /// Every invariant of API.md "After the sale" on every order, and the stock's.
