@@ -29,4 +29,5 @@ pub mod order;
 pub mod pagination;
 pub mod pricing;
 pub mod product;
+pub mod stock;
 pub mod webhook;

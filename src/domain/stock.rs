@@ -1,0 +1,398 @@
+//! Stock where it really is (API.md "Stock locations"): the locations that hold stock, and the
+//! allocation of an order's lines to them. Pure: the use case brings the locations and what each
+//! has available.
+//!
+//! Allocation: the eligible locations are those serving the shipping country (a location with
+//! no countries serves every one), or only the pickup store of a pickup method. The location
+//! that comes first by `priority` (lowest number first, then id) and can fill the whole order
+//! takes it all; when none can, each line is filled greedily in that order. An order that the
+//! eligible locations cannot cover is refused, naming the first SKU short and what they hold.
+
+use std::collections::BTreeMap;
+
+/// What a location is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocationKind {
+    Warehouse,
+    Store,
+}
+
+text_enum!(LocationKind { Warehouse => "warehouse", Store => "store" });
+
+/// A place that holds stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub id: String,
+    pub kind: LocationKind,
+    /// ISO 3166-1 alpha-2 codes it ships to; empty: every country.
+    pub countries: Vec<String>,
+    /// Lower first.
+    pub priority: i64,
+    /// Shoppers may collect orders there.
+    pub pickup: bool,
+}
+
+impl Location {
+    /// Whether it ships to `country` (`None`: the address is not known yet, any will do).
+    pub fn serves(&self, country: Option<&str>) -> bool {
+        match country {
+            None => true,
+            Some(c) => self.countries.is_empty() || self.countries.iter().any(|x| x == c),
+        }
+    }
+}
+
+/// The line of an order to allocate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub line_id: String,
+    pub sku: String,
+    pub quantity: i64,
+}
+
+/// Units of a line taken at a location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub line_id: String,
+    pub location: String,
+    pub quantity: i64,
+}
+
+/// Where the order ships from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    /// Shipped to this country (`None`: not known yet).
+    Ship(Option<&'a str>),
+    /// Collected at this store.
+    Pickup(&'a str),
+}
+
+/// Why an order cannot be allocated: the first SKU short, and what the eligible locations hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Short {
+    pub sku: String,
+    pub available: i64,
+}
+
+/// Available units per (SKU, location id).
+pub type Availability = BTreeMap<(String, String), i64>;
+
+/// The locations eligible for `destination`, in allocation order.
+pub fn eligible<'l>(locations: &'l [Location], destination: Destination<'_>) -> Vec<&'l Location> {
+    let mut out: Vec<&Location> = locations
+        .iter()
+        .filter(|l| match destination {
+            Destination::Ship(country) => l.serves(country),
+            Destination::Pickup(store) => l.id == store && l.pickup,
+        })
+        .collect();
+    out.sort_by(|a, b| (a.priority, &a.id).cmp(&(b.priority, &b.id)));
+    out
+}
+
+/// Allocates `lines` (see the module's rules). Lines of the same SKU share its stock.
+pub fn allocate(
+    lines: &[Wanted],
+    locations: &[Location],
+    available: &Availability,
+    destination: Destination<'_>,
+) -> Result<Vec<Allocation>, Short> {
+    let order = eligible(locations, destination);
+    let left_at = |sku: &str, loc: &str| {
+        available
+            .get(&(sku.to_string(), loc.to_string()))
+            .copied()
+            .unwrap_or(0)
+            .max(0)
+    };
+    // Units wanted per SKU, in the order SKUs first appear.
+    let mut wanted: Vec<(&str, i64)> = Vec::new();
+    for l in lines {
+        match wanted.iter_mut().find(|(s, _)| *s == l.sku) {
+            Some((_, q)) => *q += l.quantity,
+            None => wanted.push((&l.sku, l.quantity)),
+        }
+    }
+    for (sku, q) in &wanted {
+        let held: i64 = order.iter().map(|l| left_at(sku, &l.id)).sum();
+        if held < *q {
+            return Err(Short {
+                sku: sku.to_string(),
+                available: held,
+            });
+        }
+    }
+    // One location that fills the whole order.
+    if let Some(one) = order
+        .iter()
+        .find(|l| wanted.iter().all(|(sku, q)| left_at(sku, &l.id) >= *q))
+    {
+        return Ok(lines
+            .iter()
+            .filter(|l| l.quantity > 0)
+            .map(|l| Allocation {
+                line_id: l.line_id.clone(),
+                location: one.id.clone(),
+                quantity: l.quantity,
+            })
+            .collect());
+    }
+    // Else each line, greedily, in the locations' order.
+    let mut left: Availability = BTreeMap::new();
+    let mut out = Vec::new();
+    for line in lines {
+        let mut need = line.quantity;
+        for loc in &order {
+            if need == 0 {
+                break;
+            }
+            let key = (line.sku.clone(), loc.id.clone());
+            let here = left
+                .entry(key)
+                .or_insert_with(|| left_at(&line.sku, &loc.id));
+            let take = need.min(*here);
+            if take > 0 {
+                *here -= take;
+                need -= take;
+                out.push(Allocation {
+                    line_id: line.line_id.clone(),
+                    location: loc.id.clone(),
+                    quantity: take,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn loc(id: &str, priority: i64, countries: &[&str], pickup: bool) -> Location {
+        Location {
+            id: id.into(),
+            kind: if pickup {
+                LocationKind::Store
+            } else {
+                LocationKind::Warehouse
+            },
+            countries: countries.iter().map(|c| c.to_string()).collect(),
+            priority,
+            pickup,
+        }
+    }
+
+    fn line(id: &str, sku: &str, quantity: i64) -> Wanted {
+        Wanted {
+            line_id: id.into(),
+            sku: sku.into(),
+            quantity,
+        }
+    }
+
+    fn stock(entries: &[(&str, &str, i64)]) -> Availability {
+        entries
+            .iter()
+            .map(|(s, l, q)| ((s.to_string(), l.to_string()), *q))
+            .collect()
+    }
+
+    fn places() -> Vec<Location> {
+        vec![
+            loc("main", 100, &[], false),
+            loc("paris", 10, &["FR"], false),
+            loc("shop", 50, &["FR"], true),
+            loc("nj", 20, &["US"], false),
+        ]
+    }
+
+    #[test]
+    fn the_first_location_by_priority_that_fills_the_whole_order_takes_it() {
+        let available = stock(&[
+            ("A", "paris", 1),
+            ("A", "main", 5),
+            ("B", "main", 5),
+            ("B", "paris", 9),
+        ]);
+        let lines = [line("l1", "A", 2), line("l2", "B", 1)];
+        // Paris comes first but cannot fill A: main fills everything.
+        let got = allocate(&lines, &places(), &available, Destination::Ship(Some("FR"))).unwrap();
+        assert!(got.iter().all(|a| a.location == "main"));
+        // In the US, only main and nj serve: nj has nothing, main fills it.
+        let got = allocate(&lines, &places(), &available, Destination::Ship(Some("US"))).unwrap();
+        assert!(got.iter().all(|a| a.location == "main"));
+    }
+
+    #[test]
+    fn when_no_location_fills_it_each_line_is_split_greedily_by_priority() {
+        let available = stock(&[("A", "paris", 1), ("A", "shop", 1), ("A", "main", 1)]);
+        let got = allocate(
+            &[line("l1", "A", 3)],
+            &places(),
+            &available,
+            Destination::Ship(Some("FR")),
+        )
+        .unwrap();
+        let at: Vec<(&str, i64)> = got
+            .iter()
+            .map(|a| (a.location.as_str(), a.quantity))
+            .collect();
+        assert_eq!(at, [("paris", 1), ("shop", 1), ("main", 1)]);
+        assert_eq!(
+            allocate(
+                &[line("l1", "A", 4)],
+                &places(),
+                &available,
+                Destination::Ship(Some("FR"))
+            ),
+            Err(Short {
+                sku: "A".into(),
+                available: 3
+            })
+        );
+        // A US shopper cannot be served from Paris or the shop.
+        assert_eq!(
+            allocate(
+                &[line("l1", "A", 2)],
+                &places(),
+                &available,
+                Destination::Ship(Some("US"))
+            ),
+            Err(Short {
+                sku: "A".into(),
+                available: 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_pickup_order_is_allocated_at_its_store_only() {
+        let available = stock(&[("A", "shop", 1), ("A", "main", 9)]);
+        let got = allocate(
+            &[line("l1", "A", 1)],
+            &places(),
+            &available,
+            Destination::Pickup("shop"),
+        )
+        .unwrap();
+        assert_eq!(got[0].location, "shop");
+        assert!(allocate(
+            &[line("l1", "A", 2)],
+            &places(),
+            &available,
+            Destination::Pickup("shop")
+        )
+        .is_err());
+        assert!(
+            allocate(
+                &[line("l1", "A", 1)],
+                &places(),
+                &available,
+                Destination::Pickup("main")
+            )
+            .is_err(),
+            "main is no pickup store"
+        );
+    }
+
+    fn arb_world() -> impl Strategy<
+        Value = (
+            Vec<Location>,
+            Availability,
+            Vec<Wanted>,
+            Option<&'static str>,
+        ),
+    > {
+        let countries = prop_oneof![
+            Just(vec![]),
+            Just(vec!["FR"]),
+            Just(vec!["US"]),
+            Just(vec!["FR", "US"])
+        ];
+        let location = (0i64..5, countries, any::<bool>());
+        (
+            proptest::collection::vec(location, 1..5),
+            proptest::collection::vec((0usize..3, 0usize..5, 0i64..6), 0..15),
+            proptest::collection::vec((0usize..3, 1i64..6), 1..5),
+            prop_oneof![Just(None), Just(Some("FR")), Just(Some("US"))],
+        )
+            .prop_map(|(locs, stock, lines, country)| {
+                let locations: Vec<Location> = locs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (p, c, pickup))| Location {
+                        id: format!("loc{i}"),
+                        kind: LocationKind::Warehouse,
+                        countries: c.iter().map(|s| s.to_string()).collect(),
+                        priority: *p,
+                        pickup: *pickup,
+                    })
+                    .collect();
+                let skus = ["A", "B", "C"];
+                let mut available = Availability::new();
+                for (s, l, q) in stock {
+                    if l < locations.len() {
+                        *available
+                            .entry((skus[s].into(), format!("loc{l}")))
+                            .or_default() += q;
+                    }
+                }
+                let lines = lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (s, q))| line(&format!("l{i}"), skus[*s], *q))
+                    .collect();
+                (locations, available, lines, country)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn allocations_never_take_more_than_a_location_holds_cover_the_order_or_refuse_and_prefer_one_place(
+            (locations, available, lines, country) in arb_world()
+        ) {
+            let destination = Destination::Ship(country);
+            let got = allocate(&lines, &locations, &available, destination);
+            prop_assert_eq!(&got, &allocate(&lines, &locations, &available, destination), "deterministic");
+            let eligible: Vec<&Location> = eligible(&locations, destination);
+            match got {
+                Ok(allocs) => {
+                    // Never more than a location holds, per SKU.
+                    let mut taken: BTreeMap<(String, String), i64> = BTreeMap::new();
+                    for a in &allocs {
+                        prop_assert!(a.quantity > 0);
+                        prop_assert!(eligible.iter().any(|l| l.id == a.location), "only eligible places");
+                        let sku = &lines.iter().find(|l| l.line_id == a.line_id).unwrap().sku;
+                        *taken.entry((sku.clone(), a.location.clone())).or_default() += a.quantity;
+                    }
+                    for (key, q) in &taken {
+                        prop_assert!(*q <= available.get(key).copied().unwrap_or(0));
+                    }
+                    // Every line exactly covered.
+                    for l in &lines {
+                        let got: i64 = allocs.iter().filter(|a| a.line_id == l.line_id).map(|a| a.quantity).sum();
+                        prop_assert_eq!(got, l.quantity);
+                    }
+                    // One place when one can fill it all: the first such by priority.
+                    let one = eligible.iter().find(|loc| {
+                        let mut need: BTreeMap<&str, i64> = BTreeMap::new();
+                        for l in &lines { *need.entry(&l.sku).or_default() += l.quantity; }
+                        need.iter().all(|(sku, q)| available.get(&(sku.to_string(), loc.id.clone())).copied().unwrap_or(0) >= *q)
+                    });
+                    if let Some(one) = one {
+                        prop_assert!(allocs.iter().all(|a| a.location == one.id));
+                    }
+                }
+                Err(short) => {
+                    // Refused only when the eligible places together hold too little of a SKU.
+                    let wanted: i64 = lines.iter().filter(|l| l.sku == short.sku).map(|l| l.quantity).sum();
+                    let held: i64 = eligible.iter().map(|l| available.get(&(short.sku.clone(), l.id.clone())).copied().unwrap_or(0).max(0)).sum();
+                    prop_assert_eq!(held, short.available);
+                    prop_assert!(held < wanted);
+                }
+            }
+        }
+    }
+}
