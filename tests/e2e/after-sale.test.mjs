@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import Stripe from "stripe";
+import { SignJWT } from "jose";
 import { startStack, envelope, checkEventSchemas, SECRETS } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
@@ -449,4 +450,25 @@ test("every event these flows emitted matches the JSON Schema of its type (schem
   for (const type of ["order.edited", "order.paid", "order.refunded", "refund.failed", "return.requested", "return.approved", "return.rejected", "return.received", "return.canceled"]) {
     assert.ok(seen.has(type), `${type} was emitted and checked`);
   }
+});
+
+test("a signed-in customer returns with their own token; another customer's token, or another channel's key, finds nothing", async () => {
+  const sign = (sub) => new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime("10m").sign(new TextEncoder().encode(SECRETS.CUSTOMER_JWT_SECRET));
+  const [jeanne, paul] = [await sign("cus_jeanne_returns"), await sign("cus_paul_returns")];
+  const cart = (await stack.sf("/v1/carts", { method: "POST", json: { market: "FR" } })).body.id;
+  await stack.sf(`/v1/carts/${cart}/lines`, { method: "POST", json: { sku: "TOWEL-2", quantity: 1 } });
+  await stack.sf(`/v1/carts/${cart}`, { method: "PATCH", json: { email: "j@example.fr", shipping_address: frAddress, shipping_method: "express" } });
+  assert.equal((await stack.sf(`/v1/carts/${cart}/customer`, { method: "POST", headers: { Authorization: `Bearer ${jeanne}` } })).status, 200);
+  const placed = (await stack.sf(`/v1/carts/${cart}/checkout`, { method: "POST", json: { payment_provider: "manual" }, headers: { "Idempotency-Key": `jwt-${cart}` } })).body.order;
+  await bo(`/admin/v1/orders/${placed.id}/mark-paid`, {});
+  await bo(`/admin/v1/orders/${placed.id}/fulfillments`, { lines: [{ line_id: placed.lines[0].id, quantity: 1 }] });
+  const body = { lines: [{ line_id: placed.lines[0].id, quantity: 1, reason: "not_as_described" }] };
+  const ask = (token, key = "pk_demo_web") => stack.sfRaw(`/v1/orders/${placed.id}/returns`, { method: "POST", json: body, headers: { Authorization: `Bearer ${token}`, "X-Publishable-Key": key } });
+  envelope(assert, await ask(paul), 404, "not_found");
+  envelope(assert, await ask(jeanne, "pk_nope"), 401, "unauthorized");
+  envelope(assert, await stack.sfRaw(`/v1/orders/${placed.id}/returns`, { method: "POST", json: body, headers: { "X-Publishable-Key": "pk_demo_web" } }), 401, "unauthorized");
+  assert.equal((await order(placed.id)).returns.length, 0, "nothing asked yet");
+  const asked = await ask(jeanne);
+  assert.equal(asked.status, 201, asked.text);
+  assert.deepEqual([asked.body.opened_by, asked.body.lines[0].reason], ["customer", "not_as_described"]);
 });
