@@ -762,7 +762,10 @@ where
             .iter()
             .filter_map(|c| c.as_str().map(str::to_string))
             .collect();
-        let Some(sources) = store.edit_sources(&order.market, &skus, &codes).await? else {
+        let Some(sources) = store
+            .edit_sources(&order.market, &order.currency, &skus, &codes)
+            .await?
+        else {
             return refuse(OrderRefusal::EditIllegal {
                 from: order.status,
                 why: format!("the market {} no longer exists", order.market),
@@ -893,7 +896,10 @@ where
             });
         }
         let skus: Vec<String> = wanted.iter().map(|(s, _)| s.clone()).collect();
-        let Some(sources) = store.edit_sources(&original.market, &skus, &[]).await? else {
+        let Some(sources) = store
+            .edit_sources(&original.market, &original.currency, &skus, &[])
+            .await?
+        else {
             return refuse(OrderRefusal::EditIllegal {
                 from: original.status,
                 why: format!("the market {} no longer exists", original.market),

@@ -455,13 +455,14 @@ pub struct EditSources {
 /// Reads what order edits are priced with.
 #[allow(async_fn_in_trait)]
 pub trait EditPricing {
-    /// `None` when the market no longer exists.
+    /// `None` when the market no longer exists. One round trip.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] for rows that cannot be read.
     async fn edit_sources(
         &self,
         market: &str,
+        currency: &str,
         skus: &[String],
         codes: &[String],
     ) -> Result<Option<EditSources>, StoreError>;

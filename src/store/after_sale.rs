@@ -369,26 +369,31 @@ pub(super) fn decode_after_sale(
     ))
 }
 
-/// `EditPricing`: the market (one round trip), then the catalog entries of `skus` and the
-/// discounts of `codes` and the automatic ones (one round trip).
+/// `EditPricing`: the market, the catalog entries of `skus`, and the discounts of `codes` and
+/// the automatic ones: one round trip.
 #[cfg(feature = "backoffice")]
 impl crate::app::ports::EditPricing for crate::store::D1Store {
     async fn edit_sources(
         &self,
         market: &str,
+        currency: &str,
         skus: &[String],
         codes: &[String],
     ) -> Result<Option<crate::app::ports::EditSources>, StoreError> {
         use crate::domain::admin_defs::DiscountDef;
         use crate::domain::catalog::{CatalogRow, CatalogSnapshot};
+        use crate::domain::market::Market;
         let db = &self.db;
-        let Some(stored) = crate::store::markets::get(db, market).await? else {
-            return Ok(None);
-        };
-        let market = stored.market;
         let mut results = db
             .batch(vec![
-                crate::store::catalog::catalog_rows(db, &market, Some(skus))?,
+                db.statement(
+                    &format!(
+                        "SELECT {} FROM markets WHERE code = ?1",
+                        crate::store::markets::COLUMNS
+                    ),
+                    &[text(market)],
+                )?,
+                crate::store::catalog::rows_of(db, market, currency, Some(skus))?,
                 db.statement(
                     "SELECT definition FROM discounts WHERE enabled = 1 AND \
                        (code IS NULL OR code IN (SELECT value FROM json_each(?1)))",
@@ -401,6 +406,12 @@ impl crate::app::ports::EditPricing for crate::store::D1Store {
         struct Definition {
             definition: String,
         }
+        let markets: Vec<crate::store::rows::MarketRow> =
+            results.next().map(decode).transpose()?.unwrap_or_default();
+        let Some(row) = markets.into_iter().next() else {
+            return Ok(None);
+        };
+        let market = Market::try_from(row)?;
         let rows: Vec<CatalogRow> = results.next().map(decode).transpose()?.unwrap_or_default();
         let defs: Vec<Definition> = results.next().map(decode).transpose()?.unwrap_or_default();
         let catalog = CatalogSnapshot::build(&market.code, market.currency, String::new(), rows)

@@ -157,6 +157,16 @@ pub fn catalog_rows(
     market: &Market,
     skus: Option<&[String]>,
 ) -> Result<worker::D1PreparedStatement, StoreError> {
+    rows_of(db, &market.code, market.currency.code(), skus)
+}
+
+/// [`catalog_rows`] by market code and currency code.
+pub fn rows_of(
+    db: &Db,
+    market: &str,
+    currency: &str,
+    skus: Option<&[String]>,
+) -> Result<worker::D1PreparedStatement, StoreError> {
     db.statement(
         "SELECT p.id AS product_id, p.handle, p.title, p.description, \
                 v.sku, v.title AS variant_title, v.tax_class, v.weight_grams, \
@@ -169,8 +179,8 @@ pub fn catalog_rows(
          WHERE p.status = 'published' AND (?3 IS NULL OR v.sku IN (SELECT value FROM json_each(?3))) \
          ORDER BY p.handle, v.position, v.sku",
         &[
-            text(&market.code),
-            text(market.currency.code()),
+            text(market),
+            text(currency),
             skus.map_or(wasm_bindgen::JsValue::NULL, |s| {
                 crate::store::d1::json_text(&serde_json::json!(s))
             }),

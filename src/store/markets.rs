@@ -6,7 +6,7 @@ use crate::store::rows::MarketRow;
 use wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "code, currency, countries, languages, tax_inclusive, tax_rates, rounding_mode, tax_rounding";
 
 pub async fn all(db: &Db) -> Result<Vec<Market>, StoreError> {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import Stripe from "stripe";
 import { SignJWT } from "jose";
-import { startStack, envelope, checkEventSchemas, SECRETS } from "./harness.mjs";
+import { startStack, envelope, checkEventSchemas, d1RoundTrips, SECRETS } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 let stack;
@@ -327,11 +327,13 @@ test("Medusa #13635 / Saleor #3540: a paid order is edited, the balance collecte
   const knives = await stock("KNIFE-20");
   const edited = await bo(`/admin/v1/orders/${placed.id}/edits`, { changes: [{ op: "add", sku: "knife-20", quantity: 2 }] });
   assert.equal(edited.status, 200, edited.text);
+  assert.equal(d1RoundTrips(edited.headers), 3, "the order, what it is priced with, one guarded batch");
   const knife = line(edited.body, "KNIFE-20");
   assert.deepEqual([knife.unit_price, knife.total, knife.quantity], [eur(8900), eur(16020), 2]);
   assert.deepEqual([edited.body.totals.total, edited.body.balance], [eur(total + 16020), eur(16020)]);
   assert.deepEqual(await stock("KNIFE-20"), [knives[0], knives[1] + 2], "the knives are reserved");
   const first = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, { amount: eur(10000) });
+  assert.equal(d1RoundTrips(first.headers), 2, "the order, one guarded batch");
   assert.deepEqual([first.body.paid, first.body.balance, first.body.payment_status], [eur(total + 10000), eur(6020), "paid"]);
   envelope(assert, await bo(`/admin/v1/orders/${placed.id}/mark-paid`, { amount: eur(6021) }), 422, "validation_failed");
   const rest = await bo(`/admin/v1/orders/${placed.id}/mark-paid`, {});
@@ -362,6 +364,7 @@ test("an exchange: the returned towel's 18.00 pays a replacement bar of 5.90, th
   const bars = await stock("CHOC-70");
   const swapped = await bo(`/admin/v1/returns/${opened.body.id}/exchange`, { lines: [{ sku: "choc-70", quantity: 1 }] });
   assert.equal(swapped.status, 201, swapped.text);
+  assert.equal(d1RoundTrips(swapped.headers), 3, "the order, what the replacement is priced with, one batch for both");
   const replacement = swapped.body;
   assert.deepEqual(
     [replacement.kind, replacement.exchange_of, replacement.status, replacement.totals.total, replacement.paid, replacement.balance],
@@ -385,6 +388,7 @@ test("an exchange: the returned towel's 18.00 pays a replacement bar of 5.90, th
   assert.equal(envelope(assert, refundAgain, 422, "validation_failed").details.field, "refund");
   const received = await bo(`/admin/v1/returns/${opened.body.id}/receive`, { lines: [{ line_id: towel, quantity: 1, restock: true }], refund: false });
   assert.deepEqual([received.status, received.body.status], [200, "received"]);
+  assert.equal(d1RoundTrips(received.headers), 2);
   assert.deepEqual(await stock("TOWEL-2"), [towels[0] + 1, towels[1]]);
 });
 
@@ -470,5 +474,6 @@ test("a signed-in customer returns with their own token; another customer's toke
   assert.equal((await order(placed.id)).returns.length, 0, "nothing asked yet");
   const asked = await ask(jeanne);
   assert.equal(asked.status, 201, asked.text);
+  assert.equal(d1RoundTrips(asked.headers), 3, "the order to grant it, the order as the use case reads it, one batch");
   assert.deepEqual([asked.body.opened_by, asked.body.lines[0].reason], ["customer", "not_as_described"]);
 });

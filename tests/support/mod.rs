@@ -785,6 +785,7 @@ impl EditPricing for FakeStore {
     async fn edit_sources(
         &self,
         market: &str,
+        _currency: &str,
         _skus: &[String],
         _codes: &[String],
     ) -> Result<Option<EditSources>, StoreError> {
