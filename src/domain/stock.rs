@@ -8,7 +8,150 @@
 //! takes it all; when none can, each line is filled greedily in that order. An order that the
 //! eligible locations cannot cover is refused, naming the first SKU short and what they hold.
 
+use crate::domain::fields::{FieldError, Fields};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+/// The location every store has from its migration on: a warehouse serving every country,
+/// priority 100, holding all stock written without a location.
+pub const MAIN: &str = "main";
+
+/// The fields of `PUT /admin/v1/locations/{id}`.
+pub const LOCATION_FIELDS: &[&str] =
+    &["name", "kind", "countries", "priority", "pickup", "address"];
+const ADDRESS_FIELDS: &[&str] = &[
+    "line1",
+    "line2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "phone",
+];
+
+/// A location id: 1 to 64 of `A-Z a-z 0-9 _ -`.
+pub fn is_location_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A location as the admin API writes and shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocationDef {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub countries: Vec<String>,
+    pub priority: i64,
+    pub pickup: bool,
+    /// `{line1, line2?, city, state?, postal_code, country, phone?}`, or null.
+    pub address: Value,
+}
+
+impl LocationDef {
+    /// What allocation needs of it.
+    pub fn location(&self) -> Location {
+        Location {
+            id: self.id.clone(),
+            kind: LocationKind::parse(self.kind).unwrap_or(LocationKind::Warehouse),
+            countries: self.countries.clone(),
+            priority: self.priority,
+            pickup: self.pickup,
+        }
+    }
+}
+
+fn country_code(path: String, c: &str) -> Result<String, FieldError> {
+    if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(c.to_string())
+    } else {
+        Err(FieldError::new(
+            path,
+            "must be an ISO 3166-1 alpha-2 code such as FR",
+        ))
+    }
+}
+
+/// Reads `PUT /admin/v1/locations/{id}`: `name` and `kind` required; `countries` (none: every
+/// country), `priority` (100), `pickup` (false) and `address` optional.
+pub fn location_from(id: &str, body: &Map<String, Value>) -> Result<LocationDef, FieldError> {
+    let f = Fields::new(body);
+    f.only(LOCATION_FIELDS)?;
+    let name = f.string("name")?.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(FieldError::new("name", "must be 1 to 200 characters"));
+    }
+    let kind = f.string("kind")?;
+    let kind = LocationKind::parse(kind)
+        .ok_or_else(|| FieldError::new("kind", "must be warehouse or store"))?
+        .as_str();
+    let mut countries = Vec::new();
+    for (i, c) in f
+        .opt_string_list("countries", 250)?
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let c = country_code(format!("countries[{i}]"), c)?;
+        if !countries.contains(&c) {
+            countries.push(c);
+        }
+    }
+    let priority = f
+        .opt_int("priority", -1_000_000..=1_000_000)?
+        .unwrap_or(100);
+    let pickup = f.opt_bool("pickup")?.unwrap_or(false);
+    let address = match body.get("address") {
+        None | Some(Value::Null) => Value::Null,
+        Some(Value::Object(a)) => {
+            let g = Fields::nested(a, "address".into());
+            g.only(ADDRESS_FIELDS)?;
+            let mut out = Map::new();
+            for (name, required) in [
+                ("line1", true),
+                ("line2", false),
+                ("city", true),
+                ("state", false),
+                ("postal_code", true),
+                ("country", true),
+                ("phone", false),
+            ] {
+                let v = if required {
+                    Some(g.string(name)?)
+                } else {
+                    g.opt_string(name)?
+                };
+                let Some(v) = v.map(str::trim) else { continue };
+                if (required && v.is_empty())
+                    || v.chars().count() > 200
+                    || v.chars().any(char::is_control)
+                {
+                    return Err(FieldError::new(g.path(name), "must be 1 to 200 characters"));
+                }
+                let v = if name == "country" {
+                    country_code(g.path(name), v)?
+                } else {
+                    v.to_string()
+                };
+                out.insert(name.into(), Value::String(v));
+            }
+            Value::Object(out)
+        }
+        Some(_) => return Err(FieldError::new("address", "must be an address object")),
+    };
+    Ok(LocationDef {
+        id: id.to_string(),
+        name: name.to_string(),
+        kind,
+        countries,
+        priority,
+        pickup,
+        address,
+    })
+}
 
 /// What a location is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +312,70 @@ pub fn allocate(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_location_is_read_with_its_defaults_and_every_bad_field_is_named() {
+        let body = |v: Value| v.as_object().unwrap().clone();
+        let shop = location_from(
+            "paris-shop",
+            &body(json!({"name": " Paris shop ", "kind": "store", "countries": ["FR", "FR", "MC"], "pickup": true,
+                         "address": {"line1": "3 rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "FR"}})),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                shop.name.as_str(),
+                shop.kind,
+                shop.countries.clone(),
+                shop.priority,
+                shop.pickup
+            ),
+            (
+                "Paris shop",
+                "store",
+                vec!["FR".to_string(), "MC".to_string()],
+                100,
+                true
+            )
+        );
+        assert_eq!(shop.address["city"], "Paris");
+        let wh = location_from("wh", &body(json!({"name": "WH", "kind": "warehouse"}))).unwrap();
+        assert_eq!(
+            (wh.countries.len(), wh.address.clone()),
+            (0, Value::Null),
+            "every country, no address"
+        );
+        for (bad, field) in [
+            (json!({"kind": "store"}), "name"),
+            (json!({"name": "x", "kind": "depot"}), "kind"),
+            (
+                json!({"name": "x", "kind": "store", "countries": ["fr"]}),
+                "countries[0]",
+            ),
+            (
+                json!({"name": "x", "kind": "store", "priority": 1.5}),
+                "priority",
+            ),
+            (
+                json!({"name": "x", "kind": "store", "address": {"line1": "a", "city": "b", "postal_code": "c"}}),
+                "address.country",
+            ),
+            (
+                json!({"name": "x", "kind": "store", "address": {"line1": "a", "city": "b", "postal_code": "c", "country": "FR", "floor": 2}}),
+                "address.floor",
+            ),
+            (json!({"name": "x", "kind": "store", "shelf": 1}), "shelf"),
+        ] {
+            assert_eq!(
+                location_from("x", &body(bad.clone())).unwrap_err().field,
+                field,
+                "{bad}"
+            );
+        }
+        assert!(is_location_id("main") && is_location_id("wh-2_b"));
+        assert!(!is_location_id("") && !is_location_id("a b") && !is_location_id(&"x".repeat(65)));
+    }
 
     fn loc(id: &str, priority: i64, countries: &[&str], pickup: bool) -> Location {
         Location {

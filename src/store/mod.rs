@@ -22,6 +22,8 @@ pub mod idempotency;
 pub mod inventory;
 pub mod kv;
 #[cfg(feature = "backoffice")]
+pub mod locations;
+#[cfg(feature = "backoffice")]
 pub mod markets;
 pub mod orders;
 pub mod outbox;

@@ -4,6 +4,7 @@
 mod channels;
 mod forwarding;
 mod inventory;
+mod locations;
 mod markets;
 mod offers;
 mod orders;
@@ -138,6 +139,10 @@ async fn serve(
         }
         Backoffice::ReceiveReturn { id } => returns::receive(ctx, actor, id, body).await,
         Backoffice::ExchangeReturn { id } => returns::exchange(ctx, actor, id, body).await,
+        Backoffice::PutLocation { id } => locations::put(ctx, id, body).await,
+        Backoffice::ListLocations => {
+            locations::list(ctx, &crate::http::server::query_params(req)).await
+        }
         Backoffice::PutMarket { code } => markets::put(ctx, code, body).await,
         Backoffice::GetMarket { code } => markets::get(ctx, code).await,
         Backoffice::PutProduct { id } => products::put(ctx, id, body).await,

@@ -34,6 +34,8 @@ pub enum Backoffice<'a> {
     CancelReturn { id: &'a str },
     ReceiveReturn { id: &'a str },
     ExchangeReturn { id: &'a str },
+    PutLocation { id: &'a str },
+    ListLocations,
     PutMarket { code: &'a str },
     GetMarket { code: &'a str },
     PutProduct { id: &'a str },
@@ -96,7 +98,10 @@ impl Backoffice<'_> {
             | CancelReturn { .. }
             | ReceiveReturn { .. }
             | ExchangeReturn { .. } => Scope::OrdersWrite,
-            PutInventory { .. } | AdjustInventory { .. } => Scope::InventoryWrite,
+            PutInventory { .. } | AdjustInventory { .. } | PutLocation { .. } => {
+                Scope::InventoryWrite
+            }
+            ListLocations => Scope::InventoryRead,
         }
     }
 
@@ -191,6 +196,10 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             _,
             ["admin", "v1", "returns", _, "approve" | "reject" | "cancel" | "receive" | "exchange"],
         ) => return Err(ApiError::method_not_allowed(&["POST"])),
+        ("GET", ["admin", "v1", "locations"]) => Backoffice::ListLocations,
+        (_, ["admin", "v1", "locations"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+        ("PUT", ["admin", "v1", "locations", id]) => Backoffice::PutLocation { id },
+        (_, ["admin", "v1", "locations", _]) => return Err(ApiError::method_not_allowed(&["PUT"])),
         ("PUT", ["admin", "v1", "markets", code]) => Backoffice::PutMarket { code },
         ("GET", ["admin", "v1", "markets", code]) => Backoffice::GetMarket { code },
         (_, ["admin", "v1", "markets", _]) => {
