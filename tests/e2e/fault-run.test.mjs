@@ -104,8 +104,8 @@ test(`${ORDERS} orders under injected D1 and queue failures: every event reaches
   // The cron runs (every minute in production; here as fast as the test likes) until every
   // event has reached the receiver and no delivery is pending.
   const backoffice = await stack.mf.getWorker("backoffice");
-  const events = async () => (await stack.db.prepare("SELECT id FROM outbox").all()).results.map((r) => r.id);
-  const pending = async () => (await stack.db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE status <> 'delivered'").first()).n;
+  const events = async () => (await stack.sql("SELECT id FROM outbox")).map((r) => r.id);
+  const pending = async () => (await stack.sql("SELECT COUNT(*) AS n FROM deliveries WHERE status <> 'delivered'"))[0].n;
   const deadline = Date.now() + 240_000;
   let all = await events();
   while (Date.now() < deadline) {
@@ -115,12 +115,12 @@ test(`${ORDERS} orders under injected D1 and queue failures: every event reaches
     await new Promise((r) => setTimeout(r, 500));
   }
 
-  const orderEvents = (await stack.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE aggregate IN (SELECT id FROM orders)").first()).n;
+  const orderEvents = (await stack.sql("SELECT COUNT(*) AS n FROM outbox WHERE aggregate IN (SELECT id FROM orders)"))[0].n;
   assert.equal(orderEvents, ORDERS * 2, "order.placed and order.confirmed for each order");
   const missing = all.filter((id) => !processed.has(id));
   assert.deepEqual(missing, [], "no event lost");
   assert.equal(processed.size, all.length, "nothing the receiver got is not an event");
-  const rows = (await stack.db.prepare("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").all()).results;
+  const rows = (await stack.sql("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status"));
   assert.deepEqual(rows, [{ status: "delivered", n: all.length }], "one delivery per event, all delivered");
 
   const logs = stack.logs();

@@ -22,10 +22,10 @@ const fault = (spec) => ({ "X-Test-D1-Fault": spec });
 
 /** A digest of every row of every table (but `exclude`). */
 async function digest(exclude = []) {
-  const tables = (await stack.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name").all()).results.map((r) => r.name);
+  const tables = (await stack.sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name")).map((r) => r.name);
   const hash = crypto.createHash("sha256");
   for (const t of tables.filter((t) => !exclude.includes(t))) {
-    hash.update(t).update(JSON.stringify((await stack.db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all()).results));
+    hash.update(t).update(JSON.stringify((await stack.sql(`SELECT * FROM "${t}" ORDER BY rowid`))));
   }
   return hash.digest("hex");
 }
@@ -38,8 +38,8 @@ async function readyCart(sku = "BOOK-BISTRO", quantity = 2) {
   return cart;
 }
 
-const stock = async (sku) => stack.db.prepare("SELECT on_hand, reserved FROM inventory WHERE sku = ?1").bind(sku).first();
-const ordersCount = async () => (await stack.db.prepare("SELECT COUNT(*) AS n FROM orders").first()).n;
+const stock = async (sku) => (await stack.sql("SELECT on_hand, reserved FROM inventory WHERE sku = ?1", sku))[0];
+const ordersCount = async () => (await stack.sql("SELECT COUNT(*) AS n FROM orders"))[0].n;
 
 test("the seam itself: a request without the header is untouched, a bad spec is a test error", async () => {
   const ok = await stack.sf("/v1/markets");
@@ -120,9 +120,9 @@ test("checkout: D1 going away after the order committed still answers the order 
   const res = await stack.sf(`/v1/carts/${cart}/checkout`, { method: "POST", json: { payment_provider: "manual" }, headers: { "Idempotency-Key": `late-${cart}`, ...fault("3+") } });
   assert.equal(res.status, 201, res.text);
   assert.equal(await ordersCount(), orders + 1);
-  const row = await stack.db.prepare("SELECT status FROM orders WHERE id = ?1").bind(res.body.order.id).first();
+  const row = (await stack.sql("SELECT status FROM orders WHERE id = ?1", res.body.order.id))[0];
   assert.equal(row.status, "pending_payment");
-  const event = await stack.db.prepare("SELECT type FROM outbox WHERE aggregate = ?1").bind(res.body.order.id).first();
+  const event = (await stack.sql("SELECT type FROM outbox WHERE aggregate = ?1", res.body.order.id))[0];
   assert.equal(event.type, "order.placed", "its event was written with it (the sweeper sends it)");
   // The answer could not be stored: after the lease, a retry finds the cart checked out.
   await new Promise((r) => setTimeout(r, 1200));
@@ -153,6 +153,6 @@ test("back office: a product write and an order action under D1 failure change n
   }
   const paid = await stack.bo(`/admin/v1/orders/${order.id}/mark-paid`, { method: "POST", headers: admin });
   assert.equal(paid.body.status, "confirmed");
-  const events = (await stack.db.prepare("SELECT type FROM outbox WHERE aggregate = ?1 ORDER BY sequence").bind(order.id).all()).results.map((r) => r.type);
+  const events = (await stack.sql("SELECT type FROM outbox WHERE aggregate = ?1 ORDER BY sequence", order.id)).map((r) => r.type);
   assert.deepEqual(events, ["order.placed", "order.confirmed"], "one confirmation event");
 });

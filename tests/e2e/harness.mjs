@@ -82,6 +82,15 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {}, capt
     /** Storefront request with exactly the given headers (no key added). */
     sfRaw: call(urls.storefront, "storefront"),
     bo: call(urls.backoffice, "backoffice"),
+    /**
+     * The rows of a read, over HTTP through the test entry's hook (stacks started with
+     * `faults: true` only): immune to the synchronous D1 proxy's lost messages under load.
+     */
+    sql: async (query, ...params) => {
+      const res = await fetch(`${urls.backoffice}/__test/sql`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sql: query, params }) });
+      if (!res.ok) throw new Error(`__test/sql answered ${res.status}: ${await res.text()}`);
+      return res.json();
+    },
     dispose: () => mf.dispose(),
   };
 }
