@@ -7,7 +7,7 @@ mod support;
 
 use comptoir::app::after_sale::{self, decided, Actor, EditRequest, Of};
 use comptoir::app::cart::CartUpdate;
-use comptoir::app::idempotency::{Claim, IdempotencyStore};
+use comptoir::app::idempotency::IdempotencyStore;
 use comptoir::app::orders::OrderRefusal;
 use comptoir::app::ports::{OrderStore, RefundOutcome};
 use comptoir::app::Failure;
@@ -33,16 +33,7 @@ fn place(w: &World, method: PaymentMethod) -> Order {
     };
     block_on(w.shop().update(&cart, None, &u)).unwrap();
     block_on(w.shop().add_code(&cart, None, "WELCOME10")).unwrap();
-    let claim = Claim {
-        channel: "web".into(),
-        key: format!("key-{cart}"),
-        method: "POST".into(),
-        path: format!("/v1/carts/{cart}/checkout"),
-        body_hash: "h".into(),
-        token: format!("claim-{cart}"),
-        now: "2026-06-01T12:00:00.000Z".into(),
-        lease_until: "2026-06-01T12:01:00.000Z".into(),
-    };
+    let claim = claim(&cart);
     let (_, data) = block_on(w.store.claim(&claim, Some(&cart))).unwrap();
     block_on(w.till().place(data, method)).unwrap().order
 }
@@ -581,6 +572,43 @@ fn a_return_of_an_order_is_found_by_its_id_and_unknown_ids_are_refused() {
     .is_err());
 }
 
+/// The shopper asks to return `quantity` units of `line_id`: the order after, and the return.
+fn ask(
+    w: &World,
+    order_id: &str,
+    line_id: &str,
+    quantity: i64,
+    reason: ReturnReason,
+) -> (Order, String) {
+    let lines = [Requested {
+        line_id: line_id.into(),
+        quantity,
+        reason,
+    }];
+    block_on(after_sale::request_return(
+        &w.store,
+        &w.services(),
+        order_id,
+        Actor::Shopper,
+        &lines,
+        None,
+        30,
+    ))
+    .unwrap()
+}
+
+fn approve(w: &World, ret: &str) {
+    block_on(after_sale::step_return(
+        &w.store,
+        &w.services(),
+        ret,
+        ReturnAction::Approve,
+        None,
+        "staff",
+    ))
+    .unwrap();
+}
+
 fn edit(w: &World, id: &str, changes: Vec<Change>, dry_run: bool) -> Result<Order, OrderRefusal> {
     let request = EditRequest {
         changes,
@@ -952,21 +980,7 @@ fn an_exchange_credits_the_returned_value_to_a_replacement_order_whose_balance_s
     let tee = o.lines[0].clone();
     w.act(&o.id, Action::Fulfill(vec![(tee.id.clone(), 3)]), None)
         .unwrap();
-    let lines = [Requested {
-        line_id: tee.id.clone(),
-        quantity: 2,
-        reason: ReturnReason::WrongItem,
-    }];
-    let (_, ret) = block_on(after_sale::request_return(
-        &w.store,
-        &w.services(),
-        &o.id,
-        Actor::Shopper,
-        &lines,
-        None,
-        30,
-    ))
-    .unwrap();
+    let (_, ret) = ask(&w, &o.id, &tee.id, 2, ReturnReason::WrongItem);
     let swap = |ret: &str| {
         block_on(after_sale::exchange(
             &w.store,
@@ -984,15 +998,7 @@ fn an_exchange_credits_the_returned_value_to_a_replacement_order_whose_balance_s
         ),
         "only an approved return"
     );
-    block_on(after_sale::step_return(
-        &w.store,
-        &w.services(),
-        &ret,
-        ReturnAction::Approve,
-        None,
-        "staff",
-    ))
-    .unwrap();
+    approve(&w, &ret);
     let mugs = w.store.stock("MUG");
     let new = swap(&ret).unwrap();
     let credit = 2 * tee.total / 3;
@@ -1160,30 +1166,8 @@ fn a_return_partly_refunded_on_receipt_cannot_also_be_exchanged() {
     let tee = o.lines[0].clone();
     w.act(&o.id, Action::Fulfill(vec![(tee.id.clone(), 3)]), None)
         .unwrap();
-    let lines = [Requested {
-        line_id: tee.id.clone(),
-        quantity: 2,
-        reason: ReturnReason::Damaged,
-    }];
-    let (_, ret) = block_on(after_sale::request_return(
-        &w.store,
-        &w.services(),
-        &o.id,
-        Actor::Shopper,
-        &lines,
-        None,
-        30,
-    ))
-    .unwrap();
-    block_on(after_sale::step_return(
-        &w.store,
-        &w.services(),
-        &ret,
-        ReturnAction::Approve,
-        None,
-        "staff",
-    ))
-    .unwrap();
+    let (_, ret) = ask(&w, &o.id, &tee.id, 2, ReturnReason::Damaged);
+    approve(&w, &ret);
     let receipt = vec![Receipt {
         line_id: tee.id.clone(),
         quantity: 1,
@@ -1284,30 +1268,8 @@ fn review_findings_unpaid_lines_are_not_refunded_an_edit_can_finish_an_order_and
     let mug = o.lines[1].clone();
     w.act(&o.id, Action::Fulfill(vec![(mug.id.clone(), 1)]), None)
         .unwrap();
-    let lines = [Requested {
-        line_id: mug.id.clone(),
-        quantity: 1,
-        reason: ReturnReason::Other,
-    }];
-    let (_, ret) = block_on(after_sale::request_return(
-        &w.store,
-        &w.services(),
-        &o.id,
-        Actor::Shopper,
-        &lines,
-        None,
-        30,
-    ))
-    .unwrap();
-    block_on(after_sale::step_return(
-        &w.store,
-        &w.services(),
-        &ret,
-        ReturnAction::Approve,
-        None,
-        "staff",
-    ))
-    .unwrap();
+    let (_, ret) = ask(&w, &o.id, &mug.id, 1, ReturnReason::Other);
+    approve(&w, &ret);
     let twice = block_on(after_sale::exchange(
         &w.store,
         &w.services(),

@@ -78,19 +78,6 @@ impl World {
     }
 }
 
-fn claim(cart: &str) -> Claim {
-    Claim {
-        channel: "web".into(),
-        key: format!("key-{cart}"),
-        method: "POST".into(),
-        path: format!("/v1/carts/{cart}/checkout"),
-        body_hash: "h".into(),
-        token: format!("claim-{cart}"),
-        now: NOW.into(),
-        lease_until: "2026-06-01T12:01:00.000Z".into(),
-    }
-}
-
 fn refused<T: std::fmt::Debug, R: std::fmt::Debug>(r: Result<T, Failure<R>>) -> R {
     match r {
         Err(Failure::Refused(r)) => r,

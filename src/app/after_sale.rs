@@ -131,11 +131,7 @@ where
         }
         // order.refunded (and refund.failed) carry the refund as their detail.
         if let Some(r) = &d.records.refund {
-            let view = serde_json::to_value(RefundView::of(
-                r,
-                crate::domain::money::Currency::from_code(&order.currency),
-            ))
-            .unwrap_or(Value::Null);
+            let view = refund_detail(&order, r).unwrap_or(Value::Null);
             // A refund that succeeded now fires order.refunded, beside the event of what made it
             // (a cancel, a receipt).
             if r.status == RefundStatus::Succeeded && d.t.event != Some(EventType::OrderRefunded) {
@@ -340,11 +336,7 @@ where
                 .unwrap_or_else(|| unchanged(order.state(), None)),
             None => unchanged(order.state(), None),
         };
-        let detail = serde_json::to_value(RefundView::of(
-            &next,
-            crate::domain::money::Currency::from_code(&order.currency),
-        ))
-        .ok();
+        let detail = refund_detail(&order, &next);
         let records = Records {
             refund: Some(next),
             ..Records::default()
@@ -443,6 +435,12 @@ where
 /// The refund an action made, if it made one.
 pub fn made<'a>(order: &'a Order, refund_id: &str) -> Option<&'a Refund> {
     order.refunds.iter().find(|r| r.id == refund_id)
+}
+
+/// A refund of `order`, as API.md shows it, for an event's detail.
+fn refund_detail(order: &Order, r: &Refund) -> Option<Value> {
+    let currency = crate::domain::money::Currency::from_code(&order.currency);
+    serde_json::to_value(RefundView::of(r, currency)).ok()
 }
 
 /// A return's view as JSON, for an event's detail.
@@ -966,13 +964,7 @@ where
         if refund.is_some() {
             next.refund_ids.push(refund_id.clone());
         }
-        let detail = refund.as_ref().and_then(|r| {
-            serde_json::to_value(RefundView::of(
-                r,
-                crate::domain::money::Currency::from_code(&original.currency),
-            ))
-            .ok()
-        });
+        let detail = refund.as_ref().and_then(|r| refund_detail(&original, r));
         let records = Records {
             refund,
             ret: Some(next),

@@ -1,10 +1,10 @@
 //! HTTP: routing, bodies, the error envelope, observability headers. The pure parts compile
 //! natively; `server` and the per-Worker handlers are the thin wasm adapters.
 
+pub mod after_sale_body;
 pub mod body;
 pub mod error;
 pub mod observe;
-pub mod returns_body;
 pub mod routes;
 
 #[cfg(target_arch = "wasm32")]

@@ -989,6 +989,20 @@ pub enum RefundAnswer {
     Unknown,
 }
 
+/// The Idempotency-Key claim of `cart`'s checkout, as the HTTP adapter makes it.
+pub fn claim(cart: &str) -> Claim {
+    Claim {
+        channel: "web".into(),
+        key: format!("key-{cart}"),
+        method: "POST".into(),
+        path: format!("/v1/carts/{cart}/checkout"),
+        body_hash: "h".into(),
+        token: format!("claim-{cart}"),
+        now: NOW.into(),
+        lease_until: "2026-06-01T12:01:00.000Z".into(),
+    }
+}
+
 pub fn settings() -> Settings {
     Settings::default()
 }

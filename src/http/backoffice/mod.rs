@@ -1,6 +1,7 @@
 //! The back-office Worker's HTTP adapter: the admin API (`/admin/v1`). Every route checks the
 //! admin JWT and its scope before it reads a body; handlers live in one file per resource.
 
+mod after_sale;
 mod channels;
 mod forwarding;
 mod inventory;
@@ -119,10 +120,10 @@ async fn serve(
         Backoffice::FulfillOrder { id } => orders::fulfill(ctx, actor, id, body).await,
         Backoffice::RefundOrder { id } => orders::refund(ctx, actor, id, body).await,
         Backoffice::RetryRefund { id, refund_id } => {
-            orders::retry_refund(ctx, actor, id, refund_id, body).await
+            after_sale::retry_refund(ctx, actor, id, refund_id, body).await
         }
-        Backoffice::OrderTimeline { id } => orders::timeline(ctx, id).await,
-        Backoffice::EditOrder { id } => orders::edit(ctx, actor, id, body).await,
+        Backoffice::OrderTimeline { id } => after_sale::timeline(ctx, id).await,
+        Backoffice::EditOrder { id } => after_sale::edit(ctx, actor, id, body).await,
         Backoffice::ListReturns => {
             returns::list(ctx, &crate::http::server::query_params(req)).await
         }

@@ -4,17 +4,15 @@
 //! outbox event (`app::after_sale`).
 
 use super::{invalid, only_fields};
-use crate::app::after_sale::{self, decided, Actor, Decision, EditRequest, Of, Services};
+use crate::app::after_sale::{self, decided, Actor, Decision, Of};
 use crate::app::orders::{self, OrderRefusal};
 use crate::app::ports::OrderFilter;
 use crate::app::Failure;
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::money::Money;
-use crate::domain::order::{edit, Action, Order, OrderStatus, PaymentMethod};
-use crate::http::edge::Edge;
+use crate::domain::order::{Action, Order, OrderStatus, PaymentMethod};
 use crate::http::error::ApiError;
 use crate::http::server::{page_request, query, Ctx, Reply};
-use crate::payments::stripe::Stripe;
 use crate::store::D1Store;
 use serde_json::{json, Map, Value};
 
@@ -264,62 +262,6 @@ pub async fn refund(
     .await
 }
 
-/// `POST /admin/v1/orders/{id}/refunds/{refund_id}/retry`.
-pub async fn retry_refund(
-    ctx: &Ctx,
-    actor: &str,
-    id: &str,
-    refund_id: &str,
-    body: &Map<String, Value>,
-) -> Result<Reply, ApiError> {
-    only_fields(body, &[])?;
-    let a = Adapters::new(ctx)?;
-    let order = after_sale::retry(&a.store, &a.services(), id, refund_id, actor).await?;
-    Reply::json(200, &order.shown())
-}
-
-/// `GET /admin/v1/orders/{id}/timeline`.
-pub async fn timeline(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
-    let store = D1Store { db: ctx.db()? };
-    let entries = after_sale::timeline(&store, id).await?;
-    let data: Vec<Value> = entries
-        .iter()
-        .map(|e| json!({"at": e.at, "kind": e.kind, "actor": e.actor, "summary": e.summary, "ref": e.reference}))
-        .collect();
-    Reply::json(200, &json!({ "data": data }))
-}
-
-/// The adapters an after-sale use case runs on: D1, this request's platform, and Stripe.
-pub(super) struct Adapters<'a> {
-    pub store: D1Store,
-    edge: Edge<'a>,
-    stripe: Stripe<'a>,
-    timeout_ms: f64,
-}
-
-impl<'a> Adapters<'a> {
-    pub fn new(ctx: &'a Ctx) -> Result<Adapters<'a>, ApiError> {
-        let timeout_ms = ctx.settings().payment_timeout_ms;
-        Ok(Adapters {
-            store: D1Store { db: ctx.db()? },
-            edge: Edge {
-                ctx,
-                client: String::new(),
-            },
-            stripe: Stripe::from_ctx(ctx, timeout_ms),
-            timeout_ms,
-        })
-    }
-
-    pub fn services(&self) -> Services<'_, Edge<'a>, Stripe<'a>> {
-        Services {
-            platform: &self.edge,
-            refunds: &self.stripe,
-            timeout_ms: self.timeout_ms,
-        }
-    }
-}
-
 /// One action through `app::after_sale::act`, answering the order bare.
 async fn run(
     ctx: &Ctx,
@@ -328,7 +270,7 @@ async fn run(
     summary: &str,
     decide: impl Fn(&Order, &str) -> Result<Option<Decision>, Failure<OrderRefusal>>,
 ) -> Result<Reply, ApiError> {
-    let a = Adapters::new(ctx)?;
+    let a = super::after_sale::Adapters::new(ctx)?;
     let order = after_sale::act(
         &a.store,
         &a.services(),
@@ -338,63 +280,5 @@ async fn run(
         decide,
     )
     .await?;
-    Reply::json(200, &order.shown())
-}
-
-/// `POST /admin/v1/orders/{id}/edits`: `{changes: [...], dry_run?, note?}` → the order as it
-/// would be (dry run) or is.
-pub async fn edit(
-    ctx: &Ctx,
-    actor: &str,
-    id: &str,
-    body: &Map<String, Value>,
-) -> Result<Reply, ApiError> {
-    only_fields(body, &["changes", "dry_run", "note"])?;
-    let f = Fields::new(body);
-    let changes = f
-        .objects("changes", 1, 100)
-        .map_err(invalid)?
-        .iter()
-        .map(|c| {
-            let op = c.string("op").map_err(invalid)?;
-            let quantity = || c.int("quantity", 1..=999).map_err(invalid);
-            let line_id = || c.string("line_id").map(str::to_string).map_err(invalid);
-            Ok(match op {
-                "add" => {
-                    c.only(&["op", "sku", "quantity"]).map_err(invalid)?;
-                    edit::Change::Add {
-                        sku: c.string("sku").map_err(invalid)?.to_ascii_uppercase(),
-                        quantity: quantity()?,
-                    }
-                }
-                "set_quantity" => {
-                    c.only(&["op", "line_id", "quantity"]).map_err(invalid)?;
-                    edit::Change::SetQuantity {
-                        line_id: line_id()?,
-                        quantity: quantity()?,
-                    }
-                }
-                "remove" => {
-                    c.only(&["op", "line_id"]).map_err(invalid)?;
-                    edit::Change::Remove {
-                        line_id: line_id()?,
-                    }
-                }
-                _ => {
-                    return Err(invalid(FieldError::new(
-                        c.path("op"),
-                        "must be add, set_quantity or remove",
-                    )))
-                }
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let request = EditRequest {
-        changes,
-        dry_run: f.opt_bool("dry_run").map_err(invalid)?.unwrap_or(false),
-        note: crate::http::returns_body::text(&f, "note", 1000).map_err(invalid)?,
-    };
-    let a = Adapters::new(ctx)?;
-    let order = after_sale::edit_order(&a.store, &a.services(), id, &request, actor).await?;
     Reply::json(200, &order.shown())
 }

@@ -1,15 +1,15 @@
 //! `/admin/v1/returns`: the staff's side of returns (list, read, open, approve, reject,
 //! cancel, receive). Each step is one guarded batch on the return's order, with its event.
 
-use super::orders::Adapters;
+use super::after_sale::Adapters;
 use super::{invalid, only_fields};
 use crate::app::after_sale::{self, Actor};
 use crate::app::ports::ReturnFilter;
 use crate::domain::fields::Fields;
 use crate::domain::order::returns::{Receipt, ReturnAction, ReturnStatus};
 use crate::domain::order::{Order, ReturnView};
+use crate::http::after_sale_body;
 use crate::http::error::ApiError;
-use crate::http::returns_body;
 use crate::http::server::{page_request, query, Ctx, Reply};
 use crate::store::D1Store;
 use serde_json::{Map, Value};
@@ -52,7 +52,7 @@ pub async fn get(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
 
 /// `POST /admin/v1/returns`: opened by staff (no return window), 201.
 pub async fn open(ctx: &Ctx, actor: &str, body: &Map<String, Value>) -> Result<Reply, ApiError> {
-    let (lines, note) = returns_body::request(body, &["order_id"]).map_err(invalid)?;
+    let (lines, note) = after_sale_body::request(body, &["order_id"]).map_err(invalid)?;
     let order_id = Fields::new(body).string("order_id").map_err(invalid)?;
     let a = Adapters::new(ctx)?;
     let window = ctx.settings().return_window_days;
@@ -81,7 +81,7 @@ pub async fn step(
         only_fields(body, &["reason"])?;
         let f = Fields::new(body);
         Some(
-            returns_body::text(&f, "reason", 500)
+            after_sale_body::text(&f, "reason", 500)
                 .map_err(invalid)?
                 .ok_or_else(|| {
                     ApiError::validation_failed("reason", "say why the return is rejected")

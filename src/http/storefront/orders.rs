@@ -9,11 +9,11 @@ use crate::app::ports::OrderFilter;
 use crate::auth::{order_token, stripe_signature};
 use crate::domain::channel::Channel;
 use crate::domain::order::{Order, ReturnView};
+use crate::http::after_sale_body;
 use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
 use crate::http::reading::json_body;
 use crate::http::reading::read_body;
-use crate::http::returns_body;
 use crate::http::server::{bearer, header, now_chrono, page_request, Ctx, Reply};
 use serde_json::{json, Value};
 
@@ -63,7 +63,7 @@ pub async fn request_return(
     let body = json_body(req, STOREFRONT_BODY_LIMIT, false).await?;
     let a = Adapters::new(req, ctx)?;
     let order = orders::order_for(&a.store, &channel.id, id, |o| grants(ctx, &token, o)).await?;
-    let (lines, note) = returns_body::request(&body, &[]).map_err(ApiError::from)?;
+    let (lines, note) = after_sale_body::request(&body, &[]).map_err(ApiError::from)?;
     let stripe = a.payments();
     let services = Services {
         platform: &a.edge,

@@ -1,7 +1,8 @@
-//! The bodies of return requests (the shopper's and the staff's), read the same way by both
-//! Workers: `{lines: [{line_id, quantity, reason}], note?}`.
+//! After-sale request bodies: return requests (the shopper's and the staff's, read the same way
+//! by both Workers: `{lines: [{line_id, quantity, reason}], note?}`) and order edits.
 
 use crate::domain::fields::{FieldError, Fields};
+use crate::domain::order::edit::Change;
 use crate::domain::order::returns::{Requested, ReturnReason};
 use serde_json::{Map, Value};
 
@@ -36,6 +37,52 @@ pub fn request(
         })
         .collect::<Result<Vec<_>, FieldError>>()?;
     Ok((lines, text(&f, "note", 1000)?))
+}
+
+/// An order edit: `{changes: [{op: "add", sku, quantity} | {op: "set_quantity", line_id,
+/// quantity} | {op: "remove", line_id}], dry_run?, note?}` → (changes, dry run, note).
+pub fn edit(body: &Map<String, Value>) -> Result<(Vec<Change>, bool, Option<String>), FieldError> {
+    let f = Fields::new(body);
+    f.only(&["changes", "dry_run", "note"])?;
+    let changes = f
+        .objects("changes", 1, 100)?
+        .iter()
+        .map(|c| {
+            let op = c.string("op")?;
+            let quantity = || c.int("quantity", 1..=999);
+            let line_id = || c.string("line_id").map(str::to_string);
+            Ok(match op {
+                "add" => {
+                    c.only(&["op", "sku", "quantity"])?;
+                    Change::Add {
+                        sku: c.string("sku")?.to_ascii_uppercase(),
+                        quantity: quantity()?,
+                    }
+                }
+                "set_quantity" => {
+                    c.only(&["op", "line_id", "quantity"])?;
+                    Change::SetQuantity {
+                        line_id: line_id()?,
+                        quantity: quantity()?,
+                    }
+                }
+                "remove" => {
+                    c.only(&["op", "line_id"])?;
+                    Change::Remove {
+                        line_id: line_id()?,
+                    }
+                }
+                _ => {
+                    return Err(FieldError::new(
+                        c.path("op"),
+                        "must be add, set_quantity or remove",
+                    ))
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, FieldError>>()?;
+    let dry_run = f.opt_bool("dry_run")?.unwrap_or(false);
+    Ok((changes, dry_run, text(&f, "note", 1000)?))
 }
 
 /// An optional text field of at most `max` characters.
@@ -100,6 +147,45 @@ mod tests {
         ] {
             let e = request(&body(bad.clone()), &[]).unwrap_err();
             assert_eq!(e.field, field, "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_edit_names_each_change_by_its_op_and_refuses_fields_another_op_takes() {
+        let (changes, dry_run, note) = edit(&body(json!({
+            "changes": [{"op": "add", "sku": "choc-70", "quantity": 2}, {"op": "remove", "line_id": "line_1"}],
+            "dry_run": true
+        })))
+        .unwrap();
+        assert_eq!(
+            changes,
+            vec![
+                Change::Add {
+                    sku: "CHOC-70".into(),
+                    quantity: 2
+                },
+                Change::Remove {
+                    line_id: "line_1".into()
+                }
+            ]
+        );
+        assert_eq!((dry_run, note), (true, None));
+        for (bad, field) in [
+            (json!({"changes": []}), "changes"),
+            (
+                json!({"changes": [{"op": "rename", "line_id": "l"}]}),
+                "changes[0].op",
+            ),
+            (
+                json!({"changes": [{"op": "remove", "line_id": "l", "quantity": 1}]}),
+                "changes[0].quantity",
+            ),
+            (
+                json!({"changes": [{"op": "set_quantity", "line_id": "l", "quantity": 0}]}),
+                "changes[0].quantity",
+            ),
+        ] {
+            assert_eq!(edit(&body(bad.clone())).unwrap_err().field, field, "{bad}");
         }
     }
 }
