@@ -709,16 +709,20 @@ pub async fn find(store: &impl OrderStore, return_id: &str) -> OrderResult<(Orde
 }
 
 /// What happened to an order, oldest first.
+///
+/// One round trip: every order has at least its `order.placed` event, so an empty timeline
+/// means no such order.
 pub async fn timeline(
     store: &impl OrderStore,
     order_id: &str,
 ) -> OrderResult<Vec<crate::app::ports::TimelineEntry>> {
-    if store.order(order_id).await?.is_none() {
+    let entries = store.timeline(order_id).await?;
+    if entries.is_empty() {
         return refuse(OrderRefusal::NoOrder {
             id: order_id.into(),
         });
     }
-    Ok(store.timeline(order_id).await?)
+    Ok(entries)
 }
 
 /// What an edit asks.

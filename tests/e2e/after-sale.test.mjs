@@ -209,6 +209,7 @@ test("a Stripe order paid, partly shipped, edited, partly returned (one line res
   // The timeline: admin actions by their actor, events, in order.
   const timeline = await bo(`/admin/v1/orders/${paid.id}/timeline`);
   assert.equal(timeline.status, 200, timeline.text);
+  assert.equal(d1RoundTrips(timeline.headers), 1);
   const kinds = timeline.body.data.map((e) => `${e.kind}:${e.kind === "event" ? e.summary : e.actor}`);
   for (const expected of ["event:order.placed", "event:order.confirmed", "event:order.fulfilled", "event:order.edited", "event:return.requested", "event:return.approved", "event:return.received", "event:order.refunded", "event:refund.failed", "admin_action:claire@shop.example"]) {
     assert.ok(kinds.includes(expected), `${expected} in ${kinds.join(", ")}`);
