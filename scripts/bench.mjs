@@ -64,7 +64,7 @@ const products = Array.from({ length: 1000 }, (_, i) => ({
 }));
 const imported = await fetch(`${bo}/admin/v1/products/import`, { method: "POST", headers: { Authorization: `Bearer ${admin}`, "Content-Type": "application/json" }, body: JSON.stringify({ products }) });
 if (imported.status !== 200) throw new Error(`import failed: ${await imported.text()}`);
-await db.prepare("UPDATE inventory SET on_hand = 1000000 WHERE sku LIKE 'GEN-%'").run();
+await db.prepare("UPDATE inventory_levels SET on_hand = 1000000 WHERE location = 'main' AND sku LIKE 'GEN-%'").run();
 
 const key = { "X-Publishable-Key": "pk_demo_web", "Content-Type": "application/json" };
 const address = { first_name: "Jeanne", last_name: "Martin", line1: "3 rue de la Paix", city: "Paris", postal_code: "75002", country: "FR" };

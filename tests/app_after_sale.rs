@@ -125,7 +125,7 @@ fn run(w: &World, id: &str, op: &Op) -> bool {
     let done = match op {
         Op::Pay => w.act(id, Action::MarkPaid(None), None).map(drop),
         Op::Fulfill { line, q } => w
-            .act(id, Action::Fulfill(vec![(line_id(*line), *q)]), None)
+            .act(id, Action::Fulfill(vec![(line_id(*line), *q)], None), None)
             .map(drop),
         Op::Ask { line, q, shopper } => {
             let actor = if *shopper {
@@ -538,7 +538,7 @@ fn a_return_of_an_order_is_found_by_its_id_and_unknown_ids_are_refused() {
     w.act(&o.id, Action::MarkPaid(None), None).unwrap();
     w.act(
         &o.id,
-        Action::Fulfill(vec![(o.lines[0].id.clone(), 2)]),
+        Action::Fulfill(vec![(o.lines[0].id.clone(), 2)], None),
         None,
     )
     .unwrap();
@@ -843,7 +843,7 @@ fn edits_refuse_shipped_lines_unpaid_card_orders_unknown_skus_and_more_than_the_
     w.act(&o.id, Action::MarkPaid(None), None).unwrap();
     w.act(
         &o.id,
-        Action::Fulfill(vec![(o.lines[0].id.clone(), 1)]),
+        Action::Fulfill(vec![(o.lines[0].id.clone(), 1)], None),
         None,
     )
     .unwrap();
@@ -978,8 +978,12 @@ fn an_exchange_credits_the_returned_value_to_a_replacement_order_whose_balance_s
     let o = place(&w, PaymentMethod::Manual);
     w.act(&o.id, Action::MarkPaid(None), None).unwrap();
     let tee = o.lines[0].clone();
-    w.act(&o.id, Action::Fulfill(vec![(tee.id.clone(), 3)]), None)
-        .unwrap();
+    w.act(
+        &o.id,
+        Action::Fulfill(vec![(tee.id.clone(), 3)], None),
+        None,
+    )
+    .unwrap();
     let (_, ret) = ask(&w, &o.id, &tee.id, 2, ReturnReason::WrongItem);
     let swap = |ret: &str| {
         block_on(after_sale::exchange(
@@ -1164,8 +1168,12 @@ fn a_return_partly_refunded_on_receipt_cannot_also_be_exchanged() {
     let o = place(&w, PaymentMethod::Manual);
     w.act(&o.id, Action::MarkPaid(None), None).unwrap();
     let tee = o.lines[0].clone();
-    w.act(&o.id, Action::Fulfill(vec![(tee.id.clone(), 3)]), None)
-        .unwrap();
+    w.act(
+        &o.id,
+        Action::Fulfill(vec![(tee.id.clone(), 3)], None),
+        None,
+    )
+    .unwrap();
     let (_, ret) = ask(&w, &o.id, &tee.id, 2, ReturnReason::Damaged);
     approve(&w, &ret);
     let receipt = vec![Receipt {
@@ -1243,7 +1251,7 @@ fn review_findings_unpaid_lines_are_not_refunded_an_edit_can_finish_an_order_and
     w.act(&o.id, Action::MarkPaid(None), None).unwrap();
     w.act(
         &o.id,
-        Action::Fulfill(vec![(o.lines[0].id.clone(), 3)]),
+        Action::Fulfill(vec![(o.lines[0].id.clone(), 3)], None),
         None,
     )
     .unwrap();
@@ -1266,8 +1274,12 @@ fn review_findings_unpaid_lines_are_not_refunded_an_edit_can_finish_an_order_and
     let o = place(&w, PaymentMethod::Manual);
     w.act(&o.id, Action::MarkPaid(None), None).unwrap();
     let mug = o.lines[1].clone();
-    w.act(&o.id, Action::Fulfill(vec![(mug.id.clone(), 1)]), None)
-        .unwrap();
+    w.act(
+        &o.id,
+        Action::Fulfill(vec![(mug.id.clone(), 1)], None),
+        None,
+    )
+    .unwrap();
     let (_, ret) = ask(&w, &o.id, &mug.id, 1, ReturnReason::Other);
     approve(&w, &ret);
     let twice = block_on(after_sale::exchange(

@@ -581,7 +581,11 @@ fn mark_paid_confirms_once_and_fulfilment_ships_the_stock() {
     let line = o.lines[0].id.clone();
     let detail = json!({"lines": [{"line_id": line, "quantity": 2}], "tracking": null});
     let o = w
-        .act(&id, Action::Fulfill(vec![(line, 2)]), Some(detail.clone()))
+        .act(
+            &id,
+            Action::Fulfill(vec![(line, 2)], None),
+            Some(detail.clone()),
+        )
         .unwrap();
     assert_eq!(o.status, OrderStatus::Fulfilled);
     assert_eq!(w.store.stock("TEE-M"), (3, 0));
@@ -597,14 +601,14 @@ fn an_illegal_action_is_refused_with_the_status_and_a_bad_line_by_its_index() {
     let w = World::new();
     let id = placed(&w);
     assert_eq!(
-        refused(w.act(&id, Action::Fulfill(vec![("x".into(), 1)]), None)),
+        refused(w.act(&id, Action::Fulfill(vec![("x".into(), 1)], None), None)),
         OrderRefusal::Illegal {
             from: OrderStatus::PendingPayment,
             action: "fulfill"
         }
     );
     w.act(&id, Action::MarkPaid(None), None).unwrap();
-    match refused(w.act(&id, Action::Fulfill(vec![("x".into(), 1)]), None)) {
+    match refused(w.act(&id, Action::Fulfill(vec![("x".into(), 1)], None), None)) {
         OrderRefusal::BadLine { index, .. } => assert_eq!(index, 0),
         other => panic!("{other:?}"),
     }

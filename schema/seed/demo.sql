@@ -96,34 +96,47 @@ INSERT INTO prices (sku, market, currency, amount_minor) VALUES
   ('SPRING-SET', 'US', 'USD', 10900)
 ON CONFLICT (sku, market) DO NOTHING;
 
-INSERT INTO inventory (sku, on_hand, reserved, updated_at) VALUES
-  ('APRON-NAT', 25, 0, '2026-01-01T00:00:00.000Z'),
-  ('APRON-CHA', 12, 0, '2026-01-01T00:00:00.000Z'),
-  ('CUP-ESP-WHT', 40, 0, '2026-01-01T00:00:00.000Z'),
-  ('CUP-ESP-BLU', 3, 0, '2026-01-01T00:00:00.000Z'),
-  ('MUG-350', 60, 0, '2026-01-01T00:00:00.000Z'),
-  ('COF-250', 80, 0, '2026-01-01T00:00:00.000Z'),
-  ('COF-1000', 15, 0, '2026-01-01T00:00:00.000Z'),
-  ('CHOC-70', 100, 0, '2026-01-01T00:00:00.000Z'),
-  ('BOOK-BISTRO', 20, 0, '2026-01-01T00:00:00.000Z'),
-  ('TOWEL-2', 50, 0, '2026-01-01T00:00:00.000Z'),
-  ('KNIFE-20', 8, 0, '2026-01-01T00:00:00.000Z'),
-  ('BOARD-S', 10, 0, '2026-01-01T00:00:00.000Z'),
-  ('BOARD-L', 6, 0, '2026-01-01T00:00:00.000Z'),
-  ('OIL-500', 30, 0, '2026-01-01T00:00:00.000Z'),
-  ('PRESS-1L', 14, 0, '2026-01-01T00:00:00.000Z'),
-  ('GIFT-50', 1000, 0, '2026-01-01T00:00:00.000Z'),
-  ('PAN-CU-16', 0, 0, '2026-01-01T00:00:00.000Z'),
-  ('SALT-125', 45, 0, '2026-01-01T00:00:00.000Z'),
-  ('SPRING-SET', 5, 0, '2026-01-01T00:00:00.000Z')
-ON CONFLICT (sku) DO NOTHING;
-
--- Shipping methods: rates per market in minor units of the market's currency.
-INSERT INTO shipping_methods (id, name, countries, rates, enabled, created_at, updated_at) VALUES
-  ('standard', 'Standard delivery', '[]', '{"FR":{"kind":"free_over","amount":490,"threshold":5000},"US":{"kind":"flat","amount":795}}', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
-  ('express', 'Express delivery', '[]', '{"FR":{"kind":"flat","amount":1290},"US":{"kind":"weight_tiers","tiers":[{"up_to_grams":2000,"amount":1495},{"up_to_grams":10000,"amount":2495},{"up_to_grams":30000,"amount":3995}]}}', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
-  ('pickup-paris', 'Pick up in Paris', '["FR"]', '{"FR":{"kind":"flat","amount":0}}', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')
+-- The Paris shop: a store serving France, after the warehouse in allocation, where shoppers
+-- collect pickup orders.
+INSERT INTO locations (id, name, kind, countries, priority, pickup, address, created_at, updated_at) VALUES
+  ('paris-store', 'Paris shop', 'store', '["FR"]', 200, 1,
+   '{"line1":"12 rue du Bac","city":"Paris","postal_code":"75007","country":"FR"}',
+   '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')
 ON CONFLICT (id) DO NOTHING;
+
+-- Stock per location: everything at the main warehouse, and a little at the Paris shop.
+INSERT INTO inventory_levels (sku, location, on_hand, reserved, updated_at) VALUES
+  ('APRON-NAT', 'main', 25, 0, '2026-01-01T00:00:00.000Z'),
+  ('APRON-CHA', 'main', 12, 0, '2026-01-01T00:00:00.000Z'),
+  ('CUP-ESP-WHT', 'main', 40, 0, '2026-01-01T00:00:00.000Z'),
+  ('CUP-ESP-BLU', 'main', 3, 0, '2026-01-01T00:00:00.000Z'),
+  ('MUG-350', 'main', 60, 0, '2026-01-01T00:00:00.000Z'),
+  ('COF-250', 'main', 80, 0, '2026-01-01T00:00:00.000Z'),
+  ('COF-1000', 'main', 15, 0, '2026-01-01T00:00:00.000Z'),
+  ('CHOC-70', 'main', 100, 0, '2026-01-01T00:00:00.000Z'),
+  ('BOOK-BISTRO', 'main', 20, 0, '2026-01-01T00:00:00.000Z'),
+  ('TOWEL-2', 'main', 50, 0, '2026-01-01T00:00:00.000Z'),
+  ('KNIFE-20', 'main', 8, 0, '2026-01-01T00:00:00.000Z'),
+  ('BOARD-S', 'main', 10, 0, '2026-01-01T00:00:00.000Z'),
+  ('BOARD-L', 'main', 6, 0, '2026-01-01T00:00:00.000Z'),
+  ('OIL-500', 'main', 30, 0, '2026-01-01T00:00:00.000Z'),
+  ('PRESS-1L', 'main', 14, 0, '2026-01-01T00:00:00.000Z'),
+  ('GIFT-50', 'main', 1000, 0, '2026-01-01T00:00:00.000Z'),
+  ('PAN-CU-16', 'main', 0, 0, '2026-01-01T00:00:00.000Z'),
+  ('SALT-125', 'main', 45, 0, '2026-01-01T00:00:00.000Z'),
+  ('SPRING-SET', 'main', 5, 0, '2026-01-01T00:00:00.000Z'),
+  ('CHOC-70', 'paris-store', 12, 0, '2026-01-01T00:00:00.000Z'),
+  ('COF-250', 'paris-store', 8, 0, '2026-01-01T00:00:00.000Z')
+ON CONFLICT (sku, location) DO NOTHING;
+
+-- Shipping methods: rates per market in minor units of the market's currency. Pick up in
+-- Paris is collected at the Paris shop, whose stock alone serves it.
+INSERT INTO shipping_methods (id, name, countries, rates, enabled, location_id, created_at, updated_at) VALUES
+  ('standard', 'Standard delivery', '[]', '{"FR":{"kind":"free_over","amount":490,"threshold":5000},"US":{"kind":"flat","amount":795}}', 1, NULL, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+  ('express', 'Express delivery', '[]', '{"FR":{"kind":"flat","amount":1290},"US":{"kind":"weight_tiers","tiers":[{"up_to_grams":2000,"amount":1495},{"up_to_grams":10000,"amount":2495},{"up_to_grams":30000,"amount":3995}]}}', 1, NULL, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+  ('pickup-paris', 'Pick up in Paris', '["FR"]', '{"FR":{"kind":"flat","amount":0}}', 1, 'paris-store', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')
+ON CONFLICT (id) DO NOTHING;
+UPDATE shipping_methods SET location_id = 'paris-store' WHERE id = 'pickup-paris' AND location_id IS NULL;
 
 -- WELCOME10: 10 % off the order, by code, in every market.
 INSERT INTO discounts (id, code, title, definition, enabled, usage_limit, usage_limit_per_customer, created_at, updated_at) VALUES

@@ -162,11 +162,19 @@ export async function runSqlFile(db, file) {
 /** Splits SQL into statements on `;` at line ends, dropping `--` comment lines. */
 export function splitSql(sql) {
   const lines = sql.split("\n").filter((l) => !l.trim().startsWith("--"));
-  return lines
+  const parts = lines
     .join("\n")
     .split(/;\s*\n/)
     .map((s) => s.replace(/;\s*$/, "").trim())
     .filter(Boolean);
+  // A trigger's body holds statements of its own: it runs from CREATE TRIGGER to its END.
+  const out = [];
+  for (const part of parts) {
+    const last = out.at(-1);
+    if (last && /^CREATE\s+TRIGGER\b/i.test(last) && !/\bEND$/i.test(last)) out[out.length - 1] = `${last};\n${part}`;
+    else out.push(part);
+  }
+  return out;
 }
 
 /** Starts both Workers; resolves to the Miniflare instance and their URLs. */

@@ -17,13 +17,14 @@ use crate::app::ports::{
 };
 use crate::app::{refuse, Failure};
 use crate::domain::events::EventType;
-use crate::domain::order::edit;
 use crate::domain::order::returns::{self, Opener, Receipt, Requested, Return, ReturnAction};
+use crate::domain::order::{allocation, edit};
 use crate::domain::order::{
     apply, unchanged, Action, AdminAction, Order, PaymentMethod, Records, Refund, RefundStatus,
     Refusal, Transition,
 };
 use crate::domain::order::{RefundKind, RefundView, ReturnView};
+use crate::domain::stock::{Destination, Short};
 use serde_json::{json, Value};
 
 /// How often an action decides again after a concurrent change before answering 503.
@@ -52,6 +53,8 @@ pub struct Services<'a, P, R> {
     pub refunds: &'a R,
     /// How long the provider may take to answer a refund.
     pub timeout_ms: f64,
+    /// `inventory.low` fires at this available stock or below (`LOW_STOCK_THRESHOLD`).
+    pub low_stock_threshold: i64,
 }
 
 fn refusal(r: Refusal) -> Failure<OrderRefusal> {
@@ -615,7 +618,11 @@ where
                 };
                 returned.push((line.id.clone(), r.quantity));
                 if r.restock {
-                    restock.push((line.sku.clone(), r.quantity));
+                    restock.push((
+                        line.sku.clone(),
+                        crate::domain::stock::home(&line.allocations),
+                        r.quantity,
+                    ));
                 }
             }
             let state = o.state();
@@ -801,6 +808,12 @@ where
                 },
             })
         })?;
+        // What the edit adds is allocated as checkout would, for where the order goes.
+        let (pickup, country) = order.ships_to();
+        let destination = Destination::of(pickup.as_deref(), country.as_deref(), &[]);
+        let edited = edited
+            .allocate(&sources.stock, destination)
+            .map_err(short_of_stock)?;
         let now = platform.now();
         let mut base = edited.order;
         // A payment asked for the old balance is no longer the right one.
@@ -810,6 +823,7 @@ where
         let changes: Vec<Value> = request.changes.iter().map(edit::Change::view).collect();
         let mut records = Records {
             edited: true,
+            low_stock_threshold: Some(services.low_stock_threshold),
             action: Some(AdminAction {
                 id: platform.id("act"),
                 actor: actor.to_string(),
@@ -844,21 +858,85 @@ where
                 return collect_balance(store, services, change.after).await;
             }
             Err(StoreError::Refused(cause)) => {
-                // Short of stock for what the edit reserves, or the order changed meanwhile.
-                let reserve: Vec<(String, i64)> = edited
-                    .stock
-                    .iter()
-                    .filter(|m| m.release < 0)
-                    .map(|m| (m.sku.clone(), -m.release))
-                    .collect();
-                if let Some(short) = shortfall(store, &reserve).await {
-                    return refuse(short);
-                }
+                // The stock or the order changed meanwhile: read and decide again (a true
+                // shortfall is then refused by the allocation).
                 platform.warn(&format!(
                     "edit of order {order_id} refused ({cause}); deciding again"
                 ));
                 continue;
             }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    refuse(OrderRefusal::Busy)
+}
+
+/// Moves units not yet shipped between stock locations (`POST …/allocations`): checked against
+/// the stock where they go, written as one guarded batch with `order.edited` (its `edit`
+/// names the moves), so a location's system hears of the order.
+pub async fn move_allocations<S, P, R>(
+    store: &S,
+    services: &Services<'_, P, R>,
+    order_id: &str,
+    moves: &[allocation::Move],
+    actor: &str,
+) -> OrderResult<Order>
+where
+    S: OrderStore,
+    P: Clock + Ids + Outbox + Log + Timer,
+    R: Settlements,
+{
+    let platform = services.platform;
+    for _ in 0..MAX_RETRIES {
+        let order = load(store, Of::Order(order_id)).await?;
+        let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        let picture = store.stock(&skus).await?;
+        let (base, stock) = allocation::moved(&order, moves, &picture).map_err(|r| {
+            Failure::Refused(match r {
+                allocation::MoveRefusal::Illegal { from } => OrderRefusal::Illegal {
+                    from,
+                    action: "reallocated",
+                },
+                allocation::MoveRefusal::Bad { index, reason } => {
+                    OrderRefusal::BadMove { index, reason }
+                }
+                allocation::MoveRefusal::Short { sku, available } => {
+                    OrderRefusal::InsufficientStock { sku, available }
+                }
+            })
+        })?;
+        let mut t = unchanged(base.state(), Some(EventType::OrderEdited));
+        t.stock = stock;
+        let records = Records {
+            action: Some(AdminAction {
+                id: platform.id("act"),
+                actor: actor.to_string(),
+                action: "allocations".into(),
+                summary: format!("allocation moved: {} move(s)", moves.len()),
+                reference: None,
+            }),
+            low_stock_threshold: Some(services.low_stock_threshold),
+            ..Records::default()
+        };
+        let now = platform.now();
+        let mut change = base.change_with(&t, &now, &mut || platform.id("evt"), None, records);
+        if let Some(e) = change.events.first_mut() {
+            e.data["edit"] = json!({
+                "before": order.view(),
+                "after": change.after.view(),
+                "changes": moves.iter().map(allocation::Move::view).collect::<Vec<_>>(),
+                "note": null,
+            });
+        }
+        change.before = order;
+        match store.apply(&change, None).await {
+            Ok(()) => {
+                platform.publish();
+                return Ok(change.after);
+            }
+            Err(StoreError::Refused(cause)) => platform.warn(&format!(
+                "allocation move of order {order_id} refused ({cause}); deciding again"
+            )),
             Err(e) => return Err(e.into()),
         }
     }
@@ -982,11 +1060,14 @@ where
             ..Records::default()
         };
         let change = original.change_with(&t, &now, &mut || platform.id("evt"), detail, records);
-        let reserve: Vec<(String, i64)> = replacement
-            .lines
-            .iter()
-            .map(|l| (l.sku.clone(), l.quantity))
-            .collect();
+        let mut replacement = replacement;
+        let (pickup, country) = original.ships_to();
+        let destination = Destination::of(pickup.as_deref(), country.as_deref(), &[]);
+        let allocations = sources
+            .stock
+            .allocate(&replacement.wanted(), destination)
+            .map_err(short_of_stock)?;
+        let reserve = replacement.hold(allocations);
         let placed = crate::domain::events::Envelope::new(
             &platform.id("evt"),
             EventType::OrderPlaced,
@@ -1013,9 +1094,6 @@ where
                 return collect_balance(store, services, order).await;
             }
             Err(StoreError::Refused(cause)) => {
-                if let Some(short) = shortfall(store, &reserve).await {
-                    return refuse(short);
-                }
                 platform.warn(&format!(
                     "exchange of return {return_id} refused ({cause}); deciding again"
                 ));
@@ -1093,19 +1171,10 @@ where
     }
 }
 
-/// After a refused batch that reserved `reserve` (SKU, units): the first SKU short of stock,
-/// if one is (else the order changed meanwhile). Best effort: without the read, none is.
-async fn shortfall(store: &impl OrderStore, reserve: &[(String, i64)]) -> Option<OrderRefusal> {
-    let skus: Vec<String> = reserve.iter().map(|(s, _)| s.clone()).collect();
-    let available = store.available(&skus).await.unwrap_or_default();
-    reserve.iter().find_map(|(sku, q)| {
-        let left = available
-            .iter()
-            .find(|(s, _)| s == sku)
-            .map_or(0, |(_, a)| *a);
-        (left < *q).then(|| OrderRefusal::InsufficientStock {
-            sku: sku.clone(),
-            available: left.max(0),
-        })
+/// The refusal of an allocation the stock cannot cover.
+fn short_of_stock(short: Short) -> Failure<OrderRefusal> {
+    Failure::Refused(OrderRefusal::InsufficientStock {
+        sku: short.sku,
+        available: short.available.max(0),
     })
 }

@@ -147,6 +147,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
             discounts: vec![],
             shipping: None,
             stock: Default::default(),
+            picture: Default::default(),
         };
         self.show(&data).await
     }

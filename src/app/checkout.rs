@@ -16,6 +16,11 @@ use crate::domain::channel::Channel;
 use crate::domain::checkout::{self as rules, CheckoutRefusal, Terms};
 use crate::domain::events::{Envelope, EventType};
 use crate::domain::order::{Order, PaymentMethod};
+use crate::domain::stock::{Destination, Short};
+
+/// How many times a checkout is placed before it gives up on stock that keeps moving: each
+/// retry follows another checkout's success at the same locations.
+const MAX_PLACEMENTS: u32 = 24;
 
 pub type CheckoutResult<T> = Result<T, Failure<CheckoutRefusal>>;
 
@@ -98,61 +103,92 @@ where
             pay_by: iso_at(now_ms + self.settings.unpaid_order_ttl_seconds * 1000.0),
         };
         let new = rules::new_order(&data, &rendered, terms, || self.platform.id("line"));
-        let mut order = Order::place(new, &now);
+        let placed = Order::place(new, &now);
+        let (pickup, country) = placed.ships_to();
+        let destination = Destination::of(pickup.as_deref(), country.as_deref(), &[]);
+        let wanted = placed.wanted();
+        let short = |short: Short| {
+            Failure::Refused(CheckoutRefusal::InsufficientStock {
+                sku: short.sku,
+                available: short.available.max(0),
+            })
+        };
+        let mut allocations = data.picture.allocate(&wanted, destination).map_err(short)?;
         // The intent before the order: if the provider is down, there is nothing to undo.
         let intent = match method {
             PaymentMethod::Manual => None,
-            PaymentMethod::Stripe => Some(self.start_payment(&order).await?),
+            PaymentMethod::Stripe => Some(self.start_payment(&placed).await?),
         };
-        order.payment_reference = intent.as_ref().map(|i| i.id.clone());
         let discounts: Vec<String> = rendered
             .priced
             .applied
             .iter()
             .map(|a| a.id.clone())
             .collect();
-        let placement = Placement {
-            order: &order,
-            cart_id: &data.cart.id,
-            cart_version: data.cart.version,
-            close_cart: true,
-            reserve: data
-                .lines
-                .iter()
-                .map(|l| (l.sku.clone(), l.quantity))
-                .collect(),
-            discounts,
-            low_stock_threshold: self.settings.low_stock_threshold,
-            placed: Envelope::new(
-                &self.platform.id("evt"),
-                EventType::OrderPlaced,
-                1,
-                &now,
-                order.view(),
-            ),
-        };
-        let placed = self.store.place(&placement).await;
-        if let (Err(StoreError::Refused(_)), Some(intent)) = (&placed, &intent) {
-            // Nothing was written, so no order holds the intent: it should not linger. (After a
-            // storage failure the batch may have committed: the intent is then the order's.)
-            self.payments.cancel_intent(&intent.id);
-        }
-        order.number = match placed {
-            Ok(number) => number,
-            Err(StoreError::Refused(cause)) => {
-                let skus: Vec<String> = data.lines.iter().map(|l| l.sku.clone()).collect();
-                // Explaining is best effort: without the read, the cart is said to have changed.
-                let available = self.store.available(&skus).await.unwrap_or_default();
-                let cause = format!("checkout refused ({cause}); the cart changed meanwhile");
-                return refuse(rules::conflict(
-                    &data,
-                    &available,
-                    !placement.discounts.is_empty(),
-                    &cause,
-                ));
+        let mut attempt = 1;
+        let (order, number) = loop {
+            let mut order = placed.clone();
+            order.payment_reference = intent.as_ref().map(|i| i.id.clone());
+            let reserve = order.hold(allocations.clone());
+            let placement = Placement {
+                order: &order,
+                cart_id: &data.cart.id,
+                cart_version: data.cart.version,
+                close_cart: true,
+                reserve,
+                discounts: discounts.clone(),
+                low_stock_threshold: self.settings.low_stock_threshold,
+                placed: Envelope::new(
+                    &self.platform.id("evt"),
+                    EventType::OrderPlaced,
+                    1,
+                    &now,
+                    order.view(),
+                ),
+            };
+            let cause = match self.store.place(&placement).await {
+                Ok(number) => break (order, number),
+                Err(StoreError::Refused(cause)) => cause,
+                Err(e) => return Err(e.into()),
+            };
+            // Nothing was written. When the stock moved meanwhile (another checkout took a
+            // location's last units), the order is allocated again from what is left: a
+            // shopper is refused only for stock that is truly gone.
+            let skus: Vec<String> = data.lines.iter().map(|l| l.sku.clone()).collect();
+            let fresh = self.store.stock(&skus).await;
+            let again = fresh.as_ref().map(|f| f.allocate(&wanted, destination));
+            match again {
+                Ok(Ok(next)) if next != allocations && attempt < MAX_PLACEMENTS => {
+                    allocations = next;
+                    attempt += 1;
+                }
+                _ => {
+                    if let Some(intent) = &intent {
+                        // No order holds the intent: it should not linger.
+                        self.payments.cancel_intent(&intent.id);
+                    }
+                    // Explaining is best effort: without the read, the cart is said to have
+                    // changed.
+                    let available: Vec<(String, i64)> = data
+                        .lines
+                        .iter()
+                        .map(|l| match &fresh {
+                            Ok(f) => (l.sku.clone(), f.total(&l.sku, destination)),
+                            Err(_) => (l.sku.clone(), l.quantity),
+                        })
+                        .collect();
+                    let cause = format!("checkout refused ({cause}); the cart changed meanwhile");
+                    return refuse(rules::conflict(
+                        &data,
+                        &available,
+                        !discounts.is_empty(),
+                        &cause,
+                    ));
+                }
             }
-            Err(e) => return Err(e.into()),
         };
+        let mut order = order;
+        order.number = number;
         self.platform.publish();
         let payment = match intent {
             None => PaymentStart::Manual,

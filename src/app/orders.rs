@@ -32,6 +32,8 @@ pub enum OrderRefusal {
     EditIllegal { from: OrderStatus, why: String },
     /// `changes[index]` cannot apply.
     BadChange { index: usize, reason: String },
+    /// `moves[index]` cannot apply.
+    BadMove { index: usize, reason: String },
     /// Not enough stock for what an edit adds.
     InsufficientStock { sku: String, available: i64 },
     /// No return with this id.

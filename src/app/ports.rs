@@ -3,6 +3,8 @@
 //!
 //! Workers futures are not `Send` (they hold JS values), so no port asks for `Send`.
 
+use crate::domain::stock::StockPicture;
+
 /// Why a storage call failed. Every variant maps to a client answer that reveals nothing
 /// internal (see `http::error`); the cause is logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,8 +297,9 @@ pub struct Placement<'a> {
     pub cart_version: i64,
     /// Whether the cart is closed (a checkout); an exchange has none.
     pub close_cart: bool,
-    /// Units reserved per SKU.
-    pub reserve: Vec<(String, i64)>,
+    /// The stock it reserves, per SKU and location (negative releases), as its lines'
+    /// allocations say.
+    pub reserve: Vec<crate::domain::order::StockMove>,
     /// Discounts whose usage counts go up (refused past their limits).
     pub discounts: Vec<String>,
     /// `inventory.low` fires for each SKU this order takes to this or below.
@@ -377,11 +380,12 @@ pub trait OrderStore {
     /// short: nothing written; [`StoreError::Unavailable`].
     async fn place(&self, placement: &Placement<'_>) -> Result<String, StoreError>;
 
-    /// Available stock (on hand less reserved) of these SKUs; a SKU without stock is absent.
+    /// Where these SKUs' stock is: every location, and what each has available (on hand less
+    /// reserved). One read.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`].
-    async fn available(&self, skus: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
+    async fn stock(&self, skus: &[String]) -> Result<StockPicture, StoreError>;
 
     /// Applies a decided change if the order is still as it was read, with its stock
     /// movements and its event, and the provider event's receipt if given, in one batch.
@@ -445,11 +449,14 @@ pub trait OrderStore {
 }
 
 /// What an order edit is priced with: the market, today's catalog entries of the SKUs
-/// involved, and the discounts that may apply (automatic ones and those of the given codes).
+/// involved, the discounts that may apply (automatic ones and those of the given codes), and
+/// the SKUs' stock per location.
 pub struct EditSources {
     pub market: crate::domain::market::Market,
     pub catalog: crate::domain::catalog::CatalogSnapshot,
     pub discounts: Vec<crate::domain::admin_defs::DiscountDef>,
+    /// Where the SKUs' stock is, to allocate what an edit or an exchange adds.
+    pub stock: StockPicture,
 }
 
 /// Reads what order edits are priced with.

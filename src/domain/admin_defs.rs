@@ -92,7 +92,7 @@ fn countries(f: &Fields<'_>) -> Result<Vec<String>, FieldError> {
 
 // ---- shipping ----------------------------------------------------------------------------
 
-pub const SHIPPING_FIELDS: &[&str] = &["name", "countries", "rates", "enabled"];
+pub const SHIPPING_FIELDS: &[&str] = &["name", "countries", "rates", "enabled", "location_id"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShippingDef {
@@ -101,6 +101,10 @@ pub struct ShippingDef {
     pub countries: Vec<String>,
     pub rates: BTreeMap<String, ShippingRate>,
     pub enabled: bool,
+    /// A pickup method: the store (a location with `pickup`) the shopper collects from, whose
+    /// stock alone serves its orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<String>,
 }
 
 impl ShippingDef {
@@ -133,7 +137,8 @@ impl ShippingDef {
                 (m, v)
             })
             .collect();
-        json!({"id": self.id, "name": self.name, "countries": self.countries, "rates": rates, "enabled": self.enabled})
+        json!({"id": self.id, "name": self.name, "countries": self.countries, "rates": rates, "enabled": self.enabled,
+               "location_id": self.location_id})
     }
 }
 
@@ -218,6 +223,16 @@ pub fn shipping_from_request(
         countries,
         rates,
         enabled: f.opt_bool("enabled")?.unwrap_or(true),
+        location_id: match f.opt_string("location_id")? {
+            None => None,
+            Some(l) if crate::domain::stock::is_location_id(l) => Some(l.to_string()),
+            Some(_) => {
+                return Err(FieldError::new(
+                    "location_id",
+                    "must be the id of a pickup location",
+                ))
+            }
+        },
     })
 }
 

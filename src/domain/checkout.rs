@@ -159,6 +159,8 @@ pub fn new_order(
         "billing_address": view.billing_address,
         "shipping_method": view.shipping_method,
         "discount_codes": priced.applied.iter().filter_map(|a| a.code.clone()).collect::<Vec<_>>(),
+        // Not shown: the store a pickup order is collected from (its stock alone serves it).
+        "pickup_location": data.shipping.as_ref().and_then(|s| s.location_id.clone()),
     });
     NewOrder {
         id: terms.order_id,

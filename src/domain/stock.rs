@@ -9,7 +9,7 @@
 //! eligible locations cannot cover is refused, naming the first SKU short and what they hold.
 
 use crate::domain::fields::{FieldError, Fields};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -208,6 +208,56 @@ pub enum Destination<'a> {
     Ship(Option<&'a str>),
     /// Collected at this store.
     Pickup(&'a str),
+    /// Somewhere in these countries (a cart without an address: any country of its market).
+    Within(&'a [String]),
+}
+
+impl<'a> Destination<'a> {
+    /// Where an order goes: to the pickup store of its shipping method if it has one, else to
+    /// its shipping country, else (no address yet) anywhere in `market_countries`.
+    pub fn of(
+        pickup: Option<&'a str>,
+        country: Option<&'a str>,
+        market_countries: &'a [String],
+    ) -> Destination<'a> {
+        match (pickup, country) {
+            (Some(store), _) => Destination::Pickup(store),
+            (None, Some(c)) => Destination::Ship(Some(c)),
+            (None, None) => Destination::Within(market_countries),
+        }
+    }
+}
+
+/// Where some SKUs' stock is: the locations, and what each has available per SKU.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StockPicture {
+    pub locations: Vec<Location>,
+    pub available: Availability,
+}
+
+impl StockPicture {
+    /// Units of `sku` available at the locations eligible for `destination`.
+    pub fn total(&self, sku: &str, destination: Destination<'_>) -> i64 {
+        eligible(&self.locations, destination)
+            .iter()
+            .map(|l| {
+                self.available
+                    .get(&(sku.to_string(), l.id.clone()))
+                    .copied()
+                    .unwrap_or(0)
+                    .max(0)
+            })
+            .sum()
+    }
+
+    /// Allocates `lines` for `destination` (see [`allocate`]).
+    pub fn allocate(
+        &self,
+        lines: &[Wanted],
+        destination: Destination<'_>,
+    ) -> Result<Vec<Allocation>, Short> {
+        allocate(lines, &self.locations, &self.available, destination)
+    }
 }
 
 /// Why an order cannot be allocated: the first SKU short, and what the eligible locations hold.
@@ -227,6 +277,7 @@ pub fn eligible<'l>(locations: &'l [Location], destination: Destination<'_>) -> 
         .filter(|l| match destination {
             Destination::Ship(country) => l.serves(country),
             Destination::Pickup(store) => l.id == store && l.pickup,
+            Destination::Within(countries) => countries.iter().any(|c| l.serves(Some(c))),
         })
         .collect();
     out.sort_by(|a, b| (a.priority, &a.id).cmp(&(b.priority, &b.id)));
@@ -306,6 +357,214 @@ pub fn allocate(
         }
     }
     Ok(out)
+}
+
+/// At most this many items in one `POST /admin/v1/inventory/sync`.
+pub const SYNC_MAX_ITEMS: usize = 5000;
+
+/// One item of an inventory sync: the on hand at a location set outright, or changed by a
+/// delta with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncItem {
+    pub sku: String,
+    pub location: String,
+    pub on_hand: Option<i64>,
+    pub delta: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// Reads `{items: [{sku, location, on_hand} | {sku, location, delta, reason}]}`: 1 to 5,000
+/// items, each (SKU, location) once. The first bad item is named (`items[3].delta`).
+pub fn sync_items(body: &Map<String, Value>) -> Result<Vec<SyncItem>, FieldError> {
+    const UNITS: std::ops::RangeInclusive<i64> = -1_000_000_000..=1_000_000_000;
+    let f = Fields::new(body);
+    f.only(&["items"])?;
+    let mut out: Vec<SyncItem> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for item in f.objects("items", 1, SYNC_MAX_ITEMS)? {
+        item.only(&["sku", "location", "on_hand", "delta", "reason"])?;
+        let sku = crate::domain::product::normalize_sku(item.string("sku")?)
+            .ok_or_else(|| FieldError::new(item.path("sku"), "must be a SKU (A-Z 0-9 . _ -)"))?;
+        let location = item.string("location")?;
+        if !is_location_id(location) {
+            return Err(FieldError::new(
+                item.path("location"),
+                "must be a location id",
+            ));
+        }
+        let on_hand = item.opt_int("on_hand", 0..=*UNITS.end())?;
+        let delta = item.opt_int("delta", UNITS)?;
+        let reason = item.opt_string("reason")?.map(str::trim);
+        let reason = match (on_hand, delta) {
+            (Some(_), None) => reason.map(str::to_string),
+            (None, Some(0)) => return Err(FieldError::new(item.path("delta"), "must not be zero")),
+            (None, Some(_)) => match reason {
+                Some(r) if !r.is_empty() && r.chars().count() <= 200 => Some(r.to_string()),
+                _ => {
+                    return Err(FieldError::new(
+                        item.path("reason"),
+                        "a delta needs a reason of 1 to 200 characters",
+                    ))
+                }
+            },
+            _ => {
+                return Err(FieldError::new(
+                    item.path("on_hand"),
+                    "give either on_hand or delta (with a reason)",
+                ))
+            }
+        };
+        if reason
+            .as_ref()
+            .is_some_and(|r| r.is_empty() || r.chars().count() > 200)
+        {
+            return Err(FieldError::new(
+                item.path("reason"),
+                "must be 1 to 200 characters",
+            ));
+        }
+        if !seen.insert((sku.clone(), location.to_string())) {
+            return Err(FieldError::new(
+                item.path("sku"),
+                format!("{sku} at {location} appears twice in this sync"),
+            ));
+        }
+        out.push(SyncItem {
+            sku,
+            location: location.to_string(),
+            on_hand,
+            delta,
+            reason,
+        });
+    }
+    Ok(out)
+}
+
+/// Units of an order line assigned to a location: `quantity` taken there (reserved until they
+/// ship), `fulfilled` of them shipped. A line's allocations add up to the units it still ships
+/// or has shipped (its quantity less refunded unshipped units).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineAllocation {
+    pub location: String,
+    pub quantity: i64,
+    #[serde(rename = "fulfilled_quantity", default)]
+    pub fulfilled: i64,
+}
+
+impl LineAllocation {
+    /// Units reserved there, not yet shipped.
+    pub fn open(&self) -> i64 {
+        self.quantity - self.fulfilled
+    }
+}
+
+/// Open units of a line at `location`.
+pub fn open_at(allocations: &[LineAllocation], location: &str) -> i64 {
+    allocations
+        .iter()
+        .filter(|a| a.location == location)
+        .map(LineAllocation::open)
+        .sum()
+}
+
+/// Where a line's returned units go back on hand: the location most of them shipped from
+/// (the first such), else the first it was allocated at, else `main`.
+pub fn home(allocations: &[LineAllocation]) -> String {
+    allocations
+        .iter()
+        .filter(|a| a.fulfilled > 0)
+        .fold(None::<&LineAllocation>, |best, a| match best {
+            Some(b) if b.fulfilled >= a.fulfilled => Some(b),
+            _ => Some(a),
+        })
+        .or(allocations.first())
+        .map_or_else(|| MAIN.to_string(), |a| a.location.clone())
+}
+
+/// Takes back `n` open units of a line (a cancel, a refund before shipping, an edit), the last
+/// allocation first: what the greedy split took last goes back first. Returns the units
+/// released per location; an allocation left empty is dropped.
+pub fn release(allocations: &mut Vec<LineAllocation>, n: i64) -> Vec<(String, i64)> {
+    let mut left = n.max(0);
+    let mut out = Vec::new();
+    for a in allocations.iter_mut().rev() {
+        let take = left.min(a.open());
+        if take > 0 {
+            a.quantity -= take;
+            left -= take;
+            out.push((a.location.clone(), take));
+        }
+    }
+    allocations.retain(|a| a.quantity > 0);
+    out
+}
+
+/// Ships `n` units of a line: from `at` only, or, with no location named, from its allocations
+/// in turn. Returns the units shipped per location, or the open units there are (at `at`, or in
+/// all) when fewer than `n`.
+pub fn ship(
+    allocations: &mut [LineAllocation],
+    n: i64,
+    at: Option<&str>,
+) -> Result<Vec<(String, i64)>, i64> {
+    let here = |a: &LineAllocation| at.is_none_or(|l| a.location == l);
+    let open: i64 = allocations
+        .iter()
+        .filter(|a| here(a))
+        .map(LineAllocation::open)
+        .sum();
+    if open < n {
+        return Err(open);
+    }
+    let mut left = n;
+    let mut out = Vec::new();
+    for a in allocations.iter_mut().filter(|a| here(a)) {
+        let take = left.min(a.open());
+        if take > 0 {
+            a.fulfilled += take;
+            left -= take;
+            out.push((a.location.clone(), take));
+        }
+    }
+    Ok(out)
+}
+
+/// Adds `n` units of a line at `location` (newly allocated or moved there).
+pub fn assign(allocations: &mut Vec<LineAllocation>, location: &str, n: i64) {
+    if n <= 0 {
+        return;
+    }
+    match allocations.iter_mut().find(|a| a.location == location) {
+        Some(a) => a.quantity += n,
+        None => allocations.push(LineAllocation {
+            location: location.to_string(),
+            quantity: n,
+            fulfilled: 0,
+        }),
+    }
+}
+
+/// Moves `n` open units of a line from one location to another; `Err` gives the open units at
+/// `from` when fewer.
+pub fn move_units(
+    allocations: &mut Vec<LineAllocation>,
+    from: &str,
+    to: &str,
+    n: i64,
+) -> Result<(), i64> {
+    let open = open_at(allocations, from);
+    if open < n {
+        return Err(open);
+    }
+    let mut left = n;
+    for a in allocations.iter_mut().filter(|a| a.location == from) {
+        let take = left.min(a.open());
+        a.quantity -= take;
+        left -= take;
+    }
+    allocations.retain(|a| a.quantity > 0);
+    assign(allocations, to, n);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -502,6 +761,115 @@ mod tests {
             .is_err(),
             "main is no pickup store"
         );
+    }
+
+    #[test]
+    fn a_sync_reads_absolute_and_delta_items_and_names_the_first_bad_one() {
+        let body = |v: Value| v.as_object().unwrap().clone();
+        let items = sync_items(&body(json!({"items": [
+            {"sku": " mug ", "location": "main", "on_hand": 12},
+            {"sku": "TEE-M", "location": "paris-store", "delta": -2, "reason": "shrinkage"}
+        ]})))
+        .unwrap();
+        assert_eq!(items[0].sku, "MUG");
+        assert_eq!((items[0].on_hand, items[0].delta), (Some(12), None));
+        assert_eq!(
+            (items[1].delta, items[1].reason.as_deref()),
+            (Some(-2), Some("shrinkage"))
+        );
+        let refused = |v: Value| sync_items(&body(v)).unwrap_err().field;
+        assert_eq!(refused(json!({"items": []})), "items");
+        assert_eq!(
+            refused(json!({"items": [{"sku": "A", "location": "main", "on_hand": -1}]})),
+            "items[0].on_hand"
+        );
+        assert_eq!(
+            refused(json!({"items": [{"sku": "A", "location": "main", "delta": 3}]})),
+            "items[0].reason",
+            "a delta says why"
+        );
+        assert_eq!(
+            refused(
+                json!({"items": [{"sku": "A", "location": "main", "on_hand": 1, "delta": 1, "reason": "x"}]})
+            ),
+            "items[0].on_hand",
+            "one or the other"
+        );
+        assert_eq!(
+            refused(
+                json!({"items": [{"sku": "A", "location": "main", "on_hand": 1},
+                                      {"sku": "a", "location": "main", "on_hand": 2}]})
+            ),
+            "items[1].sku",
+            "a pair once"
+        );
+        assert_eq!(
+            refused(json!({"items": [{"sku": "A", "location": "no place", "on_hand": 1}]})),
+            "items[0].location"
+        );
+        let many: Vec<Value> = (0..=SYNC_MAX_ITEMS)
+            .map(|i| json!({"sku": format!("S{i}"), "location": "main", "on_hand": 1}))
+            .collect();
+        assert_eq!(refused(json!({"items": many})), "items");
+    }
+
+    #[test]
+    fn line_allocations_release_the_last_first_ship_where_named_and_move_between_places() {
+        let mut a = vec![
+            LineAllocation {
+                location: "lyon".into(),
+                quantity: 2,
+                fulfilled: 0,
+            },
+            LineAllocation {
+                location: "paris".into(),
+                quantity: 3,
+                fulfilled: 0,
+            },
+        ];
+        assert_eq!(
+            ship(&mut a, 3, Some("lyon")),
+            Err(2),
+            "only what is allocated there"
+        );
+        assert_eq!(
+            ship(&mut a, 1, Some("paris")).unwrap(),
+            vec![("paris".to_string(), 1)]
+        );
+        assert_eq!(
+            release(&mut a, 3),
+            vec![("paris".to_string(), 2), ("lyon".to_string(), 1)]
+        );
+        assert_eq!(
+            a,
+            vec![
+                LineAllocation {
+                    location: "lyon".into(),
+                    quantity: 1,
+                    fulfilled: 0
+                },
+                LineAllocation {
+                    location: "paris".into(),
+                    quantity: 1,
+                    fulfilled: 1
+                },
+            ],
+            "shipped units stay where they shipped from"
+        );
+        assert_eq!(
+            move_units(&mut a, "paris", "lyon", 1),
+            Err(0),
+            "shipped units do not move"
+        );
+        move_units(&mut a, "lyon", "main", 1).unwrap();
+        assert_eq!(
+            a.iter()
+                .map(|x| (x.location.as_str(), x.quantity))
+                .collect::<Vec<_>>(),
+            vec![("paris", 1), ("main", 1)]
+        );
+        assert_eq!(home(&a), "paris", "returns go back where they shipped from");
+        assert_eq!(home(&[]), MAIN);
     }
 
     fn arb_world() -> impl Strategy<

@@ -2,12 +2,40 @@
 //! by both Workers: `{lines: [{line_id, quantity, reason}], note?}`) and order edits.
 
 use crate::domain::fields::{FieldError, Fields};
+use crate::domain::order::allocation::Move;
 use crate::domain::order::edit::Change;
 use crate::domain::order::returns::{Requested, ReturnReason};
+use crate::domain::stock::is_location_id;
 use serde_json::{Map, Value};
 
 /// At most this many lines per return (an order has at most 250).
 const MAX_LINES: usize = 250;
+
+/// `{moves: [{line_id, from, to, quantity}]}` of `POST /admin/v1/orders/{id}/allocations`.
+pub fn moves(body: &Map<String, Value>) -> Result<Vec<Move>, FieldError> {
+    let f = Fields::new(body);
+    f.only(&["moves"])?;
+    f.objects("moves", 1, MAX_LINES)?
+        .iter()
+        .map(|m| {
+            m.only(&["line_id", "from", "to", "quantity"])?;
+            let location = |name: &str| {
+                let l = m.string(name)?;
+                if is_location_id(l) {
+                    Ok(l.to_string())
+                } else {
+                    Err(FieldError::new(m.path(name), "must be a location id"))
+                }
+            };
+            Ok(Move {
+                line_id: m.string("line_id")?.to_string(),
+                from: location("from")?,
+                to: location("to")?,
+                quantity: m.int("quantity", 1..=999)?,
+            })
+        })
+        .collect()
+}
 
 /// The lines and note of a return request (`extra`: further fields the caller accepts).
 pub fn request(

@@ -32,6 +32,7 @@ struct ShippingRow {
     countries: String,
     rates: String,
     enabled: i64,
+    location_id: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -44,7 +45,7 @@ pub async fn shipping(
     let results = db
         .batch(vec![
             db.statement(
-                "SELECT id, name, countries, rates, enabled, created_at, updated_at FROM shipping_methods WHERE id = ?1",
+                "SELECT id, name, countries, rates, enabled, location_id, created_at, updated_at FROM shipping_methods WHERE id = ?1",
                 &[text(id)],
             )?,
             db.statement("SELECT code, currency FROM markets", &[])?,
@@ -66,6 +67,7 @@ pub async fn shipping(
                 countries: serde_json::from_str(&row.countries).map_err(corrupt)?,
                 rates: serde_json::from_str(&row.rates).map_err(corrupt)?,
                 enabled: row.enabled != 0,
+                location_id: row.location_id,
             },
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -81,20 +83,31 @@ fn json_text<T: serde::Serialize>(value: &T) -> Result<JsValue, StoreError> {
 }
 
 pub async fn put_shipping(db: &Db, def: &ShippingDef, now: &str) -> Result<(), StoreError> {
-    db.batch(vec![db.statement(
-        "INSERT INTO shipping_methods (id, name, countries, rates, enabled, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, countries = excluded.countries, \
-            rates = excluded.rates, enabled = excluded.enabled, updated_at = excluded.updated_at",
-        &[
-            text(&def.id),
-            text(&def.name),
-            json_text(&def.countries)?,
-            json_text(&def.rates)?,
-            int(i64::from(def.enabled)),
-            text(now),
-        ],
-    )?])
+    let location = def.location_id.as_deref().map_or(JsValue::NULL, text);
+    db.batch(vec![
+        // A pickup method names a location shoppers may collect from.
+        db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 WHERE ?1 IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM locations WHERE id = ?1 AND pickup = 1)",
+            std::slice::from_ref(&location),
+        )?,
+        db.statement(
+            "INSERT INTO shipping_methods (id, name, countries, rates, enabled, location_id, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6, ?6) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, countries = excluded.countries, \
+                rates = excluded.rates, enabled = excluded.enabled, location_id = excluded.location_id, \
+                updated_at = excluded.updated_at",
+            &[
+                text(&def.id),
+                text(&def.name),
+                json_text(&def.countries)?,
+                json_text(&def.rates)?,
+                int(i64::from(def.enabled)),
+                text(now),
+                location,
+            ],
+        )?,
+    ])
     .await?;
     Ok(())
 }

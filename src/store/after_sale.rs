@@ -238,7 +238,7 @@ pub(super) fn upsert_return(db: &Db, r: &Return) -> Result<D1PreparedStatement, 
 /// Puts returned units back on hand, with an adjustment each in the stock's audit trail.
 pub(super) fn restock(
     db: &Db,
-    units: &[(String, i64)],
+    units: &[(String, String, i64)],
     reason: &str,
     now: &str,
     ids: &[String],
@@ -246,21 +246,30 @@ pub(super) fn restock(
     let moves = json!(units
         .iter()
         .zip(ids)
-        .map(|((sku, q), id)| json!({"sku": sku, "q": q, "id": id}))
+        .map(|((sku, location, q), id)| json!({"sku": sku, "location": location, "q": q, "id": id}))
         .collect::<Vec<_>>());
     Ok(vec![
+        // A location that no longer holds the SKU gets its level back.
         db.statement(
-            "UPDATE inventory SET \
-               on_hand = on_hand + (SELECT SUM(json_extract(value, '$.q')) FROM json_each(?1) WHERE json_extract(value, '$.sku') = inventory.sku), \
-               updated_at = ?2 \
-             WHERE sku IN (SELECT json_extract(value, '$.sku') FROM json_each(?1))",
+            "INSERT OR IGNORE INTO inventory_levels (sku, location, on_hand, reserved, updated_at) \
+             SELECT json_extract(value, '$.sku'), json_extract(value, '$.location'), 0, 0, ?2 FROM json_each(?1) \
+             WHERE json_extract(value, '$.sku') IN (SELECT sku FROM inventory) \
+               AND json_extract(value, '$.location') IN (SELECT id FROM locations)",
             &[json_text(&moves), text(now)],
         )?,
         db.statement(
-            "INSERT INTO inventory_adjustments (id, sku, delta, on_hand, reason, created_at) \
-             SELECT json_extract(value, '$.id'), json_extract(value, '$.sku'), json_extract(value, '$.q'), \
-               (SELECT on_hand FROM inventory WHERE sku = json_extract(value, '$.sku')), ?2, ?3 \
-             FROM json_each(?1) WHERE json_extract(value, '$.sku') IN (SELECT sku FROM inventory)",
+            "UPDATE inventory_levels SET \
+               on_hand = on_hand + (SELECT SUM(json_extract(value, '$.q')) FROM json_each(?1) \
+                 WHERE json_extract(value, '$.sku') = inventory_levels.sku AND json_extract(value, '$.location') = inventory_levels.location), \
+               updated_at = ?2 \
+             WHERE (sku, location) IN (SELECT json_extract(value, '$.sku'), json_extract(value, '$.location') FROM json_each(?1))",
+            &[json_text(&moves), text(now)],
+        )?,
+        db.statement(
+            "INSERT INTO inventory_adjustments (id, sku, location, delta, on_hand, reason, created_at) \
+             SELECT json_extract(q.value, '$.id'), v.sku, v.location, json_extract(q.value, '$.q'), v.on_hand, ?2, ?3 \
+             FROM json_each(?1) q JOIN inventory_levels v ON v.sku = json_extract(q.value, '$.sku') \
+               AND v.location = json_extract(q.value, '$.location')",
             &[json_text(&moves), text(reason), text(now)],
         )?,
     ])
@@ -369,8 +378,8 @@ pub(super) fn decode_after_sale(
     ))
 }
 
-/// `EditPricing`: the market, the catalog entries of `skus`, and the discounts of `codes` and
-/// the automatic ones: one round trip.
+/// `EditPricing`: the market, the catalog entries of `skus`, the discounts of `codes` and the
+/// automatic ones, and where the stock of `skus` is: one round trip.
 #[cfg(feature = "backoffice")]
 impl crate::app::ports::EditPricing for crate::store::D1Store {
     async fn edit_sources(
@@ -399,6 +408,11 @@ impl crate::app::ports::EditPricing for crate::store::D1Store {
                        (code IS NULL OR code IN (SELECT value FROM json_each(?1)))",
                     &[json_text(&json!(codes))],
                 )?,
+                crate::store::levels::picture(
+                    db,
+                    "SELECT value FROM json_each(?1)",
+                    json_text(&json!(skus)),
+                )?,
             ])
             .await?
             .into_iter();
@@ -414,6 +428,11 @@ impl crate::app::ports::EditPricing for crate::store::D1Store {
         let market = Market::try_from(row)?;
         let rows: Vec<CatalogRow> = results.next().map(decode).transpose()?.unwrap_or_default();
         let defs: Vec<Definition> = results.next().map(decode).transpose()?.unwrap_or_default();
+        let stock = results
+            .next()
+            .map(crate::store::levels::decode_picture)
+            .transpose()?
+            .unwrap_or_default();
         let catalog = CatalogSnapshot::build(&market.code, market.currency, String::new(), rows)
             .map_err(|e| StoreError::Corrupt(format!("catalog row {}: {}", e.sku, e.reason)))?;
         let discounts = defs
@@ -427,6 +446,7 @@ impl crate::app::ports::EditPricing for crate::store::D1Store {
             market,
             catalog,
             discounts,
+            stock,
         }))
     }
 }

@@ -28,7 +28,8 @@ impl CartStore for D1Store {
     async fn load(&self, cart_id: &str, lookup: CartLookup<'_>) -> Result<CartLoad, StoreError> {
         let db = &self.db;
         let mut batch = reads(db, cart_id)?;
-        const METHODS: &str = "SELECT id, name, countries, rates, enabled FROM shipping_methods";
+        const METHODS: &str =
+            "SELECT id, name, countries, rates, enabled, location_id FROM shipping_methods";
         batch.extend(match lookup {
             CartLookup::Nothing => None,
             CartLookup::Discount(code) => Some(db.statement(
@@ -106,12 +107,29 @@ impl CartStore for D1Store {
     }
 }
 
+/// SQL: the units of the SKU `sku` available to the cart `cart` (both SQL expressions): at
+/// its pickup store when its shipping method has one; else at the locations serving its
+/// shipping country; else, with no address yet, any country of its market.
+fn available_to_cart(cart: &str, sku: &str) -> String {
+    format!(
+        "COALESCE((SELECT SUM(v.on_hand - v.reserved) FROM carts c \
+           JOIN inventory_levels v ON v.sku = {sku} JOIN locations loc ON loc.id = v.location \
+           LEFT JOIN shipping_methods m ON m.id = c.shipping_method_id \
+           WHERE c.id = {cart} AND CASE WHEN m.location_id IS NOT NULL \
+             THEN loc.id = m.location_id AND loc.pickup = 1 \
+             ELSE loc.countries = '[]' OR EXISTS (SELECT 1 FROM json_each(loc.countries) lc WHERE lc.value IN \
+               (SELECT value FROM json_each(CASE WHEN json_extract(c.shipping_address, '$.country') IS NOT NULL \
+                  THEN json_array(json_extract(c.shipping_address, '$.country')) \
+                  ELSE (SELECT countries FROM markets WHERE code = c.market) END))) END), 0)"
+    )
+}
+
 /// Everything a cart is rendered from (cart, lines, discounts, shipping method, stock) in one
 /// statement: one row of five JSON columns. Five separate SELECTs cost five statements' worth
 /// of D1 work and five result sets to carry across to Wasm; this is the cart's hot path.
 pub(super) fn reads(db: &Db, cart_id: &str) -> Result<Vec<D1PreparedStatement>, StoreError> {
     Ok(vec![db.statement(
-        "SELECT \
+        &format!("SELECT \
            (SELECT json_object('id', id, 'channel_id', channel_id, 'market', market, 'currency', currency, \
                 'status', status, 'version', version, 'customer_id', customer_id, 'email', email, \
                 'shipping_address', shipping_address, 'billing_address', billing_address, \
@@ -128,10 +146,10 @@ pub(super) fn reads(db: &Db, cart_id: &str) -> Result<Vec<D1PreparedStatement>, 
               WHERE d.enabled = 1 AND (d.code IS NULL OR d.code IN \
                    (SELECT value FROM json_each((SELECT discount_codes FROM carts WHERE id = ?1))))) AS discounts, \
            (SELECT json_group_array(json_object('id', id, 'name', name, 'countries', countries, 'rates', rates, \
-                'enabled', enabled)) \
+                'enabled', enabled, 'location_id', location_id)) \
               FROM shipping_methods WHERE id = (SELECT shipping_method_id FROM carts WHERE id = ?1)) AS shipping, \
-           (SELECT json_group_array(json_object('sku', sku, 'available', on_hand - reserved)) \
-              FROM inventory WHERE sku IN (SELECT sku FROM cart_lines WHERE cart_id = ?1)) AS stock",
+           (SELECT json_group_array(json_object('sku', l.sku, 'available', {})) \
+              FROM cart_lines l WHERE l.cart_id = ?1) AS stock", available_to_cart("?1", "l.sku")),
         &[text(cart_id)],
     )?])
 }
@@ -175,6 +193,7 @@ struct ShippingRow {
     countries: String,
     rates: String,
     enabled: i64,
+    location_id: Option<String>,
 }
 
 impl ShippingRow {
@@ -185,6 +204,7 @@ impl ShippingRow {
             countries: serde_json::from_str(&self.countries).map_err(corrupt)?,
             rates: serde_json::from_str(&self.rates).map_err(corrupt)?,
             enabled: self.enabled != 0,
+            location_id: self.location_id.clone(),
             name: self.name.clone(),
             id: self.id.clone(),
         })
@@ -229,6 +249,7 @@ pub(super) fn decode_reads(results: Vec<D1Result>) -> Result<Option<CartData>, S
         discounts,
         shipping,
         stock,
+        picture: Default::default(),
     }))
 }
 
@@ -325,10 +346,10 @@ fn add_line(
         )?,
         // One guard for both limits (the diagnosis read says which one refused).
         db.statement(
-            "INSERT INTO write_guards (ok) SELECT 0 WHERE \
+            &format!("INSERT INTO write_guards (ok) SELECT 0 WHERE \
              (SELECT COUNT(*) FROM cart_lines WHERE cart_id = ?1) > ?3 \
-             OR (SELECT quantity FROM cart_lines WHERE cart_id = ?1 AND sku = ?2) > \
-                COALESCE((SELECT on_hand - reserved FROM inventory WHERE sku = ?2), 0)",
+             OR (SELECT quantity FROM cart_lines WHERE cart_id = ?1 AND sku = ?2) > {}",
+                available_to_cart("?1", "?2")),
             &[text(cart_id), text(sku), int(max_lines)],
         )?,
     ])
@@ -370,8 +391,8 @@ fn set_quantity(
         &[text(line_id), text(cart_id), int(quantity), text(now)],
     )?);
     out.push(db.statement(
-        "INSERT INTO write_guards (ok) SELECT 0 FROM cart_lines l WHERE l.id = ?1 AND l.cart_id = ?2 \
-         AND l.quantity > COALESCE((SELECT on_hand - reserved FROM inventory WHERE sku = l.sku), 0)",
+        &format!("INSERT INTO write_guards (ok) SELECT 0 FROM cart_lines l WHERE l.id = ?1 AND l.cart_id = ?2 \
+         AND l.quantity > {}", available_to_cart("?2", "l.sku")),
         &[text(line_id), text(cart_id)],
     )?);
     Ok(out)
@@ -504,15 +525,15 @@ async fn diagnose(
 ) -> Result<Diagnosis, StoreError> {
     let rows: Vec<Diagnosis> = db
         .all(db.statement(
-            "SELECT c.channel_id, c.customer_id, c.status, c.version, c.expires_at, \
+            &format!("SELECT c.channel_id, c.customer_id, c.status, c.version, c.expires_at, \
                 (SELECT 1 FROM prices p JOIN variants v ON v.sku = p.sku JOIN products pr ON pr.id = v.product_id \
                    WHERE p.sku = ?3 AND pr.status = 'published' AND p.market = c.market) AS sellable, \
                 (SELECT quantity FROM cart_lines WHERE cart_id = ?1 AND (id = ?2 OR sku = ?3)) AS line_quantity, \
                 (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND (id = ?2 OR sku = ?3)) AS line_sku, \
                 (SELECT COUNT(*) FROM cart_lines WHERE cart_id = ?1) AS line_count, \
-                (SELECT on_hand - reserved FROM inventory WHERE sku = COALESCE(?3, \
-                    (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND id = ?2))) AS available \
+                {} AS available \
              FROM (SELECT 1) LEFT JOIN carts c ON c.id = ?1",
+            available_to_cart("?1", "COALESCE(?3, (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND id = ?2))")),
             &[text(cart_id), text(line_id.unwrap_or("")), sku.map_or(JsValue::NULL, text)],
         )?)
         .await?;

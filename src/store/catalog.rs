@@ -171,11 +171,14 @@ pub fn rows_of(
         "SELECT p.id AS product_id, p.handle, p.title, p.description, \
                 v.sku, v.title AS variant_title, v.tax_class, v.weight_grams, \
                 pr.amount_minor AS price_minor, \
-                COALESCE(i.on_hand - i.reserved, 0) AS available_quantity \
+                COALESCE((SELECT SUM(lv.on_hand - lv.reserved) FROM inventory_levels lv \
+                  JOIN locations loc ON loc.id = lv.location \
+                  WHERE lv.sku = v.sku AND (loc.countries = '[]' OR EXISTS (SELECT 1 FROM json_each(loc.countries) lc \
+                    WHERE lc.value IN (SELECT value FROM json_each((SELECT countries FROM markets WHERE code = ?1)))))), 0) \
+                  AS available_quantity \
          FROM products p \
          JOIN variants v ON v.product_id = p.id \
          JOIN prices pr ON pr.sku = v.sku AND pr.market = ?1 AND pr.currency = ?2 \
-         LEFT JOIN inventory i ON i.sku = v.sku \
          WHERE p.status = 'published' AND (?3 IS NULL OR v.sku IN (SELECT value FROM json_each(?3))) \
          ORDER BY p.handle, v.position, v.sku",
         &[

@@ -4,9 +4,9 @@
 //! writes `order.placed` and any `inventory.low` to the outbox. All or nothing.
 
 use crate::app::ports::{Placement, StoreError};
-use crate::domain::events::EventType;
+use crate::domain::stock::StockPicture;
 use crate::store::d1::{decode, int, json_text, text, Db};
-use crate::store::D1Store;
+use crate::store::{levels, D1Store};
 use serde_json::json;
 
 impl D1Store {
@@ -16,27 +16,20 @@ impl D1Store {
         number_placed(results)
     }
 
-    /// `OrderStore::available`: one read.
-    pub(super) async fn available_stock(
-        &self,
-        skus: &[String],
-    ) -> Result<Vec<(String, i64)>, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Row {
-            sku: String,
-            available: Option<i64>,
-        }
-        let rows: Vec<Row> = self
+    /// `OrderStore::stock`: one read.
+    pub(super) async fn stock_picture(&self, skus: &[String]) -> Result<StockPicture, StoreError> {
+        let result = self
             .db
-            .all(self.db.statement(
-                "SELECT value AS sku, (SELECT on_hand - reserved FROM inventory WHERE sku = value) AS available FROM json_each(?1)",
-                &[json_text(&json!(skus))],
-            )?)
-            .await?;
-        Ok(rows
+            .batch(vec![levels::picture(
+                &self.db,
+                "SELECT value FROM json_each(?1)",
+                json_text(&json!(skus)),
+            )?])
+            .await?
             .into_iter()
-            .filter_map(|r| Some((r.sku, r.available?)))
-            .collect())
+            .next()
+            .ok_or_else(|| StoreError::Corrupt("stock picture: no result".into()))?;
+        levels::decode_picture(result)
     }
 }
 
@@ -66,14 +59,10 @@ pub(super) fn place_statements(
         &p.discounts,
         p.low_stock_threshold,
     );
-    let qty = json!(p
-        .reserve
-        .iter()
-        .map(|(sku, q)| json!({"sku": sku, "q": q}))
-        .collect::<Vec<_>>());
     let lines = json!(r.lines.iter().enumerate().map(|(i, l)| json!({
         "id": l.id, "position": i, "sku": l.sku, "title": l.title, "quantity": l.quantity, "unit_price": l.unit_price,
         "subtotal": l.subtotal, "discount": l.discount, "tax": l.tax, "total": l.total,
+        "allocations": l.allocations,
     })).collect::<Vec<_>>());
     let placed = &p.placed;
     let ids = json!(applied);
@@ -84,19 +73,10 @@ pub(super) fn place_statements(
             &[text(p.cart_id), int(p.cart_version)],
         )?);
     }
+    // The reservation, per location: a CHECK (reserved <= on_hand) aborts the batch rather
+    // than oversell.
+    out.extend(levels::apply(db, &p.reserve, now)?);
     out.extend([
-        db.statement(
-            "INSERT INTO write_guards (ok) SELECT 0 WHERE (SELECT COUNT(*) FROM inventory WHERE sku IN \
-               (SELECT json_extract(value, '$.sku') FROM json_each(?1))) < json_array_length(?1)",
-            &[json_text(&qty)],
-        )?,
-        // The reservation: the CHECK (reserved <= on_hand) aborts the batch rather than oversell.
-        db.statement(
-            "UPDATE inventory SET reserved = reserved + (SELECT json_extract(value, '$.q') FROM json_each(?1) \
-               WHERE json_extract(value, '$.sku') = inventory.sku), updated_at = ?2 \
-             WHERE sku IN (SELECT json_extract(value, '$.sku') FROM json_each(?1))",
-            &[json_text(&qty), text(now)],
-        )?,
         db.statement(
             "INSERT INTO order_counters (market, last) VALUES (?1, 1) ON CONFLICT (market) DO UPDATE SET last = last + 1",
             &[text(&r.market)],
@@ -119,11 +99,11 @@ pub(super) fn place_statements(
             ],
         )?,
         db.statement(
-            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total) \
+            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total, allocations) \
              SELECT json_extract(value, '$.id'), ?2, json_extract(value, '$.position'), json_extract(value, '$.sku'), \
                json_extract(value, '$.title'), json_extract(value, '$.quantity'), json_extract(value, '$.unit_price'), \
                json_extract(value, '$.subtotal'), json_extract(value, '$.discount'), json_extract(value, '$.tax'), \
-               json_extract(value, '$.total') FROM json_each(?1)",
+               json_extract(value, '$.total'), json(json_extract(value, '$.allocations')) FROM json_each(?1)",
             &[json_text(&lines), text(&r.id)],
         )?,
         // Closes the cart (an exchange has none: the id matches no cart).
@@ -143,27 +123,8 @@ pub(super) fn place_statements(
                 int(placed.sequence),
             ],
         )?,
-        // inventory.low for each SKU (its payload is `domain::events::InventoryLow`, computed here
-        // from the stock after the reservation) this order takes to the threshold or below.
-        db.statement(
-            "INSERT INTO aggregate_sequences (aggregate, last) \
-             SELECT 'sku:' || i.sku, 1 FROM inventory i JOIN json_each(?1) q ON json_extract(q.value, '$.sku') = i.sku \
-             WHERE i.on_hand - i.reserved <= ?2 AND i.on_hand - i.reserved + json_extract(q.value, '$.q') > ?2 \
-             ON CONFLICT (aggregate) DO UPDATE SET last = last + 1",
-            &[json_text(&qty), int(threshold)],
-        )?,
-        db.statement(
-            "INSERT INTO outbox (id, type, aggregate, sequence, payload, created_at) \
-             SELECT x.id, ?4, x.sku, x.seq, json_object('id', x.id, 'type', ?4, 'version', 1, \
-                'created_at', ?3, 'sequence', x.seq, 'data', json_object('sku', x.sku, 'on_hand', x.on_hand, \
-                'reserved', x.reserved, 'available', x.on_hand - x.reserved, 'threshold', ?2)), ?3 \
-             FROM (SELECT 'evt_' || lower(hex(randomblob(16))) AS id, i.sku, i.on_hand, i.reserved, s.last AS seq \
-                   FROM inventory i JOIN json_each(?1) q ON json_extract(q.value, '$.sku') = i.sku \
-                   JOIN aggregate_sequences s ON s.aggregate = 'sku:' || i.sku \
-                   WHERE i.on_hand - i.reserved <= ?2 AND i.on_hand - i.reserved + json_extract(q.value, '$.q') > ?2) x",
-            &[json_text(&qty), int(threshold), text(now), text(EventType::InventoryLow.as_str())],
-        )?,
     ]);
+    out.extend(levels::low_after_moves(db, &p.reserve, threshold, now)?);
     if !applied.is_empty() {
         out.push(db.statement(
             "UPDATE discounts SET times_used = times_used + 1 WHERE id IN (SELECT value FROM json_each(?1))",

@@ -51,6 +51,12 @@ impl IdempotencyStore for D1Store {
         ];
         if let Some(cart_id) = cart {
             batch.extend(cart_reads(db, cart_id)?);
+            // Where the cart's stock is, for the checkout's allocation.
+            batch.push(crate::store::levels::picture(
+                db,
+                "SELECT sku FROM cart_lines WHERE cart_id = ?1",
+                text(cart_id),
+            )?);
         }
         let mut results = db.batch(batch).await?.into_iter().skip(1);
         let record = results
@@ -59,7 +65,17 @@ impl IdempotencyStore for D1Store {
             .transpose()?
             .and_then(|rows| rows.into_iter().next());
         let cart = match cart {
-            Some(_) => decode_cart(results.collect())?,
+            Some(_) => {
+                let mut rest: Vec<_> = results.collect();
+                let picture = match rest.pop() {
+                    Some(r) => crate::store::levels::decode_picture(r)?,
+                    None => Default::default(),
+                };
+                decode_cart(rest)?.map(|mut data| {
+                    data.picture = picture;
+                    data
+                })
+            }
             None => None,
         };
         Ok((record, cart))

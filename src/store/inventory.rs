@@ -3,22 +3,36 @@
 //! from the levels even under concurrent writes. The table's CHECKs refuse a level below zero
 //! or below what is reserved.
 
-use crate::store::d1::{decode, int, text, Db, StoreError};
+use crate::domain::stock::SyncItem;
+use crate::store::d1::{decode, int, json_param, text, Db, StoreError};
+use crate::store::levels;
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
 
+/// Stock of a SKU at one location.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocationLevel {
+    pub location: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+}
+
+/// Stock of a SKU: totals over its locations, and each location's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Level {
     pub sku: String,
     pub on_hand: i64,
     pub reserved: i64,
     pub available: i64,
+    pub locations: Vec<LocationLevel>,
 }
 
 #[derive(Deserialize)]
 struct LevelRow {
     known: Option<i64>,
-    on_hand: Option<i64>,
-    reserved: Option<i64>,
+    location_known: Option<i64>,
+    levels: String,
 }
 
 #[derive(Deserialize)]
@@ -26,16 +40,58 @@ struct Code {
     code: String,
 }
 
-/// The SKU's level (`None` when the SKU is neither a variant nor stocked) and every market
-/// code, for refreshing snapshots: one round trip.
-pub async fn level(db: &Db, sku: &str) -> Result<(Option<Level>, bool, Vec<String>), StoreError> {
+/// What a stock write finds first.
+pub struct Current {
+    /// `None` when the SKU has no stock anywhere yet.
+    pub level: Option<Level>,
+    /// A variant has this SKU.
+    pub known: bool,
+    /// The location asked for exists.
+    pub location_known: bool,
+    /// Every market code, for refreshing snapshots.
+    pub markets: Vec<String>,
+}
+
+/// The SQL of a SKU's level (`?1`) with its locations, by location id.
+const LEVEL_SQL: &str = "SELECT (SELECT 1 FROM variants WHERE sku = ?1) AS known, \
+       (SELECT 1 FROM locations WHERE id = ?2) AS location_known, \
+       (SELECT json_group_array(json_object('location', location, 'on_hand', on_hand, 'reserved', reserved, \
+          'available', on_hand - reserved)) FROM (SELECT * FROM inventory_levels WHERE sku = ?1 ORDER BY location)) AS levels";
+
+fn level_of(sku: &str, row: LevelRow) -> Result<(Option<Level>, bool, bool), StoreError> {
+    let locations: Vec<LocationLevel> = serde_json::from_str(&row.levels)
+        .map_err(|e| StoreError::Corrupt(format!("levels of {sku}: {e}")))?;
+    let level = (!locations.is_empty()).then(|| {
+        let (on_hand, reserved) = locations
+            .iter()
+            .fold((0, 0), |(h, r), l| (h + l.on_hand, r + l.reserved));
+        Level {
+            sku: sku.to_string(),
+            on_hand,
+            reserved,
+            available: on_hand - reserved,
+            locations,
+        }
+    });
+    Ok((level, row.known.is_some(), row.location_known.is_some()))
+}
+
+fn decode_level(
+    sku: &str,
+    result: worker::D1Result,
+) -> Result<(Option<Level>, bool, bool), StoreError> {
+    let row = decode::<LevelRow>(result)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Corrupt(format!("no level row for {sku}")))?;
+    level_of(sku, row)
+}
+
+/// The SKU's stock, whether `location` exists, and every market code: one round trip.
+pub async fn level(db: &Db, sku: &str, location: &str) -> Result<Current, StoreError> {
     let results = db
         .batch(vec![
-            db.statement(
-                "SELECT (SELECT 1 FROM variants WHERE sku = ?1) AS known, i.on_hand, i.reserved \
-                 FROM (SELECT 1) LEFT JOIN inventory i ON i.sku = ?1",
-                &[text(sku)],
-            )?,
+            db.statement(LEVEL_SQL, &[text(sku), text(location)])?,
             db.statement("SELECT code FROM markets ORDER BY code", &[])?,
         ])
         .await?;
@@ -45,51 +101,50 @@ pub async fn level(db: &Db, sku: &str) -> Result<(Option<Level>, bool, Vec<Strin
             "inventory batch returned too few results".into(),
         ));
     };
-    let row = decode::<LevelRow>(row)?.into_iter().next();
+    let (level, known, location_known) = decode_level(sku, row)?;
     let markets = decode::<Code>(markets)?
         .into_iter()
         .map(|c| c.code)
         .collect();
-    let Some(row) = row else {
-        return Ok((None, false, markets));
-    };
-    let known = row.known.is_some();
-    let level = match (row.on_hand, row.reserved) {
-        (Some(on_hand), Some(reserved)) => Some(Level {
-            sku: sku.to_string(),
-            on_hand,
-            reserved,
-            available: on_hand - reserved,
-        }),
-        _ => None,
-    };
-    Ok((level, known, markets))
+    Ok(Current {
+        level,
+        known,
+        location_known,
+        markets,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Adjustment {
     pub id: String,
     pub sku: String,
+    pub location: String,
     pub delta: i64,
     pub reason: String,
-    /// on_hand after the change.
+    /// on_hand at the location after the change.
     pub on_hand: i64,
     pub created_at: String,
 }
 
-/// Applies a change and records it; returns the new level. `Refused` when it would take
-/// on_hand below zero or below reserved. One round trip.
-pub async fn apply(
-    db: &Db,
-    sku: &str,
-    set_on_hand: Option<i64>,
-    delta: Option<i64>,
-    reason: &str,
-    adjustment_id: &str,
-    now: &str,
-) -> Result<Level, StoreError> {
+/// What one stock write does at one location.
+pub struct Change<'a> {
+    pub sku: &'a str,
+    pub location: &'a str,
+    /// The new on hand, or `None` with a `delta`.
+    pub set_on_hand: Option<i64>,
+    pub delta: Option<i64>,
+    pub reason: &'a str,
+    pub adjustment_id: &'a str,
+    /// `inventory.low` fires when the change takes available stock to this or below.
+    pub low_stock_threshold: i64,
+}
+
+/// Applies a change at a location and records it, with `inventory.low` where due; returns the
+/// SKU's stock after. `Refused` when it would take on_hand below zero or below what is
+/// reserved there. One round trip.
+pub async fn apply(db: &Db, c: &Change<'_>, now: &str) -> Result<Level, StoreError> {
     // New on_hand as SQL over the current row: either the value set or on_hand + delta.
-    let (new_on_hand, param) = match (set_on_hand, delta) {
+    let (new_on_hand, param) = match (c.set_on_hand, c.delta) {
         (Some(v), _) => ("?3", v),
         (None, Some(d)) => ("on_hand + ?3", d),
         (None, None) => {
@@ -98,37 +153,42 @@ pub async fn apply(
             ))
         }
     };
-    let results = db
-        .batch(vec![
-            db.statement(
-                "INSERT INTO inventory (sku, on_hand, reserved, updated_at) VALUES (?1, 0, 0, ?2) \
-                 ON CONFLICT (sku) DO NOTHING",
-                &[text(sku), text(now)],
-            )?,
-            db.statement(
-                &format!(
-                    "INSERT INTO inventory_adjustments (id, sku, delta, on_hand, reason, created_at) \
-                     SELECT ?4, sku, ({new_on_hand}) - on_hand, {new_on_hand}, ?5, ?2 FROM inventory WHERE sku = ?1"
-                ),
-                &[text(sku), text(now), int(param), text(adjustment_id), text(reason)],
-            )?,
-            db.statement(
-                &format!("UPDATE inventory SET on_hand = {new_on_hand}, updated_at = ?2 WHERE sku = ?1"),
-                &[text(sku), text(now), int(param)],
-            )?,
-            db.statement(
-                "SELECT sku, on_hand, reserved, on_hand - reserved AS available FROM inventory WHERE sku = ?1",
-                &[text(sku)],
-            )?,
-        ])
-        .await?;
-    results
-        .into_iter()
-        .nth(3)
-        .map(decode::<Level>)
-        .transpose()?
-        .and_then(|rows| rows.into_iter().next())
-        .ok_or_else(|| StoreError::Corrupt(format!("inventory row {sku} missing after write")))
+    let (sku, location) = (text(c.sku), text(c.location));
+    let mut batch = vec![
+        db.statement(
+            "INSERT INTO inventory_levels (sku, location, on_hand, reserved, updated_at) VALUES (?1, ?2, 0, 0, ?3) \
+             ON CONFLICT (sku, location) DO NOTHING",
+            &[sku.clone(), location.clone(), text(now)],
+        )?,
+        db.statement(
+            &format!(
+                "INSERT INTO inventory_adjustments (id, sku, location, delta, on_hand, reason, created_at) \
+                 SELECT ?4, sku, location, ({new_on_hand}) - on_hand, {new_on_hand}, ?5, ?6 \
+                 FROM inventory_levels WHERE sku = ?1 AND location = ?2"
+            ),
+            &[sku.clone(), location.clone(), int(param), text(c.adjustment_id), text(c.reason), text(now)],
+        )?,
+        db.statement(
+            &format!(
+                "UPDATE inventory_levels SET on_hand = {new_on_hand}, updated_at = ?4 WHERE sku = ?1 AND location = ?2"
+            ),
+            &[sku.clone(), location.clone(), int(param), text(now)],
+        )?,
+    ];
+    batch.extend(levels::low(
+        db,
+        "SELECT sku, location AS loc, -delta AS q FROM inventory_adjustments WHERE id = ?1",
+        text(c.adjustment_id),
+        c.low_stock_threshold,
+        now,
+    )?);
+    batch.push(db.statement(LEVEL_SQL, &[sku, location])?);
+    let last = db.batch(batch).await?.into_iter().last();
+    let result =
+        last.ok_or_else(|| StoreError::Corrupt(format!("no level of {} after write", c.sku)))?;
+    decode_level(c.sku, result)?
+        .0
+        .ok_or_else(|| StoreError::Corrupt(format!("inventory of {} missing after write", c.sku)))
 }
 
 /// The audit trail of a SKU, newest first, after `(created_at, id)` of the cursor.
@@ -140,10 +200,212 @@ pub async fn adjustments(
 ) -> Result<Vec<Adjustment>, StoreError> {
     let (at, id) = after.unwrap_or_else(|| ("9999".into(), String::new()));
     db.all(db.statement(
-        "SELECT id, sku, delta, reason, on_hand, created_at FROM inventory_adjustments \
+        "SELECT id, sku, location, delta, reason, on_hand, created_at FROM inventory_adjustments \
          WHERE sku = ?1 AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
          ORDER BY created_at DESC, id DESC LIMIT ?4",
         &[text(sku), text(&at), text(&id), int(limit as i64)],
     )?)
     .await
+}
+
+/// A sync as recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncRecord {
+    pub id: String,
+    pub body_hash: String,
+    pub items: i64,
+    pub changed: i64,
+    pub created_at: String,
+}
+
+/// A sync to apply.
+pub struct Sync<'a> {
+    pub id: &'a str,
+    /// The admin it is scoped to, and its Idempotency-Key if sent.
+    pub scope: &'a str,
+    pub key: Option<&'a str>,
+    pub body_hash: &'a str,
+    pub actor: &'a str,
+    pub items: &'a [SyncItem],
+    pub low_stock_threshold: i64,
+}
+
+/// What a refused sync ran into (one read).
+pub struct SyncRefusal {
+    /// The sync already recorded under the same key.
+    pub earlier: Option<SyncRecord>,
+    /// The first item naming a SKU no variant has, or a location that does not exist.
+    pub unknown: Option<(usize, &'static str)>,
+    /// The first item that would take on hand below zero or below what is reserved, with
+    /// the on hand and reserved units there.
+    pub below: Option<(usize, i64, i64)>,
+}
+
+const SYNC_COLUMNS: &str = "id, body_hash, items, changed, created_at";
+
+/// Applies a sync all or nothing, with its adjustments (only where on hand changes) and
+/// `inventory.low` where due; returns its record and every market code (to refresh
+/// snapshots). One round trip; `Refused` when the key was used, an item is unknown, or one
+/// would go below what is reserved ([`sync_refusal`] says which).
+pub async fn sync(
+    db: &Db,
+    s: &Sync<'_>,
+    now: &str,
+) -> Result<(SyncRecord, Vec<String>), StoreError> {
+    let items = json_param(&serde_json::json!(s.items));
+    let id = text(s.id);
+    let new_on_hand = "CASE WHEN json_extract(q.value, '$.on_hand') IS NOT NULL THEN json_extract(q.value, '$.on_hand') \
+                       ELSE v.on_hand + json_extract(q.value, '$.delta') END";
+    let mut batch = vec![
+        db.statement(
+            "INSERT INTO inventory_syncs (id, scope, idem_key, body_hash, items, actor, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                id.clone(),
+                text(s.scope),
+                s.key.map_or(JsValue::NULL, text),
+                text(s.body_hash),
+                int(s.items.len() as i64),
+                text(s.actor),
+                text(now),
+            ],
+        )?,
+        db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 FROM json_each(?1) q \
+             WHERE json_extract(q.value, '$.sku') NOT IN (SELECT sku FROM variants) \
+                OR json_extract(q.value, '$.location') NOT IN (SELECT id FROM locations) LIMIT 1",
+            std::slice::from_ref(&items),
+        )?,
+        db.statement(
+            "INSERT OR IGNORE INTO inventory_levels (sku, location, on_hand, reserved, updated_at) \
+             SELECT json_extract(value, '$.sku'), json_extract(value, '$.location'), 0, 0, ?2 FROM json_each(?1)",
+            &[items.clone(), text(now)],
+        )?,
+        db.statement(
+            &format!(
+                "INSERT INTO inventory_adjustments (id, sku, location, delta, on_hand, reason, created_at, sync_id) \
+                 SELECT ?2 || '_' || q.key, v.sku, v.location, ({new_on_hand}) - v.on_hand, {new_on_hand}, \
+                   COALESCE(json_extract(q.value, '$.reason'), 'sync ' || ?2), ?3, ?2 \
+                 FROM json_each(?1) q JOIN inventory_levels v ON v.sku = json_extract(q.value, '$.sku') \
+                   AND v.location = json_extract(q.value, '$.location') \
+                 WHERE ({new_on_hand}) != v.on_hand"
+            ),
+            &[items, id.clone(), text(now)],
+        )?,
+        // The CHECKs refuse a level below zero or below what is reserved: nothing is applied.
+        db.statement(
+            "UPDATE inventory_levels SET on_hand = (SELECT a.on_hand FROM inventory_adjustments a WHERE a.sync_id = ?1 \
+                AND a.sku = inventory_levels.sku AND a.location = inventory_levels.location), updated_at = ?2 \
+             WHERE (sku, location) IN (SELECT sku, location FROM inventory_adjustments WHERE sync_id = ?1)",
+            &[id.clone(), text(now)],
+        )?,
+        db.statement(
+            "UPDATE inventory_syncs SET changed = (SELECT COUNT(*) FROM inventory_adjustments WHERE sync_id = ?1) WHERE id = ?1",
+            std::slice::from_ref(&id),
+        )?,
+    ];
+    batch.extend(levels::low(
+        db,
+        "SELECT sku, location AS loc, -delta AS q FROM inventory_adjustments WHERE sync_id = ?1",
+        id.clone(),
+        s.low_stock_threshold,
+        now,
+    )?);
+    batch.push(db.statement("SELECT code FROM markets ORDER BY code", &[])?);
+    batch.push(db.statement(
+        &format!("SELECT {SYNC_COLUMNS} FROM inventory_syncs WHERE id = ?1"),
+        &[id],
+    )?);
+    let mut results = db.batch(batch).await?.into_iter().rev();
+    let record = results
+        .next()
+        .map(decode::<SyncRecord>)
+        .transpose()?
+        .and_then(|r| r.into_iter().next())
+        .ok_or_else(|| StoreError::Corrupt(format!("sync {} missing after write", s.id)))?;
+    let markets = results
+        .next()
+        .map(decode::<Code>)
+        .transpose()?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    Ok((record, markets))
+}
+
+/// Why a sync was refused: one read.
+pub async fn sync_refusal(db: &Db, s: &Sync<'_>) -> Result<SyncRefusal, StoreError> {
+    #[derive(Deserialize)]
+    struct Unknown {
+        i: i64,
+        sku_known: Option<i64>,
+    }
+    #[derive(Deserialize)]
+    struct Below {
+        i: i64,
+        on_hand: i64,
+        reserved: i64,
+    }
+    let items = json_param(&serde_json::json!(s.items));
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!(
+                    "SELECT {SYNC_COLUMNS} FROM inventory_syncs WHERE scope = ?1 AND idem_key = ?2"
+                ),
+                &[text(s.scope), s.key.map_or(JsValue::NULL, text)],
+            )?,
+            db.statement(
+                "SELECT CAST(q.key AS INTEGER) AS i, \
+                   (SELECT 1 FROM variants WHERE sku = json_extract(q.value, '$.sku')) AS sku_known \
+                 FROM json_each(?1) q \
+                 WHERE json_extract(q.value, '$.sku') NOT IN (SELECT sku FROM variants) \
+                    OR json_extract(q.value, '$.location') NOT IN (SELECT id FROM locations) \
+                 ORDER BY q.key LIMIT 1",
+                std::slice::from_ref(&items),
+            )?,
+            db.statement(
+                "SELECT CAST(q.key AS INTEGER) AS i, COALESCE(v.on_hand, 0) AS on_hand, COALESCE(v.reserved, 0) AS reserved \
+                 FROM json_each(?1) q LEFT JOIN inventory_levels v ON v.sku = json_extract(q.value, '$.sku') \
+                   AND v.location = json_extract(q.value, '$.location') \
+                 WHERE COALESCE(json_extract(q.value, '$.on_hand'), COALESCE(v.on_hand, 0) + json_extract(q.value, '$.delta')) \
+                   < COALESCE(v.reserved, 0) \
+                 ORDER BY q.key LIMIT 1",
+                &[items],
+            )?,
+        ])
+        .await?;
+    let mut r = results.into_iter();
+    let earlier = r
+        .next()
+        .map(decode::<SyncRecord>)
+        .transpose()?
+        .and_then(|x| x.into_iter().next());
+    let unknown = r
+        .next()
+        .map(decode::<Unknown>)
+        .transpose()?
+        .and_then(|x| x.into_iter().next())
+        .map(|u| {
+            (
+                u.i as usize,
+                if u.sku_known.is_some() {
+                    "location"
+                } else {
+                    "sku"
+                },
+            )
+        });
+    let below = r
+        .next()
+        .map(decode::<Below>)
+        .transpose()?
+        .and_then(|x| x.into_iter().next())
+        .map(|b| (b.i as usize, b.on_hand, b.reserved));
+    Ok(SyncRefusal {
+        earlier,
+        unknown,
+        below,
+    })
 }

@@ -21,6 +21,7 @@ pub mod idempotency;
 #[cfg(feature = "backoffice")]
 pub mod inventory;
 pub mod kv;
+pub mod levels;
 #[cfg(feature = "backoffice")]
 pub mod locations;
 #[cfg(feature = "backoffice")]

@@ -10,9 +10,10 @@ use crate::domain::order::{
     BalancePayment, FulfillmentStatus, Order, OrderChange, OrderKind, OrderLine, OrderStatus,
     PaymentMethod, PaymentStatus, Refund,
 };
+use crate::domain::stock::StockPicture;
 use crate::store::after_sale;
 use crate::store::d1::{decode, int, text, Db, StoreError};
-use crate::store::D1Store;
+use crate::store::{levels, D1Store};
 use serde::Deserialize;
 use serde_json::json;
 use worker::D1PreparedStatement;
@@ -66,6 +67,7 @@ struct LineRow {
     returned_quantity: i64,
     refunded_minor: i64,
     last_fulfilled_at: Option<String>,
+    allocations: String,
 }
 
 impl From<LineRow> for OrderLine {
@@ -86,6 +88,8 @@ impl From<LineRow> for OrderLine {
             returned_quantity: l.returned_quantity,
             refunded_amount: l.refunded_minor,
             last_fulfilled_at: l.last_fulfilled_at,
+            // Written only by this code; unreadable allocations show as none.
+            allocations: serde_json::from_str(&l.allocations).unwrap_or_default(),
         }
     }
 }
@@ -149,7 +153,7 @@ impl OrderRow {
 /// The columns of an order line row, read the same way for one order and for a page of them.
 const LINE_COLUMNS: &str =
     "order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, \
-     fulfilled_quantity, refunded_quantity, refunded_unfulfilled, returned_quantity, refunded_minor, last_fulfilled_at";
+     fulfilled_quantity, refunded_quantity, refunded_unfulfilled, returned_quantity, refunded_minor, last_fulfilled_at, allocations";
 
 const COLUMNS: &str = "id, number, channel_id, cart_id, market, customer_id, status, payment_status, fulfillment_status, \
      payment_provider, payment_reference, total_minor, paid_minor, currency, shipping_refunded, cancel_reason, body, pay_by, \
@@ -213,8 +217,8 @@ impl OrderStore for D1Store {
         self.place_order(placement).await
     }
 
-    async fn available(&self, skus: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
-        self.available_stock(skus).await
+    async fn stock(&self, skus: &[String]) -> Result<StockPicture, StoreError> {
+        self.stock_picture(skus).await
     }
 
     async fn apply(
@@ -353,12 +357,8 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
         .lines
         .iter()
         .map(|l| json!({"id": l.id, "f": l.fulfilled_quantity, "r": l.refunded_quantity, "u": l.refunded_unfulfilled,
-                        "ret": l.returned_quantity, "m": l.refunded_amount, "at": l.last_fulfilled_at}))
-        .collect::<Vec<_>>());
-    let stock = json!(change
-        .stock
-        .iter()
-        .map(|m| json!({"sku": m.sku, "release": m.release, "ship": m.ship}))
+                        "ret": l.returned_quantity, "m": l.refunded_amount, "at": l.last_fulfilled_at,
+                        "al": l.allocations}))
         .collect::<Vec<_>>());
     let now = &r.updated_at;
     let mut out = vec![
@@ -395,7 +395,8 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
                refunded_unfulfilled = (SELECT json_extract(value, '$.u') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
                returned_quantity = (SELECT json_extract(value, '$.ret') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
                refunded_minor = (SELECT json_extract(value, '$.m') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
-               last_fulfilled_at = (SELECT json_extract(value, '$.at') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id) \
+               last_fulfilled_at = (SELECT json_extract(value, '$.at') FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id), \
+               allocations = (SELECT json(json_extract(value, '$.al')) FROM json_each(?1) WHERE json_extract(value, '$.id') = order_lines.id) \
              WHERE order_id = ?2 AND id IN (SELECT json_extract(value, '$.id') FROM json_each(?1))",
             &[crate::store::d1::json_text(&lines), text(&r.id)],
         )?,
@@ -403,15 +404,9 @@ fn transition(db: &Db, change: &OrderChange) -> Result<Vec<D1PreparedStatement>,
     if change.records.edited {
         out.extend(edited_lines(db, r)?);
     }
-    if !change.stock.is_empty() {
-        out.push(db.statement(
-            "UPDATE inventory SET \
-               reserved = reserved - (SELECT SUM(json_extract(value, '$.release') + json_extract(value, '$.ship')) FROM json_each(?1) WHERE json_extract(value, '$.sku') = inventory.sku), \
-               on_hand = on_hand - (SELECT SUM(json_extract(value, '$.ship')) FROM json_each(?1) WHERE json_extract(value, '$.sku') = inventory.sku), \
-               updated_at = ?2 \
-             WHERE sku IN (SELECT json_extract(value, '$.sku') FROM json_each(?1))",
-            &[crate::store::d1::json_text(&stock), text(now)],
-        )?);
+    out.extend(levels::apply(db, &change.stock, now)?);
+    if let Some(threshold) = change.records.low_stock_threshold {
+        out.extend(levels::low_after_moves(db, &change.stock, threshold, now)?);
     }
     let records = &change.records;
     if !records.restock.is_empty() {
@@ -458,7 +453,7 @@ fn edited_lines(db: &Db, r: &Order) -> Result<Vec<D1PreparedStatement>, StoreErr
         .enumerate()
         .map(|(i, l)| json!({"id": l.id, "position": i, "sku": l.sku, "title": l.title, "quantity": l.quantity,
                               "unit_price": l.unit_price, "subtotal": l.subtotal, "discount": l.discount,
-                              "tax": l.tax, "total": l.total}))
+                              "tax": l.tax, "total": l.total, "al": l.allocations}))
         .collect::<Vec<_>>());
     let lines = crate::store::d1::json_text(&lines);
     Ok(vec![
@@ -472,15 +467,15 @@ fn edited_lines(db: &Db, r: &Order) -> Result<Vec<D1PreparedStatement>, StoreErr
             &[text(&r.id), lines.clone()],
         )?,
         db.statement(
-            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total) \
+            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total, allocations) \
              SELECT json_extract(value, '$.id'), ?1, json_extract(value, '$.position'), json_extract(value, '$.sku'), \
                     json_extract(value, '$.title'), json_extract(value, '$.quantity'), json_extract(value, '$.unit_price'), \
                     json_extract(value, '$.subtotal'), json_extract(value, '$.discount'), json_extract(value, '$.tax'), \
-                    json_extract(value, '$.total') \
+                    json_extract(value, '$.total'), json(json_extract(value, '$.al')) \
              FROM json_each(?2) WHERE true \
              ON CONFLICT (id) DO UPDATE SET position = excluded.position, quantity = excluded.quantity, \
                unit_price = excluded.unit_price, subtotal = excluded.subtotal, discount = excluded.discount, \
-               tax = excluded.tax, total = excluded.total",
+               tax = excluded.tax, total = excluded.total, allocations = excluded.allocations",
             &[text(&r.id), lines],
         )?,
     ])

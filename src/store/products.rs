@@ -183,9 +183,9 @@ fn upsert_chunk(
             &[prices],
         )?,
         db.statement(
-            "INSERT INTO inventory (sku, on_hand, reserved, updated_at) \
-             SELECT json_extract(value, '$.sku'), 0, 0, ?2 FROM json_each(?1) WHERE true \
-             ON CONFLICT (sku) DO NOTHING",
+            "INSERT INTO inventory_levels (sku, location, on_hand, reserved, updated_at) \
+             SELECT json_extract(value, '$.sku'), 'main', 0, 0, ?2 FROM json_each(?1) WHERE true \
+             ON CONFLICT (sku, location) DO NOTHING",
             &[variants, text(now)],
         )?,
     ])

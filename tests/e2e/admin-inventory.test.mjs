@@ -20,7 +20,13 @@ const level = (sku, headers = reader) => stack.bo(`/admin/v1/inventory/${sku}`, 
 test("GET shows on_hand, reserved and available; SKUs are case-insensitive", async () => {
   const res = await level("apron-nat");
   assert.equal(res.status, 200);
-  assert.deepEqual(res.body, { sku: "APRON-NAT", on_hand: 25, reserved: 0, available: 25 });
+  assert.deepEqual(res.body, {
+    sku: "APRON-NAT",
+    on_hand: 25,
+    reserved: 0,
+    available: 25,
+    locations: [{ location: "main", on_hand: 25, reserved: 0, available: 25 }],
+  });
   envelope(assert, await level("NO-SUCH-SKU"), 404, "not_found");
   envelope(assert, await level("bad sku!"), 400, "invalid_parameter");
 });
@@ -28,11 +34,17 @@ test("GET shows on_hand, reserved and available; SKUs are case-insensitive", asy
 test("setting a count and adjusting it write the audit trail, newest first", async () => {
   const set = await stack.bo("/admin/v1/inventory/KNIFE-20", { method: "PUT", headers: writer, json: { on_hand: 20, reason: "cycle count" } });
   assert.equal(set.status, 200, set.text);
-  assert.deepEqual(set.body, { sku: "KNIFE-20", on_hand: 20, reserved: 0, available: 20 });
+  assert.deepEqual(set.body, {
+    sku: "KNIFE-20",
+    on_hand: 20,
+    reserved: 0,
+    available: 20,
+    locations: [{ location: "main", on_hand: 20, reserved: 0, available: 20 }],
+  });
   const adj = await stack.bo("/admin/v1/inventory/knife-20/adjustments", { method: "POST", headers: writer, json: { delta: -3, reason: "damaged in transit" } });
   assert.equal(adj.status, 201, adj.text);
   assert.match(adj.body.id, /^adj_[0-9a-f]{32}$/);
-  assert.deepEqual({ ...adj.body, id: "*", created_at: "*" }, { id: "*", sku: "KNIFE-20", delta: -3, reason: "damaged in transit", on_hand: 17, reserved: 0, available: 17, created_at: "*" });
+  assert.deepEqual({ ...adj.body, id: "*", created_at: "*" }, { id: "*", sku: "KNIFE-20", location: "main", delta: -3, reason: "damaged in transit", on_hand: 17, reserved: 0, available: 17, created_at: "*" });
   const trail = await stack.bo("/admin/v1/inventory/KNIFE-20/adjustments", { headers: reader });
   assert.equal(trail.status, 200);
   assert.deepEqual(trail.body.data.map((a) => [a.delta, a.on_hand, a.reason]), [[-3, 17, "damaged in transit"], [12, 20, "cycle count"]]);
@@ -44,13 +56,19 @@ test("setting a count and adjusting it write the audit trail, newest first", asy
 });
 
 test("stock never goes below zero nor below what is reserved, and a refused change writes nothing", async () => {
-  await stack.db.prepare("UPDATE inventory SET on_hand = 10, reserved = 4 WHERE sku = 'MUG-350'").run();
+  await stack.db.prepare("UPDATE inventory_levels SET on_hand = 10, reserved = 4 WHERE location = 'main' AND sku = 'MUG-350'").run();
   const trailBefore = (await stack.db.prepare("SELECT COUNT(*) AS n FROM inventory_adjustments").first()).n;
   const below = envelope(assert, await stack.bo("/admin/v1/inventory/MUG-350/adjustments", { method: "POST", headers: writer, json: { delta: -7, reason: "x" } }), 422, "validation_failed");
   assert.equal(below.details.field, "delta");
   const set = envelope(assert, await stack.bo("/admin/v1/inventory/MUG-350", { method: "PUT", headers: writer, json: { on_hand: 3 } }), 422, "validation_failed");
   assert.equal(set.details.field, "on_hand");
-  assert.deepEqual((await level("MUG-350")).body, { sku: "MUG-350", on_hand: 10, reserved: 4, available: 6 });
+  assert.deepEqual((await level("MUG-350")).body, {
+    sku: "MUG-350",
+    on_hand: 10,
+    reserved: 4,
+    available: 6,
+    locations: [{ location: "main", on_hand: 10, reserved: 4, available: 6 }],
+  });
   assert.equal((await stack.db.prepare("SELECT COUNT(*) AS n FROM inventory_adjustments").first()).n, trailBefore);
 });
 

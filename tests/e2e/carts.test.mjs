@@ -99,7 +99,7 @@ test("20 parallel adds of distinct SKUs all land, and 20 parallel adds of one SK
   const { adminToken, bearer } = await import("./tokens.mjs");
   const imported = await stack.bo("/admin/v1/products/import", { method: "POST", headers: bearer(await adminToken({ scope: "catalog:write" })), json: { products } });
   assert.equal(imported.status, 200, imported.text);
-  await stack.db.prepare("UPDATE inventory SET on_hand = 100 WHERE sku LIKE 'PAR-%'").run();
+  await stack.db.prepare("UPDATE inventory_levels SET on_hand = 100 WHERE location = 'main' AND sku LIKE 'PAR-%'").run();
 
   const cart = await newCart("FR");
   const results = await Promise.all(products.map((_, i) => add(cart, `PAR-${i}`, 1)));
@@ -191,7 +191,7 @@ test("every bad input is refused with the envelope and changes nothing", async (
 
 test("a line stops at 999 and a cart at 250 lines", async () => {
   const cart = await newCart("FR");
-  await stack.db.prepare("UPDATE inventory SET on_hand = 5000 WHERE sku = 'GIFT-50'").run();
+  await stack.db.prepare("UPDATE inventory_levels SET on_hand = 5000 WHERE location = 'main' AND sku = 'GIFT-50'").run();
   assert.equal((await add(cart, "GIFT-50", 999)).status, 200);
   const over = envelope(assert, await add(cart, "GIFT-50", 1), 422, "validation_failed");
   assert.equal(over.details.field, "quantity");
@@ -249,7 +249,7 @@ test("warnings: a price change and a stock-out show on the cart", async () => {
   const line = (await add(cart, "OIL-500", 2)).body.lines[0].id;
   await stack.db.batch([
     stack.db.prepare("UPDATE prices SET amount_minor = 1790 WHERE sku = 'OIL-500' AND market = 'FR'"),
-    stack.db.prepare("UPDATE inventory SET on_hand = 1 WHERE sku = 'OIL-500'"),
+    stack.db.prepare("UPDATE inventory_levels SET on_hand = 1 WHERE location = 'main' AND sku = 'OIL-500'"),
   ]);
   await stack.dropSnapshot("FR");
   const c = (await stack.sf(`/v1/carts/${cart}`)).body;

@@ -152,7 +152,7 @@ test("a warm catalog read makes no D1 round trip; a missing snapshot is rebuilt 
 test("a snapshot rebuilt from D1 shows the database's current prices and stock", async () => {
   await stack.db.batch([
     stack.db.prepare("UPDATE prices SET amount_minor = 2150 WHERE sku = 'MUG-350' AND market = 'FR'"),
-    stack.db.prepare("UPDATE inventory SET on_hand = 0 WHERE sku = 'MUG-350'"),
+    stack.db.prepare("UPDATE inventory_levels SET on_hand = 0 WHERE location = 'main' AND sku = 'MUG-350'"),
   ]);
   await stack.dropSnapshot("FR");
   const res = await stack.sf("/v1/products/ceramic-mug?market=FR");

@@ -111,11 +111,11 @@ test("a checkout refused for stock goes through once stock is back (a new attemp
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
   const version = patched.body.cart.version;
   const { on_hand } = await stack.db.prepare("SELECT on_hand FROM inventory WHERE sku = 'TOWEL-2'").first();
-  await stack.db.prepare("UPDATE inventory SET on_hand = reserved + 1 WHERE sku = 'TOWEL-2'").run();
+  await stack.db.prepare("UPDATE inventory_levels SET on_hand = reserved + 1 WHERE location = 'main' AND sku = 'TOWEL-2'").run();
   const refused = await call("/api/checkout", { method: "POST", json: { market: "FR", version, attempt: "first" } });
   assert.equal(refused.status, 422);
   assert.equal(refused.body.error.code, "insufficient_stock");
-  await stack.db.prepare("UPDATE inventory SET on_hand = ?1 WHERE sku = 'TOWEL-2'").bind(on_hand).run();
+  await stack.db.prepare("UPDATE inventory_levels SET on_hand = ?1 WHERE location = 'main' AND sku = 'TOWEL-2'").bind(on_hand).run();
   const same = await call("/api/checkout", { method: "POST", json: { market: "FR", version, attempt: "first" } });
   assert.equal(same.status, 422, "the same attempt replays its answer");
   const placed = await call("/api/checkout", { method: "POST", json: { market: "FR", version, attempt: "second" } });

@@ -25,7 +25,7 @@ async function order(lines) {
 }
 
 test("every emitted event matches the JSON Schema of its type", async () => {
-  await stack.db.prepare("UPDATE inventory SET on_hand = 7 WHERE sku = 'KNIFE-20'").run();
+  await stack.db.prepare("UPDATE inventory_levels SET on_hand = 7 WHERE location = 'main' AND sku = 'KNIFE-20'").run();
   const a = await order([["KNIFE-20", 3], ["TOWEL-2", 1]]); // placed, inventory.low (7 -> 4)
   const act = (o, action, json) => stack.bo(`/admin/v1/orders/${o.id}/${action}`, { method: "POST", headers: admin, json });
   assert.equal((await act(a, "mark-paid", {})).status, 200);

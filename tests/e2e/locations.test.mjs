@@ -32,10 +32,11 @@ test("warehouses and stores are created (201), updated (200) and listed by id wi
   assert.equal(again.status, 200, again.text);
   assert.deepEqual([again.body.name, again.body.countries, again.body.address, again.body.created_at], ["Paris shop (Opéra)", ["FR", "MC"], null, shop.body.created_at]);
   assert.equal((await put("nj", { name: "New Jersey", kind: "warehouse", countries: ["US"], priority: 20 })).status, 201);
+  // The demo seeds paris-store beside main.
   const first = await stack.bo("/admin/v1/locations?limit=2", { headers: read });
   assert.deepEqual(first.body.data.map((l) => l.id), ["main", "nj"]);
   const next = await stack.bo(`/admin/v1/locations?limit=2&cursor=${encodeURIComponent(first.body.next_cursor)}`, { headers: read });
-  assert.deepEqual([next.body.data.map((l) => l.id), next.body.next_cursor], [["paris-shop"], null]);
+  assert.deepEqual([next.body.data.map((l) => l.id), next.body.next_cursor], [["paris-shop", "paris-store"], null]);
 });
 
 test("bad locations are refused naming the field, and change nothing; scopes hold", async () => {

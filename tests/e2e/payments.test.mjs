@@ -200,13 +200,13 @@ test("a Stripe outage (500, or no answer within PAYMENT_PROVIDER_TIMEOUT_MS) is 
 test("an order refused after its PaymentIntent was created (stock sold meanwhile) cancels the intent", async () => {
   const cart = await readyCart("PRESS-1L");
   const stock = await stack.db.prepare("SELECT on_hand, reserved FROM inventory WHERE sku = 'PRESS-1L'").first();
-  stripeMode = () => stack.db.prepare("UPDATE inventory SET reserved = on_hand WHERE sku = 'PRESS-1L'").run();
+  stripeMode = () => stack.db.prepare("UPDATE inventory_levels SET reserved = on_hand WHERE location = 'main' AND sku = 'PRESS-1L'").run();
   let res;
   try {
     res = await checkout(cart, "stripe");
   } finally {
     stripeMode = "ok";
-    await stack.db.prepare("UPDATE inventory SET on_hand = ?1, reserved = ?2 WHERE sku = 'PRESS-1L'").bind(stock.on_hand, stock.reserved).run();
+    await stack.db.prepare("UPDATE inventory_levels SET on_hand = ?1, reserved = ?2 WHERE location = 'main' AND sku = 'PRESS-1L'").bind(stock.on_hand, stock.reserved).run();
   }
   const err = envelope(assert, res, 422, "insufficient_stock");
   assert.equal(err.details.sku, "PRESS-1L");

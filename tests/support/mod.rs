@@ -18,8 +18,9 @@ use comptoir::domain::events::Envelope;
 use comptoir::domain::market::{Market, RoundingMode, TaxClass, TaxRounding};
 use comptoir::domain::money::Currency;
 use comptoir::domain::order::returns::Return;
-use comptoir::domain::order::{Order, OrderChange};
+use comptoir::domain::order::{Order, OrderChange, StockMove};
 use comptoir::domain::pricing::Usage;
+use comptoir::domain::stock::{Location, LocationKind, StockPicture, MAIN};
 use serde_json::json;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -205,7 +206,7 @@ impl Catalog for FakeCatalog {
 pub struct Tables {
     pub carts: BTreeMap<String, CartRecord>,
     pub lines: BTreeMap<String, Vec<LineRecord>>,
-    /// SKU -> (on hand, reserved).
+    /// SKU -> (on hand, reserved), all at the location `main` (the one location the fakes keep).
     pub inventory: BTreeMap<String, (i64, i64)>,
     /// (market, SKU) -> price, for published products.
     pub prices: BTreeMap<(String, String), i64>,
@@ -297,13 +298,46 @@ impl FakeStore {
                 .iter()
                 .filter_map(|l| t.inventory.get(&l.sku).map(|(h, r)| (l.sku.clone(), h - r)))
                 .collect(),
+            picture: FakeStore::picture(t, lines.iter().map(|l| l.sku.as_str())),
             lines,
             cart,
         })
     }
 
-    fn available(t: &Tables, sku: &str) -> i64 {
-        t.inventory.get(sku).map_or(0, |(h, r)| h - r)
+    /// Where the stock of `skus` is: all at `main`, a warehouse serving every country.
+    fn picture<'s>(t: &Tables, skus: impl Iterator<Item = &'s str>) -> StockPicture {
+        StockPicture {
+            locations: vec![Location {
+                id: MAIN.into(),
+                kind: LocationKind::Warehouse,
+                countries: vec![],
+                priority: 100,
+                pickup: false,
+            }],
+            available: skus
+                .filter_map(|s| {
+                    let (h, r) = t.inventory.get(s)?;
+                    (h > r).then(|| ((s.to_string(), MAIN.to_string()), h - r))
+                })
+                .collect(),
+        }
+    }
+
+    /// Applies stock moves at `main` (a move elsewhere finds no level row), or why refused.
+    fn moved(t: &mut Tables, moves: &[StockMove]) -> Result<(), StoreError> {
+        for m in moves {
+            let Some((on_hand, reserved)) =
+                t.inventory.get_mut(&m.sku).filter(|_| m.location == MAIN)
+            else {
+                return refused("no inventory level row");
+            };
+            *reserved -= m.release + m.ship;
+            *on_hand -= m.ship;
+            if *reserved > *on_hand || *reserved < 0 {
+                return refused("CHECK constraint failed: reserved <= on_hand");
+            }
+        }
+        Ok(())
     }
 }
 
@@ -520,15 +554,7 @@ impl FakeStore {
             cart.status = CartStatus::CheckedOut;
             cart.version += 1;
         }
-        for (sku, q) in &p.reserve {
-            let Some((on_hand, reserved)) = t.inventory.get_mut(sku) else {
-                return refused("no inventory row");
-            };
-            *reserved += q;
-            if *reserved > *on_hand {
-                return refused("CHECK constraint failed: reserved <= on_hand");
-            }
-        }
+        FakeStore::moved(t, &p.reserve)?;
         for id in &p.discounts {
             if let Some((d, used)) = t.discounts.iter_mut().find(|(d, _)| &d.id == id) {
                 *used += 1;
@@ -628,14 +654,12 @@ impl OrderStore for FakeStore {
         }
     }
 
-    async fn available(&self, skus: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+    async fn stock(&self, skus: &[String]) -> Result<StockPicture, StoreError> {
         self.trip();
-        let t = self.t.borrow();
-        Ok(skus
-            .iter()
-            .filter(|s| t.inventory.contains_key(*s))
-            .map(|s| (s.clone(), FakeStore::available(&t, s)))
-            .collect())
+        Ok(FakeStore::picture(
+            &self.t.borrow(),
+            skus.iter().map(String::as_str),
+        ))
     }
 
     async fn apply(
@@ -665,8 +689,8 @@ impl OrderStore for FakeStore {
                 return refused("CHECK constraint failed: order_lines");
             }
         }
-        for (sku, q) in &change.records.restock {
-            if let Some((on_hand, _)) = t.inventory.get_mut(sku) {
+        for (sku, location, q) in &change.records.restock {
+            if let Some((on_hand, _)) = t.inventory.get_mut(sku).filter(|_| location == MAIN) {
                 *on_hand += q;
             }
         }
@@ -680,14 +704,7 @@ impl OrderStore for FakeStore {
             }
             t.receipts.push(r.clone());
         }
-        for m in &change.stock {
-            let (on_hand, reserved) = t.inventory.get_mut(&m.sku).unwrap();
-            *reserved -= m.release + m.ship;
-            *on_hand -= m.ship;
-            if *reserved > *on_hand || *reserved < 0 {
-                return refused("CHECK constraint failed: reserved <= on_hand");
-            }
-        }
+        FakeStore::moved(&mut t, &change.stock)?;
         t.orders
             .insert(change.after.id.clone(), change.after.clone());
         t.outbox.extend(change.events.iter().cloned());
@@ -786,7 +803,7 @@ impl EditPricing for FakeStore {
         &self,
         market: &str,
         _currency: &str,
-        _skus: &[String],
+        skus: &[String],
         _codes: &[String],
     ) -> Result<Option<EditSources>, StoreError> {
         self.trip();
@@ -808,6 +825,7 @@ impl EditPricing for FakeStore {
             market: fr(),
             catalog,
             discounts: t.discounts.iter().map(|(d, _)| d.clone()).collect(),
+            stock: FakeStore::picture(&t, skus.iter().map(String::as_str)),
         }))
     }
 }
@@ -1072,6 +1090,7 @@ impl World {
             platform: &self.platform,
             refunds: &self.pay,
             timeout_ms: 1000.0,
+            low_stock_threshold: 5,
         }
     }
 

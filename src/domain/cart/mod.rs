@@ -300,8 +300,12 @@ pub struct CartData {
     /// Discounts that may apply (automatic ones and those of the cart's codes), with usage.
     pub discounts: Vec<(DiscountDef, Usage)>,
     pub shipping: Option<ShippingDef>,
-    /// Available stock (on_hand - reserved) per SKU of the cart.
+    /// Available stock (on_hand - reserved) per SKU of the cart, at the locations serving its
+    /// destination.
     pub stock: BTreeMap<String, i64>,
+    /// Its SKUs' stock per location, to allocate at checkout (read with the checkout's claim
+    /// only; empty otherwise).
+    pub picture: crate::domain::stock::StockPicture,
 }
 
 /// Finds a SKU's product and variant in the snapshot.

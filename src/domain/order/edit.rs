@@ -10,8 +10,8 @@ use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::market::Market;
 use crate::domain::money::Money;
 use crate::domain::pricing::{price, Discount, LineInput, PricingRequest, Shopper};
+use crate::domain::stock::{self, Destination, Short, StockPicture, Wanted};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 /// One change of an edit, as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,11 +56,27 @@ pub enum EditRefusal {
 }
 
 /// The order after the edit (lines, totals, total), and the stock it moves: a negative
-/// `release` reserves.
+/// `release` reserves. Units it adds are `wanted` until [`Edited::allocate`] places them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Edited {
     pub order: Order,
     pub stock: Vec<StockMove>,
+    pub wanted: Vec<Wanted>,
+}
+
+impl Edited {
+    /// Allocates the units the edit adds by checkout's rules (`stock::allocate`) and reserves
+    /// them; refused when the eligible locations cannot cover them.
+    pub fn allocate(
+        mut self,
+        picture: &StockPicture,
+        destination: Destination<'_>,
+    ) -> Result<Edited, Short> {
+        let allocations = picture.allocate(&self.wanted, destination)?;
+        self.stock.extend(self.order.hold(allocations));
+        self.wanted.clear();
+        Ok(self)
+    }
 }
 
 /// Applies `changes` to `order`. `new_line_id` names added lines.
@@ -155,8 +171,10 @@ pub fn edit(
     {
         after.status = OrderStatus::Fulfilled;
     }
+    let (stock, wanted) = stock_moves(order, &mut after);
     Ok(Edited {
-        stock: stock_moves(order, &after),
+        stock,
+        wanted,
         order: after,
     })
 }
@@ -210,7 +228,7 @@ fn reprice(
         lines: &inputs,
         codes: &codes,
         discounts: pricing.discounts,
-        usage: &BTreeMap::new(),
+        usage: &std::collections::BTreeMap::new(),
         shopper: &shopper,
         now: pricing.created_secs,
         shipping: None,
@@ -262,21 +280,39 @@ fn money_minor(v: &Value) -> Option<i64> {
     Money::parse(amount, currency).ok()?.minor_units().ok()
 }
 
-/// Per SKU, units to reserve (a negative release) or release, from the lines before and after.
-fn stock_moves(before: &Order, after: &Order) -> Vec<StockMove> {
-    let mut open: BTreeMap<&str, i64> = BTreeMap::new();
-    for l in &after.lines {
-        *open.entry(&l.sku).or_default() += l.quantity - l.fulfilled_quantity;
-    }
-    for l in &before.lines {
-        *open.entry(&l.sku).or_default() -= l.quantity - l.fulfilled_quantity;
-    }
-    open.into_iter()
-        .filter(|(_, delta)| *delta != 0)
-        .map(|(sku, delta)| StockMove {
-            sku: sku.to_string(),
-            release: -delta,
+/// Per line, the units an edit releases (from its allocations, the last first) and those it
+/// adds (to allocate); the lines after lose what they release.
+fn stock_moves(before: &Order, after: &mut Order) -> (Vec<StockMove>, Vec<Wanted>) {
+    let mut stock = Vec::new();
+    let mut wanted = Vec::new();
+    for old in &before.lines {
+        let released = match after.lines.iter_mut().find(|l| l.id == old.id) {
+            Some(line) => stock::release(&mut line.allocations, old.quantity - line.quantity),
+            None => {
+                let mut gone = old.allocations.clone();
+                stock::release(&mut gone, old.quantity - old.fulfilled_quantity)
+            }
+        };
+        stock.extend(released.into_iter().map(|(location, n)| StockMove {
+            sku: old.sku.clone(),
+            location,
+            release: n,
             ship: 0,
-        })
-        .collect()
+        }));
+    }
+    for line in &after.lines {
+        let had = before
+            .lines
+            .iter()
+            .find(|l| l.id == line.id)
+            .map_or(0, |l| l.quantity);
+        if line.quantity > had {
+            wanted.push(Wanted {
+                line_id: line.id.clone(),
+                sku: line.sku.clone(),
+                quantity: line.quantity - had,
+            });
+        }
+    }
+    (stock, wanted)
 }

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::domain::events::EventType;
+use crate::domain::stock::{self, LineAllocation};
 
+pub mod allocation;
 pub mod edit;
 pub mod exchange;
 pub mod ledger;
@@ -57,6 +59,8 @@ pub struct LineState {
     pub refunded: i64,
     /// Refunded units that were never shipped.
     pub refunded_unfulfilled: i64,
+    /// Where its units are taken from.
+    pub allocations: Vec<LineAllocation>,
     /// The line's total (what its units are worth together).
     pub total: i64,
     /// Money of refunds given for this line so far.
@@ -87,12 +91,12 @@ pub enum Action {
     /// The payment of the balance, or of `Some(amount)` of it.
     MarkPaid(Option<i64>),
     /// `settle`: the refund of what was paid (if anything) succeeds at once (a manual order).
-    Cancel {
-        settle: bool,
-    },
+    Cancel { settle: bool },
     /// The payment deadline passed without payment.
     Expire,
-    Fulfill(Vec<(String, i64)>),
+    /// Units of lines shipped: from `location` only (what is allocated there), or with none
+    /// named from each line's allocations in turn.
+    Fulfill(Vec<(String, i64)>, Option<String>),
     /// Units of lines and/or the shipping. `returned`: the units came back (a return), so none
     /// of them is an unshipped unit to release.
     Refund {
@@ -102,28 +106,21 @@ pub enum Action {
         settle: bool,
     },
     /// An amount without lines: it settles what is owed, and the rest is goodwill.
-    RefundAmount {
-        amount: i64,
-        settle: bool,
-    },
+    RefundAmount { amount: i64, settle: bool },
     /// A pending refund of `amount` succeeded.
-    Settle {
-        amount: i64,
-    },
+    Settle { amount: i64 },
     /// A pending refund of `amount` failed: the money is owed again.
-    Fail {
-        amount: i64,
-    },
+    Fail { amount: i64 },
     /// A failed refund of `amount` is sent again.
-    Retry {
-        amount: i64,
-    },
+    Retry { amount: i64 },
 }
 
-/// Stock to move for one SKU: `reserved -= release`, `on_hand -= ship` (and `reserved -= ship`).
+/// Stock to move for one SKU at one location: `reserved -= release` (a negative release
+/// reserves), `on_hand -= ship` (and `reserved -= ship`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockMove {
     pub sku: String,
+    pub location: String,
     pub release: i64,
     pub ship: i64,
 }
@@ -169,7 +166,7 @@ fn action_name(a: &Action) -> &'static str {
         Action::MarkPaid(_) => "mark-paid",
         Action::Cancel { .. } => "cancel",
         Action::Expire => "expire",
-        Action::Fulfill(_) => "fulfill",
+        Action::Fulfill(..) => "fulfill",
         Action::Refund { .. } | Action::RefundAmount { .. } => "refund",
         Action::Settle { .. } => "settle",
         Action::Fail { .. } => "fail",
@@ -285,7 +282,7 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
             Confirmed | PendingPayment if matches!(action, Action::Expire) => Ok(None),
             _ => Err(illegal()),
         },
-        Action::Fulfill(lines) => {
+        Action::Fulfill(lines, location) => {
             if !matches!(state.status, Confirmed) {
                 return Err(illegal());
             }
@@ -298,12 +295,21 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
                         reason: format!("{} unit(s) of this line are left to ship", line.open()),
                     });
                 }
+                let shipped = stock::ship(&mut line.allocations, *q, location.as_deref())
+                    .map_err(|open| Refusal::BadLine {
+                        index: i,
+                        reason: match location {
+                            Some(at) => format!("{open} unit(s) of this line are allocated at {at} and left to ship"),
+                            None => format!("{open} unit(s) of this line are allocated and left to ship"),
+                        },
+                    })?;
                 line.fulfilled += q;
-                stock.push(StockMove {
+                stock.extend(shipped.into_iter().map(|(location, n)| StockMove {
                     sku: line.sku.clone(),
+                    location,
                     release: 0,
-                    ship: *q,
-                });
+                    ship: n,
+                }));
             }
             next.fulfillment = fulfillment_of(&next.lines);
             if next.fulfillment == FulfillmentStatus::Fulfilled {
@@ -368,10 +374,11 @@ pub fn apply(state: &OrderState, action: &Action) -> Result<Option<Transition>, 
                     quantity: *q,
                     amount,
                 });
-                if unshipped > 0 {
+                for (location, n) in stock::release(&mut line.allocations, unshipped) {
                     stock.push(StockMove {
                         sku: line.sku.clone(),
-                        release: unshipped,
+                        location,
+                        release: n,
                         ship: 0,
                     });
                 }
@@ -483,16 +490,18 @@ fn cancel(
 ) -> Result<Option<Transition>, Refusal> {
     next.status = OrderStatus::Canceled;
     next.ledger.void = true;
-    let stock = state
-        .lines
-        .iter()
-        .filter(|l| l.open() > 0)
-        .map(|l| StockMove {
-            sku: l.sku.clone(),
-            release: l.open(),
-            ship: 0,
-        })
-        .collect();
+    let mut stock = Vec::new();
+    for line in next.lines.iter_mut().filter(|l| l.open() > 0) {
+        let open = line.open();
+        for (location, n) in stock::release(&mut line.allocations, open) {
+            stock.push(StockMove {
+                sku: line.sku.clone(),
+                location,
+                release: n,
+                ship: 0,
+            });
+        }
+    }
     // What was paid goes back: all that can still be refunded, crediting what is still due.
     let amount = state.ledger.refundable();
     let refund = (amount > 0).then(|| RefundPlan {
@@ -548,6 +557,14 @@ mod tests {
     use super::*;
     use OrderStatus::*;
 
+    fn at_main(quantity: i64) -> LineAllocation {
+        LineAllocation {
+            location: "main".into(),
+            quantity,
+            fulfilled: 0,
+        }
+    }
+
     fn state(status: OrderStatus, payment: PaymentStatus) -> OrderState {
         OrderState {
             status,
@@ -561,6 +578,7 @@ mod tests {
                     fulfilled: 0,
                     refunded: 0,
                     refunded_unfulfilled: 0,
+                    allocations: vec![at_main(2)],
                     total: 2000,
                     refunded_amount: 0,
                 },
@@ -571,6 +589,7 @@ mod tests {
                     fulfilled: 0,
                     refunded: 0,
                     refunded_unfulfilled: 0,
+                    allocations: vec![at_main(1)],
                     total: 1001,
                     refunded_amount: 0,
                 },
@@ -619,7 +638,7 @@ mod tests {
             Action::MarkPaid(None),
             Action::Cancel { settle: true },
             Action::Expire,
-            Action::Fulfill(vec![("l1".into(), 1)]),
+            Action::Fulfill(vec![("l1".into(), 1)], None),
             Action::Refund {
                 lines: vec![("l1".into(), 1)],
                 include_shipping: false,
@@ -707,11 +726,13 @@ mod tests {
             vec![
                 StockMove {
                     sku: "A".into(),
+                    location: "main".into(),
                     release: 2,
                     ship: 0
                 },
                 StockMove {
                     sku: "B".into(),
+                    location: "main".into(),
                     release: 1,
                     ship: 0
                 }
@@ -732,7 +753,7 @@ mod tests {
     #[test]
     fn partial_then_full_fulfilment_ships_stock_and_finishes_the_order() {
         let s = state(Confirmed, PaymentStatus::Paid);
-        let t = apply(&s, &Action::Fulfill(vec![("l1".into(), 1)]))
+        let t = apply(&s, &Action::Fulfill(vec![("l1".into(), 1)], None))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -743,13 +764,14 @@ mod tests {
             t.stock,
             vec![StockMove {
                 sku: "A".into(),
+                location: "main".into(),
                 release: 0,
                 ship: 1
             }]
         );
         let t = apply(
             &t.state,
-            &Action::Fulfill(vec![("l1".into(), 1), ("l2".into(), 1)]),
+            &Action::Fulfill(vec![("l1".into(), 1), ("l2".into(), 1)], None),
         )
         .unwrap()
         .unwrap();
@@ -767,18 +789,18 @@ mod tests {
     fn fulfilling_more_than_is_left_or_an_unknown_line_is_refused() {
         let s = state(Confirmed, PaymentStatus::Paid);
         assert!(matches!(
-            apply(&s, &Action::Fulfill(vec![("l1".into(), 3)])),
+            apply(&s, &Action::Fulfill(vec![("l1".into(), 3)], None)),
             Err(Refusal::BadLine { index: 0, .. })
         ));
         assert!(matches!(
             apply(
                 &s,
-                &Action::Fulfill(vec![("l2".into(), 1), ("zz".into(), 1)])
+                &Action::Fulfill(vec![("l2".into(), 1), ("zz".into(), 1)], None)
             ),
             Err(Refusal::BadLine { index: 1, .. })
         ));
         assert!(matches!(
-            apply(&s, &Action::Fulfill(vec![("l1".into(), 0)])),
+            apply(&s, &Action::Fulfill(vec![("l1".into(), 0)], None)),
             Err(Refusal::BadLine { .. })
         ));
     }
@@ -786,7 +808,7 @@ mod tests {
     #[test]
     fn refunds_release_unshipped_units_first_and_end_in_refunded() {
         let s = state(Confirmed, PaymentStatus::Paid);
-        let t = apply(&s, &Action::Fulfill(vec![("l1".into(), 1)]))
+        let t = apply(&s, &Action::Fulfill(vec![("l1".into(), 1)], None))
             .unwrap()
             .unwrap();
         // Refund 2 of l1: one unshipped (released), one shipped (a return).
@@ -805,6 +827,7 @@ mod tests {
             t.stock,
             vec![StockMove {
                 sku: "A".into(),
+                location: "main".into(),
                 release: 1,
                 ship: 0
             }]

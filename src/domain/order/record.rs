@@ -9,6 +9,7 @@ use super::{
 };
 use crate::domain::events::{Envelope, EventType};
 use crate::domain::money::{Currency, Money};
+use crate::domain::stock::{self, Allocation, LineAllocation, Wanted};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -59,6 +60,8 @@ pub struct OrderLine {
     pub refunded_amount: i64,
     /// When units of this line last shipped (a return window counts from it).
     pub last_fulfilled_at: Option<String>,
+    /// The stock locations its units are taken from.
+    pub allocations: Vec<LineAllocation>,
 }
 
 impl OrderLine {
@@ -86,6 +89,7 @@ impl OrderLine {
             returned_quantity: 0,
             refunded_amount: 0,
             last_fulfilled_at: None,
+            allocations: vec![],
         }
     }
 
@@ -223,6 +227,50 @@ impl Order {
         }
     }
 
+    /// Where it goes, as placed: its pickup store (its shipping method had a `location_id`),
+    /// and its shipping country.
+    pub fn ships_to(&self) -> (Option<String>, Option<String>) {
+        let body: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        (
+            text(&body["pickup_location"]),
+            text(&body["shipping_address"]["country"]),
+        )
+    }
+
+    /// Takes `allocations` (of its lines' units to locations) into its lines, and returns the
+    /// stock they reserve.
+    pub fn hold(&mut self, allocations: Vec<Allocation>) -> Vec<StockMove> {
+        let mut reserve = Vec::new();
+        for a in allocations {
+            if let Some(line) = self.lines.iter_mut().find(|l| l.id == a.line_id) {
+                stock::assign(&mut line.allocations, &a.location, a.quantity);
+                reserve.push(StockMove {
+                    sku: line.sku.clone(),
+                    location: a.location,
+                    release: -a.quantity,
+                    ship: 0,
+                });
+            }
+        }
+        reserve
+    }
+
+    /// What its lines want allocated: every unit not yet allocated.
+    pub fn wanted(&self) -> Vec<Wanted> {
+        self.lines
+            .iter()
+            .map(|l| Wanted {
+                line_id: l.id.clone(),
+                sku: l.sku.clone(),
+                quantity: l.quantity
+                    - l.refunded_unfulfilled
+                    - l.allocations.iter().map(|a| a.quantity).sum::<i64>(),
+            })
+            .filter(|w| w.quantity > 0)
+            .collect()
+    }
+
     /// The figures of its money.
     pub fn ledger(&self) -> Ledger {
         Ledger {
@@ -253,6 +301,7 @@ impl Order {
                     fulfilled: l.fulfilled_quantity,
                     refunded: l.refunded_quantity,
                     refunded_unfulfilled: l.refunded_unfulfilled,
+                    allocations: l.allocations.clone(),
                     total: l.total,
                     refunded_amount: l.refunded_amount,
                 })
@@ -290,6 +339,7 @@ impl Order {
                 line.refunded_quantity = s.refunded;
                 line.refunded_unfulfilled = s.refunded_unfulfilled;
                 line.refunded_amount = s.refunded_amount;
+                line.allocations = s.allocations.clone();
             }
         }
         after
@@ -411,6 +461,7 @@ impl Order {
                     refunded_quantity: l.refunded_quantity,
                     returned_quantity: l.returned_quantity,
                     refunded_amount: money(l.refunded_amount),
+                    allocations: &l.allocations,
                 })
                 .collect(),
             totals: placed("totals"),
@@ -572,14 +623,17 @@ pub struct Records {
     pub ret: Option<Return>,
     /// Units received back per line (order line id, units).
     pub returned: Vec<(String, i64)>,
-    /// Units put back on hand per SKU.
-    pub restock: Vec<(String, i64)>,
+    /// Units put back on hand: (SKU, location, units).
+    pub restock: Vec<(String, String, i64)>,
     /// Who did it, for the timeline (an admin token's `sub`), with what.
     pub action: Option<AdminAction>,
     /// Events beside the transition's, each with its detail (a return received and refunded).
     pub also: Vec<(EventType, Value)>,
     /// The lines and totals changed (an edit): the store writes every line and the total.
     pub edited: bool,
+    /// `inventory.low` fires at this available stock or below for what the change reserves
+    /// (an edit, an allocation moved).
+    pub low_stock_threshold: Option<i64>,
 }
 
 /// A back-office action on an order, for its timeline.
@@ -645,6 +699,8 @@ pub struct OrderLineView<'a> {
     pub refunded_quantity: i64,
     pub returned_quantity: i64,
     pub refunded_amount: Option<Money>,
+    /// `[{location, quantity, fulfilled_quantity}]`: where its units are taken from.
+    pub allocations: &'a [LineAllocation],
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ pub(super) struct Adapters<'a> {
     edge: Edge<'a>,
     stripe: Stripe<'a>,
     timeout_ms: f64,
+    low_stock_threshold: i64,
 }
 
 impl<'a> Adapters<'a> {
@@ -54,6 +55,7 @@ impl<'a> Adapters<'a> {
             },
             stripe: Stripe::from_ctx(ctx, timeout_ms),
             timeout_ms,
+            low_stock_threshold: ctx.settings().low_stock_threshold,
         })
     }
 
@@ -62,6 +64,7 @@ impl<'a> Adapters<'a> {
             platform: &self.edge,
             refunds: &self.stripe,
             timeout_ms: self.timeout_ms,
+            low_stock_threshold: self.low_stock_threshold,
         }
     }
 }
@@ -82,5 +85,19 @@ pub async fn edit(
     };
     let a = Adapters::new(ctx)?;
     let order = after_sale::edit_order(&a.store, &a.services(), id, &request, actor).await?;
+    Reply::json(200, &order.shown())
+}
+
+/// `POST /admin/v1/orders/{id}/allocations`: `{moves: [{line_id, from, to, quantity}]}` → the
+/// order, its units moved between locations.
+pub async fn move_allocations(
+    ctx: &Ctx,
+    actor: &str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
+    let moves = crate::http::after_sale_body::moves(body)?;
+    let a = Adapters::new(ctx)?;
+    let order = after_sale::move_allocations(&a.store, &a.services(), id, &moves, actor).await?;
     Reply::json(200, &order.shown())
 }

@@ -46,7 +46,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     }
     let route = match_backoffice(&method, &path)?;
     let limit = match route {
-        Backoffice::ImportProducts => IMPORT_BODY_LIMIT,
+        Backoffice::ImportProducts | Backoffice::SyncInventory => IMPORT_BODY_LIMIT,
         _ => BACKOFFICE_BODY_LIMIT,
     };
     check_declared_length(header(req, "Content-Length").as_deref(), limit)?;
@@ -69,12 +69,16 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         Some(sub) => sub.clone(),
         None => format!("token:{}", &idempotency::digest(token.as_bytes())[..12]),
     };
-    let Some(key) = key else {
-        return serve(route, req, ctx, &body, &actor).await;
-    };
     let scope = match &admin.subject {
         Some(sub) => format!("admin:{sub}"),
         None => format!("admin-token:{}", idempotency::digest(token.as_bytes())),
+    };
+    // A sync keeps its key in its own batch: one round trip, not three.
+    if route == Backoffice::SyncInventory {
+        return inventory::sync(ctx, &body, key, &scope, &actor).await;
+    }
+    let Some(key) = key else {
+        return serve(route, req, ctx, &body, &actor).await;
     };
     let edge = Edge::new(req, ctx);
     let lease = ctx.settings().lease_seconds;
@@ -157,8 +161,20 @@ async fn serve(
         Backoffice::PutDiscount { id } => offers::put_discount(ctx, id, body).await,
         Backoffice::GetDiscount { id } => offers::get_discount(ctx, id).await,
         Backoffice::GetInventory { sku } => inventory::get(ctx, sku).await,
-        Backoffice::PutInventory { sku } => inventory::put(ctx, sku, body).await,
-        Backoffice::AdjustInventory { sku } => inventory::adjust(ctx, sku, body).await,
+        Backoffice::PutInventory { sku } => {
+            inventory::put(ctx, sku, body, &crate::http::server::query_params(req)).await
+        }
+        Backoffice::MoveAllocations { id } => {
+            after_sale::move_allocations(ctx, actor, id, body).await
+        }
+        // Handled before the generic Idempotency-Key layer (see `route`).
+        Backoffice::SyncInventory => inventory::sync(ctx, body, None, actor, actor).await,
+        Backoffice::PutInventoryAt { sku, location } => {
+            inventory::put_at(ctx, sku, location, body).await
+        }
+        Backoffice::AdjustInventory { sku } => {
+            inventory::adjust(ctx, sku, body, &crate::http::server::query_params(req)).await
+        }
         Backoffice::ListAdjustments { sku } => {
             inventory::list_adjustments(ctx, sku, &crate::http::server::query_params(req)).await
         }

@@ -35,7 +35,20 @@ pub async fn put_shipping(
     let (existing, markets) = admin_defs::shipping(&db, id).await?;
     let def = shipping_from_request(id, &Fields::new(body), &markets).map_err(invalid)?;
     let now = now_rfc3339();
-    admin_defs::put_shipping(&db, &def, &now).await?;
+    match admin_defs::put_shipping(&db, &def, &now).await {
+        Ok(()) => {}
+        // The one guard of the write: a pickup method names a location shoppers collect from.
+        Err(StoreError::Refused(_)) => {
+            return Err(ApiError::validation_failed(
+                "location_id",
+                format!(
+                    "no location {} where shoppers may collect orders (pickup: true)",
+                    def.location_id.as_deref().unwrap_or_default()
+                ),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    }
     put_answer(
         def.view(&markets),
         existing.as_ref().map(|s| s.created_at.as_str()),

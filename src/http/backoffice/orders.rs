@@ -176,7 +176,17 @@ pub async fn fulfill(
     id: &str,
     body: &Map<String, Value>,
 ) -> Result<Reply, ApiError> {
-    only_fields(body, &["lines", "tracking"])?;
+    only_fields(body, &["lines", "tracking", "location"])?;
+    let location = match body.get("location") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(l)) if crate::domain::stock::is_location_id(l) => Some(l.clone()),
+        Some(_) => {
+            return Err(ApiError::validation_failed(
+                "location",
+                "must be the id of the location the units ship from",
+            ))
+        }
+    };
     let lines = line_quantities(body, true)?;
     let tracking = match body.get("tracking") {
         None | Some(Value::Null) => None,
@@ -202,8 +212,8 @@ pub async fn fulfill(
             ))
         }
     };
-    let detail = json!({ "lines": lines.iter().map(|(l, q)| json!({"line_id": l, "quantity": q})).collect::<Vec<_>>(), "tracking": tracking });
-    let action = Action::Fulfill(lines);
+    let detail = json!({ "lines": lines.iter().map(|(l, q)| json!({"line_id": l, "quantity": q})).collect::<Vec<_>>(), "tracking": tracking, "location": location });
+    let action = Action::Fulfill(lines, location);
     run(ctx, actor, Of::Order(id), "fulfill", |o, _| {
         decided(o, &action, Some(detail.clone()))
     })

@@ -122,6 +122,9 @@ impl From<crate::app::orders::OrderRefusal> for ApiError {
             BadChange { index, reason } => {
                 ApiError::validation_failed(&format!("changes[{index}]"), reason)
             }
+            BadMove { index, reason } => {
+                ApiError::validation_failed(&format!("moves[{index}]"), reason)
+            }
             InsufficientStock { sku, available } => ApiError::insufficient_stock(&sku, available),
             BadField { field, reason } => ApiError::validation_failed(field, reason),
             NoReturn { id } => ApiError::not_found(format!("no return {id}")),

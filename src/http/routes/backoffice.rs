@@ -25,6 +25,7 @@ pub enum Backoffice<'a> {
     RefundOrder { id: &'a str },
     RetryRefund { id: &'a str, refund_id: &'a str },
     EditOrder { id: &'a str },
+    MoveAllocations { id: &'a str },
     OrderTimeline { id: &'a str },
     ListReturns,
     OpenReturn,
@@ -43,6 +44,8 @@ pub enum Backoffice<'a> {
     ImportProducts,
     GetInventory { sku: &'a str },
     PutInventory { sku: &'a str },
+    PutInventoryAt { sku: &'a str, location: &'a str },
+    SyncInventory,
     AdjustInventory { sku: &'a str },
     ListAdjustments { sku: &'a str },
     PutChannel { id: &'a str },
@@ -92,15 +95,18 @@ impl Backoffice<'_> {
             | RefundOrder { .. }
             | RetryRefund { .. }
             | EditOrder { .. }
+            | MoveAllocations { .. }
             | OpenReturn
             | ApproveReturn { .. }
             | RejectReturn { .. }
             | CancelReturn { .. }
             | ReceiveReturn { .. }
             | ExchangeReturn { .. } => Scope::OrdersWrite,
-            PutInventory { .. } | AdjustInventory { .. } | PutLocation { .. } => {
-                Scope::InventoryWrite
-            }
+            PutInventory { .. }
+            | PutInventoryAt { .. }
+            | SyncInventory
+            | AdjustInventory { .. }
+            | PutLocation { .. } => Scope::InventoryWrite,
             ListLocations => Scope::InventoryRead,
         }
     }
@@ -166,9 +172,12 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         ("POST", ["admin", "v1", "orders", id, "fulfillments"]) => Backoffice::FulfillOrder { id },
         ("POST", ["admin", "v1", "orders", id, "refunds"]) => Backoffice::RefundOrder { id },
         ("POST", ["admin", "v1", "orders", id, "edits"]) => Backoffice::EditOrder { id },
+        ("POST", ["admin", "v1", "orders", id, "allocations"]) => {
+            Backoffice::MoveAllocations { id }
+        }
         (
             _,
-            ["admin", "v1", "orders", _, "mark-paid" | "cancel" | "fulfillments" | "refunds" | "edits"],
+            ["admin", "v1", "orders", _, "mark-paid" | "cancel" | "fulfillments" | "refunds" | "edits" | "allocations"],
         ) => return Err(ApiError::method_not_allowed(&["POST"])),
         ("POST", ["admin", "v1", "orders", id, "refunds", refund_id, "retry"]) => {
             Backoffice::RetryRefund { id, refund_id }
@@ -214,6 +223,10 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         (_, ["admin", "v1", "products", _]) => {
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
+        ("POST", ["admin", "v1", "inventory", "sync"]) => Backoffice::SyncInventory,
+        (_, ["admin", "v1", "inventory", "sync"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
         ("GET", ["admin", "v1", "inventory", sku]) => Backoffice::GetInventory { sku },
         ("PUT", ["admin", "v1", "inventory", sku]) => Backoffice::PutInventory { sku },
         (_, ["admin", "v1", "inventory", _]) => {
@@ -227,6 +240,12 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         }
         (_, ["admin", "v1", "inventory", _, "adjustments"]) => {
             return Err(ApiError::method_not_allowed(&["GET", "POST"]))
+        }
+        ("PUT", ["admin", "v1", "inventory", sku, "locations", location]) => {
+            Backoffice::PutInventoryAt { sku, location }
+        }
+        (_, ["admin", "v1", "inventory", _, "locations", _]) => {
+            return Err(ApiError::method_not_allowed(&["PUT"]))
         }
         ("PUT", ["admin", "v1", "channels", id]) => Backoffice::PutChannel { id },
         ("GET", ["admin", "v1", "channels", id]) => Backoffice::GetChannel { id },

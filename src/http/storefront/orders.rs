@@ -69,6 +69,7 @@ pub async fn request_return(
         platform: &a.edge,
         refunds: &stripe,
         timeout_ms: a.settings.payment_timeout_ms,
+        low_stock_threshold: a.settings.low_stock_threshold,
     };
     let (order, return_id) = after_sale::request_return(
         &a.store,

@@ -1,0 +1,189 @@
+//! Stock per (SKU, location) in D1: `inventory_levels` is the truth, and triggers keep
+//! `inventory` (the totals per SKU) equal to its sums. The CHECKs of both tables make an
+//! oversell impossible: a reservation past what a location holds fails its statement, and
+//! with it the whole batch.
+
+use crate::app::ports::StoreError;
+use crate::domain::events::EventType;
+use crate::domain::order::StockMove;
+use crate::domain::stock::{Location, LocationKind, StockPicture};
+use crate::store::d1::{decode, int, json_text, text, Db};
+use serde::Deserialize;
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::{D1PreparedStatement, D1Result};
+
+/// The statement reading where stock is for the SKUs `skus` selects (SQL, with `param` as
+/// `?1`): the locations and each one's available units per SKU. One row.
+pub fn picture(db: &Db, skus: &str, param: JsValue) -> Result<D1PreparedStatement, StoreError> {
+    db.statement(
+        &format!(
+            "SELECT \
+               (SELECT json_group_array(json_object('sku', sku, 'location', location, 'available', on_hand - reserved)) \
+                  FROM inventory_levels WHERE on_hand > reserved AND sku IN ({skus})) AS levels, \
+               (SELECT json_group_array(json_object('id', id, 'kind', kind, 'countries', json(countries), \
+                   'priority', priority, 'pickup', pickup)) FROM locations) AS locations"
+        ),
+        &[param],
+    )
+}
+
+#[derive(Deserialize)]
+struct PictureRow {
+    levels: String,
+    locations: String,
+}
+
+#[derive(Deserialize)]
+struct LevelRow {
+    sku: String,
+    location: String,
+    available: i64,
+}
+
+#[derive(Deserialize)]
+struct LocationRow {
+    id: String,
+    kind: String,
+    countries: Vec<String>,
+    priority: i64,
+    pickup: i64,
+}
+
+/// Decodes the result of [`picture`].
+pub fn decode_picture(result: D1Result) -> Result<StockPicture, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("stock picture: {e}"));
+    let Some(row) = decode::<PictureRow>(result)?.into_iter().next() else {
+        return Err(StoreError::Corrupt("stock picture returned no row".into()));
+    };
+    let levels: Vec<LevelRow> = serde_json::from_str(&row.levels).map_err(corrupt)?;
+    let locations: Vec<LocationRow> = serde_json::from_str(&row.locations).map_err(corrupt)?;
+    Ok(StockPicture {
+        locations: locations
+            .into_iter()
+            .map(|l| Location {
+                kind: LocationKind::parse(&l.kind).unwrap_or(LocationKind::Warehouse),
+                id: l.id,
+                countries: l.countries,
+                priority: l.priority,
+                pickup: l.pickup != 0,
+            })
+            .collect(),
+        available: levels
+            .into_iter()
+            .map(|l| ((l.sku, l.location), l.available))
+            .collect(),
+    })
+}
+
+/// `moves` as one JSON parameter.
+fn moves_json(moves: &[StockMove]) -> JsValue {
+    json_text(&json!(moves
+        .iter()
+        .map(
+            |m| json!({"sku": m.sku, "location": m.location, "release": m.release, "ship": m.ship})
+        )
+        .collect::<Vec<_>>()))
+}
+
+/// Statements that apply `moves` to the levels: a reservation where no level row exists is
+/// refused (the batch aborts), and one past what a location holds fails its CHECK.
+pub fn apply(
+    db: &Db,
+    moves: &[StockMove],
+    now: &str,
+) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    if moves.is_empty() {
+        return Ok(vec![]);
+    }
+    let m = moves_json(moves);
+    Ok(vec![
+        db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 FROM json_each(?1) q \
+             WHERE json_extract(q.value, '$.release') < 0 AND NOT EXISTS (SELECT 1 FROM inventory_levels \
+               WHERE sku = json_extract(q.value, '$.sku') AND location = json_extract(q.value, '$.location')) LIMIT 1",
+            std::slice::from_ref(&m),
+        )?,
+        db.statement(
+            "UPDATE inventory_levels SET \
+               reserved = reserved - (SELECT SUM(json_extract(value, '$.release') + json_extract(value, '$.ship')) FROM json_each(?1) \
+                 WHERE json_extract(value, '$.sku') = inventory_levels.sku AND json_extract(value, '$.location') = inventory_levels.location), \
+               on_hand = on_hand - (SELECT SUM(json_extract(value, '$.ship')) FROM json_each(?1) \
+                 WHERE json_extract(value, '$.sku') = inventory_levels.sku AND json_extract(value, '$.location') = inventory_levels.location), \
+               updated_at = ?2 \
+             WHERE (sku, location) IN (SELECT json_extract(value, '$.sku'), json_extract(value, '$.location') FROM json_each(?1))",
+            &[m, text(now)],
+        )?,
+    ])
+}
+
+/// `inventory.low` after `moves` were applied: for each location and each SKU total whose
+/// available stock the moves took from above `threshold` to it or below.
+pub fn low_after_moves(
+    db: &Db,
+    moves: &[StockMove],
+    threshold: i64,
+    now: &str,
+) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    if !moves.iter().any(|m| m.release < 0) {
+        return Ok(vec![]);
+    }
+    low(
+        db,
+        "SELECT json_extract(value, '$.sku') AS sku, json_extract(value, '$.location') AS loc, \
+           SUM(-json_extract(value, '$.release')) AS q FROM json_each(?1) GROUP BY 1, 2",
+        moves_json(moves),
+        threshold,
+        now,
+    )
+}
+
+/// `inventory.low` after a change: `drops` is a SELECT (with `param` as `?1`) of `(sku, loc,
+/// q)`, the units by which the change lowered a location's available stock. One event per
+/// location and one per SKU total that went from above `threshold` to it or below; their
+/// sequences count per SKU (the aggregate `sku:<SKU>`), in location order, the total first.
+pub fn low(
+    db: &Db,
+    drops: &str,
+    param: JsValue,
+    threshold: i64,
+    now: &str,
+) -> Result<Vec<D1PreparedStatement>, StoreError> {
+    let crossed = format!(
+        "WITH d AS (SELECT sku, loc, SUM(q) AS q FROM ({drops}) GROUP BY sku, loc HAVING SUM(q) > 0), \
+         x AS (SELECT v.sku, v.location AS loc, v.on_hand, v.reserved, d.q FROM inventory_levels v \
+                 JOIN d ON d.sku = v.sku AND d.loc = v.location \
+               UNION ALL \
+               SELECT i.sku, NULL, i.on_hand, i.reserved, (SELECT SUM(q) FROM d WHERE d.sku = i.sku) FROM inventory i \
+                 WHERE i.sku IN (SELECT sku FROM d)), \
+         low AS (SELECT x.*, ROW_NUMBER() OVER (PARTITION BY sku ORDER BY loc IS NOT NULL, loc) AS n, \
+                   COUNT(*) OVER (PARTITION BY sku) AS k \
+                 FROM x WHERE on_hand - reserved <= ?2 AND on_hand - reserved + q > ?2)"
+    );
+    Ok(vec![
+        db.statement(
+            &format!(
+                "{crossed} INSERT INTO aggregate_sequences (aggregate, last) \
+                 SELECT 'sku:' || sku, k FROM low WHERE n = 1 \
+                 ON CONFLICT (aggregate) DO UPDATE SET last = last + excluded.last"
+            ),
+            &[param.clone(), int(threshold)],
+        )?,
+        db.statement(
+            &format!(
+                "{crossed} INSERT INTO outbox (id, type, aggregate, sequence, payload, created_at) \
+                 SELECT e.id, ?4, e.sku, e.seq, json_object('id', e.id, 'type', ?4, 'version', 1, 'created_at', ?3, \
+                   'sequence', e.seq, 'data', json_object('sku', e.sku, 'location', e.loc, 'on_hand', e.on_hand, \
+                   'reserved', e.reserved, 'available', e.on_hand - e.reserved, 'threshold', ?2)), ?3 \
+                 FROM (SELECT 'evt_' || lower(hex(randomblob(16))) AS id, low.*, s.last - low.k + low.n AS seq \
+                       FROM low JOIN aggregate_sequences s ON s.aggregate = 'sku:' || low.sku) e"
+            ),
+            &[
+                param,
+                int(threshold),
+                text(now),
+                text(EventType::InventoryLow.as_str()),
+            ],
+        )?,
+    ])
+}
