@@ -4,6 +4,7 @@
 use comptoir::app::forwarding::*;
 use comptoir::app::ports::{Clock, StoreError};
 use comptoir::domain::pagination::PageRequest;
+use serde_json::json;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
@@ -337,7 +338,7 @@ impl ForwardingStore for FakeStore {
                 .borrow()
                 .iter()
                 .any(|x| x.event_id == event_id && x.destination_id == d.id);
-            if d.receives(&event.kind) && !exists {
+            if d.wants(&event.kind, &serde_json::Value::Null) && !exists {
                 let id = format!("dlv_{}_{}", event_id, d.id);
                 self.add_delivery(&id, event_id, &d.id, DeliveryStatus::Pending, 0);
                 let mut all = self.deliveries.borrow_mut();
@@ -509,6 +510,7 @@ fn spec(url: &str, events: &[&str]) -> DestinationSpec {
         url: DestinationUrl::parse(url, false).unwrap(),
         events: EventTypes::parse(events).unwrap(),
         enabled: true,
+        filter: EventFilter::default(),
     }
 }
 
@@ -905,6 +907,7 @@ fn the_subscription_rule_is_enabled_and_the_type_or_star() {
         events: events.iter().map(|e| e.to_string()).collect(),
         enabled,
         disabled_reason: None,
+        filter: EventFilter::default(),
         created_at: String::new(),
         updated_at: String::new(),
     };
@@ -912,6 +915,63 @@ fn the_subscription_rule_is_enabled_and_the_type_or_star() {
     assert!(d(&["*"], true).receives("inventory.low"));
     assert!(!d(&["order.placed"], true).receives("order.canceled"));
     assert!(!d(&["*"], false).receives("order.placed"));
+}
+
+#[test]
+fn a_location_filter_passes_orders_allocated_there_and_stock_there_only() {
+    let filter = EventFilter::parse(Some(&json!({"locations": ["lyon", "nj"]}))).unwrap();
+    let wms = Destination {
+        id: "wms-lyon".into(),
+        url: "https://wms.example.com/".into(),
+        events: vec!["*".into()],
+        enabled: true,
+        disabled_reason: None,
+        filter,
+        created_at: String::new(),
+        updated_at: String::new(),
+    };
+    let order = |locations: &[&str]| {
+        json!({"lines": [
+            {"sku": "A", "allocations": []},
+            {"sku": "B", "allocations": locations.iter().map(|l| json!({"location": l, "quantity": 1})).collect::<Vec<_>>()}
+        ]})
+    };
+    assert!(
+        wms.wants("order.placed", &order(&["main", "lyon"])),
+        "a split order with a part at Lyon"
+    );
+    assert!(!wms.wants("order.placed", &order(&["main"])));
+    assert!(
+        !wms.wants("order.placed", &order(&[])),
+        "nothing allocated anywhere (canceled)"
+    );
+    assert!(wms.wants("inventory.low", &json!({"sku": "A", "location": "nj"})));
+    assert!(
+        !wms.wants("inventory.low", &json!({"sku": "A", "location": null})),
+        "the total is no one location's"
+    );
+    let everyone = Destination {
+        filter: EventFilter::default(),
+        ..wms.clone()
+    };
+    assert!(everyone.wants("order.placed", &order(&[])));
+    assert_eq!(everyone.filter.view(), serde_json::Value::Null);
+    for (bad, field) in [
+        (json!({"locations": []}), "filter.locations"),
+        (json!({"locations": ["no place"]}), "filter.locations[0]"),
+        (json!({"channels": ["web"]}), "filter.channels"),
+        (json!(["lyon"]), "filter"),
+    ] {
+        assert_eq!(
+            EventFilter::parse(Some(&bad)).unwrap_err().field,
+            field,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        EventFilter::parse(Some(&serde_json::Value::Null)).unwrap(),
+        EventFilter::default()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

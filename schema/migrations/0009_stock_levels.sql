@@ -68,3 +68,6 @@ WHERE CASE WHEN (SELECT status FROM orders WHERE id = order_lines.order_id) = 'c
 
 -- A pickup shipping method names the store its orders are collected from (and allocated at).
 ALTER TABLE shipping_methods ADD COLUMN location_id TEXT REFERENCES locations (id);
+
+-- A destination may take only the events of some locations: {"locations": [...]} or NULL.
+ALTER TABLE destinations ADD COLUMN filter TEXT;

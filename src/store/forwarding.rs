@@ -3,8 +3,8 @@
 
 use crate::app::forwarding::{
     AttemptContext, AttemptRecord, Delivery, DeliveryQuery, DeliveryStatus, Destination,
-    DestinationEffect, DestinationQuery, DisabledReason, FeedEvent, FeedPosition, ForwardingStore,
-    Target,
+    DestinationEffect, DestinationQuery, DisabledReason, EventFilter, FeedEvent, FeedPosition,
+    ForwardingStore, Target,
 };
 use crate::store::d1::{decode, int, json_text, text, Db, StoreError};
 use serde::Deserialize;
@@ -27,12 +27,13 @@ struct DestinationRow {
     events: String,
     enabled: i64,
     disabled_reason: Option<String>,
+    filter: Option<String>,
     created_at: String,
     updated_at: String,
 }
 
 const DESTINATION_COLUMNS: &str =
-    "id, url, events, enabled, disabled_reason, created_at, updated_at";
+    "id, url, events, enabled, disabled_reason, filter, created_at, updated_at";
 
 impl From<DestinationRow> for Destination {
     fn from(row: DestinationRow) -> Destination {
@@ -47,6 +48,15 @@ impl From<DestinationRow> for Destination {
                 .disabled_reason
                 .as_deref()
                 .and_then(DisabledReason::parse),
+            // Written by `save_destination`; an unreadable filter takes every event.
+            filter: EventFilter {
+                locations: row
+                    .filter
+                    .as_deref()
+                    .and_then(|f| serde_json::from_str::<serde_json::Value>(f).ok())
+                    .and_then(|f| serde_json::from_value(f["locations"].clone()).ok())
+                    .unwrap_or_default(),
+            },
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -171,10 +181,10 @@ impl ForwardingStore for D1Forwarding {
         new_secret: Option<&str>,
     ) -> Result<(), StoreError> {
         self.write(
-            "INSERT INTO destinations (id, url, events, enabled, secret, disabled_reason, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6, ?6) \
+            "INSERT INTO destinations (id, url, events, enabled, secret, disabled_reason, filter, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?6, ?6) \
              ON CONFLICT (id) DO UPDATE SET url = excluded.url, events = excluded.events, enabled = excluded.enabled, \
-                disabled_reason = excluded.disabled_reason, \
+                disabled_reason = excluded.disabled_reason, filter = excluded.filter, \
                 dead_in_a_row = CASE WHEN excluded.enabled = 1 THEN 0 ELSE dead_in_a_row END, \
                 updated_at = excluded.updated_at",
             &[
@@ -185,6 +195,10 @@ impl ForwardingStore for D1Forwarding {
                 text(new_secret.unwrap_or("")),
                 text(&d.updated_at),
                 null_or_text(d.disabled_reason.map(DisabledReason::as_str)),
+                match d.filter.view() {
+                    serde_json::Value::Null => wasm_bindgen::JsValue::NULL,
+                    f => text(&f.to_string()),
+                },
             ],
         )
         .await?;
@@ -280,7 +294,7 @@ impl ForwardingStore for D1Forwarding {
             .collect())
     }
 
-    /// The subscription rule of [`Destination::receives`] as SQL, so that finding the
+    /// The subscription rule of [`Destination::wants`] as SQL, so that finding the
     /// destinations and creating their deliveries is one statement; the second statement of the
     /// same batch reads back every delivery of the event the queue does not hold yet.
     async fn create_deliveries(
@@ -296,7 +310,11 @@ impl ForwardingStore for D1Forwarding {
                      SELECT 'dlv_' || lower(hex(randomblob(16))), o.id, d.id, 'pending', 0, ?2, ?2 \
                      FROM outbox o JOIN destinations d ON d.enabled = 1 AND EXISTS \
                        (SELECT 1 FROM json_each(d.events) WHERE value = '*' OR value = o.type) \
-                     WHERE o.id = ?1 \
+                     WHERE o.id = ?1 AND (d.filter IS NULL OR EXISTS \
+                       (SELECT 1 FROM json_each(d.filter, '$.locations') f \
+                        WHERE f.value = json_extract(o.payload, '$.data.location') OR EXISTS \
+                          (SELECT 1 FROM json_each(o.payload, '$.data.lines') l, json_each(l.value, '$.allocations') a \
+                           WHERE json_extract(a.value, '$.location') = f.value))) \
                      ON CONFLICT (event_id, destination_id) DO NOTHING",
                     &[text(event_id), text(now)],
                 )?,

@@ -4,12 +4,25 @@
 // ERP or WMS pushes, and inventory.low per location and in total.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { startStack, envelope, d1RoundTrips, checkEventSchemas } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 let stack;
 let admin;
+let receiver;
+const received = []; // [path, event]
 before(async () => {
+  receiver = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push([req.url, JSON.parse(body)]);
+      res.writeHead(200);
+      res.end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
   stack = await startStack();
   admin = bearer(await adminToken({ scope: "orders:read orders:write inventory:read inventory:write catalog:write catalog:read" }));
   // Two warehouses before main (Lyon for France, New Jersey for the US); the demo's Paris shop
@@ -22,7 +35,10 @@ before(async () => {
     assert.equal(r.status, 201, r.text);
   }
 });
-after(() => stack?.dispose());
+after(async () => {
+  await stack?.dispose();
+  receiver?.close();
+});
 
 const frAddress = { first_name: "Jeanne", last_name: "Martin", line1: "3 rue de la Paix", city: "Paris", postal_code: "75002", country: "FR" };
 const usAddress = { first_name: "Ann", last_name: "Lee", line1: "1 Main St", city: "Springfield", state: "IL", postal_code: "62701", country: "US" };
@@ -244,4 +260,31 @@ test("a sync of 5,000 items applies all or nothing in one D1 round trip, and a r
   assert.equal((await stack.db.prepare("SELECT COUNT(*) AS n FROM inventory_adjustments").first()).n, trail);
   const tooMany = envelope(assert, await sync({ items: [...items, { sku: "SYNC-1-A", location: "paris-store", on_hand: 1 }] }, key()), 422, "validation_failed");
   assert.equal(tooMany.details.field, "items");
+});
+
+test("a destination filtered by location hears only the orders allocated there", async () => {
+  const url = (path) => `http://127.0.0.1:${receiver.address().port}${path}`;
+  const hooks = bearer(await adminToken({ scope: "destinations:read destinations:write" }));
+  const put = (id, json) => stack.bo(`/admin/v1/destinations/${id}`, { method: "PUT", headers: hooks, json });
+  const wms = await put("wms-nj", { url: url("/nj"), events: ["order.placed"], filter: { locations: ["nj"] } });
+  assert.equal(wms.status, 201, wms.text);
+  assert.deepEqual(wms.body.filter, { locations: ["nj"] });
+  const all = await put("erp", { url: url("/all"), events: ["order.placed"] });
+  assert.equal(all.body.filter, null);
+  const bad = envelope(assert, await put("bad", { url: url("/x"), events: ["*"], filter: { locations: [] } }), 422, "validation_failed");
+  assert.equal(bad.details.field, "filter.locations");
+
+  await stock("BOOK-BISTRO", { lyon: 5, nj: 5 });
+  const fr = (await checkout(await cart("FR", [["BOOK-BISTRO", 1]], { address: frAddress, method: "standard" }))).body.order;
+  const us = (await checkout(await cart("US", [["BOOK-BISTRO", 1]], { address: usAddress, method: "standard" }))).body.order;
+  const seen = (path, order) => received.some(([p, e]) => p === path && e.data.id === order.id);
+  const end = Date.now() + 20_000;
+  while (!(seen("/all", fr) && seen("/all", us) && seen("/nj", us)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(seen("/all", fr) && seen("/all", us), "the unfiltered destination hears both");
+  assert.ok(seen("/nj", us), "New Jersey hears its order");
+  assert.ok(!seen("/nj", fr), "and not Lyon's");
+  const frEvent = await stack.db.prepare("SELECT id FROM outbox WHERE aggregate = ?1 AND type = 'order.placed'").bind(fr.id).first();
+  const deliveries = (await stack.db.prepare("SELECT destination_id FROM deliveries WHERE event_id = ?1").bind(frEvent.id).all()).results;
+  assert.deepEqual(deliveries.map((d) => d.destination_id), ["erp"]);
+  for (const id of ["wms-nj", "erp"]) await stack.bo(`/admin/v1/destinations/${id}`, { method: "DELETE", headers: hooks });
 });

@@ -238,6 +238,7 @@ pub async fn put_destination(
         url: spec.url.0,
         events: spec.events.0,
         enabled: spec.enabled,
+        filter: spec.filter,
         // Enabling clears the reason; a destination kept disabled keeps it.
         disabled_reason: if spec.enabled {
             None

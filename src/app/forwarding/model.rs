@@ -3,6 +3,7 @@
 //! answer does to its delivery ([`outcome`]), and why an operation is refused.
 
 use crate::app::ports::StoreError;
+use crate::domain::fields::{FieldError, Fields};
 use crate::domain::pagination::{decode_cursor, encode_cursor, PageParamError};
 use crate::domain::webhook::{check_url, is_retryable, retry_delay};
 use serde::Serialize;
@@ -90,12 +91,88 @@ impl EventTypes {
     }
 }
 
+/// Which events of its types a destination takes. With `locations`, only those about orders
+/// with an allocation at one of them (and `inventory.low` at one of them), so each warehouse's
+/// system hears of its own orders; empty, every event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventFilter {
+    pub locations: Vec<String>,
+}
+
+impl EventFilter {
+    /// Reads `filter` (`{locations: [...]}`, 1 to 50 location ids; absent or null: none).
+    ///
+    /// # Errors
+    /// The field at fault.
+    pub fn parse(value: Option<&Value>) -> Result<EventFilter, FieldError> {
+        let Some(Value::Object(f)) = value.filter(|v| !v.is_null()) else {
+            return match value.filter(|v| !v.is_null()) {
+                None => Ok(EventFilter::default()),
+                Some(_) => Err(FieldError::new(
+                    "filter",
+                    "must be an object {locations: [...]}",
+                )),
+            };
+        };
+        let f = Fields::nested(f, "filter".into());
+        f.only(&["locations"])?;
+        let locations = f.string_list("locations", 50)?;
+        if locations.is_empty() {
+            return Err(FieldError::new(
+                f.path("locations"),
+                "name at least one location",
+            ));
+        }
+        for (i, l) in locations.iter().enumerate() {
+            if !crate::domain::stock::is_location_id(l) {
+                return Err(FieldError::new(
+                    format!("filter.locations[{i}]"),
+                    "must be a location id",
+                ));
+            }
+        }
+        Ok(EventFilter {
+            locations: locations.iter().map(|l| l.to_string()).collect(),
+        })
+    }
+
+    /// Whether an event whose `data` is this passes: an order with a line allocated at one of
+    /// the locations, or stock (`inventory.low`) at one of them.
+    pub fn matches(&self, data: &Value) -> bool {
+        if self.locations.is_empty() {
+            return true;
+        }
+        let here = |l: &Value| {
+            l.as_str()
+                .is_some_and(|l| self.locations.iter().any(|x| x == l))
+        };
+        here(&data["location"])
+            || data["lines"].as_array().is_some_and(|lines| {
+                lines.iter().any(|line| {
+                    line["allocations"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|a| here(&a["location"])))
+                })
+            })
+    }
+
+    /// `{locations: [...]}`, or null when it takes every event.
+    pub fn view(&self) -> Value {
+        if self.locations.is_empty() {
+            Value::Null
+        } else {
+            serde_json::json!({ "locations": self.locations })
+        }
+    }
+}
+
 /// What `PUT /admin/v1/destinations/{id}` asks for, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationSpec {
     pub url: DestinationUrl,
     pub events: EventTypes,
     pub enabled: bool,
+    pub filter: EventFilter,
 }
 
 /// Why Comptoir disabled a destination by itself.
@@ -134,6 +211,7 @@ pub struct Destination {
     pub enabled: bool,
     /// Why Comptoir disabled it (`None` when enabled, or disabled by a person).
     pub disabled_reason: Option<DisabledReason>,
+    pub filter: EventFilter,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -150,6 +228,12 @@ impl Destination {
     /// to `*`.
     pub fn receives(&self, event_type: &str) -> bool {
         self.enabled && self.events.iter().any(|e| e == "*" || e == event_type)
+    }
+
+    /// Whether this event is delivered here: [`Self::receives`] its type, and its `data`
+    /// passes the destination's filter.
+    pub fn wants(&self, event_type: &str, data: &Value) -> bool {
+        self.receives(event_type) && self.filter.matches(data)
     }
 }
 

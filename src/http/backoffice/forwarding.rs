@@ -5,7 +5,7 @@
 use super::{check_id, only_fields};
 use crate::app::forwarding::{
     self as fwd, DeliveryFilter, DeliveryStatus, Destination, DestinationSpec, DestinationUrl,
-    DisabledReason, EventTypes, FeedPosition, SavedDestination,
+    DisabledReason, EventFilter, EventTypes, FeedPosition, SavedDestination,
 };
 use crate::delivery::Queue;
 use crate::domain::fields::Fields;
@@ -26,6 +26,7 @@ fn view(d: &Destination, secret: Option<&str>) -> Value {
     let mut v = json!({
         "id": d.id, "url": d.url, "events": d.events, "enabled": d.enabled,
         "disabled_reason": d.disabled_reason.map(DisabledReason::as_str),
+        "filter": d.filter.view(),
         "created_at": d.created_at, "updated_at": d.updated_at,
     });
     if let Some(s) = secret {
@@ -48,13 +49,14 @@ pub async fn put_destination(
     body: &Map<String, Value>,
 ) -> Result<Reply, ApiError> {
     destination_id(id)?;
-    only_fields(body, &["url", "events", "enabled"])?;
+    only_fields(body, &["url", "events", "enabled", "filter"])?;
     let f = Fields::new(body);
     let insecure = ctx.var("ALLOW_INSECURE_DESTINATIONS").as_deref() == Some("true");
     let spec = DestinationSpec {
         url: DestinationUrl::parse(f.string("url")?, insecure)?,
         events: EventTypes::parse(&f.string_list("events", 20)?)?,
         enabled: f.opt_bool("enabled")?.unwrap_or(true),
+        filter: EventFilter::parse(body.get("filter"))?,
     };
     let put = fwd::put_destination(&store(ctx)?, &SystemClock, &RandomIds, id, spec).await?;
     saved(if put.created { 201 } else { 200 }, &put)
