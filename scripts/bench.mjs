@@ -65,13 +65,21 @@ const products = Array.from({ length: 1000 }, (_, i) => ({
 const imported = await fetch(`${bo}/admin/v1/products/import`, { method: "POST", headers: { Authorization: `Bearer ${admin}`, "Content-Type": "application/json" }, body: JSON.stringify({ products }) });
 if (imported.status !== 200) throw new Error(`import failed: ${await imported.text()}`);
 await db.prepare("UPDATE inventory_levels SET on_hand = 1000000 WHERE location = 'main' AND sku LIKE 'GEN-%'").run();
+// Three locations for one SKU: Lyon (FR, first by priority), main, and New Jersey (US only),
+// for the checkout that allocates among them (beside the demo's Paris shop, which holds none).
+const stockAdmin = await new SignJWT({ scope: "inventory:write" }).setProtectedHeader({ alg: "HS256" }).setAudience("comptoir-admin").setExpirationTime("1h").sign(new TextEncoder().encode(secrets.ADMIN_JWT_SECRET));
+for (const [id, body] of [["lyon", { name: "Lyon", kind: "warehouse", countries: ["FR"], priority: 10 }], ["nj", { name: "New Jersey", kind: "warehouse", countries: ["US"], priority: 20 }]]) {
+  const put = await fetch(`${bo}/admin/v1/locations/${id}`, { method: "PUT", headers: { Authorization: `Bearer ${stockAdmin}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (put.status !== 201) throw new Error(`location ${id}: ${await put.text()}`);
+}
+await db.prepare("INSERT INTO inventory_levels (sku, location, on_hand, reserved, updated_at) VALUES ('GEN-8-A', 'lyon', 1000000, 0, '2026-01-01T00:00:00Z'), ('GEN-8-A', 'nj', 1000000, 0, '2026-01-01T00:00:00Z')").run();
 
 const key = { "X-Publishable-Key": "pk_demo_web", "Content-Type": "application/json" };
 const address = { first_name: "Jeanne", last_name: "Martin", line1: "3 rue de la Paix", city: "Paris", postal_code: "75002", country: "FR" };
-async function newCart(withLine) {
+async function newCart(withLine, sku = "GEN-7-A") {
   const cart = (await (await fetch(`${sf}/v1/carts`, { method: "POST", headers: key, body: '{"market":"FR"}' })).json()).id;
   if (withLine) {
-    await fetch(`${sf}/v1/carts/${cart}/lines`, { method: "POST", headers: key, body: '{"sku":"GEN-7-A","quantity":1}' });
+    await fetch(`${sf}/v1/carts/${cart}/lines`, { method: "POST", headers: key, body: JSON.stringify({ sku, quantity: 1 }) });
     await fetch(`${sf}/v1/carts/${cart}`, { method: "PATCH", headers: key, body: JSON.stringify({ email: "b@example.fr", shipping_address: address, shipping_method: "standard" }) });
   }
   return cart;
@@ -110,6 +118,13 @@ let next = 0;
 const checkoutSetup = () => ({
   requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/carts/${pool[next++ % pool.length]}/checkout`, headers: { ...key, "Idempotency-Key": `bench-${next}-${Math.random()}` } }) }],
 });
+// The same for carts of the SKU held at three locations.
+const pool3 = [];
+while (pool3.length < POOL) pool3.push(...(await Promise.all(Array.from({ length: 16 }, () => newCart(true, "GEN-8-A")))));
+let next3 = 0;
+const checkout3Setup = () => ({
+  requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/carts/${pool3[next3++ % pool3.length]}/checkout`, headers: { ...key, "Idempotency-Key": `bench3-${next3}-${Math.random()}` } }) }],
+});
 
 const ops = [
   ["GET product", { url: `${sf}/v1/products/generated-0500?market=FR`, headers: key }],
@@ -117,6 +132,7 @@ const ops = [
   ["add line", { url: `${sf}/v1/carts/${cartForAdds}/lines`, method: "POST", headers: key, body: '{"sku":"GEN-3-A","quantity":1}' }, addSetup],
   ["GET cart", { url: `${sf}/v1/carts/${getCart}`, headers: key }],
   ["checkout", { url: `${sf}/v1/carts/x/checkout`, method: "POST", headers: key, body: '{"payment_provider":"manual"}' }, checkoutSetup],
+  ["checkout, 3 locations", { url: `${sf}/v1/carts/x/checkout`, method: "POST", headers: key, body: '{"payment_provider":"manual"}' }, checkout3Setup],
   ["ceiling: fixed response", { url: await url("ceiling-empty") }],
   ["ceiling: one D1 read", { url: await url("ceiling-d1") }],
   ["reference: two KV reads + one D1 read", { url: await url("ceiling-kv-d1") }],
@@ -128,6 +144,7 @@ const trips = {
   "add line": roundTrips((await fetch(`${sf}/v1/carts/${cartForAdds}/lines`, { method: "POST", headers: key, body: '{"sku":"GEN-3-A","quantity":1}' })).headers),
   "GET cart": roundTrips((await fetch(`${sf}/v1/carts/${getCart}`, { headers: key })).headers),
   checkout: roundTrips((await fetch(`${sf}/v1/carts/${await newCart(true)}/checkout`, { method: "POST", headers: { ...key, "Idempotency-Key": "bench-trips" }, body: '{"payment_provider":"manual"}' })).headers),
+  "checkout, 3 locations": roundTrips((await fetch(`${sf}/v1/carts/${await newCart(true, "GEN-8-A")}/checkout`, { method: "POST", headers: { ...key, "Idempotency-Key": "bench-trips-3" }, body: '{"payment_provider":"manual"}' })).headers),
 };
 
 const results = [];
@@ -139,6 +156,7 @@ for (const [name, target, setup] of ops) {
 }
 await mf.dispose();
 if (next > pool.length) console.warn(`checkout used ${next} carts from a pool of ${pool.length}: the repeats count as errors`);
+if (next3 > pool3.length) console.warn(`checkout, 3 locations used ${next3} carts from a pool of ${pool3.length}: the repeats count as errors`);
 
 const ceilingD1 = (c) => results.find((r) => r.name === "ceiling: one D1 read" && r.connections === c).rps;
 const ceilingEmpty = (c) => results.find((r) => r.name === "ceiling: fixed response" && r.connections === c).rps;

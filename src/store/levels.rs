@@ -9,7 +9,7 @@ use crate::domain::order::StockMove;
 use crate::domain::stock::{Location, LocationKind, StockPicture};
 use crate::store::d1::{decode, int, json_text, text, Db};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, D1Result};
 
@@ -34,45 +34,42 @@ struct PictureRow {
     locations: String,
 }
 
-#[derive(Deserialize)]
-struct LevelRow {
-    sku: String,
-    location: String,
-    available: i64,
-}
-
-#[derive(Deserialize)]
-struct LocationRow {
-    id: String,
-    kind: String,
-    countries: Vec<String>,
-    priority: i64,
-    pickup: i64,
-}
-
-/// Decodes the result of [`picture`].
+/// Decodes the result of [`picture`] (its JSON read as values: no decoder of its own to
+/// carry in the storefront's bundle).
 pub fn decode_picture(result: D1Result) -> Result<StockPicture, StoreError> {
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("stock picture: {e}"));
     let Some(row) = decode::<PictureRow>(result)?.into_iter().next() else {
         return Err(StoreError::Corrupt("stock picture returned no row".into()));
     };
-    let levels: Vec<LevelRow> = serde_json::from_str(&row.levels).map_err(corrupt)?;
-    let locations: Vec<LocationRow> = serde_json::from_str(&row.locations).map_err(corrupt)?;
+    let levels: Value = serde_json::from_str(&row.levels).map_err(corrupt)?;
+    let locations: Value = serde_json::from_str(&row.locations).map_err(corrupt)?;
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    // Inserted one by one: collecting would sort first (more code in the bundle, for a few rows).
+    let mut available = std::collections::BTreeMap::new();
+    for l in list(&levels) {
+        if let (Some(sku), Some(location), Some(n)) = (
+            text(&l["sku"]),
+            text(&l["location"]),
+            l["available"].as_i64(),
+        ) {
+            available.insert((sku, location), n);
+        }
+    }
     Ok(StockPicture {
-        locations: locations
-            .into_iter()
-            .map(|l| Location {
-                kind: LocationKind::parse(&l.kind).unwrap_or(LocationKind::Warehouse),
-                id: l.id,
-                countries: l.countries,
-                priority: l.priority,
-                pickup: l.pickup != 0,
+        locations: list(&locations)
+            .iter()
+            .filter_map(|l| {
+                Some(Location {
+                    id: text(&l["id"])?,
+                    kind: LocationKind::parse(l["kind"].as_str()?)?,
+                    countries: list(&l["countries"]).iter().filter_map(text).collect(),
+                    priority: l["priority"].as_i64()?,
+                    pickup: l["pickup"].as_i64() == Some(1),
+                })
             })
             .collect(),
-        available: levels
-            .into_iter()
-            .map(|l| ((l.sku, l.location), l.available))
-            .collect(),
+        available,
     })
 }
 

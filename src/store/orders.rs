@@ -89,7 +89,9 @@ impl From<LineRow> for OrderLine {
             refunded_amount: l.refunded_minor,
             last_fulfilled_at: l.last_fulfilled_at,
             // Written only by this code; unreadable allocations show as none.
-            allocations: serde_json::from_str(&l.allocations).unwrap_or_default(),
+            allocations: crate::domain::stock::allocations_from(
+                &serde_json::from_str(&l.allocations).unwrap_or_default(),
+            ),
         }
     }
 }
