@@ -943,7 +943,13 @@ fn a_location_filter_passes_orders_allocated_there_and_stock_there_only() {
     assert!(!wms.wants("order.placed", &order(&["main"])));
     assert!(
         !wms.wants("order.placed", &order(&[])),
-        "nothing allocated anywhere (canceled)"
+        "nothing allocated anywhere"
+    );
+    let mut edited = order(&["main"]);
+    edited["edit"] = json!({"before": order(&["lyon"])});
+    assert!(
+        wms.wants("order.edited", &edited),
+        "an edit that took a line away from Lyon is heard at Lyon"
     );
     assert!(wms.wants("inventory.low", &json!({"sku": "A", "location": "nj"})));
     assert!(

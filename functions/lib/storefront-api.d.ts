@@ -578,7 +578,7 @@ export interface components {
             returned_quantity: number;
             /** @description Money of the refunds given for this line (its share of the line's total per unit refunded), at most `total`. */
             refunded_amount: components["schemas"]["Money"];
-            /** @description Where the line's units are taken from: the units allocated at each stock location (reserved there until they ship) and how many of them shipped. Units released (a cancel, a refund before shipping) leave their allocation. */
+            /** @description Where the line's units are taken from: the units allocated at each stock location (reserved there until they ship) and how many of them shipped. Units released (a cancel, a refund before shipping, an edit) or moved elsewhere leave their allocation, which stays listed with what is left (0 when emptied), so the location's system still hears of the order. */
             allocations: components["schemas"]["LineAllocation"][];
         };
         LineAllocation: {

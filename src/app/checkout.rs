@@ -18,9 +18,10 @@ use crate::domain::events::{Envelope, EventType};
 use crate::domain::order::{Order, PaymentMethod};
 use crate::domain::stock::{Destination, Short};
 
-/// How many times a checkout is placed before it gives up on stock that keeps moving: each
-/// retry follows another checkout's success at the same locations.
-const MAX_PLACEMENTS: u32 = 24;
+/// How many times a checkout is placed before it gives up on stock that keeps moving. A retry
+/// follows another checkout's success at the same locations, and is made only when the fresh
+/// allocation differs; 12 placements stay within Workers' subrequest budget (2 round trips each).
+const MAX_PLACEMENTS: u32 = 12;
 
 pub type CheckoutResult<T> = Result<T, Failure<CheckoutRefusal>>;
 

@@ -510,8 +510,9 @@ pub fn home(allocations: &[LineAllocation]) -> String {
 
 /// Takes back `n` open units of a line (a cancel, a refund before shipping, an edit), the last
 /// allocation first: what the greedy split took last goes back first. Returns the units
-/// released per location; an allocation left empty is dropped.
-pub fn release(allocations: &mut Vec<LineAllocation>, n: i64) -> Vec<(String, i64)> {
+/// released per location. An allocation left empty stays (quantity 0): the order still names
+/// the location, so the system that ships from there hears that the units are gone.
+pub fn release(allocations: &mut [LineAllocation], n: i64) -> Vec<(String, i64)> {
     let mut left = n.max(0);
     let mut out = Vec::new();
     for a in allocations.iter_mut().rev() {
@@ -522,7 +523,6 @@ pub fn release(allocations: &mut Vec<LineAllocation>, n: i64) -> Vec<(String, i6
             out.push((a.location.clone(), take));
         }
     }
-    allocations.retain(|a| a.quantity > 0);
     out
 }
 
@@ -571,8 +571,8 @@ pub fn assign(allocations: &mut Vec<LineAllocation>, location: &str, n: i64) {
     }
 }
 
-/// Moves `n` open units of a line from one location to another; `Err` gives the open units at
-/// `from` when fewer.
+/// Moves `n` open units of a line from one location to another (the allocation left behind
+/// stays, emptied, as [`release`] leaves it); `Err` gives the open units at `from` when fewer.
 pub fn move_units(
     allocations: &mut Vec<LineAllocation>,
     from: &str,
@@ -589,7 +589,6 @@ pub fn move_units(
         a.quantity -= take;
         left -= take;
     }
-    allocations.retain(|a| a.quantity > 0);
     assign(allocations, to, n);
     Ok(())
 }
@@ -893,7 +892,8 @@ mod tests {
             a.iter()
                 .map(|x| (x.location.as_str(), x.quantity))
                 .collect::<Vec<_>>(),
-            vec![("paris", 1), ("main", 1)]
+            vec![("lyon", 0), ("paris", 1), ("main", 1)],
+            "Lyon, emptied, is still named: its system hears the units left"
         );
         assert_eq!(home(&a), "paris", "returns go back where they shipped from");
         assert_eq!(home(&[]), MAIN);
@@ -1036,7 +1036,8 @@ mod tests {
             let took: i64 = released.iter().map(|(_, q)| q).sum();
             prop_assert_eq!(took, n.min(open(&start)), "as many as asked, at most what is open");
             prop_assert_eq!(totals(&a), (quantity - took, shipped), "shipped units stay");
-            prop_assert!(a.iter().all(|x| x.quantity > 0 && x.fulfilled <= x.quantity));
+            prop_assert!(a.iter().all(|x| x.quantity >= 0 && x.fulfilled <= x.quantity));
+            prop_assert_eq!(a.len(), start.len(), "every location named before is still named");
             for (loc, q) in &released {
                 prop_assert!(*q <= open_at(&start, loc));
             }

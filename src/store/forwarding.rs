@@ -314,6 +314,8 @@ impl ForwardingStore for D1Forwarding {
                        (SELECT 1 FROM json_each(d.filter, '$.locations') f \
                         WHERE f.value = json_extract(o.payload, '$.data.location') OR EXISTS \
                           (SELECT 1 FROM json_each(o.payload, '$.data.lines') l, json_each(l.value, '$.allocations') a \
+                           WHERE json_extract(a.value, '$.location') = f.value) OR EXISTS \
+                          (SELECT 1 FROM json_each(o.payload, '$.data.edit.before.lines') l, json_each(l.value, '$.allocations') a \
                            WHERE json_extract(a.value, '$.location') = f.value))) \
                      ON CONFLICT (event_id, destination_id) DO NOTHING",
                     &[text(event_id), text(now)],

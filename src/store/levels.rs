@@ -128,7 +128,7 @@ pub fn low_after_moves(
     low(
         db,
         "SELECT json_extract(value, '$.sku') AS sku, json_extract(value, '$.location') AS loc, \
-           SUM(-json_extract(value, '$.release')) AS q FROM json_each(?1) GROUP BY 1, 2",
+           -json_extract(value, '$.release') AS q FROM json_each(?1)",
         moves_json(moves),
         threshold,
         now,
@@ -136,9 +136,10 @@ pub fn low_after_moves(
 }
 
 /// `inventory.low` after a change: `drops` is a SELECT (with `param` as `?1`) of `(sku, loc,
-/// q)`, the units by which the change lowered a location's available stock. One event per
-/// location and one per SKU total that went from above `threshold` to it or below; their
-/// sequences count per SKU (the aggregate `sku:<SKU>`), in location order, the total first.
+/// q)`, the units by which the change lowered a location's available stock (negative where it
+/// raised it). One event per location and one per SKU total that went from above `threshold`
+/// to it or below (the total by the net change: units moved between locations do not lower
+/// it); their sequences count per SKU (the aggregate `sku:<SKU>`), the total first.
 pub fn low(
     db: &Db,
     drops: &str,
@@ -147,12 +148,13 @@ pub fn low(
     now: &str,
 ) -> Result<Vec<D1PreparedStatement>, StoreError> {
     let crossed = format!(
-        "WITH d AS (SELECT sku, loc, SUM(q) AS q FROM ({drops}) GROUP BY sku, loc HAVING SUM(q) > 0), \
+        "WITH c AS ({drops}), \
+         d AS (SELECT sku, loc, SUM(q) AS q FROM c GROUP BY sku, loc HAVING SUM(q) > 0), \
+         t AS (SELECT sku, SUM(q) AS q FROM c GROUP BY sku HAVING SUM(q) > 0), \
          x AS (SELECT v.sku, v.location AS loc, v.on_hand, v.reserved, d.q FROM inventory_levels v \
                  JOIN d ON d.sku = v.sku AND d.loc = v.location \
                UNION ALL \
-               SELECT i.sku, NULL, i.on_hand, i.reserved, (SELECT SUM(q) FROM d WHERE d.sku = i.sku) FROM inventory i \
-                 WHERE i.sku IN (SELECT sku FROM d)), \
+               SELECT i.sku, NULL, i.on_hand, i.reserved, t.q FROM inventory i JOIN t ON t.sku = i.sku), \
          low AS (SELECT x.*, ROW_NUMBER() OVER (PARTITION BY sku ORDER BY loc IS NOT NULL, loc) AS n, \
                    COUNT(*) OVER (PARTITION BY sku) AS k \
                  FROM x WHERE on_hand - reserved <= ?2 AND on_hand - reserved + q > ?2)"

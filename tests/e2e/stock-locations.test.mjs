@@ -161,15 +161,20 @@ test("moving an allocation checks the stock where it goes; the order then ships 
   assert.deepEqual(short.details, { sku: "APRON-CHA", available: 1 });
   const beyond = envelope(assert, await act(placed.id, "allocations", { moves: [{ line_id: line, from: "nj", to: "main", quantity: 1 }] }), 422, "validation_failed");
   assert.equal(beyond.details.field, "moves[0]");
+  await stock("APRON-CHA", { nj: 5 });
+  const abroad = envelope(assert, await act(placed.id, "allocations", { moves: [{ line_id: line, from: "lyon", to: "nj", quantity: 1 }] }), 422, "validation_failed");
+  assert.deepEqual([abroad.details.field, abroad.message], ["moves[0]", "nj does not serve FR"]);
   const moved = await act(placed.id, "allocations", { moves: [{ line_id: line, from: "lyon", to: "main", quantity: 1 }] });
   assert.equal(moved.status, 200, moved.text);
   assert.deepEqual(allocations(moved.body), [["APRON-CHA", [["lyon", 2, 0], ["main", 1, 0]]]]);
-  assert.deepEqual(await levelsOf("APRON-CHA"), { lyon: [3, 2], main: [1, 1] });
+  assert.deepEqual(await levelsOf("APRON-CHA"), { lyon: [3, 2], main: [1, 1], nj: [5, 0] });
   const edited = await stack.db.prepare("SELECT payload FROM outbox WHERE type = 'order.edited' AND aggregate = ?1").bind(placed.id).first();
   assert.deepEqual(JSON.parse(edited.payload).data.edit.changes, [{ op: "move_allocation", line_id: line, from: "lyon", to: "main", quantity: 1 }]);
   // Canceled, it gives back what each location reserved.
   assert.equal((await act(placed.id, "cancel", {})).status, 200);
-  assert.deepEqual(await levelsOf("APRON-CHA"), { lyon: [3, 0], main: [1, 0] });
+  assert.deepEqual(await levelsOf("APRON-CHA"), { lyon: [3, 0], main: [1, 0], nj: [5, 0] });
+  const canceled = (await stack.bo(`/admin/v1/orders/${placed.id}`, { headers: admin })).body;
+  assert.deepEqual(allocations(canceled), [["APRON-CHA", [["lyon", 0, 0], ["main", 0, 0]]]], "released, the locations stay named");
 });
 
 test("40 parallel checkouts over 3 locations holding 10 units in all: exactly 10 sold, none oversold anywhere", async () => {
@@ -205,6 +210,18 @@ test("inventory.low fires per location and for the total, each with the SKU's se
   const seqs = events.map((e) => e.sequence);
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
   assert.equal(new Set(seqs).size, seqs.length, "one sequence per SKU, no number twice");
+
+  // Units moved between locations do not lower the total: no total event for a move.
+  const sync = (items) => stack.bo("/admin/v1/inventory/sync", { method: "POST", headers: admin, json: { items } });
+  assert.equal((await sync([{ sku: "PAN-CU-16", location: "lyon", on_hand: 4 }])).status, 200);
+  const lows = async () => (await stack.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE type = 'inventory.low' AND aggregate = 'PAN-CU-16'").first()).n;
+  const quiet = await lows();
+  const moved = await sync([
+    { sku: "PAN-CU-16", location: "lyon", delta: -3, reason: "sent to the shop" },
+    { sku: "PAN-CU-16", location: "paris-store", delta: 3, reason: "received from Lyon" },
+  ]);
+  assert.equal(moved.status, 200, moved.text);
+  assert.equal(await lows(), quiet, "the total (4) was low already and did not change; Lyon (4 to 1) was low already");
   await checkEventSchemas(assert, stack.db);
 });
 
@@ -262,11 +279,11 @@ test("a sync of 5,000 items applies all or nothing in one D1 round trip, and a r
   assert.equal(tooMany.details.field, "items");
 });
 
-test("a destination filtered by location hears only the orders allocated there", async () => {
+test("a destination filtered by location hears only the orders allocated there, and their moves away and cancels", async () => {
   const url = (path) => `http://127.0.0.1:${receiver.address().port}${path}`;
   const hooks = bearer(await adminToken({ scope: "destinations:read destinations:write" }));
   const put = (id, json) => stack.bo(`/admin/v1/destinations/${id}`, { method: "PUT", headers: hooks, json });
-  const wms = await put("wms-nj", { url: url("/nj"), events: ["order.placed"], filter: { locations: ["nj"] } });
+  const wms = await put("wms-nj", { url: url("/nj"), events: ["order.placed", "order.edited", "order.canceled"], filter: { locations: ["nj"] } });
   assert.equal(wms.status, 201, wms.text);
   assert.deepEqual(wms.body.filter, { locations: ["nj"] });
   const all = await put("erp", { url: url("/all"), events: ["order.placed"] });
@@ -277,12 +294,17 @@ test("a destination filtered by location hears only the orders allocated there",
   await stock("BOOK-BISTRO", { lyon: 5, nj: 5 });
   const fr = (await checkout(await cart("FR", [["BOOK-BISTRO", 1]], { address: frAddress, method: "standard" }))).body.order;
   const us = (await checkout(await cart("US", [["BOOK-BISTRO", 1]], { address: usAddress, method: "standard" }))).body.order;
-  const seen = (path, order) => received.some(([p, e]) => p === path && e.data.id === order.id);
+  // New Jersey's order leaves it for main, then is canceled: New Jersey hears both.
+  const line = us.lines[0].id;
+  assert.equal((await act(us.id, "allocations", { moves: [{ line_id: line, from: "nj", to: "main", quantity: 1 }] })).status, 200);
+  assert.equal((await act(us.id, "cancel", {})).status, 200);
+  const seen = (path, order, type = "order.placed") => received.some(([p, e]) => p === path && e.type === type && e.data.id === order.id);
   const end = Date.now() + 20_000;
-  while (!(seen("/all", fr) && seen("/all", us) && seen("/nj", us)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  while (!(seen("/all", fr) && seen("/all", us) && seen("/nj", us, "order.canceled")) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
   assert.ok(seen("/all", fr) && seen("/all", us), "the unfiltered destination hears both");
   assert.ok(seen("/nj", us), "New Jersey hears its order");
-  assert.ok(!seen("/nj", fr), "and not Lyon's");
+  assert.ok(seen("/nj", us, "order.edited") && seen("/nj", us, "order.canceled"), "and that it moved away, then was canceled");
+  assert.ok(!seen("/nj", fr), "and nothing of Lyon's");
   const frEvent = await stack.db.prepare("SELECT id FROM outbox WHERE aggregate = ?1 AND type = 'order.placed'").bind(fr.id).first();
   const deliveries = (await stack.db.prepare("SELECT destination_id FROM deliveries WHERE event_id = ?1").bind(frEvent.id).all()).results;
   assert.deepEqual(deliveries.map((d) => d.destination_id), ["erp"]);

@@ -137,7 +137,9 @@ impl EventFilter {
     }
 
     /// Whether an event whose `data` is this passes: an order with a line allocated at one of
-    /// the locations, or stock (`inventory.low`) at one of them.
+    /// the locations (an emptied allocation still names its location: a cancel or a move away
+    /// is heard there), a line an edit removed that was (`edit.before`), or stock
+    /// (`inventory.low`) at one of them.
     pub fn matches(&self, data: &Value) -> bool {
         if self.locations.is_empty() {
             return true;
@@ -146,14 +148,18 @@ impl EventFilter {
             l.as_str()
                 .is_some_and(|l| self.locations.iter().any(|x| x == l))
         };
-        here(&data["location"])
-            || data["lines"].as_array().is_some_and(|lines| {
+        let allocated_here = |lines: &Value| {
+            lines.as_array().is_some_and(|lines| {
                 lines.iter().any(|line| {
                     line["allocations"]
                         .as_array()
                         .is_some_and(|a| a.iter().any(|a| here(&a["location"])))
                 })
             })
+        };
+        here(&data["location"])
+            || allocated_here(&data["lines"])
+            || allocated_here(&data["edit"]["before"]["lines"])
     }
 
     /// `{locations: [...]}`, or null when it takes every event.

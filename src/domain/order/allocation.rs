@@ -1,9 +1,10 @@
 //! Moving an order's allocations between stock locations (API.md "Stock locations"): units
-//! not yet shipped go from one location to another that has them available. Pure: the use case
-//! brings the stock picture.
+//! not yet shipped go from one location to another that has them available and that checkout
+//! could have allocated them at (serving the order's country; a pickup order's store only).
+//! Pure: the use case brings the stock picture.
 
 use super::{Order, OrderStatus, StockMove};
-use crate::domain::stock::{self, StockPicture};
+use crate::domain::stock::{self, Destination, StockPicture};
 use serde_json::{json, Value};
 
 /// One move, as the client sent it.
@@ -45,6 +46,9 @@ pub fn moved(
     ) {
         return Err(MoveRefusal::Illegal { from: order.status });
     }
+    // Units go only where checkout could have taken them.
+    let (pickup, country) = order.ships_to();
+    let destination = Destination::of(pickup.as_deref(), country.as_deref(), &[]);
     let mut after = order.clone();
     let mut out = Vec::new();
     let mut taken: std::collections::BTreeMap<(String, String), i64> = Default::default();
@@ -55,6 +59,21 @@ pub fn moved(
         }
         if !picture.locations.iter().any(|l| l.id == m.to) {
             return Err(bad(format!("no location {}", m.to)));
+        }
+        if !stock::eligible(&picture.locations, destination)
+            .iter()
+            .any(|l| l.id == m.to)
+        {
+            return Err(bad(match destination {
+                Destination::Pickup(store) => {
+                    format!("the order is collected at {store}: its units stay there")
+                }
+                _ => format!(
+                    "{} does not serve {}",
+                    m.to,
+                    country.as_deref().unwrap_or("the order's country")
+                ),
+            }));
         }
         let Some(line) = after.lines.iter_mut().find(|l| l.id == m.line_id) else {
             return Err(bad(format!("the order has no line {}", m.line_id)));

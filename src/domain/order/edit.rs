@@ -72,6 +72,14 @@ impl Edited {
         picture: &StockPicture,
         destination: Destination<'_>,
     ) -> Result<Edited, Short> {
+        // What the same edit releases is available to what it adds (the batch nets them).
+        let mut picture = picture.clone();
+        for m in self.stock.iter().filter(|m| m.release > 0) {
+            *picture
+                .available
+                .entry((m.sku.clone(), m.location.clone()))
+                .or_default() += m.release;
+        }
         let allocations = picture.allocate(&self.wanted, destination)?;
         self.stock.extend(self.order.hold(allocations));
         self.wanted.clear();
