@@ -682,7 +682,7 @@ fn order_lists_are_newest_first_in_pages_with_a_cursor() {
     let second = placed(&w);
     let page = block_on(orders::newest(
         &w.store,
-        &OrderFilter::Status(None),
+        &OrderFilter::Staff(Default::default()),
         &PageRequest {
             limit: 1,
             after: None,
@@ -692,7 +692,12 @@ fn order_lists_are_newest_first_in_pages_with_a_cursor() {
     assert_eq!(page.data[0].id, second);
     let cursor = page.next_cursor.expect("a second page");
     let next = PageRequest::parse(Some("1"), Some(&cursor)).unwrap();
-    let page = block_on(orders::newest(&w.store, &OrderFilter::Status(None), &next)).unwrap();
+    let page = block_on(orders::newest(
+        &w.store,
+        &OrderFilter::Staff(Default::default()),
+        &next,
+    ))
+    .unwrap();
     assert_eq!(
         page.data.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
         [first.as_str()]

@@ -95,6 +95,48 @@ pub fn iso_at(ms: f64) -> String {
     )
 }
 
+/// An instant a client wrote (`2026-11-29`, midnight UTC; or RFC 3339 such as
+/// `2026-11-29T10:00:00+01:00`, `…T09:00:00.5Z`) as [`iso_at`] writes it, to compare with
+/// stored timestamps; `None` when it is neither.
+pub fn instant(s: &str) -> Option<String> {
+    let s = s.trim();
+    // A wall-clock instant is read only if writing it back gives it again (no hour 25, no
+    // February 30).
+    let exact = |local: String| ms_at(&local).filter(|ms| iso_at(*ms) == local);
+    if s.len() == 10 {
+        return exact(format!("{s}T00:00:00.000Z")).map(iso_at);
+    }
+    let (date_time, offset_minutes) = match s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
+        Some(rest) => (rest, 0),
+        None => {
+            let at = s.len().checked_sub(6)?;
+            let (rest, off) = s.split_at(at);
+            let sign = match off.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            let (h, m) = off[1..].split_once(':')?;
+            let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            (rest, sign * (h * 60 + m))
+        }
+    };
+    let (whole, fraction) = match date_time.split_once('.') {
+        Some((w, f)) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => (w, f),
+        Some(_) => return None,
+        None => (date_time, "0"),
+    };
+    if whole.len() != 19 || !matches!(whole.as_bytes()[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let millis: String = fraction.chars().chain("000".chars()).take(3).collect();
+    let ms = exact(format!("{}T{}.{millis}Z", &whole[..10], &whole[11..]))?;
+    Some(iso_at(ms - (offset_minutes * 60_000) as f64))
+}
+
 /// Milliseconds since the epoch of an instant written as [`iso_at`] writes it (`None` for
 /// anything else): Howard Hinnant's `days_from_civil`.
 pub fn ms_at(iso: &str) -> Option<f64> {
@@ -120,7 +162,44 @@ pub fn ms_at(iso: &str) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{iso_at, ms_at};
+    use super::{instant, iso_at, ms_at};
+
+    #[test]
+    fn instants_a_client_writes_compare_with_stored_timestamps() {
+        assert_eq!(
+            instant("2026-11-29").as_deref(),
+            Some("2026-11-29T00:00:00.000Z")
+        );
+        assert_eq!(
+            instant("2026-11-29T10:00:00+01:00").as_deref(),
+            Some("2026-11-29T09:00:00.000Z")
+        );
+        assert_eq!(
+            instant("2026-11-29T23:30:00-02:00").as_deref(),
+            Some("2026-11-30T01:30:00.000Z"),
+            "across midnight"
+        );
+        assert_eq!(
+            instant("2026-11-29T09:00:00.5Z").as_deref(),
+            Some("2026-11-29T09:00:00.500Z")
+        );
+        assert_eq!(
+            instant("2026-11-29T09:00:00.123456Z").as_deref(),
+            Some("2026-11-29T09:00:00.123Z")
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-02-30",
+            "2026-11-29T25:00:00Z",
+            "2026-11-29T09:00:00",
+            "2026-11-29T09:00:00+1:00",
+            "2026-11-29T09:00:00.Z",
+        ] {
+            assert_eq!(instant(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn instants_read_back_as_they_were_written() {
@@ -277,11 +356,25 @@ pub trait CartStore {
     ) -> Result<Diagnosis, StoreError>;
 }
 
+/// What the back office's order list asks for; every part optional.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderQuery {
+    pub status: Option<OrderStatus>,
+    pub payment_status: Option<crate::domain::order::PaymentStatus>,
+    pub fulfillment_status: Option<crate::domain::order::FulfillmentStatus>,
+    pub market: Option<String>,
+    /// Created strictly after / before these instants (as [`iso_at`] writes them).
+    pub created_after: Option<String>,
+    pub created_before: Option<String>,
+    /// An order number (any case), or an email or its beginning (any case).
+    pub q: Option<String>,
+}
+
 /// Which orders a list reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderFilter {
-    /// All orders, or those in one status (the back office).
-    Status(Option<OrderStatus>),
+    /// The back office's list.
+    Staff(OrderQuery),
     /// One customer's orders in one channel (the storefront).
     Customer {
         customer_id: String,

@@ -84,9 +84,9 @@ pub(super) fn place_statements(
         db.statement(
             "INSERT INTO orders (id, number, channel_id, cart_id, market, customer_id, status, payment_status, \
                 fulfillment_status, payment_provider, payment_reference, total_minor, currency, body, pay_by, last_sequence, \
-                created_at, updated_at, paid_minor, kind, exchange_of) \
+                created_at, updated_at, paid_minor, kind, exchange_of, email) \
              VALUES (?1, printf('%s-%06d', ?4, (SELECT last FROM order_counters WHERE market = ?4)), ?2, ?3, ?4, ?5, \
-                ?12, ?13, ?14, ?6, ?16, ?7, ?8, ?9, ?10, ?15, ?11, ?11, ?17, ?18, ?19)",
+                ?12, ?13, ?14, ?6, ?16, ?7, ?8, ?9, ?10, ?15, ?11, ?11, ?17, ?18, ?19, lower(json_extract(?9, '$.email')))",
             &[
                 text(&r.id), text(&r.channel_id), text(&r.cart_id), text(&r.market),
                 r.customer_id.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),

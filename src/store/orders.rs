@@ -562,12 +562,39 @@ async fn newest(
     const ORDER: &str = "created_at DESC, id DESC LIMIT ?4";
     let position = [text(at), text(after_id), int(limit as i64)];
     match filter {
-        OrderFilter::Status(status) => {
-            let mut params = vec![status.map_or(wasm_bindgen::JsValue::NULL, |s| text(s.as_str()))];
+        OrderFilter::Staff(q) => {
+            let or_null = |v: Option<&str>| v.map_or(wasm_bindgen::JsValue::NULL, text);
+            // q: an order number (any case), or an email or its beginning (LIKE, escaped).
+            let email_prefix = q.q.as_ref().map(|q| {
+                let escaped: String = q
+                    .to_lowercase()
+                    .chars()
+                    .flat_map(|c| match c {
+                        '%' | '_' | '\\' => vec!['\\', c],
+                        c => vec![c],
+                    })
+                    .collect();
+                format!("{escaped}%")
+            });
+            let mut params = vec![or_null(q.status.map(|s| s.as_str()))];
             params.extend(position);
+            params.extend([
+                or_null(q.payment_status.map(|s| s.as_str())),
+                or_null(q.fulfillment_status.map(|s| s.as_str())),
+                or_null(q.market.as_deref()),
+                or_null(q.created_after.as_deref()),
+                or_null(q.created_before.as_deref()),
+                or_null(q.q.as_ref().map(|q| q.to_uppercase()).as_deref()),
+                or_null(email_prefix.as_deref()),
+            ]);
             list(
                 db,
-                &format!("(?1 IS NULL OR status = ?1) AND {PAGE}"),
+                &format!(
+                    "(?1 IS NULL OR status = ?1) AND (?5 IS NULL OR payment_status = ?5) \
+                     AND (?6 IS NULL OR fulfillment_status = ?6) AND (?7 IS NULL OR market = ?7) \
+                     AND (?8 IS NULL OR created_at > ?8) AND (?9 IS NULL OR created_at < ?9) \
+                     AND (?10 IS NULL OR number = ?10 OR email LIKE ?11 ESCAPE '\\') AND {PAGE}"
+                ),
                 ORDER,
                 &params,
             )

@@ -595,7 +595,22 @@ impl OrderStore for FakeStore {
             .orders
             .values()
             .filter(|o| match filter {
-                OrderFilter::Status(s) => s.is_none_or(|s| s == o.status),
+                OrderFilter::Staff(q) => {
+                    q.status.is_none_or(|s| s == o.status)
+                        && q.payment_status.is_none_or(|s| s == o.payment_status)
+                        && q.fulfillment_status
+                            .is_none_or(|s| s == o.fulfillment_status)
+                        && q.market.as_ref().is_none_or(|m| *m == o.market)
+                        && q.created_after.as_ref().is_none_or(|t| o.created_at > *t)
+                        && q.created_before.as_ref().is_none_or(|t| o.created_at < *t)
+                        && q.q.as_ref().is_none_or(|q| {
+                            let email = serde_json::from_str::<serde_json::Value>(&o.body)
+                                .ok()
+                                .and_then(|b| b["email"].as_str().map(str::to_lowercase))
+                                .unwrap_or_default();
+                            o.number == q.to_uppercase() || email.starts_with(&q.to_lowercase())
+                        })
+                }
                 OrderFilter::Customer {
                     customer_id,
                     channel_id,
