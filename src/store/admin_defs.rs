@@ -37,6 +37,28 @@ struct ShippingRow {
     updated_at: String,
 }
 
+const SHIPPING_COLUMNS: &str =
+    "id, name, countries, rates, enabled, location_id, created_at, updated_at";
+
+impl ShippingRow {
+    fn stored(self) -> Result<Stored<ShippingDef>, StoreError> {
+        let corrupt =
+            |e: serde_json::Error| StoreError::Corrupt(format!("shipping method {}: {e}", self.id));
+        Ok(Stored {
+            def: ShippingDef {
+                countries: serde_json::from_str(&self.countries).map_err(corrupt)?,
+                rates: serde_json::from_str(&self.rates).map_err(corrupt)?,
+                enabled: self.enabled != 0,
+                location_id: self.location_id.clone(),
+                name: self.name.clone(),
+                id: self.id.clone(),
+            },
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
 /// The method (if any) and the markets: one round trip.
 pub async fn shipping(
     db: &Db,
@@ -45,7 +67,7 @@ pub async fn shipping(
     let results = db
         .batch(vec![
             db.statement(
-                "SELECT id, name, countries, rates, enabled, location_id, created_at, updated_at FROM shipping_methods WHERE id = ?1",
+                &format!("SELECT {SHIPPING_COLUMNS} FROM shipping_methods WHERE id = ?1"),
                 &[text(id)],
             )?,
             db.statement("SELECT code, currency FROM markets", &[])?,
@@ -57,21 +79,9 @@ pub async fn shipping(
             "shipping batch returned too few results".into(),
         ));
     };
-    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("shipping method {id}: {e}"));
     let stored = match decode::<ShippingRow>(row)?.into_iter().next() {
         None => None,
-        Some(row) => Some(Stored {
-            def: ShippingDef {
-                id: row.id,
-                name: row.name,
-                countries: serde_json::from_str(&row.countries).map_err(corrupt)?,
-                rates: serde_json::from_str(&row.rates).map_err(corrupt)?,
-                enabled: row.enabled != 0,
-                location_id: row.location_id,
-            },
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }),
+        Some(row) => Some(row.stored()?),
     };
     Ok((stored, markets(decode(m)?)))
 }
@@ -185,4 +195,77 @@ pub async fn put_discount(db: &Db, def: &DiscountDef, now: &str) -> Result<(), S
     )?])
     .await?;
     Ok(())
+}
+
+/// A page of rows of `sql` (its `?1` the key after which, `?2` the limit) and the markets, in
+/// one round trip.
+async fn page_and_markets(
+    db: &Db,
+    sql: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(worker::D1Result, Markets), StoreError> {
+    let results = db
+        .batch(vec![
+            db.statement(sql, &[text(after.unwrap_or("")), int(limit as i64)])?,
+            db.statement("SELECT code, currency FROM markets", &[])?,
+        ])
+        .await?;
+    let mut r = results.into_iter();
+    let (Some(rows), Some(m)) = (r.next(), r.next()) else {
+        return Err(StoreError::Corrupt(
+            "page batch returned too few results".into(),
+        ));
+    };
+    Ok((rows, markets(decode(m)?)))
+}
+
+/// A page of shipping methods by id, after `after`, at most `limit`, and the markets: one round
+/// trip.
+pub async fn shipping_page(
+    db: &Db,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Stored<ShippingDef>>, Markets), StoreError> {
+    let (rows, markets) = page_and_markets(
+        db,
+        &format!(
+            "SELECT {SHIPPING_COLUMNS} FROM shipping_methods WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ),
+        after,
+        limit,
+    )
+    .await?;
+    let stored = decode::<ShippingRow>(rows)?
+        .into_iter()
+        .map(ShippingRow::stored)
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((stored, markets))
+}
+
+/// A page of discounts by id, after `after`, at most `limit`, and the markets: one round trip.
+pub async fn discount_page(
+    db: &Db,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Stored<DiscountDef>>, Markets), StoreError> {
+    let (rows, markets) = page_and_markets(
+        db,
+        "SELECT definition, created_at, updated_at FROM discounts WHERE id > ?1 ORDER BY id LIMIT ?2",
+        after,
+        limit,
+    )
+    .await?;
+    let stored = decode::<DiscountRow>(rows)?
+        .into_iter()
+        .map(|row| {
+            Ok(Stored {
+                def: serde_json::from_str(&row.definition)
+                    .map_err(|e| StoreError::Corrupt(format!("discount definition: {e}")))?,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((stored, markets))
 }

@@ -69,6 +69,24 @@ pub async fn get_with_markets(
     ))
 }
 
+/// A page of channels by id, after `after`, at most `limit`: one round trip.
+pub async fn page(
+    db: &Db,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<StoredChannel>, StoreError> {
+    db.all(db.statement(
+        "SELECT c.id, c.name, c.key_hash, c.key_hint, c.created_at, c.updated_at, \
+           (SELECT json_group_array(market_code) FROM \
+              (SELECT market_code FROM channel_markets WHERE channel_id = c.id ORDER BY position)) AS markets, \
+           (SELECT json_group_array(origin) FROM \
+              (SELECT origin FROM channel_origins WHERE channel_id = c.id ORDER BY origin)) AS origins \
+         FROM channels c WHERE c.id > ?1 ORDER BY c.id LIMIT ?2",
+        &[text(after.unwrap_or("")), crate::store::d1::int(limit as i64)],
+    )?)
+    .await
+}
+
 /// The key and creation time a channel has after an upsert.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Kept {

@@ -98,6 +98,17 @@ pub fn decode<T: DeserializeOwned>(result: D1Result) -> Result<Vec<T>, StoreErro
         .map_err(|e| StoreError::Corrupt(format!("decoding rows: {e}")))
 }
 
+/// `text` with LIKE's wildcards (`%`, `_`) and the escape (`\\`) escaped, for
+/// `LIKE … ESCAPE '\\'`.
+pub fn like_literal(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect()
+}
+
 /// A string parameter.
 pub fn text(s: &str) -> JsValue {
     JsValue::from_str(s)

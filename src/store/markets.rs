@@ -67,6 +67,47 @@ pub async fn get(db: &Db, code: &str) -> Result<Option<StoredMarket>, StoreError
     }))
 }
 
+/// A page of markets by code, after `after`, at most `limit`, with their timestamps: one round
+/// trip.
+pub async fn page(
+    db: &Db,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(Market, String, String)>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Times {
+        created_at: String,
+        updated_at: String,
+    }
+    let params = [
+        text(after.unwrap_or("")),
+        crate::store::d1::int(limit as i64),
+    ];
+    let mut results = db
+        .batch(vec![
+            db.statement(
+                &format!("SELECT {COLUMNS} FROM markets WHERE code > ?1 ORDER BY code LIMIT ?2"),
+                &params,
+            )?,
+            db.statement(
+                "SELECT created_at, updated_at FROM markets WHERE code > ?1 ORDER BY code LIMIT ?2",
+                &params,
+            )?,
+        ])
+        .await?
+        .into_iter();
+    let (Some(rows), Some(times)) = (results.next(), results.next()) else {
+        return Err(StoreError::Corrupt(
+            "market batch returned too few results".into(),
+        ));
+    };
+    decode::<MarketRow>(rows)?
+        .into_iter()
+        .zip(decode::<Times>(times)?)
+        .map(|(row, t)| Ok((Market::try_from(row)?, t.created_at, t.updated_at)))
+        .collect()
+}
+
 fn json(value: &impl serde::Serialize) -> Result<JsValue, StoreError> {
     serde_json::to_string(value)
         .map(|s| JsValue::from_str(&s))

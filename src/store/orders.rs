@@ -565,17 +565,9 @@ async fn newest(
         OrderFilter::Staff(q) => {
             let or_null = |v: Option<&str>| v.map_or(wasm_bindgen::JsValue::NULL, text);
             // q: an order number (any case), or an email or its beginning (LIKE, escaped).
-            let email_prefix = q.q.as_ref().map(|q| {
-                let escaped: String = q
-                    .to_lowercase()
-                    .chars()
-                    .flat_map(|c| match c {
-                        '%' | '_' | '\\' => vec!['\\', c],
-                        c => vec![c],
-                    })
-                    .collect();
-                format!("{escaped}%")
-            });
+            let email_prefix =
+                q.q.as_ref()
+                    .map(|q| format!("{}%", crate::store::d1::like_literal(&q.to_lowercase())));
             let mut params = vec![or_null(q.status.map(|s| s.as_str()))];
             params.extend(position);
             params.extend([

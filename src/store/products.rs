@@ -6,10 +6,11 @@
 use crate::domain::market::TaxClass;
 use crate::domain::money::{Currency, Money};
 use crate::domain::product::{Product, ProductStatus, Variant};
-use crate::store::d1::{decode, json_param, text, Db, StoreError};
+use crate::store::d1::{decode, int, json_param, text, Db, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
 /// What a write must know before it runs: markets (for prices) and who owns the ids, handles
@@ -219,6 +220,7 @@ struct ProductRow {
 
 #[derive(Deserialize)]
 struct VariantPriceRow {
+    product_id: String,
     sku: String,
     title: String,
     tax_class: String,
@@ -228,36 +230,89 @@ struct VariantPriceRow {
     amount_minor: Option<i64>,
 }
 
+/// The columns of [`ProductRow`].
+const PRODUCT_COLUMNS: &str = "id, handle, title, description, status, created_at, updated_at";
+/// The columns of [`VariantPriceRow`] over `variants v LEFT JOIN prices p`, in product order.
+const VARIANT_COLUMNS: &str =
+    "v.product_id, v.sku, v.title, v.tax_class, v.weight_grams, p.market, p.currency, p.amount_minor";
+const VARIANT_ORDER: &str = "v.product_id, v.position, v.sku, p.market";
+
 /// One round trip.
 pub async fn get(db: &Db, id: &str) -> Result<Option<StoredProduct>, StoreError> {
     let results = db
         .batch(vec![
             db.statement(
-                "SELECT id, handle, title, description, status, created_at, updated_at FROM products WHERE id = ?1",
+                &format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1"),
                 &[text(id)],
             )?,
             db.statement(
-                "SELECT v.sku, v.title, v.tax_class, v.weight_grams, p.market, p.currency, p.amount_minor \
-                 FROM variants v LEFT JOIN prices p ON p.sku = v.sku \
-                 WHERE v.product_id = ?1 ORDER BY v.position, v.sku, p.market",
+                &format!(
+                    "SELECT {VARIANT_COLUMNS} FROM variants v LEFT JOIN prices p ON p.sku = v.sku \
+                     WHERE v.product_id = ?1 ORDER BY {VARIANT_ORDER}"
+                ),
                 &[text(id)],
             )?,
         ])
         .await?;
+    Ok(assemble(results)?.into_iter().next())
+}
+
+/// A page of products by id, after `after`, at most `limit`: those in `status` (`draft` or
+/// `published`) if given, and those whose title, handle or a SKU contains `q` (any case) if
+/// given. One round trip.
+pub async fn page(
+    db: &Db,
+    q: Option<&str>,
+    status: Option<&str>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<StoredProduct>, StoreError> {
+    let pattern = q.map(|q| format!("%{}%", crate::store::d1::like_literal(q)));
+    let chosen = "SELECT id FROM products pr WHERE pr.id > ?1 AND (?2 IS NULL OR pr.status = ?2) \
+        AND (?3 IS NULL OR pr.title LIKE ?3 ESCAPE '\\' OR pr.handle LIKE ?3 ESCAPE '\\' \
+             OR EXISTS (SELECT 1 FROM variants x WHERE x.product_id = pr.id AND x.sku LIKE ?3 ESCAPE '\\')) \
+        ORDER BY pr.id LIMIT ?4";
+    let params = [
+        text(after.unwrap_or("")),
+        status.map_or(JsValue::NULL, text),
+        pattern.as_deref().map_or(JsValue::NULL, text),
+        int(limit as i64),
+    ];
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!(
+                    "SELECT {PRODUCT_COLUMNS} FROM products WHERE id IN ({chosen}) ORDER BY id"
+                ),
+                &params,
+            )?,
+            db.statement(
+                &format!(
+                    "SELECT {VARIANT_COLUMNS} FROM variants v LEFT JOIN prices p ON p.sku = v.sku \
+                     WHERE v.product_id IN ({chosen}) ORDER BY {VARIANT_ORDER}"
+                ),
+                &params,
+            )?,
+        ])
+        .await?;
+    assemble(results)
+}
+
+/// Products from the results of a products statement and its variants statement (ordered by
+/// product), in the products' order.
+fn assemble(results: Vec<worker::D1Result>) -> Result<Vec<StoredProduct>, StoreError> {
     let mut r = results.into_iter();
-    let (Some(product), Some(variants)) = (r.next(), r.next()) else {
+    let (Some(products), Some(variants)) = (r.next(), r.next()) else {
         return Err(StoreError::Corrupt(
             "product batch returned too few results".into(),
         ));
     };
-    let Some(row) = decode::<ProductRow>(product)?.into_iter().next() else {
-        return Ok(None);
-    };
-    let corrupt = |what: &str| StoreError::Corrupt(format!("product {id}: {what}"));
-    let mut out: Vec<Variant> = Vec::new();
+    let mut by_product: BTreeMap<String, Vec<Variant>> = BTreeMap::new();
     for v in decode::<VariantPriceRow>(variants)? {
-        if out.last().map(|l| l.sku != v.sku).unwrap_or(true) {
-            out.push(Variant {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("product {}: {what}", v.product_id));
+        let list = by_product.entry(v.product_id.clone()).or_default();
+        if list.last().map(|l| l.sku != v.sku).unwrap_or(true) {
+            list.push(Variant {
                 sku: v.sku.clone(),
                 title: v.title.clone(),
                 tax_class: TaxClass::parse(&v.tax_class).ok_or_else(|| corrupt("tax class"))?,
@@ -269,27 +324,32 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<StoredProduct>, StoreError>
         {
             let currency = Currency::from_code(&currency).ok_or_else(|| corrupt("currency"))?;
             let price = Money::from_minor(minor, currency).map_err(|_| corrupt("price"))?;
-            if let Some(last) = out.last_mut() {
+            if let Some(last) = list.last_mut() {
                 last.prices.insert(market, price);
             }
         }
     }
-    let status = match row.status.as_str() {
-        "published" => ProductStatus::Published,
-        _ => ProductStatus::Draft,
-    };
-    Ok(Some(StoredProduct {
-        product: Product {
-            id: row.id,
-            handle: row.handle,
-            title: row.title,
-            description: row.description,
-            status,
-            variants: out,
-        },
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    }))
+    Ok(decode::<ProductRow>(products)?
+        .into_iter()
+        .map(|row| {
+            let status = match row.status.as_str() {
+                "published" => ProductStatus::Published,
+                _ => ProductStatus::Draft,
+            };
+            StoredProduct {
+                product: Product {
+                    variants: by_product.remove(&row.id).unwrap_or_default(),
+                    id: row.id,
+                    handle: row.handle,
+                    title: row.title,
+                    description: row.description,
+                    status,
+                },
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            }
+        })
+        .collect())
 }
 
 /// SKUs of `products` owned by some other product in `ctx`, as (product index, variant index).

@@ -1,5 +1,6 @@
 // The admin list endpoints an admin app needs (API.md "The merchant's back office"): orders
-// filtered by status, payment, fulfilment, market, dates and a search by number or email.
+// filtered by status, payment, fulfilment, market, dates and a search by number or email;
+// markets, channels, shipping methods, discounts and products (searched), by id.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack, envelope, d1RoundTrips } from "./harness.mjs";
@@ -69,5 +70,72 @@ test("orders are filtered by status, payment, fulfilment, market and dates, and 
   ]) {
     const err = envelope(assert, await stack.bo(`/admin/v1/orders?${query}`, { headers: admin }), 400, "invalid_parameter");
     assert.equal(err.details.field, field, query);
+  }
+});
+
+const list = async (path) => {
+  const res = await stack.bo(path, { headers: admin });
+  assert.equal(res.status, 200, `${path}: ${res.text}`);
+  assert.ok("next_cursor" in res.body);
+  return res.body;
+};
+
+test("markets, channels, shipping methods and discounts are listed by id with the cursor convention", async () => {
+  const markets = await list("/admin/v1/markets");
+  assert.deepEqual(markets.data.map((m) => [m.code, m.currency]), [["FR", "EUR"], ["US", "USD"]]);
+  const first = await list("/admin/v1/markets?limit=1");
+  assert.deepEqual(first.data.map((m) => m.code), ["FR"]);
+  const next = await list(`/admin/v1/markets?limit=1&cursor=${encodeURIComponent(first.next_cursor)}`);
+  assert.deepEqual([next.data.map((m) => m.code), next.next_cursor], [["US"], null]);
+
+  const channels = await list("/admin/v1/channels");
+  assert.deepEqual(channels.data.map((c) => [c.id, c.markets, c.key_hint]), [["web", ["FR", "US"], "_web"]]);
+  assert.ok(channels.data.every((c) => !("publishable_key" in c) && !("key_hash" in c)), "a key is never listed");
+
+  const methods = await list("/admin/v1/shipping-methods");
+  assert.deepEqual(methods.data.map((m) => [m.id, m.location_id]), [["express", null], ["pickup-paris", "paris-store"], ["standard", null]]);
+  assert.deepEqual(methods.data[0].rates.FR, { type: "flat", amount: { amount: "12.90", currency: "EUR" } });
+
+  const discounts = await list("/admin/v1/discounts");
+  assert.deepEqual(discounts.data.map((d) => [d.id, d.code]), [["welcome10", "WELCOME10"]]);
+  assert.equal(d1RoundTrips((await stack.bo("/admin/v1/discounts", { headers: admin })).headers), 1);
+  const reader = bearer(await adminToken({ scope: "orders:read" }));
+  for (const path of ["markets", "channels", "shipping-methods", "discounts", "products"]) {
+    envelope(assert, await stack.bo(`/admin/v1/${path}`, { headers: reader }), 403, "forbidden");
+    envelope(assert, await stack.bo(`/admin/v1/${path}?limit=0`, { headers: admin }), 400, "invalid_parameter");
+  }
+});
+
+test("products are searched by title, handle or SKU and filtered by status, a page at a time", async () => {
+  const draft = await stack.bo("/admin/v1/products/prod_draft_mug", {
+    method: "PUT",
+    headers: admin,
+    json: { handle: "draft-mug", title: "Travel Mug (draft)", status: "draft", variants: [{ sku: "MUG-TRAVEL", title: "Steel", tax_class: "standard", prices: { FR: { amount: "19.00", currency: "EUR" } } }] },
+  });
+  assert.equal(draft.status, 201, draft.text);
+  const ids = async (query) => (await list(`/admin/v1/products?limit=100&${query}`)).data.map((p) => p.id);
+  assert.deepEqual(await ids("q=MUG"), ["prod_ceramic_mug", "prod_draft_mug"], "a title or a SKU, any case");
+  assert.deepEqual(await ids("q=mug&status=draft"), ["prod_draft_mug"]);
+  assert.deepEqual(await ids("q=cutting-board"), ["prod_cutting_board"], "a handle");
+  assert.deepEqual(await ids("q=board-l"), ["prod_cutting_board"], "a SKU");
+  assert.deepEqual(await ids("q=70%25"), ["prod_dark_chocolate"], "% is literal");
+  assert.deepEqual(await ids("q=_"), [], "_ is literal");
+  const found = (await list("/admin/v1/products?q=board-l")).data[0];
+  assert.deepEqual(found.variants.map((v) => [v.sku, v.prices.FR.amount]), [["BOARD-S", "45.00"], ["BOARD-L", "69.00"]], "whole, as GET shows it");
+  const all = await ids("status=published");
+  assert.ok(!all.includes("prod_draft_mug") && all.includes("prod_tea_towel"));
+  const seen = [];
+  let cursor = null;
+  do {
+    const page = await list(`/admin/v1/products?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    assert.ok(page.data.length <= 4);
+    seen.push(...page.data.map((p) => p.id));
+    cursor = page.next_cursor;
+  } while (cursor);
+  assert.deepEqual(seen, [...seen].sort(), "by id");
+  assert.equal(new Set(seen).size, seen.length);
+  assert.ok(seen.includes("prod_draft_mug") && seen.includes("prod_tea_towel"));
+  for (const [query, field] of [["status=archived", "status"], [`q=${"x".repeat(101)}`, "q"], ["q=%20", "q"]]) {
+    assert.equal(envelope(assert, await stack.bo(`/admin/v1/products?${query}`, { headers: admin }), 400, "invalid_parameter").details.field, field);
   }
 });

@@ -6,9 +6,10 @@ use crate::domain::channel::{
     channel_from_request, key_hint, publishable_key_digest, publishable_key_from, CHANNEL_FIELDS,
 };
 use crate::domain::fields::Fields;
+use crate::domain::pagination::{encode_cursor, page_of};
 use crate::domain::product::is_resource_id;
 use crate::http::error::ApiError;
-use crate::http::server::{now_rfc3339, Ctx, Reply};
+use crate::http::server::{now_rfc3339, page_request, Ctx, Reply};
 use crate::store::cache;
 use crate::store::channel_admin::{self, StoredChannel};
 use serde_json::{json, Map, Value};
@@ -68,6 +69,14 @@ pub async fn put(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply
         if created { 201 } else { 200 },
         &view(&stored, if created { key.as_deref() } else { None }),
     )
+}
+
+/// `GET /admin/v1/channels`: by id, with the cursor convention (no key is shown, only its hint).
+pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
+    let page = page_request(params)?;
+    let rows = channel_admin::page(&ctx.db()?, page.after.as_deref(), page.limit + 1).await?;
+    let page = page_of(rows, page.limit, |c| encode_cursor(&c.id));
+    Reply::json(200, &page.views(|c| view(c, None)))
 }
 
 pub async fn get(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {

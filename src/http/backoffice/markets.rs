@@ -3,8 +3,9 @@
 use super::{invalid, only_fields};
 use crate::domain::fields::Fields;
 use crate::domain::market::{is_market_code, market_from_request, Market, MARKET_FIELDS};
+use crate::domain::pagination::{encode_cursor, page_of};
 use crate::http::error::ApiError;
-use crate::http::server::{now_rfc3339, Ctx, Reply};
+use crate::http::server::{now_rfc3339, page_request, Ctx, Reply};
 use crate::store::{cache, markets};
 use serde_json::{json, Map, Value};
 
@@ -45,6 +46,17 @@ pub async fn put(ctx: &Ctx, code: &str, body: &Map<String, Value>) -> Result<Rep
     Reply::json(
         if existing.is_some() { 200 } else { 201 },
         &view(&market, &created_at, &now),
+    )
+}
+
+/// `GET /admin/v1/markets`: by code, with the cursor convention.
+pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
+    let page = page_request(params)?;
+    let rows = markets::page(&ctx.db()?, page.after.as_deref(), page.limit + 1).await?;
+    let page = page_of(rows, page.limit, |(m, _, _)| encode_cursor(&m.code));
+    Reply::json(
+        200,
+        &page.views(|(m, created, updated)| view(m, created, updated)),
     )
 }
 

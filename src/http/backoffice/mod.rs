@@ -21,7 +21,7 @@ use crate::http::edge::Edge;
 use crate::http::error::ApiError;
 use crate::http::reading::json_body;
 use crate::http::routes::{match_backoffice, match_common, Backoffice};
-use crate::http::server::{bearer, common, header, now_chrono, Ctx, Reply};
+use crate::http::server::{bearer, common, header, now_chrono, query_params, Ctx, Reply};
 use crate::store::D1Store;
 use serde_json::{Map, Value};
 use worker::Request;
@@ -152,6 +152,11 @@ async fn serve(
         Backoffice::GetMarket { code } => markets::get(ctx, code).await,
         Backoffice::PutProduct { id } => products::put(ctx, id, body).await,
         Backoffice::GetProduct { id } => products::get(ctx, id).await,
+        Backoffice::ListProducts => products::list(ctx, &query_params(req)).await,
+        Backoffice::ListMarkets => markets::list(ctx, &query_params(req)).await,
+        Backoffice::ListChannels => channels::list(ctx, &query_params(req)).await,
+        Backoffice::ListShippingMethods => offers::list_shipping(ctx, &query_params(req)).await,
+        Backoffice::ListDiscounts => offers::list_discounts(ctx, &query_params(req)).await,
         Backoffice::ImportProducts => products::import(ctx, body).await,
         Backoffice::PutChannel { id } => channels::put(ctx, id, body).await,
         Backoffice::GetChannel { id } => channels::get(ctx, id).await,

@@ -5,9 +5,10 @@ use crate::domain::admin_defs::{
     discount_from_request, shipping_from_request, DISCOUNT_FIELDS, SHIPPING_FIELDS,
 };
 use crate::domain::fields::Fields;
+use crate::domain::pagination::{encode_cursor, page_of};
 use crate::domain::product::is_resource_id;
 use crate::http::error::ApiError;
-use crate::http::server::{now_rfc3339, Ctx, Reply};
+use crate::http::server::{now_rfc3339, page_request, Ctx, Reply};
 use crate::store::admin_defs;
 use crate::store::d1::StoreError;
 use serde_json::{Map, Value};
@@ -56,6 +57,18 @@ pub async fn put_shipping(
     )
 }
 
+/// `GET /admin/v1/shipping-methods`: by id, with the cursor convention.
+pub async fn list_shipping(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
+    let page = page_request(params)?;
+    let (rows, markets) =
+        admin_defs::shipping_page(&ctx.db()?, page.after.as_deref(), page.limit + 1).await?;
+    let page = page_of(rows, page.limit, |s| encode_cursor(&s.def.id));
+    Reply::json(
+        200,
+        &page.views(|s| stamped(s.def.view(&markets), &s.created_at, &s.updated_at)),
+    )
+}
+
 pub async fn get_shipping(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
     check_id(id, is_resource_id(id), "shipping method")?;
     let (stored, markets) = admin_defs::shipping(&ctx.db()?, id).await?;
@@ -98,6 +111,18 @@ pub async fn put_discount(
         def.view(&markets),
         existing.as_ref().map(|s| s.created_at.as_str()),
         &now,
+    )
+}
+
+/// `GET /admin/v1/discounts`: by id, with the cursor convention.
+pub async fn list_discounts(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
+    let page = page_request(params)?;
+    let (rows, markets) =
+        admin_defs::discount_page(&ctx.db()?, page.after.as_deref(), page.limit + 1).await?;
+    let page = page_of(rows, page.limit, |s| encode_cursor(&s.def.id));
+    Reply::json(
+        200,
+        &page.views(|s| stamped(s.def.view(&markets), &s.created_at, &s.updated_at)),
     )
 }
 

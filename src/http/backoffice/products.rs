@@ -2,11 +2,12 @@
 
 use super::{check_id, invalid, only_fields};
 use crate::domain::fields::{FieldError, Fields};
+use crate::domain::pagination::{encode_cursor, page_of};
 use crate::domain::product::{
     check_prices, is_resource_id, product_from_request, Product, PRODUCT_FIELDS,
 };
 use crate::http::error::ApiError;
-use crate::http::server::{now_rfc3339, Ctx, Reply};
+use crate::http::server::{now_rfc3339, page_request, query, Ctx, Reply};
 use crate::store::cache;
 use crate::store::d1::StoreError;
 use crate::store::products::{self, WriteContext};
@@ -44,6 +45,33 @@ pub async fn put(ctx: &Ctx, id: &str, body: &Map<String, Value>) -> Result<Reply
         201
     };
     Reply::json(status, &view(&products[0], &created_at, &now))
+}
+
+/// `GET /admin/v1/products?q=&status=`: by id, with the cursor convention; `q` finds a text in
+/// the title, the handle or a SKU (any case), `status` is `draft` or `published`.
+pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
+    let page = page_request(params)?;
+    let status = match query(params, "status") {
+        None => None,
+        Some(s @ ("draft" | "published")) => Some(s),
+        Some(_) => {
+            return Err(ApiError::invalid_parameter(
+                "status",
+                "status is draft or published",
+            ))
+        }
+    };
+    let q = match query(params, "q").map(str::trim) {
+        None => None,
+        Some(q) if !q.is_empty() && q.chars().count() <= 100 => Some(q),
+        Some(_) => return Err(ApiError::invalid_parameter("q", "q is 1 to 100 characters")),
+    };
+    let rows = products::page(&ctx.db()?, q, status, page.after.as_deref(), page.limit + 1).await?;
+    let page = page_of(rows, page.limit, |p| encode_cursor(&p.product.id));
+    Reply::json(
+        200,
+        &page.views(|p| view(&p.product, &p.created_at, &p.updated_at)),
+    )
 }
 
 pub async fn get(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {

@@ -37,10 +37,12 @@ pub enum Backoffice<'a> {
     ExchangeReturn { id: &'a str },
     PutLocation { id: &'a str },
     ListLocations,
+    ListMarkets,
     PutMarket { code: &'a str },
     GetMarket { code: &'a str },
     PutProduct { id: &'a str },
     GetProduct { id: &'a str },
+    ListProducts,
     ImportProducts,
     GetInventory { sku: &'a str },
     PutInventory { sku: &'a str },
@@ -48,11 +50,14 @@ pub enum Backoffice<'a> {
     SyncInventory,
     AdjustInventory { sku: &'a str },
     ListAdjustments { sku: &'a str },
+    ListChannels,
     PutChannel { id: &'a str },
     GetChannel { id: &'a str },
     RotateChannelKey { id: &'a str },
+    ListShippingMethods,
     PutShippingMethod { id: &'a str },
     GetShippingMethod { id: &'a str },
+    ListDiscounts,
     PutDiscount { id: &'a str },
     GetDiscount { id: &'a str },
 }
@@ -70,6 +75,11 @@ impl Backoffice<'_> {
             | PutShippingMethod { .. }
             | PutDiscount { .. } => Scope::CatalogWrite,
             GetMarket { .. }
+            | ListMarkets
+            | ListProducts
+            | ListChannels
+            | ListShippingMethods
+            | ListDiscounts
             | GetProduct { .. }
             | GetChannel { .. }
             | GetShippingMethod { .. }
@@ -209,11 +219,15 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         (_, ["admin", "v1", "locations"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "locations", id]) => Backoffice::PutLocation { id },
         (_, ["admin", "v1", "locations", _]) => return Err(ApiError::method_not_allowed(&["PUT"])),
+        ("GET", ["admin", "v1", "markets"]) => Backoffice::ListMarkets,
+        (_, ["admin", "v1", "markets"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "markets", code]) => Backoffice::PutMarket { code },
         ("GET", ["admin", "v1", "markets", code]) => Backoffice::GetMarket { code },
         (_, ["admin", "v1", "markets", _]) => {
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
+        ("GET", ["admin", "v1", "products"]) => Backoffice::ListProducts,
+        (_, ["admin", "v1", "products"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("POST", ["admin", "v1", "products", "import"]) => Backoffice::ImportProducts,
         (_, ["admin", "v1", "products", "import"]) => {
             return Err(ApiError::method_not_allowed(&["POST"]))
@@ -247,6 +261,8 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         (_, ["admin", "v1", "inventory", _, "locations", _]) => {
             return Err(ApiError::method_not_allowed(&["PUT"]))
         }
+        ("GET", ["admin", "v1", "channels"]) => Backoffice::ListChannels,
+        (_, ["admin", "v1", "channels"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "channels", id]) => Backoffice::PutChannel { id },
         ("GET", ["admin", "v1", "channels", id]) => Backoffice::GetChannel { id },
         (_, ["admin", "v1", "channels", _]) => {
@@ -258,11 +274,17 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         (_, ["admin", "v1", "channels", _, "rotate-key"]) => {
             return Err(ApiError::method_not_allowed(&["POST"]))
         }
+        ("GET", ["admin", "v1", "shipping-methods"]) => Backoffice::ListShippingMethods,
+        (_, ["admin", "v1", "shipping-methods"]) => {
+            return Err(ApiError::method_not_allowed(&["GET"]))
+        }
         ("PUT", ["admin", "v1", "shipping-methods", id]) => Backoffice::PutShippingMethod { id },
         ("GET", ["admin", "v1", "shipping-methods", id]) => Backoffice::GetShippingMethod { id },
         (_, ["admin", "v1", "shipping-methods", _]) => {
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
+        ("GET", ["admin", "v1", "discounts"]) => Backoffice::ListDiscounts,
+        (_, ["admin", "v1", "discounts"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "discounts", id]) => Backoffice::PutDiscount { id },
         ("GET", ["admin", "v1", "discounts", id]) => Backoffice::GetDiscount { id },
         (_, ["admin", "v1", "discounts", _]) => {

@@ -61,6 +61,23 @@ fn admin_routes_match_their_paths_and_methods() {
             "/admin/v1/channels/web/rotate-key",
             RotateChannelKey { id: "web" },
         ),
+        ("GET", "/admin/v1/markets", ListMarkets),
+        ("GET", "/admin/v1/products", ListProducts),
+        ("GET", "/admin/v1/shipping-methods", ListShippingMethods),
+        ("POST", "/admin/v1/inventory/sync", SyncInventory),
+        (
+            "PUT",
+            "/admin/v1/inventory/A-1/locations/lyon",
+            PutInventoryAt {
+                sku: "A-1",
+                location: "lyon",
+            },
+        ),
+        (
+            "POST",
+            "/admin/v1/orders/ord_1/allocations",
+            MoveAllocations { id: "ord_1" },
+        ),
     ];
     for (method, path, route) in ok {
         assert_eq!(match_backoffice(method, path), Ok(route), "{method} {path}");
@@ -70,7 +87,9 @@ fn admin_routes_match_their_paths_and_methods() {
         ("PUT", "/admin/v1/products/import", 405),
         ("GET", "/admin/v1/channels/web/rotate-key", 405),
         ("PUT", "/v1/markets", 404),
-        ("GET", "/admin/v1/markets", 404),
+        ("POST", "/admin/v1/markets", 405),
+        ("GET", "/admin/v1/inventory/sync", 405),
+        ("GET", "/admin/v1/admin/markets", 404),
     ] {
         assert_eq!(
             match_backoffice(method, path).unwrap_err().status,
