@@ -8,6 +8,7 @@ mod inventory;
 mod locations;
 mod markets;
 mod offers;
+mod order_list;
 mod orders;
 mod products;
 mod returns;
@@ -117,7 +118,7 @@ async fn serve(
         Backoffice::Events => {
             forwarding::events(ctx, &crate::http::server::query_params(req)).await
         }
-        Backoffice::ListOrders => orders::list(ctx, &crate::http::server::query_params(req)).await,
+        Backoffice::ListOrders => order_list::list(ctx, &query_params(req)).await,
         Backoffice::GetOrder { id } => orders::get(ctx, id).await,
         Backoffice::MarkPaid { id } => orders::mark_paid(ctx, actor, id, body).await,
         Backoffice::CancelOrder { id } => orders::cancel(ctx, actor, id, body).await,
