@@ -409,3 +409,29 @@ pub async fn sync_refusal(db: &Db, s: &Sync<'_>) -> Result<SyncRefusal, StoreErr
         below,
     })
 }
+
+/// A sync as the history lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncEntry {
+    pub id: String,
+    pub items: i64,
+    pub changed: i64,
+    /// The admin token's subject that pushed it.
+    pub actor: String,
+    pub created_at: String,
+}
+
+/// The syncs pushed, newest first, after `(created_at, id)` of the cursor: one round trip.
+pub async fn syncs(
+    db: &Db,
+    after: (String, String),
+    limit: usize,
+) -> Result<Vec<SyncEntry>, StoreError> {
+    db.all(db.statement(
+        "SELECT id, items, changed, actor, created_at FROM inventory_syncs \
+         WHERE created_at < ?1 OR (created_at = ?1 AND id < ?2) \
+         ORDER BY created_at DESC, id DESC LIMIT ?3",
+        &[text(&after.0), text(&after.1), int(limit as i64)],
+    )?)
+    .await
+}

@@ -15,8 +15,11 @@ for (const [name, doc] of Object.entries(docs)) {
 const rewrite = (node, id) =>
   JSON.parse(JSON.stringify(node).replaceAll('"#/components/', `"${id}#/components/`));
 
+// The operation a request reaches: a literal path before a templated one, as the router
+// matches (`/admin/v1/inventory/syncs` is not the SKU `syncs`).
 function operation(doc, method, pathname) {
-  for (const [template, item] of Object.entries(doc.paths)) {
+  const literalFirst = Object.entries(doc.paths).sort(([a], [b]) => a.includes("{") - b.includes("{"));
+  for (const [template, item] of literalFirst) {
     const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`);
     if (pattern.test(pathname) && item[method.toLowerCase()]) return item[method.toLowerCase()];
   }

@@ -261,6 +261,8 @@ test("a sync of 5,000 items applies all or nothing in one D1 round trip, and a r
   assert.deepEqual(again.body, res.body);
   assert.equal(d1RoundTrips(again.headers), 2);
   assert.deepEqual(await levelsOf("SYNC-0-B"), { lyon: [7, 0], main: [1, 0], nj: [3, 0] }, "applied once");
+  const history = () => stack.bo("/admin/v1/inventory/syncs?limit=100", { headers: admin });
+  const applied = (await history()).body.data.length;
   envelope(assert, await sync({ items: items.slice(1) }), 422, "idempotency_key_reused");
 
   // All or nothing: one item below what is reserved refuses the whole sync, naming it.
@@ -277,6 +279,15 @@ test("a sync of 5,000 items applies all or nothing in one D1 round trip, and a r
   assert.equal((await stack.db.prepare("SELECT COUNT(*) AS n FROM inventory_adjustments").first()).n, trail);
   const tooMany = envelope(assert, await sync({ items: [...items, { sku: "SYNC-1-A", location: "paris-store", on_hand: 1 }] }, key()), 422, "validation_failed");
   assert.equal(tooMany.details.field, "items");
+
+  // The history lists the applied sync once: not its replay, not the refused ones.
+  const listed = await history();
+  assert.equal(listed.status, 200, listed.text);
+  assert.equal(listed.body.data.length, applied, "refused syncs are not kept");
+  const entry = listed.body.data.find((s) => s.id === res.body.id);
+  assert.deepEqual([entry.items, entry.changed, entry.actor], [5000, 4960, "ops@example.com"]);
+  assert.equal(listed.body.data.filter((s) => s.items === 5000).length, 1, "the replay added none");
+  assert.equal(d1RoundTrips(listed.headers), 1);
 });
 
 test("a destination filtered by location hears only the orders allocated there, and their moves away and cancels", async () => {

@@ -283,3 +283,17 @@ pub async fn sync(
     // again (a 503 is not an answer the key keeps).
     Err(ApiError::unavailable())
 }
+
+/// `GET /admin/v1/inventory/syncs`: the stock pictures pushed, newest first, with the cursor
+/// convention.
+pub async fn list_syncs(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
+    let page = page_request(params)?;
+    let after = time_cursor_position(&page)?;
+    let rows = inventory::syncs(&ctx.db()?, after, page.limit + 1).await?;
+    Reply::json(
+        200,
+        &page_of(rows, page.limit, |r| {
+            encode_time_cursor(&r.created_at, &r.id)
+        }),
+    )
+}

@@ -48,6 +48,7 @@ pub enum Backoffice<'a> {
     PutInventory { sku: &'a str },
     PutInventoryAt { sku: &'a str, location: &'a str },
     SyncInventory,
+    ListSyncs,
     AdjustInventory { sku: &'a str },
     ListAdjustments { sku: &'a str },
     ListChannels,
@@ -84,7 +85,7 @@ impl Backoffice<'_> {
             | GetChannel { .. }
             | GetShippingMethod { .. }
             | GetDiscount { .. } => Scope::CatalogRead,
-            GetInventory { .. } | ListAdjustments { .. } => Scope::InventoryRead,
+            GetInventory { .. } | ListAdjustments { .. } | ListSyncs => Scope::InventoryRead,
             ListOrders
             | GetOrder { .. }
             | OrderTimeline { .. }
@@ -238,6 +239,10 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
         ("POST", ["admin", "v1", "inventory", "sync"]) => Backoffice::SyncInventory,
+        ("GET", ["admin", "v1", "inventory", "syncs"]) => Backoffice::ListSyncs,
+        (_, ["admin", "v1", "inventory", "syncs"]) => {
+            return Err(ApiError::method_not_allowed(&["GET"]))
+        }
         (_, ["admin", "v1", "inventory", "sync"]) => {
             return Err(ApiError::method_not_allowed(&["POST"]))
         }

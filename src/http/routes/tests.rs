@@ -65,6 +65,7 @@ fn admin_routes_match_their_paths_and_methods() {
         ("GET", "/admin/v1/products", ListProducts),
         ("GET", "/admin/v1/shipping-methods", ListShippingMethods),
         ("POST", "/admin/v1/inventory/sync", SyncInventory),
+        ("GET", "/admin/v1/inventory/syncs", ListSyncs),
         (
             "PUT",
             "/admin/v1/inventory/A-1/locations/lyon",
