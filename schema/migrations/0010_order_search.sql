@@ -1,5 +1,6 @@
--- The back office finds orders by email (API.md: orders list `q`): the order's email, lower
--- case, as a column of its own with an index, rather than a scan of every order's body.
+-- The back office finds orders by email (API.md: orders list `q`): the order's email, its
+-- ASCII letters lower-cased (as SQLite's lower() does), as a column of its own with an index
+-- that the search walks as a range (an email or its beginning), rather than every order.
 ALTER TABLE orders ADD COLUMN email TEXT;
 UPDATE orders SET email = lower(json_extract(body, '$.email'));
 CREATE INDEX orders_by_email ON orders (email, created_at, id);

@@ -109,16 +109,21 @@ pub fn instant(s: &str) -> Option<String> {
     let (date_time, offset_minutes) = match s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
         Some(rest) => (rest, 0),
         None => {
+            // `±HH:MM`, exactly (any other byte there, even half a character, is refused).
             let at = s.len().checked_sub(6)?;
-            let (rest, off) = s.split_at(at);
-            let sign = match off.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
+            let (rest, off) = (s.get(..at)?, s.get(at..)?.as_bytes());
+            let sign = match off[0] {
+                b'+' => 1,
+                b'-' => -1,
                 _ => return None,
             };
-            let (h, m) = off[1..].split_once(':')?;
-            let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
-            if h > 23 || m > 59 {
+            let digits = |x: &[u8]| {
+                x.iter()
+                    .all(u8::is_ascii_digit)
+                    .then(|| x.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
+            };
+            let (h, m) = (digits(&off[1..3])?, digits(&off[4..6])?);
+            if off[3] != b':' || h > 23 || m > 59 {
                 return None;
             }
             (rest, sign * (h * 60 + m))

@@ -563,31 +563,51 @@ async fn newest(
     let position = [text(at), text(after_id), int(limit as i64)];
     match filter {
         OrderFilter::Staff(q) => {
-            let or_null = |v: Option<&str>| v.map_or(wasm_bindgen::JsValue::NULL, text);
-            // q: an order number (any case), or an email or its beginning (LIKE, escaped).
-            let email_prefix =
-                q.q.as_ref()
-                    .map(|q| format!("{}%", crate::store::d1::like_literal(&q.to_lowercase())));
-            let mut params = vec![or_null(q.status.map(|s| s.as_str()))];
-            params.extend(position);
-            params.extend([
-                or_null(q.payment_status.map(|s| s.as_str())),
-                or_null(q.fulfillment_status.map(|s| s.as_str())),
-                or_null(q.market.as_deref()),
-                or_null(q.created_after.as_deref()),
-                or_null(q.created_before.as_deref()),
-                or_null(q.q.as_ref().map(|q| q.to_uppercase()).as_deref()),
-                or_null(email_prefix.as_deref()),
-            ]);
+            // Only the filters given are written, each as a plain comparison, so SQLite can
+            // walk an index (status, market, number, email) instead of every order.
+            let mut params = vec![text(at), text(after_id), int(limit as i64)];
+            let mut conditions =
+                vec!["(created_at < ?1 OR (created_at = ?1 AND id < ?2))".to_string()];
+            let mut add = |condition: &str, value: &str| {
+                params.push(text(value));
+                conditions.push(condition.replace('#', &format!("?{}", params.len())));
+            };
+            if let Some(v) = q.status {
+                add("status = #", v.as_str());
+            }
+            if let Some(v) = q.payment_status {
+                add("payment_status = #", v.as_str());
+            }
+            if let Some(v) = q.fulfillment_status {
+                add("fulfillment_status = #", v.as_str());
+            }
+            if let Some(v) = &q.market {
+                add("market = #", v);
+            }
+            if let Some(v) = &q.created_after {
+                add("created_at > #", v);
+            }
+            if let Some(v) = &q.created_before {
+                add("created_at < #", v);
+            }
+            if let Some(v) = &q.q {
+                // An order number (any case), or an email or its beginning: a range over the
+                // email index (emails are stored with ASCII letters lower-cased, as here).
+                let email = v.to_ascii_lowercase();
+                params.push(text(&v.to_ascii_uppercase()));
+                params.push(text(&email));
+                params.push(text(&format!("{email}\u{10FFFF}")));
+                let n = params.len();
+                conditions.push(format!(
+                    "(number = ?{} OR (email >= ?{} AND email < ?{n}))",
+                    n - 2,
+                    n - 1
+                ));
+            }
             list(
                 db,
-                &format!(
-                    "(?1 IS NULL OR status = ?1) AND (?5 IS NULL OR payment_status = ?5) \
-                     AND (?6 IS NULL OR fulfillment_status = ?6) AND (?7 IS NULL OR market = ?7) \
-                     AND (?8 IS NULL OR created_at > ?8) AND (?9 IS NULL OR created_at < ?9) \
-                     AND (?10 IS NULL OR number = ?10 OR email LIKE ?11 ESCAPE '\\') AND {PAGE}"
-                ),
-                ORDER,
+                &conditions.join(" AND "),
+                "created_at DESC, id DESC LIMIT ?3",
                 &params,
             )
             .await

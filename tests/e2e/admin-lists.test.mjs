@@ -47,6 +47,7 @@ test("orders are filtered by status, payment, fulfilment, market and dates, and 
   assert.deepEqual(await ids(`${since}&fulfillment_status=unfulfilled`), [c.id, a.id]);
   assert.deepEqual(await ids(`${since}&status=fulfilled`), [b.id]);
   assert.deepEqual(await ids(`${since}&market=US`), [c.id]);
+  assert.deepEqual(await ids(`${since}&market=us`), [c.id], "a market code in any case");
   assert.deepEqual(await ids(`${since}&market=FR&payment_status=pending`), [a.id], "filters combine");
   assert.deepEqual(await ids("q=claire.dubois@EXAMPLE.fr"), [a.id], "an email, any case");
   assert.deepEqual(await ids("q=cla"), [b.id, a.id], "the beginning of an email");
@@ -64,6 +65,8 @@ test("orders are filtered by status, payment, fulfilment, market and dates, and 
     ["payment_status=settled", "payment_status"],
     ["fulfillment_status=shipped", "fulfillment_status"],
     ["created_after=yesterday", "created_after"],
+    ["created_after=a%C3%A912345", "created_after"],
+    ["created_after=2026-11-29T09:00:00%2B-1:00", "created_after"],
     ["created_before=2026-02-30", "created_before"],
     [`q=${"x".repeat(255)}`, "q"],
     ["market=", "market"],

@@ -68,7 +68,8 @@ fn order_query(params: &[(String, String)]) -> Result<OrderQuery, ApiError> {
             FulfillmentStatus::parse,
             "unfulfilled, partially_fulfilled, fulfilled",
         )?,
-        market: text("market", 16)?,
+        // Market codes are upper case: `fr` finds FR's orders.
+        market: text("market", 16)?.map(|m| m.to_ascii_uppercase()),
         created_after: time("created_after")?,
         created_before: time("created_before")?,
         q: text("q", 254)?,
