@@ -42,17 +42,16 @@ const SHIPPING_COLUMNS: &str =
 
 impl ShippingRow {
     fn stored(self) -> Result<Stored<ShippingDef>, StoreError> {
-        let corrupt =
-            |e: serde_json::Error| StoreError::Corrupt(format!("shipping method {}: {e}", self.id));
+        let (id, name, countries, rates) = (&self.id, &self.name, &self.countries, &self.rates);
         Ok(Stored {
-            def: ShippingDef {
-                countries: serde_json::from_str(&self.countries).map_err(corrupt)?,
-                rates: serde_json::from_str(&self.rates).map_err(corrupt)?,
-                enabled: self.enabled != 0,
-                location_id: self.location_id.clone(),
-                name: self.name.clone(),
-                id: self.id.clone(),
-            },
+            def: crate::store::rows::shipping_def(
+                id,
+                name,
+                countries,
+                rates,
+                self.enabled,
+                self.location_id.as_deref(),
+            )?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

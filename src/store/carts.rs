@@ -198,16 +198,15 @@ struct ShippingRow {
 
 impl ShippingRow {
     fn def(self) -> Result<ShippingDef, StoreError> {
-        let corrupt =
-            |e: serde_json::Error| StoreError::Corrupt(format!("shipping method {}: {e}", self.id));
-        Ok(ShippingDef {
-            countries: serde_json::from_str(&self.countries).map_err(corrupt)?,
-            rates: serde_json::from_str(&self.rates).map_err(corrupt)?,
-            enabled: self.enabled != 0,
-            location_id: self.location_id.clone(),
-            name: self.name.clone(),
-            id: self.id.clone(),
-        })
+        let (id, name, countries, rates) = (&self.id, &self.name, &self.countries, &self.rates);
+        crate::store::rows::shipping_def(
+            id,
+            name,
+            countries,
+            rates,
+            self.enabled,
+            self.location_id.as_deref(),
+        )
     }
 }
 

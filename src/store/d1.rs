@@ -100,6 +100,7 @@ pub fn decode<T: DeserializeOwned>(result: D1Result) -> Result<Vec<T>, StoreErro
 
 /// `text` with LIKE's wildcards (`%`, `_`) and the escape (`\\`) escaped, for
 /// `LIKE … ESCAPE '\\'`.
+#[cfg(feature = "backoffice")]
 pub fn like_literal(text: &str) -> String {
     text.chars()
         .flat_map(|c| match c {

@@ -65,3 +65,23 @@ pub struct ChannelRow {
 pub struct OriginRow {
     pub origin: String,
 }
+
+/// A shipping method from its columns (`countries` and `rates` as the JSON they are stored as).
+pub fn shipping_def(
+    id: &str,
+    name: &str,
+    countries: &str,
+    rates: &str,
+    enabled: i64,
+    location_id: Option<&str>,
+) -> Result<crate::domain::admin_defs::ShippingDef, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("shipping method {id}: {e}"));
+    Ok(crate::domain::admin_defs::ShippingDef {
+        id: id.to_string(),
+        name: name.to_string(),
+        countries: serde_json::from_str(countries).map_err(corrupt)?,
+        rates: serde_json::from_str(rates).map_err(corrupt)?,
+        enabled: enabled != 0,
+        location_id: location_id.map(str::to_string),
+    })
+}

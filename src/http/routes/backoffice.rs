@@ -221,14 +221,12 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         ("PUT", ["admin", "v1", "locations", id]) => Backoffice::PutLocation { id },
         (_, ["admin", "v1", "locations", _]) => return Err(ApiError::method_not_allowed(&["PUT"])),
         ("GET", ["admin", "v1", "markets"]) => Backoffice::ListMarkets,
-        (_, ["admin", "v1", "markets"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "markets", code]) => Backoffice::PutMarket { code },
         ("GET", ["admin", "v1", "markets", code]) => Backoffice::GetMarket { code },
         (_, ["admin", "v1", "markets", _]) => {
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
         ("GET", ["admin", "v1", "products"]) => Backoffice::ListProducts,
-        (_, ["admin", "v1", "products"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("POST", ["admin", "v1", "products", "import"]) => Backoffice::ImportProducts,
         (_, ["admin", "v1", "products", "import"]) => {
             return Err(ApiError::method_not_allowed(&["POST"]))
@@ -267,7 +265,6 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             return Err(ApiError::method_not_allowed(&["PUT"]))
         }
         ("GET", ["admin", "v1", "channels"]) => Backoffice::ListChannels,
-        (_, ["admin", "v1", "channels"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "channels", id]) => Backoffice::PutChannel { id },
         ("GET", ["admin", "v1", "channels", id]) => Backoffice::GetChannel { id },
         (_, ["admin", "v1", "channels", _]) => {
@@ -280,16 +277,17 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             return Err(ApiError::method_not_allowed(&["POST"]))
         }
         ("GET", ["admin", "v1", "shipping-methods"]) => Backoffice::ListShippingMethods,
-        (_, ["admin", "v1", "shipping-methods"]) => {
-            return Err(ApiError::method_not_allowed(&["GET"]))
-        }
         ("PUT", ["admin", "v1", "shipping-methods", id]) => Backoffice::PutShippingMethod { id },
         ("GET", ["admin", "v1", "shipping-methods", id]) => Backoffice::GetShippingMethod { id },
         (_, ["admin", "v1", "shipping-methods", _]) => {
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
         ("GET", ["admin", "v1", "discounts"]) => Backoffice::ListDiscounts,
-        (_, ["admin", "v1", "discounts"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+        // The collections: read-only lists (each item is written by its own PUT).
+        (
+            _,
+            ["admin", "v1", "markets" | "products" | "channels" | "shipping-methods" | "discounts"],
+        ) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "discounts", id]) => Backoffice::PutDiscount { id },
         ("GET", ["admin", "v1", "discounts", id]) => Backoffice::GetDiscount { id },
         (_, ["admin", "v1", "discounts", _]) => {
