@@ -20,6 +20,10 @@ pub enum Scope {
     DestinationsRead,
     DestinationsWrite,
     EventsRead,
+    /// Returns and exchanges only (a support desk); `orders:write` includes it.
+    ReturnsWrite,
+    /// Refunds only (a support desk); `orders:write` includes it.
+    RefundsWrite,
 }
 
 impl Scope {
@@ -34,6 +38,16 @@ impl Scope {
             Scope::DestinationsRead => "destinations:read",
             Scope::DestinationsWrite => "destinations:write",
             Scope::EventsRead => "events:read",
+            Scope::ReturnsWrite => "returns:write",
+            Scope::RefundsWrite => "refunds:write",
+        }
+    }
+
+    /// The broader scope that also grants this one, if any.
+    fn within(self) -> Option<Scope> {
+        match self {
+            Scope::ReturnsWrite | Scope::RefundsWrite => Some(Scope::OrdersWrite),
+            _ => None,
         }
     }
 }
@@ -47,7 +61,8 @@ pub struct Admin {
 
 impl Admin {
     pub fn require(&self, scope: Scope) -> Result<(), AuthError> {
-        if self.scopes.iter().any(|s| s == scope.as_str()) {
+        let granted = |s: Scope| self.scopes.iter().any(|held| held == s.as_str());
+        if granted(scope) || scope.within().is_some_and(granted) {
             Ok(())
         } else {
             Err(AuthError::MissingScope(scope.as_str()))
@@ -150,6 +165,28 @@ mod tests {
             Err(AuthError::MissingScope("orders:write"))
         );
         assert_eq!(AuthError::MissingScope("x").status(), 403);
+    }
+
+    #[test]
+    fn a_support_desk_scope_grants_returns_or_refunds_and_nothing_else_of_orders() {
+        let desk = verifier()
+            .verify(&good("orders:read returns:write refunds:write"), now())
+            .unwrap();
+        assert!(desk.require(Scope::ReturnsWrite).is_ok());
+        assert!(desk.require(Scope::RefundsWrite).is_ok());
+        assert_eq!(
+            desk.require(Scope::OrdersWrite),
+            Err(AuthError::MissingScope("orders:write"))
+        );
+        let returns_only = verifier().verify(&good("returns:write"), now()).unwrap();
+        assert_eq!(
+            returns_only.require(Scope::RefundsWrite),
+            Err(AuthError::MissingScope("refunds:write"))
+        );
+        // orders:write keeps granting every order write, returns and refunds included.
+        let full = verifier().verify(&good("orders:write"), now()).unwrap();
+        assert!(full.require(Scope::ReturnsWrite).is_ok());
+        assert!(full.require(Scope::RefundsWrite).is_ok());
     }
 
     #[test]

@@ -103,16 +103,15 @@ impl Backoffice<'_> {
             MarkPaid { .. }
             | CancelOrder { .. }
             | FulfillOrder { .. }
-            | RefundOrder { .. }
-            | RetryRefund { .. }
             | EditOrder { .. }
-            | MoveAllocations { .. }
-            | OpenReturn
+            | MoveAllocations { .. } => Scope::OrdersWrite,
+            RefundOrder { .. } | RetryRefund { .. } => Scope::RefundsWrite,
+            OpenReturn
             | ApproveReturn { .. }
             | RejectReturn { .. }
             | CancelReturn { .. }
             | ReceiveReturn { .. }
-            | ExchangeReturn { .. } => Scope::OrdersWrite,
+            | ExchangeReturn { .. } => Scope::ReturnsWrite,
             PutInventory { .. }
             | PutInventoryAt { .. }
             | SyncInventory
