@@ -1,6 +1,8 @@
 // Builds both Workers from the one crate: `--features storefront` and `--features backoffice`,
 // each into build/<worker>/. Skips a Worker whose inputs have not changed since its last build.
-// Also compiles the demo storefront's Pages Functions (functions/) into build/pages/ (a second).
+// Also compiles the demo storefront's Pages Functions (functions/) into build/pages/, and the
+// admin app (admin/) into build/admin/ (its Functions, and its static files with the bundled
+// Preact app): a few seconds.
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
@@ -40,6 +42,43 @@ async function buildPages() {
     "build/pages",
     "--output-routes-path",
     "build/pages/_routes.json",
+    "--compatibility-date",
+    PAGES_COMPATIBILITY_DATE,
+  ], { stdio: ["ignore", "ignore", "inherit"] });
+}
+
+/**
+ * The admin app as Pages deploys it: build/admin/static (admin/public plus app.js and signin.js,
+ * bundled by esbuild from admin/src with Preact and htm) and build/admin/functions (the Functions
+ * of admin/functions as one Worker module, for the local server and tests).
+ */
+async function buildAdmin() {
+  const out = path.join(root, "build", "admin");
+  const stat = path.join(out, "static");
+  fs.rmSync(stat, { recursive: true, force: true });
+  fs.cpSync(path.join(root, "admin", "public"), stat, { recursive: true });
+  fs.mkdirSync(path.join(out, "functions"), { recursive: true });
+  step("bundling the admin app");
+  await run(path.join(root, "node_modules", ".bin", "esbuild"), [
+    "admin/src/main.js",
+    "admin/src/signin.js",
+    "--bundle",
+    "--format=esm",
+    "--minify",
+    "--target=es2022",
+    "--legal-comments=none",
+    `--outdir=${path.relative(root, stat)}`,
+  ], { stdio: ["ignore", "ignore", "inherit"] });
+  fs.renameSync(path.join(stat, "main.js"), path.join(stat, "app.js"));
+  await run(path.join(root, "node_modules", ".bin", "wrangler"), [
+    "pages",
+    "functions",
+    "build",
+    "admin/functions",
+    "--outdir",
+    "build/admin/functions",
+    "--output-routes-path",
+    "build/admin/functions/_routes.json",
     "--compatibility-date",
     PAGES_COMPATIBILITY_DATE,
   ], { stdio: ["ignore", "ignore", "inherit"] });
@@ -86,6 +125,7 @@ export async function build({ force = false } = {}) {
     fs.writeFileSync(stamp, digest);
   }
   await buildPages();
+  await buildAdmin();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

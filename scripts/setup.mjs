@@ -90,9 +90,18 @@ export async function setup() {
   if (!fs.existsSync(CHROMIUM)) await installChromium();
 
   const devVars = path.join(root, ".dev.vars");
+  const example = path.join(root, ".dev.vars.example");
   if (!fs.existsSync(devVars)) {
     step("creating .dev.vars from .dev.vars.example (local-only settings)");
-    fs.copyFileSync(path.join(root, ".dev.vars.example"), devVars);
+    fs.copyFileSync(example, devVars);
+  } else {
+    // A setting added to the example since .dev.vars was made is appended; none is changed.
+    const has = new Set([...fs.readFileSync(devVars, "utf8").matchAll(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=/gm)].map((m) => m[1]));
+    const missing = fs.readFileSync(example, "utf8").split("\n").filter((l) => /^\s*[A-Za-z_]/.test(l) && !has.has(l.split("=")[0].trim()));
+    if (missing.length) {
+      step(`adding ${missing.map((l) => l.split("=")[0].trim()).join(", ")} to .dev.vars from .dev.vars.example`);
+      fs.appendFileSync(devVars, `\n${missing.join("\n")}\n`);
+    }
   }
 }
 

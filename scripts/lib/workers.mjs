@@ -52,7 +52,7 @@ const SHELL_OVERRIDABLE = [
  * - `vars`: extra variables (tests set COMPTOIR_TEST_HOOKS).
  * - `queueMaxRetries`: the consumer's max_retries instead of the configured one (a test).
  */
-export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0, demo: 0 }, persistTo, vars = {}, rateLimits = {}, onLog, demo = false, faults = false, queueMaxRetries }) {
+export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoffice: 0, demo: 0, admin: 0 }, persistTo, vars = {}, rateLimits = {}, onLog, demo = false, faults = false, queueMaxRetries }) {
   const secrets = readVarsFile(secretsFile);
   const fromShell = Object.fromEntries(SHELL_OVERRIDABLE.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
   const workers = Object.keys(CONFIGS).map((name) => {
@@ -132,6 +132,33 @@ function demoWorker(port) {
   };
 }
 
+/**
+ * The admin app (Cloudflare Pages, its own project): the Functions of admin/functions compiled
+ * by build.mjs into build/admin/functions/index.js in front of build/admin/static, with a service
+ * binding to the back-office Worker. The local sign-in's secrets come from the secrets file.
+ * It runs in a Miniflare of its own: one Miniflare serves the static files of one directory only
+ * (its asset storage service is shared by name), and the demo's are in another; its BACKOFFICE
+ * binding forwards to the back office's local address.
+ */
+function adminWorker(port, secrets, backoffice) {
+  const pick = ["ADMIN_JWT_SECRET", "ADMIN_APP_DEV_PASSWORD", "ADMIN_APP_SESSION_SECRET"];
+  return {
+    name: "admin",
+    modules: true,
+    scriptPath: path.join(root, "build", "admin", "functions", "index.js"),
+    compatibilityDate: "2026-04-01",
+    compatibilityFlags: ["nodejs_compat"],
+    bindings: { ENVIRONMENT: "development", ...Object.fromEntries(pick.filter((k) => secrets[k]).map((k) => [k, secrets[k]])) },
+    serviceBindings: { BACKOFFICE: backoffice },
+    assets: {
+      directory: path.join(root, "build", "admin", "static"),
+      binding: "ASSETS",
+      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
+    },
+    unsafeDirectSockets: [{ host: "127.0.0.1", port }],
+  };
+}
+
 /** Applies schema/migrations/*.sql not yet applied, tracked in `d1_migrations` as wrangler does. */
 export async function migrate(db) {
   await db
@@ -184,5 +211,24 @@ export async function startWorkers(options) {
   const [storefront, backoffice] = await Promise.all([mf.unsafeGetDirectURL("storefront"), mf.unsafeGetDirectURL("backoffice")]);
   const urls = { storefront: storefront.origin, backoffice: backoffice.origin };
   if (options.demo) urls.demo = (await mf.unsafeGetDirectURL("demo")).origin;
+  if (options.admin) {
+    const secrets = readVarsFile(options.secretsFile);
+    const backoffice = async (request) => {
+      const url = new URL(request.url);
+      const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+      return fetch(urls.backoffice + url.pathname + url.search, { method: request.method, headers: request.headers, body });
+    };
+    const admin = new Miniflare({ host: "127.0.0.1", port: 0, workers: [adminWorker(options.ports?.admin ?? 0, secrets, backoffice)] });
+    try {
+      await admin.ready;
+      urls.admin = (await admin.unsafeGetDirectURL("admin")).origin;
+    } catch (e) {
+      await Promise.allSettled([admin.dispose(), mf.dispose()]);
+      throw e;
+    }
+    // Disposing the stack disposes both.
+    const dispose = mf.dispose.bind(mf);
+    mf.dispose = () => Promise.allSettled([admin.dispose(), dispose()]).then(() => undefined);
+  }
   return { mf, urls };
 }

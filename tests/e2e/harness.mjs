@@ -10,7 +10,7 @@ export const DEMO_KEY = "pk_demo_web";
 /** Local secrets, as API.md says tests may read them. */
 export const SECRETS = readVarsFile(path.join(root, ".dev.vars.example"));
 
-export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false, demo = false, faults = false, queueMaxRetries } = {}) {
+export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false, demo = false, admin = false, faults = false, queueMaxRetries } = {}) {
   const logs = [];
   const start = () =>
     startWorkers({
@@ -18,6 +18,7 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {}, capt
       vars: { COMPTOIR_TEST_HOOKS: "1", ...vars },
       rateLimits,
       demo,
+      admin,
       faults,
       queueMaxRetries,
       onLog: captureLogs ? (text) => logs.push(text) : undefined,

@@ -1,0 +1,232 @@
+// What every screen of the admin app shares: Preact with htm (tagged templates, no build step of
+// their own), calls to the back office through the app's Functions, the router, the language,
+// and the small components (pages of a list, an error in plain words, money and dates).
+import { h, render } from "preact";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import htm from "htm";
+import { FR } from "./fr.js";
+
+export const html = htm.bind(h);
+export { render };
+
+// ---- language -----------------------------------------------------------------------------
+
+const LANG_KEY = "comptoir-admin-lang";
+export const lang = (localStorage.getItem(LANG_KEY) ?? navigator.language ?? "en").toLowerCase().startsWith("fr") ? "fr" : "en";
+const locale = lang === "fr" ? "fr-FR" : "en-GB";
+document.documentElement.lang = lang;
+
+export function setLang(next) {
+  localStorage.setItem(LANG_KEY, next);
+  location.reload();
+}
+
+/** The text in the staff member's language; `{name}` placeholders take `vars`. */
+export function t(text, vars = {}) {
+  const s = (lang === "fr" && FR[text]) || text;
+  return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+}
+
+/** A status or other API word shown in the staff member's language ("partially_fulfilled"). */
+export const word = (value) => (value == null ? "" : t(String(value).replaceAll("_", " ")));
+
+/** Money of the API ({amount: "12.50", currency}), formatted from its decimal string (no float). */
+export function money(m) {
+  if (!m) return "";
+  try {
+    return new Intl.NumberFormat(locale, { style: "currency", currency: m.currency }).format(m.amount);
+  } catch {
+    return `${m.amount} ${m.currency}`;
+  }
+}
+
+export function when(iso) {
+  return iso ? new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)) : "";
+}
+
+// ---- the back office, through /api/admin --------------------------------------------------
+
+/**
+ * Calls /api/admin/<path> (the back office's /admin/v1/<path>). Resolves to `{ok, status, data}`
+ * or `{ok: false, status, error}` with the API's error object; never throws. A POST carries a
+ * fresh Idempotency-Key: a double submit of one action is answered once.
+ */
+export async function api(method, path, body) {
+  const headers = {};
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (method === "POST") headers["Idempotency-Key"] = crypto.randomUUID();
+  let res;
+  try {
+    res = await fetch(`/api/admin${path}`, init);
+  } catch {
+    return { ok: false, status: 0, error: { code: "network", message: t("The back office could not be reached.") } };
+  }
+  if (res.status === 401) {
+    location.assign(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (res.ok) return { ok: true, status: res.status, data };
+  return { ok: false, status: res.status, error: data?.error ?? { code: "unavailable", message: `HTTP ${res.status}` } };
+}
+
+/** A query string of the non-empty values. */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+const PLAIN = {
+  validation_failed: "Some of what was entered is not accepted.",
+  illegal_transition: "This action is not allowed in the current state.",
+  not_found: "It does not exist (any more).",
+  forbidden: "Your role does not allow this.",
+  unauthorized: "Your session has ended: sign in again.",
+  insufficient_stock: "There is not enough stock.",
+  rate_limited: "Too many attempts: wait a moment and try again.",
+  unavailable: "The back office is unavailable: try again.",
+  network: "The back office could not be reached.",
+  idempotency_conflict: "This action was already sent with other values.",
+  conflict: "Someone changed this at the same time: reload and try again.",
+};
+
+/** An API error in plain words: what it means, then the API's own message and the field. */
+export function explain(error) {
+  const plain = PLAIN[error.code] ? t(PLAIN[error.code]) : t("The back office refused this.");
+  const field = error.details?.field ? ` (${error.details.field}${error.details.index !== undefined ? ` #${error.details.index + 1}` : ""})` : "";
+  return `${plain} ${error.message}${field}`;
+}
+
+/** The result of an action: its error (role=alert) or its success (role=status). */
+export function Outcome({ result }) {
+  if (!result) return html`<p class="outcome" role="status" aria-live="polite"></p>`;
+  return result.ok
+    ? html`<p class="outcome ok" role="status" aria-live="polite">${result.message}</p>`
+    : html`<p class="outcome error" role="alert">${explain(result.error)}</p>`;
+}
+
+/** Loads `path` (again when it or `reload()` changes). */
+export function useResource(path) {
+  const [state, setState] = useState({ loading: true });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (!path) return;
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    api("GET", path).then((r) => live && setState({ loading: false, ...r }));
+    return () => {
+      live = false;
+    };
+  }, [path, tick]);
+  const reload = useCallback(() => setTick((n) => n + 1), []);
+  return [state, reload];
+}
+
+/**
+ * An action on the back office: `run(method, path, body, success)` sends it once at a time
+ * (`busy` disables its button), then calls `done` when it succeeded.
+ */
+export function useAction(done) {
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState(null);
+  const run = async (method, path, body, success) => {
+    setBusy(true);
+    setResult(null);
+    const r = await api(method, path, body);
+    setBusy(false);
+    setResult(r.ok ? { ok: true, message: success } : r);
+    if (r.ok) done?.(r.data);
+    return r;
+  };
+  return { run, busy, result, setResult };
+}
+
+/** What a loading or failed read shows; null once the data is there. */
+export function Loading({ state }) {
+  if (state.loading && !state.data) return html`<p role="status">${t("Loading…")}</p>`;
+  if (!state.ok && state.error) {
+    if (state.status === 403) return html`<${Forbidden} />`;
+    return html`<p class="error" role="alert">${explain(state.error)}</p>`;
+  }
+  return null;
+}
+
+export function Forbidden() {
+  return html`<section class="forbidden">
+    <h1>403 · ${t("Not allowed")}</h1>
+    <p>${t("Your role does not give access to this screen. Ask the shop's owner if you need it.")}</p>
+  </section>`;
+}
+
+/**
+ * Cursor pages of a list (API.md "Lists"): `cursor` is this page's, `next` the one the API gave;
+ * earlier cursors are kept so the staff member can go back.
+ */
+export function usePages() {
+  const [trail, setTrail] = useState([]);
+  const cursor = trail.at(-1) ?? "";
+  return {
+    cursor,
+    first: () => setTrail([]),
+    pager: (next) => html`<nav class="pager" aria-label=${t("Pages")}>
+      <button type="button" class="secondary" disabled=${trail.length === 0} onClick=${() => setTrail(trail.slice(0, -1))}>${t("Previous")}</button>
+      <span>${t("Page {n}", { n: trail.length + 1 })}</span>
+      <button type="button" class="secondary" disabled=${!next} onClick=${() => setTrail([...trail, next])}>${t("Next")}</button>
+    </nav>`,
+  };
+}
+
+// ---- routing ------------------------------------------------------------------------------
+
+const listeners = new Set();
+export function navigate(href) {
+  history.pushState(null, "", href);
+  for (const l of listeners) l();
+  window.scrollTo(0, 0);
+}
+addEventListener("popstate", () => listeners.forEach((l) => l()));
+
+/** The current path and query, re-rendering on navigation. */
+export function useLocation() {
+  const [, set] = useState(0);
+  useEffect(() => {
+    const l = () => set((n) => n + 1);
+    listeners.add(l);
+    return () => listeners.delete(l);
+  }, []);
+  return { path: location.pathname, params: new URLSearchParams(location.search) };
+}
+
+/** A link inside the app: no page load. */
+export function Link({ href, children, ...rest }) {
+  const click = (e) => {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(href);
+  };
+  return html`<a href=${href} onClick=${click} ...${rest}>${children}</a>`;
+}
+
+/** A labelled input: `<${Field} label="…" ...inputProps />`. */
+let fieldSeq = 0;
+export function Field({ label, kind = "input", children, ...props }) {
+  const [id] = useState(() => `f${++fieldSeq}`);
+  const control =
+    kind === "select"
+      ? html`<select id=${id} ...${props}>${children}</select>`
+      : kind === "textarea"
+        ? html`<textarea id=${id} ...${props}></textarea>`
+        : html`<input id=${id} ...${props} />`;
+  return html`<div class="field"><label for=${id}>${label}</label>${control}</div>`;
+}
+
+/** A status word as a badge. */
+export const Badge = ({ value }) => html`<span class=${`badge b-${value}`}>${word(value)}</span>`;
+
+/** Whether the signed-in staff member holds a scope (the back office decides anyway). */
+export const can = (me, scope) => me.scopes.includes(scope) || (me.scopes.includes("orders:write") && /^(returns|refunds):write$/.test(scope));

@@ -1,0 +1,61 @@
+// The guard both sites' Functions put in front of every handler (the demo storefront's
+// functions/api/_middleware.ts and the admin app's admin/functions/_middleware.ts): a
+// state-changing request must come from the site's own pages and carry JSON.
+
+function json(body: unknown, status: number): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
+}
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** True when the request carries a body (a declared non-zero length, or a stream of unknown length). */
+function hasBody(request: Request): boolean {
+  const length = request.headers.get("Content-Length");
+  if (length !== null) return length.trim() !== "0";
+  return request.body !== null || request.headers.has("Transfer-Encoding");
+}
+
+/** `application/json`, with or without parameters (`; charset=utf-8`). */
+function isJson(contentType: string | null): boolean {
+  return (contentType ?? "").split(";")[0].trim().toLowerCase() === "application/json";
+}
+
+/**
+ * Why a state-changing request (POST, PUT, PATCH, DELETE) is refused before any handler sees it,
+ * or null. 403 `forbidden` unless its `Origin` is this site's own: browsers send `Origin` on
+ * every such fetch, so a missing one is not a page of ours either (and a cross-site form or
+ * fetch can never forge it). 415 `unsupported_media_type` unless its body is `application/json`:
+ * POST, PUT and PATCH always carry one; a DELETE needs none, but one it carries must be JSON too.
+ */
+export function refusal(request: Request): Response | null {
+  if (!STATE_CHANGING.has(request.method)) return null;
+  if (request.headers.get("Origin") !== new URL(request.url).origin) {
+    return json({ error: { code: "forbidden", message: "this request did not come from this site's own pages" } }, 403);
+  }
+  const needsJson = request.method !== "DELETE" || hasBody(request) || request.headers.has("Content-Type");
+  if (needsJson && !isJson(request.headers.get("Content-Type"))) {
+    return json({ error: { code: "unsupported_media_type", message: "send the body as application/json" } }, 415);
+  }
+  return null;
+}
+
+/**
+ * Reads and drops what a refused request sent (at most 1 MiB, then the rest is cancelled): a
+ * refusal answered while the client is still sending its body can reach the client as a reset
+ * connection instead of the 403 or 415.
+ */
+export async function drain(request: Request): Promise<void> {
+  const reader = request.body?.getReader();
+  if (!reader) return;
+  try {
+    for (let read = 0; read < 1 << 20; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away: nothing to answer.
+  }
+}
+
