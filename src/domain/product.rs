@@ -68,6 +68,14 @@ pub fn normalize_sku(raw: &str) -> Option<String> {
     ok.then_some(sku)
 }
 
+/// The beginning of a SKU to search by (`GET /admin/v1/inventory?q=`): trimmed and upper-cased
+/// as SKUs are stored, 1 to 64 characters. Every character is literal, even one no SKU holds
+/// (`%` finds nothing): the store matches it as a prefix, not as a pattern.
+pub fn sku_prefix(raw: &str) -> Option<String> {
+    let prefix = raw.trim().to_ascii_uppercase();
+    (1..=64).contains(&prefix.chars().count()).then_some(prefix)
+}
+
 fn is_handle(h: &str) -> bool {
     (1..=100).contains(&h.len())
         && h.split('-').all(|part| {
@@ -234,6 +242,29 @@ mod tests {
             "variants": [{"sku": "apron-nat", "title": "Natural", "tax_class": "standard",
                           "weight_grams": 320, "prices": {"FR": {"amount": "39.00", "currency": "EUR"}}}]
         })
+    }
+
+    #[test]
+    fn a_sku_prefix_is_trimmed_and_upper_cased_and_keeps_every_character() {
+        assert_eq!(sku_prefix(" cup-esp "), Some("CUP-ESP".into()));
+        assert_eq!(
+            sku_prefix("cup_%"),
+            Some("CUP_%".into()),
+            "wildcards are literal"
+        );
+        assert_eq!(
+            sku_prefix("é"),
+            Some("é".into()),
+            "only ASCII letters change case"
+        );
+        assert_eq!(sku_prefix(&"a".repeat(64)), Some("A".repeat(64)));
+    }
+
+    #[test]
+    fn a_sku_prefix_empty_or_longer_than_a_sku_is_refused() {
+        for bad in ["", "   ", &"A".repeat(65), &"é".repeat(65)] {
+            assert_eq!(sku_prefix(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

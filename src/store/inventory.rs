@@ -52,27 +52,43 @@ pub struct Current {
     pub markets: Vec<String>,
 }
 
-/// The SQL of a SKU's level (`?1`) with its locations, by location id.
-const LEVEL_SQL: &str = "SELECT (SELECT 1 FROM variants WHERE sku = ?1) AS known, \
-       (SELECT 1 FROM locations WHERE id = ?2) AS location_known, \
-       (SELECT json_group_array(json_object('location', location, 'on_hand', on_hand, 'reserved', reserved, \
-          'available', on_hand - reserved)) FROM (SELECT * FROM inventory_levels WHERE sku = ?1 ORDER BY location)) AS levels";
+/// The levels of the SKU `sku` (an SQL expression) as a JSON array, by location id: read by
+/// [`level_from`].
+fn levels_json(sku: &str) -> String {
+    format!(
+        "(SELECT json_group_array(json_object('location', location, 'on_hand', on_hand, 'reserved', reserved, \
+           'available', on_hand - reserved)) FROM (SELECT * FROM inventory_levels WHERE sku = {sku} ORDER BY location))"
+    )
+}
+
+/// The SQL of a SKU's level (`?1`) with its locations, and whether location `?2` exists.
+fn level_sql() -> String {
+    format!(
+        "SELECT (SELECT 1 FROM variants WHERE sku = ?1) AS known, \
+           (SELECT 1 FROM locations WHERE id = ?2) AS location_known, {} AS levels",
+        levels_json("?1")
+    )
+}
+
+/// A SKU's stock from its levels (the JSON of [`levels_json`]): the totals are their sums.
+fn level_from(sku: &str, levels: &str) -> Result<Level, StoreError> {
+    let locations: Vec<LocationLevel> = serde_json::from_str(levels)
+        .map_err(|e| StoreError::Corrupt(format!("levels of {sku}: {e}")))?;
+    let (on_hand, reserved) = locations
+        .iter()
+        .fold((0, 0), |(h, r), l| (h + l.on_hand, r + l.reserved));
+    Ok(Level {
+        sku: sku.to_string(),
+        on_hand,
+        reserved,
+        available: on_hand - reserved,
+        locations,
+    })
+}
 
 fn level_of(sku: &str, row: LevelRow) -> Result<(Option<Level>, bool, bool), StoreError> {
-    let locations: Vec<LocationLevel> = serde_json::from_str(&row.levels)
-        .map_err(|e| StoreError::Corrupt(format!("levels of {sku}: {e}")))?;
-    let level = (!locations.is_empty()).then(|| {
-        let (on_hand, reserved) = locations
-            .iter()
-            .fold((0, 0), |(h, r), l| (h + l.on_hand, r + l.reserved));
-        Level {
-            sku: sku.to_string(),
-            on_hand,
-            reserved,
-            available: on_hand - reserved,
-            locations,
-        }
-    });
+    let level = level_from(sku, &row.levels)?;
+    let level = (!level.locations.is_empty()).then_some(level);
     Ok((level, row.known.is_some(), row.location_known.is_some()))
 }
 
@@ -91,7 +107,7 @@ fn decode_level(
 pub async fn level(db: &Db, sku: &str, location: &str) -> Result<Current, StoreError> {
     let results = db
         .batch(vec![
-            db.statement(LEVEL_SQL, &[text(sku), text(location)])?,
+            db.statement(&level_sql(), &[text(sku), text(location)])?,
             db.statement("SELECT code FROM markets ORDER BY code", &[])?,
         ])
         .await?;
@@ -112,6 +128,42 @@ pub async fn level(db: &Db, sku: &str, location: &str) -> Result<Current, StoreE
         location_known,
         markets,
     })
+}
+
+/// A page of stock by SKU, after `after`, at most `limit`: every SKU `inventory` holds (a
+/// variant's from its creation on, kept after the variant is removed, as `GET` shows it),
+/// those beginning with `prefix` if given, each as [`level`] reads it. One round trip.
+pub async fn page(
+    db: &Db,
+    prefix: Option<&str>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Level>, StoreError> {
+    #[derive(Deserialize)]
+    struct Row {
+        sku: String,
+        levels: String,
+    }
+    let mut params = vec![text(after.unwrap_or("")), int(limit as i64)];
+    // The beginning as a range over the primary key (a LIKE would need escaping and could
+    // not use it); SKUs are ASCII, so every one beginning with it sorts below the bound.
+    let range = match prefix {
+        Some(p) => {
+            params.extend([text(p), text(&format!("{p}\u{10FFFF}"))]);
+            " AND sku >= ?3 AND sku < ?4"
+        }
+        None => "",
+    };
+    let rows: Vec<Row> = db
+        .all(db.statement(
+            &format!(
+                "SELECT sku, {} AS levels FROM inventory WHERE sku > ?1{range} ORDER BY sku LIMIT ?2",
+                levels_json("inventory.sku")
+            ),
+            &params,
+        )?)
+        .await?;
+    rows.iter().map(|r| level_from(&r.sku, &r.levels)).collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -182,7 +234,7 @@ pub async fn apply(db: &Db, c: &Change<'_>, now: &str) -> Result<Level, StoreErr
         c.low_stock_threshold,
         now,
     )?);
-    batch.push(db.statement(LEVEL_SQL, &[sku, location])?);
+    batch.push(db.statement(&level_sql(), &[sku, location])?);
     let last = db.batch(batch).await?.into_iter().last();
     let result =
         last.ok_or_else(|| StoreError::Corrupt(format!("no level of {} after write", c.sku)))?;

@@ -1,6 +1,7 @@
 // The admin list endpoints an admin app needs (API.md "The merchant's back office"): orders
 // filtered by status, payment, fulfilment, market, dates and a search by number or email;
-// markets, channels, shipping methods, discounts and products (searched), by id.
+// markets, channels, shipping methods, discounts and products (searched), by id; every SKU's
+// stock, by SKU.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack, envelope, d1RoundTrips } from "./harness.mjs";
@@ -109,13 +110,18 @@ test("markets, channels, shipping methods and discounts are listed by id with th
   }
 });
 
-test("products are searched by title, handle or SKU and filtered by status, a page at a time", async () => {
-  const draft = await stack.bo("/admin/v1/products/prod_draft_mug", {
+/** Creates a draft product with one variant, `sku`. */
+async function draft(id, handle, title, sku) {
+  const res = await stack.bo(`/admin/v1/products/${id}`, {
     method: "PUT",
     headers: admin,
-    json: { handle: "draft-mug", title: "Travel Mug (draft)", status: "draft", variants: [{ sku: "MUG-TRAVEL", title: "Steel", tax_class: "standard", prices: { FR: { amount: "19.00", currency: "EUR" } } }] },
+    json: { handle, title, status: "draft", variants: [{ sku, title: "Steel", tax_class: "standard", prices: { FR: { amount: "19.00", currency: "EUR" } } }] },
   });
-  assert.equal(draft.status, 201, draft.text);
+  assert.equal(res.status, 201, res.text);
+}
+
+test("products are searched by title, handle or SKU and filtered by status, a page at a time", async () => {
+  await draft("prod_draft_mug", "draft-mug", "Travel Mug (draft)", "MUG-TRAVEL");
   const ids = async (query) => (await list(`/admin/v1/products?limit=100&${query}`)).data.map((p) => p.id);
   assert.deepEqual(await ids("q=MUG"), ["prod_ceramic_mug", "prod_draft_mug"], "a title or a SKU, any case");
   assert.deepEqual(await ids("q=mug&status=draft"), ["prod_draft_mug"]);
@@ -141,4 +147,63 @@ test("products are searched by title, handle or SKU and filtered by status, a pa
   for (const [query, field] of [["status=archived", "status"], [`q=${"x".repeat(101)}`, "q"], ["q=%20", "q"]]) {
     assert.equal(envelope(assert, await stack.bo(`/admin/v1/products?${query}`, { headers: admin }), 400, "invalid_parameter").details.field, field);
   }
+});
+
+test("every SKU's stock is listed by SKU, each as GET /admin/v1/inventory/{sku} shows it, in one round trip a page", async () => {
+  await draft("prod_new_kettle", "new-kettle", "Kettle", "kettle-1l");
+  const stock = bearer(await adminToken({ scope: "inventory:read" }));
+  const get = async (path) => {
+    const res = await stack.bo(path, { headers: stock });
+    assert.equal(res.status, 200, `${path}: ${res.text}`);
+    return res;
+  };
+  const all = await get("/admin/v1/inventory?limit=100");
+  assert.equal(d1RoundTrips(all.headers), 1);
+  assert.equal(all.body.next_cursor, null);
+  const skus = all.body.data.map((l) => l.sku);
+  assert.deepEqual(skus, [...skus].sort(), "by SKU");
+  assert.equal(new Set(skus).size, skus.length);
+  for (const sku of ["APRON-NAT", "BOARD-L", "CHOC-70", "COF-250", "CUP-ESP-BLU", "GIFT-50", "PAN-CU-16", "SPRING-SET", "TOWEL-2"]) {
+    assert.ok(skus.includes(sku), `the seeded ${sku} is listed`);
+  }
+  const at = (sku) => all.body.data.find((l) => l.sku === sku).locations.map((l) => [l.location, l.on_hand, l.reserved, l.available]);
+  assert.deepEqual(at("CHOC-70"), [["main", 100, 0, 100], ["paris-store", 12, 0, 12]]);
+  assert.deepEqual(at("COF-250"), [["main", 80, 0, 80], ["paris-store", 8, 0, 8]]);
+  assert.deepEqual(all.body.data.find((l) => l.sku === "KETTLE-1L"), { sku: "KETTLE-1L", on_hand: 0, reserved: 0, available: 0, locations: [{ location: "main", on_hand: 0, reserved: 0, available: 0 }] }, "a new variant's SKU");
+  for (const level of all.body.data) {
+    assert.deepEqual(level, (await get(`/admin/v1/inventory/${level.sku}`)).body, `${level.sku} as GET shows it`);
+  }
+
+  const seen = [];
+  let cursor = null;
+  do {
+    const page = await get(`/admin/v1/inventory?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    assert.ok(page.body.data.length <= 2);
+    assert.equal(d1RoundTrips(page.headers), 1);
+    seen.push(...page.body.data.map((l) => l.sku));
+    cursor = page.body.next_cursor;
+  } while (cursor);
+  assert.deepEqual(seen, skus, "limit=2 walks every SKU once, in order");
+
+  const found = async (q) => (await get(`/admin/v1/inventory?limit=100&q=${encodeURIComponent(q)}`)).body.data.map((l) => l.sku);
+  assert.deepEqual(await found("cup-esp"), ["CUP-ESP-BLU", "CUP-ESP-WHT"], "the beginning of a SKU, any case");
+  assert.deepEqual(await found(" COF "), ["COF-1000", "COF-250"]);
+  assert.deepEqual(await found("CUP-ESP-WHT"), ["CUP-ESP-WHT"], "a whole SKU");
+  assert.deepEqual(await found("ESP"), [], "only the beginning");
+  assert.deepEqual(await found("CUP_ESP"), [], "_ is literal");
+  assert.deepEqual(await found("%"), [], "% is literal");
+  assert.deepEqual(await found("C%"), [], "% is literal after a letter too");
+  const first = await get("/admin/v1/inventory?q=cup&limit=1");
+  assert.deepEqual(first.body.data.map((l) => l.sku), ["CUP-ESP-BLU"]);
+  const rest = await get(`/admin/v1/inventory?q=cup&limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`);
+  assert.deepEqual([rest.body.data.map((l) => l.sku), rest.body.next_cursor], [["CUP-ESP-WHT"], null], "q and the cursor combine");
+  assert.equal(d1RoundTrips(rest.headers), 1);
+
+  envelope(assert, await stack.bo("/admin/v1/inventory", { headers: admin }), 403, "forbidden");
+  for (const [query, field] of [["limit=0", "limit"], ["limit=101", "limit"], ["cursor=garbage", "cursor"], [`q=${"A".repeat(65)}`, "q"], ["q=%20", "q"], ["q=", "q"]]) {
+    assert.equal(envelope(assert, await stack.bo(`/admin/v1/inventory?${query}`, { headers: stock }), 400, "invalid_parameter").details.field, field, query);
+  }
+  const post = await stack.bo("/admin/v1/inventory", { method: "POST", headers: stock, json: {} });
+  envelope(assert, post, 405, "method_not_allowed");
+  assert.equal(post.headers.get("allow"), "GET");
 });

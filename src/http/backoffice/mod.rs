@@ -5,6 +5,7 @@ mod after_sale;
 mod channels;
 mod forwarding;
 mod inventory;
+mod inventory_list;
 mod locations;
 mod markets;
 mod offers;
@@ -167,6 +168,7 @@ async fn serve(
         Backoffice::PutDiscount { id } => offers::put_discount(ctx, id, body).await,
         Backoffice::GetDiscount { id } => offers::get_discount(ctx, id).await,
         Backoffice::GetInventory { sku } => inventory::get(ctx, sku).await,
+        Backoffice::ListInventory => inventory_list::list(ctx, &query_params(req)).await,
         Backoffice::PutInventory { sku } => {
             inventory::put(ctx, sku, body, &crate::http::server::query_params(req)).await
         }

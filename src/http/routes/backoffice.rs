@@ -45,6 +45,7 @@ pub enum Backoffice<'a> {
     ListProducts,
     ImportProducts,
     GetInventory { sku: &'a str },
+    ListInventory,
     PutInventory { sku: &'a str },
     PutInventoryAt { sku: &'a str, location: &'a str },
     SyncInventory,
@@ -85,7 +86,11 @@ impl Backoffice<'_> {
             | GetChannel { .. }
             | GetShippingMethod { .. }
             | GetDiscount { .. } => Scope::CatalogRead,
-            GetInventory { .. } | ListAdjustments { .. } | ListSyncs => Scope::InventoryRead,
+            GetInventory { .. }
+            | ListInventory
+            | ListAdjustments { .. }
+            | ListSyncs
+            | ListLocations => Scope::InventoryRead,
             ListOrders
             | GetOrder { .. }
             | OrderTimeline { .. }
@@ -117,7 +122,6 @@ impl Backoffice<'_> {
             | SyncInventory
             | AdjustInventory { .. }
             | PutLocation { .. } => Scope::InventoryWrite,
-            ListLocations => Scope::InventoryRead,
         }
     }
 
@@ -142,7 +146,6 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
     let segs = segments(path).ok_or_else(not_found)?;
     let route = match (method, segs.as_slice()) {
         ("GET", ["admin", "v1", "destinations"]) => Backoffice::ListDestinations,
-        (_, ["admin", "v1", "destinations"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "destinations", id]) => Backoffice::PutDestination { id },
         ("GET", ["admin", "v1", "destinations", id]) => Backoffice::GetDestination { id },
         ("DELETE", ["admin", "v1", "destinations", id]) => Backoffice::DeleteDestination { id },
@@ -162,7 +165,6 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             return Err(ApiError::method_not_allowed(&["POST"]))
         }
         ("GET", ["admin", "v1", "deliveries"]) => Backoffice::ListDeliveries,
-        (_, ["admin", "v1", "deliveries"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("GET", ["admin", "v1", "deliveries", id]) => Backoffice::GetDelivery { id },
         (_, ["admin", "v1", "deliveries", _]) => {
             return Err(ApiError::method_not_allowed(&["GET"]))
@@ -172,9 +174,7 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             return Err(ApiError::method_not_allowed(&["POST"]))
         }
         ("GET", ["admin", "v1", "events"]) => Backoffice::Events,
-        (_, ["admin", "v1", "events"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("GET", ["admin", "v1", "orders"]) => Backoffice::ListOrders,
-        (_, ["admin", "v1", "orders"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("GET", ["admin", "v1", "orders", id]) => Backoffice::GetOrder { id },
         (_, ["admin", "v1", "orders", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("POST", ["admin", "v1", "orders", id, "mark-paid"]) => Backoffice::MarkPaid { id },
@@ -216,7 +216,6 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             ["admin", "v1", "returns", _, "approve" | "reject" | "cancel" | "receive" | "exchange"],
         ) => return Err(ApiError::method_not_allowed(&["POST"])),
         ("GET", ["admin", "v1", "locations"]) => Backoffice::ListLocations,
-        (_, ["admin", "v1", "locations"]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "locations", id]) => Backoffice::PutLocation { id },
         (_, ["admin", "v1", "locations", _]) => return Err(ApiError::method_not_allowed(&["PUT"])),
         ("GET", ["admin", "v1", "markets"]) => Backoffice::ListMarkets,
@@ -235,6 +234,7 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         (_, ["admin", "v1", "products", _]) => {
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
+        ("GET", ["admin", "v1", "inventory"]) => Backoffice::ListInventory,
         ("POST", ["admin", "v1", "inventory", "sync"]) => Backoffice::SyncInventory,
         ("GET", ["admin", "v1", "inventory", "syncs"]) => Backoffice::ListSyncs,
         (_, ["admin", "v1", "inventory", "syncs"]) => {
@@ -282,10 +282,11 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
         ("GET", ["admin", "v1", "discounts"]) => Backoffice::ListDiscounts,
-        // The collections: read-only lists (each item is written by its own PUT).
+        // The read-only collections: GET only (their items have paths of their own).
         (
             _,
-            ["admin", "v1", "markets" | "products" | "channels" | "shipping-methods" | "discounts"],
+            ["admin", "v1", "destinations" | "deliveries" | "events" | "orders" | "locations" | "markets"
+            | "products" | "channels" | "shipping-methods" | "discounts" | "inventory"],
         ) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "discounts", id]) => Backoffice::PutDiscount { id },
         ("GET", ["admin", "v1", "discounts", id]) => Backoffice::GetDiscount { id },

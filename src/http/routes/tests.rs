@@ -66,6 +66,7 @@ fn admin_routes_match_their_paths_and_methods() {
         ("GET", "/admin/v1/shipping-methods", ListShippingMethods),
         ("POST", "/admin/v1/inventory/sync", SyncInventory),
         ("GET", "/admin/v1/inventory/syncs", ListSyncs),
+        ("GET", "/admin/v1/inventory", ListInventory),
         (
             "PUT",
             "/admin/v1/inventory/A-1/locations/lyon",
@@ -98,6 +99,37 @@ fn admin_routes_match_their_paths_and_methods() {
             "{method} {path}"
         );
     }
+}
+
+#[cfg(feature = "backoffice")]
+#[test]
+fn every_read_only_admin_collection_allows_only_get() {
+    for collection in [
+        "destinations",
+        "deliveries",
+        "events",
+        "orders",
+        "locations",
+        "markets",
+        "products",
+        "channels",
+        "shipping-methods",
+        "discounts",
+        "inventory",
+    ] {
+        let path = format!("/admin/v1/{collection}");
+        assert!(match_backoffice("GET", &path).is_ok(), "{path}");
+        for method in ["POST", "PUT", "PATCH", "DELETE"] {
+            let e = match_backoffice(method, &path).unwrap_err();
+            assert_eq!(
+                (e.status, e.headers[0].1.as_str()),
+                (405, "GET"),
+                "{method} {path}"
+            );
+        }
+    }
+    let e = match_backoffice("DELETE", "/admin/v1/returns").unwrap_err();
+    assert_eq!((e.status, e.headers[0].1.as_str()), (405, "GET, POST"));
 }
 
 #[cfg(feature = "storefront")]
