@@ -147,7 +147,6 @@ function adminWorker(port, secrets, backoffice) {
     modules: true,
     scriptPath: path.join(root, "build", "admin", "functions", "index.js"),
     compatibilityDate: "2026-04-01",
-    compatibilityFlags: ["nodejs_compat"],
     bindings: { ENVIRONMENT: "development", ...Object.fromEntries(pick.filter((k) => secrets[k]).map((k) => [k, secrets[k]])) },
     serviceBindings: { BACKOFFICE: backoffice },
     assets: {

@@ -27,6 +27,28 @@ test("the back-office bundle does contain them (the check above can fail)", () =
   }
 });
 
+// Strings only the admin app holds: its session cookie and audience, its Access header, its
+// sign-in's setting, the path its pages call, a screen's words.
+const ADMIN_APP_MARKERS = ["comptoir_admin_session", "comptoir-admin-app", "Cf-Access-Jwt-Assertion", "ADMIN_APP_DEV_PASSWORD", "/api/admin", "Replay all dead"];
+const files = (dir) => fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isFile());
+const text = (paths) => paths.map((f) => fs.readFileSync(f).toString("latin1")).join("\n");
+
+test("the storefront and the demo storefront hold nothing of the admin app", () => {
+  const shipped = {
+    "storefront bundle": bundle("storefront"),
+    "demo storefront's Functions": text(files(path.join(root, "build", "pages"))),
+    "demo storefront's pages": text(files(path.join(root, "public"))),
+  };
+  for (const [name, content] of Object.entries(shipped)) {
+    for (const marker of ADMIN_APP_MARKERS) assert.ok(!content.includes(marker), `${name} contains ${marker}`);
+  }
+});
+
+test("the admin app's build does hold them (the check above can fail)", () => {
+  const adminApp = text([...files(path.join(root, "build", "admin", "functions")), ...files(path.join(root, "build", "admin", "static"))]);
+  for (const marker of ADMIN_APP_MARKERS) assert.ok(adminApp.includes(marker), `the admin app lacks ${marker}`);
+});
+
 for (const [worker, config] of [["storefront", "wrangler.toml"], ["backoffice", "wrangler.backoffice.toml"]]) {
   test(`wrangler deploy --dry-run succeeds for the ${worker} Worker`, () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `comptoir-${worker}-`));

@@ -22,3 +22,8 @@ test("the demo storefront's Functions type-check against the generated client (t
   const r = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), ["-p", path.join(root, "functions")], { cwd: root, encoding: "utf8" });
   assert.equal(r.status, 0, `tsc found errors:\n${r.stdout}${r.stderr}`);
 });
+
+test("the admin app's Functions type-check (tsc --strict)", () => {
+  const r = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), ["-p", path.join(root, "admin")], { cwd: root, encoding: "utf8" });
+  assert.equal(r.status, 0, `tsc found errors:\n${r.stdout}${r.stderr}`);
+});
