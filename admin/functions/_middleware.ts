@@ -7,7 +7,7 @@
 // 4. every answer gets the security headers (CSP, nosniff, no framing, no caching of data).
 import { drain, refusal } from "../../functions/lib/guard";
 import { error, isPage, secured, sectionOf, SECTIONS } from "./lib/site";
-import { misconfiguration, staffOf, type Env, type Staff } from "./lib/staff";
+import { misconfiguration, staffOf, usesAccess, type Env, type Staff } from "./lib/staff";
 
 interface Context {
   request: Request;
@@ -24,8 +24,12 @@ async function route(context: Context, url: URL): Promise<Response> {
   const problem = misconfiguration(env);
   if (problem) return error(503, "unavailable", `admin app misconfigured: ${problem}`);
   const signingIn = url.pathname === "/api/session" && request.method === "POST";
-  if (OPEN.has(url.pathname) || signingIn) return context.next();
+  // Behind Access there is no sign-in page of ours (Access signs staff in).
+  if (!usesAccess(env) && (OPEN.has(url.pathname) || signingIn)) return context.next();
   const staff = await staffOf(request, env);
+  // Behind Access a request without a valid assertion, or from someone not on the staff list,
+  // gets nothing.
+  if (!staff && usesAccess(env)) return error(403, "forbidden", "sign in through Cloudflare Access with a staff account");
   if (!staff) {
     if (url.pathname.startsWith("/api/")) return error(401, "unauthorized", "sign in to the admin app first");
     const next = url.pathname === "/" ? "" : `?next=${encodeURIComponent(url.pathname + url.search)}`;

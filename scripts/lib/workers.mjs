@@ -140,14 +140,14 @@ function demoWorker(port) {
  * (its asset storage service is shared by name), and the demo's are in another; its BACKOFFICE
  * binding forwards to the back office's local address.
  */
-function adminWorker(port, secrets, backoffice) {
+function adminWorker(port, secrets, backoffice, vars = {}) {
   const pick = ["ADMIN_JWT_SECRET", "ADMIN_APP_DEV_PASSWORD", "ADMIN_APP_SESSION_SECRET"];
   return {
     name: "admin",
     modules: true,
     scriptPath: path.join(root, "build", "admin", "functions", "index.js"),
     compatibilityDate: "2026-04-01",
-    bindings: { ENVIRONMENT: "development", ...Object.fromEntries(pick.filter((k) => secrets[k]).map((k) => [k, secrets[k]])) },
+    bindings: { ENVIRONMENT: "development", ...Object.fromEntries(pick.filter((k) => secrets[k]).map((k) => [k, secrets[k]])), ...vars },
     serviceBindings: { BACKOFFICE: backoffice },
     assets: {
       directory: path.join(root, "build", "admin", "static"),
@@ -217,7 +217,7 @@ export async function startWorkers(options) {
       const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
       return fetch(urls.backoffice + url.pathname + url.search, { method: request.method, headers: request.headers, body });
     };
-    const admin = new Miniflare({ host: "127.0.0.1", port: 0, workers: [adminWorker(options.ports?.admin ?? 0, secrets, backoffice)] });
+    const admin = new Miniflare({ host: "127.0.0.1", port: 0, workers: [adminWorker(options.ports?.admin ?? 0, secrets, backoffice, options.adminVars)] });
     try {
       await admin.ready;
       urls.admin = (await admin.unsafeGetDirectURL("admin")).origin;

@@ -10,7 +10,7 @@ export const DEMO_KEY = "pk_demo_web";
 /** Local secrets, as API.md says tests may read them. */
 export const SECRETS = readVarsFile(path.join(root, ".dev.vars.example"));
 
-export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false, demo = false, admin = false, faults = false, queueMaxRetries } = {}) {
+export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false, demo = false, admin = false, adminVars = {}, faults = false, queueMaxRetries } = {}) {
   const logs = [];
   const start = () =>
     startWorkers({
@@ -19,6 +19,7 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {}, capt
       rateLimits,
       demo,
       admin,
+      adminVars,
       faults,
       queueMaxRetries,
       onLog: captureLogs ? (text) => logs.push(text) : undefined,

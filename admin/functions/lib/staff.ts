@@ -15,7 +15,10 @@ export interface Env {
   ADMIN_JWT_ISSUER?: string;
   /** `production` turns the local sign-in off: Cloudflare Access is then the only way in. */
   ENVIRONMENT?: string;
-  /** Cloudflare Access: the team domain (`shop.cloudflareaccess.com`) and the app's AUD tag. */
+  /**
+   * Cloudflare Access: the team domain (`shop.cloudflareaccess.com`) and the app's AUD tag. A
+   * loopback origin (`http://127.0.0.1:PORT`) stands for a local identity provider (tests).
+   */
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;
   /** Staff and their roles: `alice@shop.example=owner, bob@shop.example=operations`. */
@@ -99,13 +102,18 @@ export function misconfiguration(env: Env): string | null {
   return null;
 }
 
+/** The Access team's issuer: `https://<team domain>`, or a loopback origin as it is (tests). */
+function accessIssuer(domain: string): string {
+  return /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(domain) ? domain : `https://${domain}`;
+}
+
 const jwkSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
 /** The staff member of a request whose Access assertion verifies, or null. */
 async function fromAccess(request: Request, env: Env): Promise<Staff | null> {
   const assertion = request.headers.get("Cf-Access-Jwt-Assertion");
   if (!assertion || !env.ACCESS_TEAM_DOMAIN || !env.ACCESS_AUD) return null;
-  const issuer = `https://${env.ACCESS_TEAM_DOMAIN}`;
+  const issuer = accessIssuer(env.ACCESS_TEAM_DOMAIN);
   let keys = jwkSets.get(issuer);
   if (!keys) {
     keys = createRemoteJWKSet(new URL(`${issuer}/cdn-cgi/access/certs`));
@@ -113,7 +121,8 @@ async function fromAccess(request: Request, env: Env): Promise<Staff | null> {
   }
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(assertion, keys, { issuer, audience: env.ACCESS_AUD }));
+    // Access signs with RS256; nothing else (and never `none` or a shared secret) is accepted.
+    ({ payload } = await jwtVerify(assertion, keys, { issuer, audience: env.ACCESS_AUD, algorithms: ["RS256"] }));
   } catch {
     return null;
   }
