@@ -438,7 +438,8 @@ pub fn discount_from_request(
     if f.has("conditions") {
         let c = f.object("conditions")?;
         c.only(&["min_subtotal", "markets", "first_order_only"])?;
-        if c.has("min_subtotal") {
+        // `{}` (as GET shows a discount without one) is no minimum, like an absent one.
+        if c.has("min_subtotal") && !c.entries("min_subtotal")?.is_empty() {
             min_subtotal = per_market(&c, "min_subtotal", markets)?;
         }
         for (k, m) in c
@@ -680,6 +681,27 @@ mod tests {
         assert_eq!(d.limits.per_customer, Some(1));
         assert_eq!(def.for_market("US").unwrap().conditions.min_subtotal, None);
         assert_eq!(def.view(&markets())["starts_at"], "2026-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn a_discount_as_the_api_shows_it_is_accepted_back_unchanged() {
+        // An admin screen switches a discount off by sending back what GET showed: a discount
+        // with no minimum shows `min_subtotal: {}`, which means no minimum on the way in too.
+        for body in [
+            json!({"title": "Welcome", "code": "WELCOME10", "kind": "percentage", "value": "10"}),
+            json!({"title": "Min", "kind": "percentage", "value": "5",
+                "conditions": {"min_subtotal": {"FR": {"amount": "20.00", "currency": "EUR"}}}}),
+        ] {
+            let def =
+                discount_from_request("d", &Fields::new(&fields(&body)), &markets()).unwrap();
+            let mut shown = def.view(&markets());
+            let view = shown.as_object_mut().unwrap();
+            for k in ["id", "created_at", "updated_at"] {
+                view.remove(k);
+            }
+            let again = discount_from_request("d", &Fields::new(view), &markets()).unwrap();
+            assert_eq!(again.view(&markets()), def.view(&markets()));
+        }
     }
 
     #[test]

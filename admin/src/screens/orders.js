@@ -140,8 +140,7 @@ function Actions({ order, me, changed }) {
       write &&
       ["pending_payment", "confirmed"].includes(order.status) &&
       !(order.status === "pending_payment" && order.payment_provider === "stripe") &&
-      order.refunds.length === 0 &&
-      unshipped,
+      order.refunds.length === 0,
     refund: can(me, "refunds:write") && ["paid", "partially_refunded"].includes(order.payment_status),
   };
   if (!Object.values(offers).some(Boolean)) return null;
@@ -270,10 +269,12 @@ function Refund({ order, changed }) {
 function Edit({ order, changed }) {
   const act = useAction();
   const [preview, setPreview] = useState(null);
+  // A line that has shipped can no longer change; lines can still be added.
+  const editable = order.lines.filter((l) => l.fulfilled_quantity === 0);
   const changes = (form) => {
     const data = new FormData(form);
     const list = [];
-    for (const l of order.lines) {
+    for (const l of editable) {
       const q = Number(data.get(l.id));
       if (q === 0) list.push({ op: "remove", line_id: l.id });
       else if (q !== l.quantity) list.push({ op: "set_quantity", line_id: l.id, quantity: q });
@@ -299,7 +300,7 @@ function Edit({ order, changed }) {
   const after = preview?.order ?? preview;
   return html`<form class="action" onSubmit=${submit} aria-labelledby="edit-h">
     <h3 id="edit-h">${t("Edit the order")}</h3>
-    <${LineQuantities} lines=${order.lines} max=${() => 999} label=${t("New quantity (0 removes)")} initial=${(l) => l.quantity} />
+    ${editable.length ? html`<${LineQuantities} lines=${editable} max=${() => 999} label=${t("New quantity (0 removes)")} initial=${(l) => l.quantity} />` : null}
     <div class="row">
       <${Field} label=${t("Add SKU")} name="sku" maxlength="64" />
       <${Field} label=${t("Quantity")} name="add_quantity" type="number" min="1" max="999" value="1" />

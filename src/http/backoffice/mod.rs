@@ -61,6 +61,10 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     } else {
         Map::new()
     };
+    // Receiving a return with `refund: true` refunds too: a returns-only token may not.
+    if crate::http::routes::refunds_too(&route, &body) {
+        require(&admin, Scope::RefundsWrite)?;
+    }
     // Every admin POST honours Idempotency-Key, scoped to the token's subject (or the token).
     let key = match method.as_str() {
         "POST" => crate::http::idempotency::key_of(req)?,
