@@ -7,7 +7,7 @@
 // 4. every answer gets the security headers (CSP, nosniff, no framing, no caching of data).
 import { drain, refusal } from "../../functions/lib/guard";
 import { error, isPage, secured, sectionOf, SECTIONS } from "./lib/site";
-import { misconfiguration, staffOf, usesAccess, type Env, type Staff } from "./lib/staff";
+import { localOnly, misconfiguration, staffOf, usesAccess, type Env, type Staff } from "./lib/staff";
 
 interface Context {
   request: Request;
@@ -21,7 +21,7 @@ const OPEN = new Set(["/signin", "/signin.js", "/app.css"]);
 
 async function route(context: Context, url: URL): Promise<Response> {
   const { request, env } = context;
-  const problem = misconfiguration(env);
+  const problem = misconfiguration(env) ?? localOnly(request, env);
   if (problem) return error(503, "unavailable", `admin app misconfigured: ${problem}`);
   const signingIn = url.pathname === "/api/session" && request.method === "POST";
   // Behind Access there is no sign-in page of ours (Access signs staff in).

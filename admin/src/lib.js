@@ -2,7 +2,7 @@
 // their own), calls to the back office through the app's Functions, the router, the language,
 // and the small components (pages of a list, an error in plain words, money and dates).
 import { h, render } from "preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
 import { FR } from "./fr.js";
 
@@ -44,21 +44,24 @@ export function when(iso) {
   return iso ? new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)) : "";
 }
 
+/** Who is told of a navigation (the router, the page's status line). */
+const listeners = new Set();
+
 // ---- the back office, through /api/admin --------------------------------------------------
 
 /**
  * Calls /api/admin/<path> (the back office's /admin/v1/<path>). Resolves to `{ok, status, data}`
- * or `{ok: false, status, error}` with the API's error object; never throws. A POST carries a
- * fresh Idempotency-Key: a double submit of one action is answered once.
+ * or `{ok: false, status, error}` with the API's error object; never throws. A POST carries an
+ * Idempotency-Key: `key` when given (a retry of the same action), else a fresh one.
  */
-export async function api(method, path, body) {
+export async function api(method, path, body, key) {
   const headers = {};
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  if (method === "POST") headers["Idempotency-Key"] = crypto.randomUUID();
+  if (method === "POST") headers["Idempotency-Key"] = key ?? crypto.randomUUID();
   let res;
   try {
     res = await fetch(`/api/admin${path}`, init);
@@ -102,12 +105,25 @@ export function explain(error) {
   return `${plain} ${error.message}${field}`;
 }
 
-/** The result of an action: its error (role=alert) or its success (role=status). */
+/** The error of an action, next to it (role=alert); its success is announced page-wide (Flash). */
 export function Outcome({ result }) {
-  if (!result) return html`<p class="outcome" role="status" aria-live="polite"></p>`;
-  return result.ok
-    ? html`<p class="outcome ok" role="status" aria-live="polite">${result.message}</p>`
-    : html`<p class="outcome error" role="alert">${explain(result.error)}</p>`;
+  return result && !result.ok ? html`<p class="outcome error" role="alert">${explain(result.error)}</p>` : null;
+}
+
+let setFlash = () => {};
+/** Says what an action did, at the top of the page (role=status): it outlives the form it came from. */
+export const announce = (text) => setFlash(text);
+
+/** The page's status line: the last action's success, cleared on navigation. */
+export function Flash() {
+  const [text, set] = useState("");
+  setFlash = set;
+  useEffect(() => {
+    const clear = () => set("");
+    listeners.add(clear);
+    return () => listeners.delete(clear);
+  }, []);
+  return html`<p class="flash" role="status" aria-live="polite">${text}</p>`;
 }
 
 /** Loads `path` (again when it or `reload()` changes). */
@@ -129,18 +145,27 @@ export function useResource(path) {
 
 /**
  * An action on the back office: `run(method, path, body, success)` sends it once at a time
- * (`busy` disables its button), then calls `done` when it succeeded.
+ * (`busy` disables its button), announces `success` and calls `done` when it succeeded. Sent
+ * again after its answer was lost (no answer at all), the same action keeps its Idempotency-Key,
+ * so the back office does it once.
  */
 export function useAction(done) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
+  const lost = useRef(null); // { sig, key } of an attempt that got no answer
   const run = async (method, path, body, success) => {
     setBusy(true);
     setResult(null);
-    const r = await api(method, path, body);
+    const sig = `${method} ${path} ${JSON.stringify(body)}`;
+    const key = lost.current?.sig === sig ? lost.current.key : crypto.randomUUID();
+    const r = await api(method, path, body, key);
+    lost.current = r.status === 0 ? { sig, key } : null;
     setBusy(false);
-    setResult(r.ok ? { ok: true, message: success } : r);
-    if (r.ok) done?.(r.data);
+    setResult(r.ok ? { ok: true } : r);
+    if (r.ok) {
+      announce(success);
+      done?.(r.data);
+    }
     return r;
   };
   return { run, busy, result, setResult };
@@ -183,7 +208,6 @@ export function usePages() {
 
 // ---- routing ------------------------------------------------------------------------------
 
-const listeners = new Set();
 export function navigate(href) {
   history.pushState(null, "", href);
   for (const l of listeners) l();

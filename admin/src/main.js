@@ -1,6 +1,7 @@
 // The admin app: one page whose screens are chosen from the path (the Functions serve this shell
 // for every page path of a signed-in staff member, 403 for a section their role cannot open).
-import { html, render, t, lang, setLang, Link, useLocation, Forbidden, navigate } from "./lib.js";
+import { useEffect, useRef } from "preact/hooks";
+import { html, render, t, lang, setLang, Link, useLocation, Forbidden, Flash } from "./lib.js";
 import { OrdersList, OrderPage } from "./screens/orders.js";
 import { ReturnsQueue } from "./screens/returns.js";
 import { Inventory, SkuPage, Locations } from "./screens/stock.js";
@@ -39,17 +40,21 @@ function screen(path) {
   return [section, null, null];
 }
 
-async function signOut() {
+/** Signs out: behind Cloudflare Access through Access's logout, else by ending the local session. */
+async function signOut(me) {
+  if (me.sign_out) return location.assign(me.sign_out);
   await fetch("/api/session", { method: "DELETE" });
   location.assign("/signin");
 }
 
 function App({ me }) {
   const { path, params } = useLocation();
-  if (path === "/") {
-    queueMicrotask(() => navigate(`/${me.sections[0] ?? "orders"}`));
-    return null;
-  }
+  // After a navigation, focus moves to the new screen (its first heading is read first).
+  const shown = useRef(null);
+  useEffect(() => {
+    if (shown.current !== null && shown.current !== path) document.getElementById("main")?.focus();
+    shown.current = path;
+  }, [path]);
   const [section, Screen, id] = screen(path);
   const allowed = me.sections.includes(section);
   document.title = `${t(TITLES[section] ?? "Not found")} · Comptoir admin`;
@@ -71,10 +76,11 @@ function App({ me }) {
           <option value="fr">Français</option>
         </select>
         <span>${me.email} · ${t(me.role)}</span>
-        <button type="button" class="secondary" onClick=${signOut}>${t("Sign out")}</button>
+        <button type="button" class="secondary" onClick=${() => signOut(me)}>${t("Sign out")}</button>
       </div>
     </header>
     <main id="main" tabindex="-1">
+      <${Flash} />
       ${Screen && allowed
         ? html`<${Screen} key=${path + location.search} id=${id} me=${me} params=${params} />`
         : Screen
@@ -88,6 +94,8 @@ if (res.status === 401) location.assign(`/signin?next=${encodeURIComponent(locat
 else {
   const root = document.getElementById("app");
   const me = await res.json();
+  // The home page is the staff member's first screen.
+  if (location.pathname === "/") history.replaceState(null, "", `/${me.sections[0] ?? "orders"}`);
   root.textContent = ""; // the shell's "Loading…"
   render(html`<${App} me=${me} />`, root);
 }

@@ -18,10 +18,14 @@ if (french) {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = FR[el.dataset.i18n];
 }
 
-/** Where to go once signed in: `?next=` when it is a path of this site, else the home page. */
+/**
+ * Where to go once signed in: `?next=` when it resolves to a page of this site, else the home
+ * page. Resolved as the browser will (it drops tabs and newlines, reads `\` as `/`), so
+ * `/%09/evil.example` cannot leave the site.
+ */
 function next() {
-  const target = new URLSearchParams(location.search).get("next") ?? "/";
-  return target.startsWith("/") && !target.startsWith("//") && !target.startsWith("/\\") ? target : "/";
+  const target = new URL(new URLSearchParams(location.search).get("next") ?? "/", location.origin);
+  return target.origin === location.origin ? target.pathname + target.search + target.hash : "/";
 }
 
 document.getElementById("signin").addEventListener("submit", async (event) => {

@@ -134,7 +134,9 @@ test("without a session the admin app serves the sign-in page and never data", a
   assert.equal(orders.status, 200);
   assert.equal((await orders.json()).data.length, 1);
   // Only the back office's admin routes are reachable through the app, never a path out of them.
-  assert.equal((await fetch(app("/api/admin/..%2F..%2Fhealth"), { headers: { Cookie: session } })).status, 404);
+  const out_of_bounds = await fetch(app("/api/admin/..%2F..%2Fhealth"), { headers: { Cookie: session } });
+  assert.equal(out_of_bounds.status, 404);
+  assert.equal((await out_of_bounds.json()).error.message, "no such admin route", "refused by the app, never sent on");
   // Signing out ends the session in this browser.
   const out = await fetch(app("/api/session"), { method: "DELETE", headers: { Cookie: session, Origin: stack.urls.admin } });
   assert.equal(out.status, 204);
@@ -150,6 +152,16 @@ test("an operations user finds an order by email, ships one line with tracking a
     await page.getByRole("cell", { name: "FR-000006" }).waitFor();
     await shot(page, "admin-orders.png");
 
+    // An unpaid bank-transfer order: operations is offered what its state allows.
+    await page.getByRole("link", { name: "FR-000001" }).click();
+    await page.getByRole("heading", { name: "Order FR-000001" }).waitFor();
+    for (const offered of ["Payment received", "Cancel the order", "Edit the order"]) {
+      await page.getByRole("heading", { name: offered, exact: true }).waitFor();
+    }
+    assert.equal(await page.getByRole("heading", { name: "Fulfil", exact: true }).count(), 0, "nothing to ship before payment");
+    await page.getByRole("link", { name: "← Orders" }).click();
+    await page.getByRole("cell", { name: "FR-000006" }).waitFor();
+
     await page.getByLabel("Number or email").fill("louis.martin@example.fr");
     await page.getByRole("button", { name: "Search" }).click();
     await page.waitForURL(/q=louis\.martin/);
@@ -158,6 +170,7 @@ test("an operations user finds an order by email, ships one line with tracking a
     await page.getByRole("link", { name: "FR-000002" }).click();
     await page.getByRole("heading", { name: "Order FR-000002" }).waitFor();
     const timeline = page.locator("ol.timeline li");
+    await timeline.nth(2).waitFor();
     const before = await timeline.count();
     assert.ok(before >= 3, "placed, confirmed, marked paid");
 
@@ -188,12 +201,16 @@ test("an operations user finds an order by email, ships one line with tracking a
 test("a support user opens a return, approves it and refunds it on receipt, and is offered nothing else", async () => {
   const order = await orderByEmail("hugo.petit@example.fr"); // fulfilled, paid
   const chocolate = order.lines.find((l) => l.sku === "CHOC-70");
-  const { context, page, call, clean } = await signedIn("support@example.com", `/orders/${order.id}`);
+  const unpaid = await orderByEmail("camille.durand@example.fr"); // operations sees three actions there
+  const { context, page, call, clean } = await signedIn("support@example.com", `/orders/${unpaid.id}`);
   try {
-    await page.getByRole("heading", { name: `Order ${order.number}` }).waitFor();
-    for (const offered of ["Fulfil", "Cancel the order", "Edit the order", "Payment received"]) {
+    await page.getByRole("heading", { name: `Order ${unpaid.number}` }).waitFor();
+    await page.locator("ol.timeline li").first().waitFor();
+    for (const offered of ["Fulfil", "Cancel the order", "Edit the order", "Payment received", "Actions"]) {
       assert.equal(await page.getByRole("heading", { name: offered, exact: true }).count(), 0, `support is not offered "${offered}"`);
     }
+    await page.goto(app(`/orders/${order.id}`));
+    await page.getByRole("heading", { name: `Order ${order.number}` }).waitFor();
     const open = page.locator("form", { has: page.getByRole("heading", { name: "Open a return" }) });
     await open.getByLabel(`${chocolate.title} (${chocolate.sku})`).fill("1");
     await open.getByLabel(`Reason for ${chocolate.title}`).selectOption("damaged");
@@ -218,11 +235,88 @@ test("a support user opens a return, approves it and refunds it on receipt, and 
     assert.deepEqual(after.refunds[0].amount, { amount: "5.90", currency: "EUR" });
 
     // What support's role does not hold, the back office refuses, whatever the page sends.
-    const cancel = await call("POST", `/api/admin/orders/${order.id}/cancel`, {});
+    const cancel = await call("POST", `/api/admin/orders/${unpaid.id}/cancel`, {});
     assert.equal(cancel.status, 403);
     assert.equal(cancel.body.error.code, "forbidden");
     const edit = await call("POST", `/api/admin/orders/${order.id}/fulfillments`, { lines: [{ line_id: chocolate.id, quantity: 1 }] });
     assert.equal(edit.status, 403);
+    assert.deepEqual(clean(), [], "no script error or CSP violation");
+  } finally {
+    await context.close();
+  }
+});
+
+test("a return received with its refund needs refunds:write: a returns-only token is refused", async () => {
+  const order = await orderByEmail("hugo.petit@example.fr");
+  const ret = order.returns.find((r) => r.status === "requested"); // the seeded one
+  const desk = bearer(await adminToken({ scope: "orders:read returns:write" }));
+  assert.equal((await stack.bo(`/admin/v1/returns/${ret.id}/approve`, { method: "POST", headers: desk, json: {} })).status, 200);
+  const receipt = { lines: ret.lines.map((l) => ({ line_id: l.line_id, quantity: l.quantity, restock: true })) };
+  const refused = await stack.bo(`/admin/v1/returns/${ret.id}/receive`, { method: "POST", headers: desk, json: { ...receipt, refund: true } });
+  envelope(assert, refused, 403, "forbidden");
+  assert.match(refused.body.error.message, /refunds:write/);
+  assert.equal((await stack.bo(`/admin/v1/orders/${order.id}`, { headers: admin })).body.refunds.length, order.refunds.length, "no refund");
+  const received = await stack.bo(`/admin/v1/returns/${ret.id}/receive`, { method: "POST", headers: desk, json: { ...receipt, refund: false } });
+  assert.equal(received.status, 200, received.text);
+});
+
+test("signing in goes back to the page asked for, never to another site", async () => {
+  for (const [next, landing] of [
+    ["/returns?status=approved", "/returns"],
+    ["/%09/evil.example/x", null],
+    ["/%0a/%5Cevil.example", null],
+    ["https://evil.example/", null],
+    ["//evil.example", null],
+  ]) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(app(`/signin?next=${next}`));
+      await page.getByLabel("Email").fill("owner@example.com");
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("navigation", { name: "Sections" }).waitFor().catch(async (e) => {
+        throw new Error(`next=${next}: no app at ${page.url()}: ${e.message}`);
+      });
+      const url = new URL(page.url());
+      assert.equal(url.origin, stack.urls.admin, `next=${next} stays on the admin app`);
+      if (landing) assert.equal(url.pathname, landing);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test("the owner switches a discount and a shipping method off and on, and saves a location: nothing else changes", async () => {
+  const owner = bearer(await adminToken({ scope: "catalog:read catalog:write inventory:read inventory:write" }));
+  const read = async (p) => {
+    const { updated_at: _u, ...rest } = (await stack.bo(p, { headers: owner })).body;
+    return rest;
+  };
+  const paris = async () => {
+    const { updated_at: _u, ...rest } = (await stack.bo("/admin/v1/locations", { headers: owner })).body.data.find((l) => l.id === "paris-store");
+    return rest;
+  };
+  const before = { discount: await read("/admin/v1/discounts/welcome10"), shipping: await read("/admin/v1/shipping-methods/express"), location: await paris() };
+  const { context, page, clean } = await signedIn("owner@example.com", "/discounts");
+  try {
+    for (const [screen, name, key, p] of [
+      ["/discounts", before.discount.title, "discount", "/admin/v1/discounts/welcome10"],
+      ["/shipping-methods", before.shipping.name, "shipping", "/admin/v1/shipping-methods/express"],
+    ]) {
+      await page.goto(app(screen));
+      await page.getByRole("button", { name: `Switch off ${name}` }).click();
+      await page.getByRole("status").filter({ hasText: "Switched off." }).waitFor();
+      assert.equal((await read(p)).enabled, false, `${key} switched off`);
+      await page.getByRole("button", { name: `Switch on ${name}` }).click();
+      await page.getByRole("status").filter({ hasText: "Switched on." }).waitFor();
+      assert.deepEqual(await read(p), before[key], `${key}: back as it was, every other field unchanged`);
+    }
+    await page.goto(app("/locations"));
+    await page.getByRole("button", { name: "Edit Paris shop" }).click();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").filter({ hasText: "Location saved." }).waitFor();
+    assert.deepEqual(await paris(), before.location, "the location saved as it was");
     assert.deepEqual(clean(), [], "no script error or CSP violation");
   } finally {
     await context.close();

@@ -9,12 +9,14 @@ interface Context {
   data: { staff?: Staff };
 }
 
-function me(staff: Staff): Response {
-  return json({ email: staff.email, role: staff.role, scopes: staff.scopes, sections: sectionsOf(staff) });
+/** Where signing out goes: Access's own logout behind Access, else this app's sign-out. */
+function me(staff: Staff, env: Env): Response {
+  const signOut = usesAccess(env) ? "/cdn-cgi/access/logout" : null;
+  return json({ email: staff.email, role: staff.role, scopes: staff.scopes, sections: sectionsOf(staff), sign_out: signOut });
 }
 
-export async function onRequestGet({ data }: Context): Promise<Response> {
-  return me(data.staff!);
+export async function onRequestGet({ data, env }: Context): Promise<Response> {
+  return me(data.staff!, env);
 }
 
 /** A wrong account and a wrong password answer alike: the page cannot tell which it was. */
@@ -24,15 +26,17 @@ export async function onRequestPost({ request, env }: Context): Promise<Response
   try {
     body = await request.json();
   } catch {
-    return error(400, "malformed_json", "the body is not JSON");
+    return error(400, "invalid_json", "the body is not JSON");
   }
   const { email, password } = (body ?? {}) as Record<string, unknown>;
-  if (typeof email !== "string" || typeof password !== "string" || email.length > 254 || password.length > 256) {
-    return error(422, "validation_failed", "give an email and a password");
+  for (const [field, value, max] of [["email", email, 254], ["password", password, 256]] as const) {
+    if (typeof value !== "string" || !value || value.length > max) {
+      return json({ error: { code: "validation_failed", message: `give the ${field} (at most ${max} characters)`, details: { field } } }, 422);
+    }
   }
-  const staff = signIn(env, email, password);
+  const staff = signIn(env, email as string, password as string);
   if (!staff) return error(401, "unauthorized", "this email and password do not match a staff account");
-  const response = me(staff);
+  const response = me(staff, env);
   response.headers.append("Set-Cookie", await sessionCookie(request, env, staff));
   return response;
 }

@@ -20,9 +20,12 @@ export function sectionsOf(staff: Staff): string[] {
   return Object.keys(SECTIONS).filter((s) => staff.scopes.includes(SECTIONS[s]));
 }
 
-/** A path of the app's pages (`/`, `/orders`, `/orders/ord_…`): no file extension, not /api. */
+/** The app's files (admin/public and the bundles); every other path but /api/… is a page. */
+const FILES = new Set(["/app.js", "/app.css", "/signin.js", "/index.html", "/signin.html"]);
+
+/** A path of the app's pages (`/`, `/orders`, `/inventory/TEA.100G`): not a file, not /api. */
 export function isPage(pathname: string): boolean {
-  return !pathname.startsWith("/api/") && !/\.[a-z0-9]+$/i.test(pathname);
+  return !pathname.startsWith("/api/") && !FILES.has(pathname);
 }
 
 /** The section a page path belongs to, or null for the home page or an unknown one. */

@@ -34,6 +34,7 @@ export type Role = "owner" | "operations" | "support" | "catalog";
 /** What each role's tokens carry (see the back office's scopes in schema/openapi.yaml). */
 export const ROLE_SCOPES: Readonly<Record<Role, readonly string[]>> = {
   owner: [
+    "pricing:override",
     "orders:read",
     "orders:write",
     "inventory:read",
@@ -71,6 +72,9 @@ const encoder = new TextEncoder();
 
 const isRole = (v: unknown): v is Role => typeof v === "string" && Object.hasOwn(ROLE_SCOPES, v);
 
+/** The placeholders of admin/wrangler.toml: a deployment that kept them is not configured. */
+const PLACEHOLDERS = ["your-team.cloudflareaccess.com", "replace-with-the-access-application-aud-tag"];
+
 /** `email=role` pairs, comma- or newline-separated; unknown roles are dropped. */
 export function staffRoles(env: Env): Map<string, Role> {
   const roles = new Map<string, Role>();
@@ -96,10 +100,26 @@ export function misconfiguration(env: Env): string | null {
   if (!env.BACKOFFICE && !env.BACKOFFICE_URL) return "bind BACKOFFICE or set BACKOFFICE_URL";
   if (usesAccess(env)) {
     if (!env.ACCESS_TEAM_DOMAIN || !env.ACCESS_AUD) return "ACCESS_TEAM_DOMAIN and ACCESS_AUD must be set";
+    if (PLACEHOLDERS.includes(env.ACCESS_TEAM_DOMAIN) || PLACEHOLDERS.includes(env.ACCESS_AUD)) {
+      return "ACCESS_TEAM_DOMAIN and ACCESS_AUD still hold admin/wrangler.toml's placeholders";
+    }
   } else if (!env.ADMIN_APP_SESSION_SECRET || env.ADMIN_APP_SESSION_SECRET.length < 32 || !env.ADMIN_APP_DEV_PASSWORD) {
     return "ADMIN_APP_SESSION_SECRET (32 bytes or more) and ADMIN_APP_DEV_PASSWORD must be set for the local sign-in";
+  } else if (env.ADMIN_APP_SESSION_SECRET === env.ADMIN_JWT_SECRET) {
+    return "ADMIN_APP_SESSION_SECRET must differ from ADMIN_JWT_SECRET";
   }
   return null;
+}
+
+/**
+ * The local sign-in (dev accounts, one shared password) serves this machine only: reached by
+ * any other host name, a deployment without Access is refused rather than opened to anyone
+ * who knows the password of .dev.vars.example.
+ */
+export function localOnly(request: Request, env: Env): string | null {
+  if (usesAccess(env)) return null;
+  const host = new URL(request.url).hostname;
+  return ["localhost", "127.0.0.1", "[::1]"].includes(host) ? null : "without Cloudflare Access (ACCESS_TEAM_DOMAIN) the admin app serves localhost only";
 }
 
 /** The Access team's issuer: `https://<team domain>`, or a loopback origin as it is (tests). */
@@ -122,7 +142,7 @@ async function fromAccess(request: Request, env: Env): Promise<Staff | null> {
   let payload: JWTPayload;
   try {
     // Access signs with RS256; nothing else (and never `none` or a shared secret) is accepted.
-    ({ payload } = await jwtVerify(assertion, keys, { issuer, audience: env.ACCESS_AUD, algorithms: ["RS256"] }));
+    ({ payload } = await jwtVerify(assertion, keys, { issuer, audience: env.ACCESS_AUD, algorithms: ["RS256"], requiredClaims: ["exp", "email"] }));
   } catch {
     return null;
   }
@@ -134,7 +154,8 @@ async function fromAccess(request: Request, env: Env): Promise<Staff | null> {
 /** The role of a local account: ADMIN_APP_STAFF when set, else the dev accounts. */
 function localRole(env: Env, email: string): Role | undefined {
   const roles = staffRoles(env);
-  return roles.size ? roles.get(email) : DEV_STAFF[email];
+  if (roles.size) return roles.get(email);
+  return Object.hasOwn(DEV_STAFF, email) ? DEV_STAFF[email] : undefined;
 }
 
 /** The staff member of a request's local session cookie, or null. */
@@ -209,7 +230,12 @@ export async function adminToken(env: Env, staff: Staff): Promise<string> {
 export function cookie(request: Request, name: string): string | null {
   for (const part of (request.headers.get("Cookie") ?? "").split(";")) {
     const [k, ...v] = part.trim().split("=");
-    if (k === name) return decodeURIComponent(v.join("="));
+    if (k !== name) continue;
+    try {
+      return decodeURIComponent(v.join("="));
+    } catch {
+      return null; // a malformed value is no session
+    }
   }
   return null;
 }

@@ -17,7 +17,7 @@ export function Products({ params }) {
   return html`
     <h1>${t("Products")}</h1>
     <form class="filters row" role="search" onSubmit=${search}>
-      <${Field} label=${t("Title, handle or SKU")} name="q" type="search" value=${filters.q} />
+      <${Field} label=${t("Title, handle or SKU")} name="q" type="search" defaultValue=${filters.q} />
       <${Field} label=${t("Status")} kind="select" name="status">
         <option value="">${t("Any")}</option>
         ${["draft", "published"].map((s) => html`<option value=${s} selected=${s === filters.status}>${word(s)}</option>`)}
@@ -66,8 +66,8 @@ export function ProductPage({ id, me }) {
     <h1>${product.title} <${Badge} value=${product.status} /></h1>
     <form id="product-form" class="action" onSubmit=${save()}>
       <div class="row">
-        <${Field} label=${t("Title")} name="title" value=${product.title} required maxlength="200" disabled=${!write} />
-        <${Field} label=${t("Description")} kind="textarea" name="description" value=${product.description} rows="3" disabled=${!write} />
+        <${Field} label=${t("Title")} name="title" defaultValue=${product.title} required maxlength="200" disabled=${!write} />
+        <${Field} label=${t("Description")} kind="textarea" name="description" defaultValue=${product.description} rows="3" disabled=${!write} />
       </div>
       <h2>${t("Prices per market")}</h2>
       <table>
@@ -78,7 +78,7 @@ export function ProductPage({ id, me }) {
               <td>${v.title} (${v.sku})</td>
               ${markets.map((m) =>
                 v.prices?.[m]
-                  ? html`<td class="num"><input name=${`${v.sku}:${m}`} value=${v.prices[m].amount} inputmode="decimal" required pattern="[0-9]+([.][0-9]{1,4})?" disabled=${!write}
+                  ? html`<td class="num"><input name=${`${v.sku}:${m}`} defaultValue=${v.prices[m].amount} inputmode="decimal" required pattern="[0-9]+([.][0-9]{1,4})?" disabled=${!write}
                       aria-label=${t("Price of {variant} in {market} ({currency})", { variant: v.title, market: m, currency: v.prices[m].currency })} /> ${v.prices[m].currency}</td>`
                   : html`<td class="num">—</td>`,
               )}
@@ -119,7 +119,8 @@ function Switchable({ title, path, fields, columns, me }) {
               ${columns.map(([, cell]) => html`<td>${cell(r)}</td>`)}
               <td>${r.enabled ? t("Yes") : t("No")}</td>
               <td>${write
-                ? html`<button type="button" class="secondary" disabled=${act.busy} onClick=${() => toggle(r)}>${r.enabled ? t("Switch off") : t("Switch on")}</button>`
+                ? html`<button type="button" class="secondary" disabled=${act.busy} onClick=${() => toggle(r)}
+                    aria-label=${r.enabled ? t("Switch off {name}", { name: r.title ?? r.name }) : t("Switch on {name}", { name: r.title ?? r.name })}>${r.enabled ? t("Switch off") : t("Switch on")}</button>`
                 : null}</td>
             </tr>`,
           )}
@@ -187,7 +188,7 @@ export function Channels({ me }) {
         ${state.data.data.map(
           (c) => html`<tr>
             <td>${c.name} (${c.id})</td><td>${c.markets.join(", ")}</td><td>${c.allowed_origins.join(", ")}</td><td><code>${c.key_hint}</code></td>
-            <td>${can(me, "catalog:write") ? html`<button type="button" class="secondary" disabled=${act.busy} onClick=${() => rotate(c)}>${t("Rotate key")}</button>` : null}</td>
+            <td>${can(me, "catalog:write") ? html`<button type="button" class="secondary" disabled=${act.busy} onClick=${() => rotate(c)} aria-label=${t("Rotate the key of {name}", { name: c.name })}>${t("Rotate key")}</button>` : null}</td>
           </tr>`,
         )}
       </tbody>

@@ -24,13 +24,13 @@ export function OrdersList({ params }) {
   return html`
     <h1>${t("Orders")}</h1>
     <form class="filters row" role="search" onSubmit=${submit}>
-      <${Field} label=${t("Number or email")} name="q" type="search" value=${filters.q} />
+      <${Field} label=${t("Number or email")} name="q" type="search" defaultValue=${filters.q} />
       <${Field} label=${t("Status")} kind="select" name="status">${options(STATUSES, filters.status)}<//>
       <${Field} label=${t("Payment")} kind="select" name="payment_status">${options(PAYMENTS, filters.payment_status)}<//>
       <${Field} label=${t("Fulfilment")} kind="select" name="fulfillment_status">${options(FULFILMENTS, filters.fulfillment_status)}<//>
-      <${Field} label=${t("Market")} name="market" value=${filters.market} size="6" />
-      <${Field} label=${t("From")} name="created_after" type="date" value=${filters.created_after} />
-      <${Field} label=${t("To")} name="created_before" type="date" value=${filters.created_before} />
+      <${Field} label=${t("Market")} name="market" defaultValue=${filters.market} size="6" />
+      <${Field} label=${t("From")} name="created_after" type="date" defaultValue=${filters.created_after} />
+      <${Field} label=${t("Before")} name="created_before" type="date" defaultValue=${filters.created_before} />
       <button type="submit">${t("Search")}</button>
     </form>
     ${Loading({ state }) ??
@@ -56,8 +56,12 @@ export function OrdersList({ params }) {
   `;
 }
 
-/** Units of a line not yet shipped. */
-const open = (l) => l.quantity - l.fulfilled_quantity;
+/** Units of a line allocated and not yet shipped (at `location`, or anywhere): what can ship. */
+const open = (l, location) =>
+  (l.allocations ?? []).filter((a) => !location || a.location === location).reduce((n, a) => n + a.quantity - a.fulfilled_quantity, 0);
+
+/** Money as an exact integer of minor units (the API writes every amount of a currency alike). */
+const minor = (m) => BigInt(m.amount.replace(".", ""));
 
 export function OrderPage({ id, me }) {
   const [state, reload] = useResource(`/orders/${encodeURIComponent(id)}`);
@@ -112,7 +116,7 @@ export function OrderPage({ id, me }) {
         <tr class="grand"><td>${t("Balance")}</td><td class="num" data-testid="balance">${money(order.balance)}</td></tr>
       </tbody>
     </table>
-    <${Actions} order=${order} me=${me} changed=${changed} />
+    <${Actions} key=${order.updated_at} order=${order} me=${me} changed=${changed} />
     <${Refunds} order=${order} me=${me} changed=${changed} />
     <${OrderReturns} order=${order} me=${me} changed=${changed} />
     <section aria-labelledby="timeline-h">
@@ -131,7 +135,11 @@ export function OrderPage({ id, me }) {
 function Actions({ order, me, changed }) {
   const write = can(me, "orders:write");
   const unshipped = order.lines.every((l) => l.fulfilled_quantity === 0);
-  const balanceDue = Number(order.balance.amount) > 0;
+  const balanceDue = minor(order.balance) > 0n;
+  const paid = minor(order.paid) > 0n;
+  // Lines are refunded from a paid, settled order; an amount from any paid one not awaiting payment.
+  const refundLines = paid && ["confirmed", "fulfilled"].includes(order.status) && !balanceDue && order.lines.some((l) => l.quantity > l.refunded_quantity);
+  const refundAmount = paid && order.status !== "pending_payment" && minor(order.paid) > minor(order.refunded);
   const offers = {
     markPaid: write && order.status !== "canceled" && balanceDue,
     fulfil: write && order.status === "confirmed" && order.lines.some((l) => open(l) > 0),
@@ -141,14 +149,14 @@ function Actions({ order, me, changed }) {
       ["pending_payment", "confirmed"].includes(order.status) &&
       !(order.status === "pending_payment" && order.payment_provider === "stripe") &&
       order.refunds.length === 0,
-    refund: can(me, "refunds:write") && ["paid", "partially_refunded"].includes(order.payment_status),
+    refund: can(me, "refunds:write") && (refundLines || refundAmount),
   };
   if (!Object.values(offers).some(Boolean)) return null;
   return html`<section class="actions" aria-labelledby="actions-h">
     <h2 id="actions-h">${t("Actions")}</h2>
     ${offers.markPaid ? html`<${MarkPaid} order=${order} changed=${changed} />` : null}
     ${offers.fulfil ? html`<${Fulfil} order=${order} changed=${changed} />` : null}
-    ${offers.refund ? html`<${Refund} order=${order} changed=${changed} />` : null}
+    ${offers.refund ? html`<${Refund} order=${order} changed=${changed} modes=${[refundLines && "lines", refundAmount && "amount"].filter(Boolean)} />` : null}
     ${offers.edit ? html`<${Edit} order=${order} changed=${changed} />` : null}
     ${offers.cancel ? html`<${Cancel} order=${order} changed=${changed} />` : null}
   </section>`;
@@ -174,7 +182,7 @@ function LineQuantities({ lines, max, label, initial = () => 0 }) {
       ${lines.map((l) => {
         const id = `q-${label}-${l.id}`.replace(/[^A-Za-z0-9_-]/g, "-");
         return html`<tr><td><label for=${id}>${l.title} (${l.sku})</label></td>
-          <td class="num"><input id=${id} name=${l.id} type="number" min="0" max=${max(l)} value=${initial(l)} /></td></tr>`;
+          <td class="num"><input id=${id} name=${l.id} type="number" min="0" max=${max(l)} defaultValue=${initial(l)} /></td></tr>`;
       })}
     </tbody>
   </table>`;
@@ -188,8 +196,10 @@ function chosen(form, lines) {
 
 function Fulfil({ order, changed }) {
   const act = useAction(changed);
-  const lines = order.lines.filter((l) => open(l) > 0);
-  const locations = [...new Set(lines.flatMap((l) => (l.allocations ?? []).filter((a) => a.quantity > a.fulfilled_quantity).map((a) => a.location)))];
+  const [from, setFrom] = useState("");
+  const locations = [...new Set(order.lines.flatMap((l) => (l.allocations ?? []).filter((a) => a.quantity > a.fulfilled_quantity).map((a) => a.location)))];
+  const lines = order.lines.filter((l) => open(l, from) > 0);
+  const left = (l) => open(l, from);
   const submit = (e) => {
     e.preventDefault();
     const data = new FormData(e.target);
@@ -202,14 +212,14 @@ function Fulfil({ order, changed }) {
   };
   return html`<form class="action" onSubmit=${submit} aria-labelledby="fulfil-h">
     <h3 id="fulfil-h">${t("Fulfil")}</h3>
-    <${LineQuantities} lines=${lines} max=${open} label=${t("Units to ship")} initial=${open} />
+    ${locations.length > 1
+      ? html`<div class="row"><${Field} label=${t("Ship from")} kind="select" name="location" value=${from} onChange=${(e) => setFrom(e.target.value)}>
+          <option value="">${t("Where allocated")}</option>
+          ${locations.map((l) => html`<option value=${l}>${l}</option>`)}
+        <//></div>`
+      : null}
+    <${LineQuantities} key=${from} lines=${lines} max=${left} label=${t("Units to ship")} initial=${left} />
     <div class="row">
-      ${locations.length > 1
-        ? html`<${Field} label=${t("Ship from")} kind="select" name="location">
-            <option value="">${t("Where allocated")}</option>
-            ${locations.map((l) => html`<option value=${l}>${l}</option>`)}
-          <//>`
-        : null}
       <${Field} label=${t("Carrier")} name="carrier" maxlength="500" />
       <${Field} label=${t("Tracking number")} name="number" maxlength="500" />
       <${Field} label=${t("Tracking URL")} name="url" type="url" maxlength="500" />
@@ -235,9 +245,9 @@ function Cancel({ order, changed }) {
   </form>`;
 }
 
-function Refund({ order, changed }) {
+function Refund({ order, changed, modes }) {
   const act = useAction(changed);
-  const [mode, setMode] = useState("lines");
+  const [mode, setMode] = useState(modes[0]);
   const lines = order.lines.filter((l) => l.quantity > l.refunded_quantity);
   const submit = (e) => {
     e.preventDefault();
@@ -250,11 +260,13 @@ function Refund({ order, changed }) {
   };
   return html`<form class="action" onSubmit=${submit} aria-labelledby="refund-h">
     <h3 id="refund-h">${t("Refund")}</h3>
-    <fieldset class="row">
-      <legend>${t("What to refund")}</legend>
-      <label><input type="radio" name="mode" checked=${mode === "lines"} onChange=${() => setMode("lines")} /> ${t("Lines")}</label>
-      <label><input type="radio" name="mode" checked=${mode === "amount"} onChange=${() => setMode("amount")} /> ${t("An amount (goodwill)")}</label>
-    </fieldset>
+    ${modes.length > 1
+      ? html`<fieldset class="row">
+          <legend>${t("What to refund")}</legend>
+          <label><input type="radio" name="mode" checked=${mode === "lines"} onChange=${() => setMode("lines")} /> ${t("Lines")}</label>
+          <label><input type="radio" name="mode" checked=${mode === "amount"} onChange=${() => setMode("amount")} /> ${t("An amount (goodwill)")}</label>
+        </fieldset>`
+      : null}
     ${mode === "lines"
       ? html`<${LineQuantities} lines=${lines} max=${(l) => l.quantity - l.refunded_quantity} label=${t("Units to refund")} />
           <label><input type="checkbox" name="include_shipping" /> ${t("Refund shipping too")}</label>`
@@ -275,7 +287,9 @@ function Edit({ order, changed }) {
     const data = new FormData(form);
     const list = [];
     for (const l of editable) {
-      const q = Number(data.get(l.id));
+      const raw = String(data.get(l.id) ?? "").trim();
+      if (raw === "") continue; // left empty: unchanged
+      const q = Number(raw);
       if (q === 0) list.push({ op: "remove", line_id: l.id });
       else if (q !== l.quantity) list.push({ op: "set_quantity", line_id: l.id, quantity: q });
     }
@@ -283,11 +297,11 @@ function Edit({ order, changed }) {
     if (sku) list.push({ op: "add", sku, quantity: Number(data.get("add_quantity") || 1) });
     return { changes: list, note: data.get("note") || null };
   };
-  const send = async (form, dryRun) => {
-    const body = changes(form);
+  // "Apply" sends exactly the changes previewed; any change to the form drops the preview.
+  const send = async (body, dryRun) => {
     if (!body.changes.length) return act.setResult({ ok: false, error: { code: "validation_failed", message: t("Change a quantity or add an item first.") } });
     const r = await act.run("POST", path(order, "edits"), { ...body, dry_run: dryRun }, dryRun ? t("Preview below: nothing changed yet.") : t("Order edited."));
-    if (r.ok && dryRun) setPreview(r.data);
+    if (r.ok && dryRun) setPreview({ body, order: r.data });
     if (r.ok && !dryRun) {
       setPreview(null);
       changed();
@@ -295,15 +309,16 @@ function Edit({ order, changed }) {
   };
   const submit = (e) => {
     e.preventDefault();
-    send(e.target, e.submitter?.value !== "apply");
+    if (e.submitter?.value === "apply" && preview) send(preview.body, false);
+    else send(changes(e.target), true);
   };
-  const after = preview?.order ?? preview;
-  return html`<form class="action" onSubmit=${submit} aria-labelledby="edit-h">
+  const after = preview?.order;
+  return html`<form class="action" onSubmit=${submit} onInput=${() => setPreview(null)} aria-labelledby="edit-h">
     <h3 id="edit-h">${t("Edit the order")}</h3>
     ${editable.length ? html`<${LineQuantities} lines=${editable} max=${() => 999} label=${t("New quantity (0 removes)")} initial=${(l) => l.quantity} />` : null}
     <div class="row">
       <${Field} label=${t("Add SKU")} name="sku" maxlength="64" />
-      <${Field} label=${t("Quantity")} name="add_quantity" type="number" min="1" max="999" value="1" />
+      <${Field} label=${t("Quantity")} name="add_quantity" type="number" min="1" max="999" defaultValue="1" />
       <${Field} label=${t("Note")} name="note" maxlength="1000" />
     </div>
     <button type="submit" class="secondary" value="preview" disabled=${act.busy}>${t("Preview")}</button>
@@ -328,7 +343,8 @@ function Refunds({ order, me, changed }) {
             <td>${r.id}</td><td>${when(r.created_at)}</td><td><${Badge} value=${r.status} />${r.failure_reason ? ` ${r.failure_reason}` : ""}</td>
             <td class="num">${money(r.amount)}</td><td>${r.reason ?? ""}</td>
             <td>${r.status === "failed" && can(me, "refunds:write")
-              ? html`<button type="button" disabled=${act.busy} onClick=${() => act.run("POST", `${path(order, "refunds")}/${encodeURIComponent(r.id)}/retry`, {}, t("Refund sent again."))}>${t("Retry")}</button>`
+              ? html`<button type="button" disabled=${act.busy} onClick=${() => act.run("POST", `${path(order, "refunds")}/${encodeURIComponent(r.id)}/retry`, {}, t("Refund sent again."))}
+                  aria-label=${t("Retry {id}", { id: r.id })}>${t("Retry")}</button>`
               : null}</td>
           </tr>`,
         )}

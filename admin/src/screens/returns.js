@@ -1,4 +1,4 @@
-// Returns: the queue (returns by status, oldest first to handle) and, on an order's page, its
+// Returns: the queue (returns by status, newest first) and, on an order's page, its
 // returns with what each allows: approve or reject a request, receive (restock, refund) or
 // exchange an approved one, cancel either; and opening a return for the customer.
 import { useState } from "preact/hooks";
@@ -63,6 +63,7 @@ function ReturnCard({ ret, order, write, changed }) {
   const [rejecting, setRejecting] = useState(false);
   const base = `/returns/${encodeURIComponent(ret.id)}`;
   const open = ret.lines.filter((l) => l.quantity > l.received_quantity);
+  const received = ret.lines.some((l) => l.received_quantity > 0);
   const receive = (e) => {
     e.preventDefault();
     const data = new FormData(e.target);
@@ -99,18 +100,20 @@ function ReturnCard({ ret, order, write, changed }) {
               ${open.map(
                 (l) => html`<tr>
                   <td><label for=${`r-${ret.id}-${l.line_id}`}>${titleOf(order, l.line_id)}</label></td>
-                  <td class="num"><input id=${`r-${ret.id}-${l.line_id}`} name=${`r-${l.line_id}`} type="number" min="0" max=${l.quantity - l.received_quantity} value=${l.quantity - l.received_quantity} /></td>
-                  <td><input type="checkbox" name=${`s-${l.line_id}`} checked aria-label=${t("Restock {item}", { item: titleOf(order, l.line_id) })} /></td>
+                  <td class="num"><input id=${`r-${ret.id}-${l.line_id}`} name=${`r-${l.line_id}`} type="number" min="0" max=${l.quantity - l.received_quantity} defaultValue=${l.quantity - l.received_quantity} /></td>
+                  <td><input type="checkbox" name=${`s-${l.line_id}`} defaultChecked aria-label=${t("Restock {item}", { item: titleOf(order, l.line_id) })} /></td>
                 </tr>`,
               )}
             </tbody>
           </table>
-          <label><input type="checkbox" name="refund" checked /> ${t("Refund the received units")}</label>
+          ${ret.exchange_order_id
+            ? html`<p>${t("Their value goes to the replacement order.")}</p>`
+            : html`<label><input type="checkbox" name="refund" defaultChecked /> ${t("Refund the received units")}</label>`}
           <div class="row"><button type="submit" disabled=${act.busy}>${t("Receive")}</button></div>
         </form>`
       : null}
-    ${write && ret.status === "approved" && !ret.exchange_order_id ? html`<${Exchange} ret=${ret} act=${act} />` : null}
-    ${write && (ret.status === "requested" || ret.status === "approved")
+    ${write && ret.status === "approved" && !ret.exchange_order_id && ret.refund_ids.length === 0 ? html`<${Exchange} ret=${ret} act=${act} />` : null}
+    ${write && (ret.status === "requested" || (ret.status === "approved" && !received && !ret.exchange_order_id))
       ? html`<p><button type="button" class="secondary" disabled=${act.busy} onClick=${() => act.run("POST", `${base}/cancel`, {}, t("Return canceled."))}>${t("Cancel the return")}</button></p>`
       : null}
     <${Outcome} result=${act.result} />
@@ -125,7 +128,7 @@ function Exchange({ ret, act }) {
   };
   return html`<form class="row" onSubmit=${submit} aria-label=${t("Exchange")}>
     <${Field} label=${t("Replacement SKU")} name="sku" required maxlength="64" />
-    <${Field} label=${t("Quantity")} name="quantity" type="number" min="1" max="999" value="1" />
+    <${Field} label=${t("Quantity")} name="quantity" type="number" min="1" max="999" defaultValue="1" />
     <button type="submit" class="secondary" disabled=${act.busy}>${t("Exchange")}</button>
   </form>`;
 }
@@ -149,7 +152,7 @@ function OpenReturn({ order, lines, changed }) {
         ${lines.map(
           (l) => html`<tr>
             <td><label for=${`o-${l.id}`}>${l.title} (${l.sku})</label></td>
-            <td class="num"><input id=${`o-${l.id}`} name=${`o-${l.id}`} type="number" min="0" max=${returnable(order, l)} value="0" /></td>
+            <td class="num"><input id=${`o-${l.id}`} name=${`o-${l.id}`} type="number" min="0" max=${returnable(order, l)} defaultValue="0" /></td>
             <td><select name=${`why-${l.id}`} aria-label=${t("Reason for {item}", { item: l.title })}>${REASONS.map((r) => html`<option value=${r}>${word(r)}</option>`)}</select></td>
           </tr>`,
         )}

@@ -16,7 +16,7 @@ export function Inventory({ me, params }) {
   return html`
     <h1>${t("Inventory")}</h1>
     <form class="filters row" role="search" onSubmit=${search}>
-      <${Field} label=${t("SKU starts with")} name="q" type="search" value=${q} />
+      <${Field} label=${t("SKU starts with")} name="q" type="search" defaultValue=${q} />
       <button type="submit">${t("Search")}</button>
     </form>
     ${Loading({ state }) ??
@@ -112,7 +112,7 @@ export function Locations({ me }) {
       <tbody>
         ${state.data.data.map(
           (l) => html`<tr>
-            <td>${l.id}</td><td>${l.name}</td><td>${word(l.kind)}</td><td>${l.countries?.join(", ") ?? t("All")}</td><td class="num">${l.priority}</td><td>${l.pickup ? t("Yes") : t("No")}</td>
+            <td>${l.id}</td><td>${l.name}</td><td>${word(l.kind)}</td><td>${l.countries?.length ? l.countries.join(", ") : t("All")}</td><td class="num">${l.priority}</td><td>${l.pickup ? t("Yes") : t("No")}</td>
             <td>${can(me, "inventory:write") ? html`<button type="button" class="secondary" onClick=${() => setEditing(l)} aria-label=${t("Edit {name}", { name: l.name })}>${t("Edit")}</button>` : null}</td>
           </tr>`,
         )}
@@ -131,18 +131,18 @@ function LocationForm({ location, done }) {
     act.run(
       "PUT",
       `/locations/${encodeURIComponent(location.id)}`,
-      { name: data.get("name"), kind: data.get("kind"), countries: countries.length ? countries : null, priority: Number(data.get("priority")), pickup: data.get("pickup") === "on", address: location.address },
+      { name: data.get("name"), kind: data.get("kind"), countries: countries.length ? countries : null, priority: data.get("priority") === "" ? null : Number(data.get("priority")), pickup: data.get("pickup") === "on", address: location.address },
       t("Location saved."),
     );
   };
   return html`<form class="action" onSubmit=${submit} aria-label=${t("Edit {name}", { name: location.name })}>
     <h2>${t("Edit {name}", { name: location.name })}</h2>
     <div class="row">
-      <${Field} label=${t("Name")} name="name" value=${location.name} required maxlength="200" />
+      <${Field} label=${t("Name")} name="name" defaultValue=${location.name} required maxlength="200" />
       <${Field} label=${t("Kind")} kind="select" name="kind">${["warehouse", "store"].map((k) => html`<option value=${k} selected=${k === location.kind}>${word(k)}</option>`)}<//>
-      <${Field} label=${t("Countries (empty: all)")} name="countries" value=${location.countries?.join(", ") ?? ""} />
-      <${Field} label=${t("Priority")} name="priority" type="number" value=${location.priority} />
-      <label><input type="checkbox" name="pickup" checked=${location.pickup} /> ${t("Pickup")}</label>
+      <${Field} label=${t("Countries (empty: all)")} name="countries" defaultValue=${location.countries?.join(", ") ?? ""} />
+      <${Field} label=${t("Priority")} name="priority" type="number" defaultValue=${location.priority} />
+      <label><input type="checkbox" name="pickup" defaultChecked=${location.pickup} /> ${t("Pickup")}</label>
     </div>
     <button type="submit" disabled=${act.busy}>${t("Save")}</button>
     <${Outcome} result=${act.result} />
