@@ -58,6 +58,7 @@ const app = (p) => stack.urls.admin + p;
 
 async function shot(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0)); // the status line is sticky: shown at the top
   await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
   if (process.env.UPDATE_SCREENSHOTS === "1") fs.copyFileSync(path.join(SHOTS, name), path.join(root, "docs", name));
 }
