@@ -37,8 +37,9 @@ async function route(context: Context, url: URL): Promise<Response> {
   }
   context.data.staff = staff;
   if (!isPage(url.pathname)) return context.next();
-  // Every page of the app is its one HTML shell; the app routes in the browser.
-  const shell = await env.ASSETS!.fetch(new Request(new URL("/", url), { headers: request.headers }));
+  // Every page of the app is its one HTML shell; the app routes in the browser. Asked for
+  // afresh (no conditional headers): a 304 would leave the 403 page without its body.
+  const shell = await env.ASSETS!.fetch(new Request(new URL("/", url)));
   const section = sectionOf(url.pathname);
   const allowed = section === null || staff.scopes.includes(SECTIONS[section]);
   return allowed ? shell : new Response(shell.body, { status: 403, headers: shell.headers });
