@@ -11,6 +11,27 @@ import { setup } from "./setup.mjs";
 
 export const WORKERS = ["storefront", "backoffice"];
 
+/** A digest of these files and directories (walked in order), to skip a build whose inputs did not change. */
+function digestOf(paths) {
+  const hash = crypto.createHash("sha256");
+  const walk = (p) => {
+    if (!fs.existsSync(p)) return;
+    if (fs.statSync(p).isDirectory()) {
+      for (const entry of fs.readdirSync(p).sort()) walk(path.join(p, entry));
+    } else hash.update(p).update(fs.readFileSync(p));
+  };
+  for (const p of paths) walk(path.join(root, p));
+  return hash.digest("hex");
+}
+
+/** Runs `make` unless `stamp` holds the digest of `inputs`; then writes it. */
+async function unlessUpToDate(name, stamp, inputs, make) {
+  const digest = digestOf(inputs);
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === digest) return step(`${name}: up to date`);
+  await make();
+  fs.writeFileSync(stamp, digest);
+}
+
 function inputsDigest() {
   const hash = crypto.createHash("sha256");
   const walk = (dir) => {
@@ -124,8 +145,10 @@ export async function build({ force = false } = {}) {
     fs.copyFileSync(path.join(root, "scripts", "test-entry.mjs"), path.join(outDir, "test-entry.mjs"));
     fs.writeFileSync(stamp, digest);
   }
-  await buildPages();
-  await buildAdmin();
+  // Skipped when unchanged: a build running beside tests (the deploy dry run) rewrites nothing they serve.
+  const common = ["scripts/build.mjs", "package-lock.json", "functions/lib"];
+  await unlessUpToDate("demo storefront's Functions", path.join(root, "build", "pages", ".inputs"), [...common, "functions"], buildPages);
+  await unlessUpToDate("admin app", path.join(root, "build", "admin", ".inputs"), [...common, "admin"], buildAdmin);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -51,7 +51,24 @@ async function installChromium() {
   }
 }
 
-export async function setup() {
+/** What only the tests use: schemathesis (PyPI, into .venv) and Debian's Chromium. */
+async function installTestTools() {
+  if (!(capture(SCHEMATHESIS, ["--version"]) ?? "").endsWith(` ${SCHEMATHESIS_VERSION}`)) {
+    step(`installing schemathesis ${SCHEMATHESIS_VERSION} into .venv (PyPI, once)`);
+    const python = process.env.PYTHON ?? "python3";
+    if (!fs.existsSync(path.join(root, ".venv", "bin", "python"))) await run(python, ["-m", "venv", ".venv"]);
+    await run(path.join(root, ".venv", "bin", "python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `schemathesis==${SCHEMATHESIS_VERSION}`]);
+  }
+
+  if (!fs.existsSync(CHROMIUM)) await installChromium();
+}
+
+/**
+ * Installs what building needs (npm packages, the wasm target, worker-build, wasm-bindgen) and,
+ * with `testTools`, what only the tests need (schemathesis, Chromium): `npm run build`, `dev`
+ * and `deploy` install no test tool.
+ */
+export async function setup({ testTools = false } = {}) {
   const [major, minor] = process.versions.node.split(".").map(Number);
   if (major < 20 || (major === 20 && minor < 19)) {
     throw new Error(`Node ${process.versions.node} is too old: the tools need Node 20.19 or newer`);
@@ -80,14 +97,7 @@ export async function setup() {
     await cargoInstall("wasm-bindgen-cli", bindgen);
   }
 
-  if (!(capture(SCHEMATHESIS, ["--version"]) ?? "").endsWith(` ${SCHEMATHESIS_VERSION}`)) {
-    step(`installing schemathesis ${SCHEMATHESIS_VERSION} into .venv (PyPI, once)`);
-    const python = process.env.PYTHON ?? "python3";
-    if (!fs.existsSync(path.join(root, ".venv", "bin", "python"))) await run(python, ["-m", "venv", ".venv"]);
-    await run(path.join(root, ".venv", "bin", "python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `schemathesis==${SCHEMATHESIS_VERSION}`]);
-  }
-
-  if (!fs.existsSync(CHROMIUM)) await installChromium();
+  if (testTools) await installTestTools();
 
   const devVars = path.join(root, ".dev.vars");
   const example = path.join(root, ".dev.vars.example");
@@ -106,7 +116,8 @@ export async function setup() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  setup().catch((e) => {
+  // `npm run setup` prepares a machine for the tests too.
+  setup({ testTools: true }).catch((e) => {
     console.error(e.message);
     process.exit(1);
   });

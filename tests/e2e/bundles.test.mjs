@@ -1,11 +1,10 @@
-// The two bundles: the storefront holds no admin code, and both deploy with wrangler.
+// The bundles: the storefront holds no admin code, the storefront and the demo nothing of the
+// admin app.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { spawnSync } from "node:child_process";
-import { root, toolEnv } from "../../scripts/lib/proc.mjs";
+import { root } from "../../scripts/lib/proc.mjs";
 
 const bundle = (worker) =>
   Buffer.concat(["index.js", "index_bg.wasm"].map((f) => fs.readFileSync(path.join(root, "build", worker, f)))).toString("latin1");
@@ -49,27 +48,4 @@ test("the admin app's build does hold them (the check above can fail)", () => {
   for (const marker of ADMIN_APP_MARKERS) assert.ok(adminApp.includes(marker), `the admin app lacks ${marker}`);
 });
 
-for (const [worker, config] of [["storefront", "wrangler.toml"], ["backoffice", "wrangler.backoffice.toml"]]) {
-  test(`wrangler deploy --dry-run succeeds for the ${worker} Worker`, () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `comptoir-${worker}-`));
-    try {
-      const r = spawnSync(path.join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "-c", config], {
-        cwd: root,
-        encoding: "utf8",
-        env: toolEnv({ CI: "true" }),
-        timeout: 180_000,
-      });
-      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-      assert.match(r.stdout, /env\.DB \(comptoir\)\s+D1 Database/);
-      assert.match(r.stdout, /env\.CATALOG .*KV Namespace/);
-      assert.match(r.stdout, /env\.ORDER_EVENTS \(comptoir-order-events\)\s+Queue/);
-      assert.ok(fs.readdirSync(outdir).some((f) => f.endsWith(".wasm")), "the bundle holds the wasm module");
-      // The test build's fault-injection seam (scripts/test-entry.mjs) is never deployed.
-      for (const f of fs.readdirSync(outdir).filter((f) => /\.(m?js)$/.test(f))) {
-        assert.doesNotMatch(fs.readFileSync(path.join(outdir, f), "utf8"), /X-Test-D1-Fault|FaultPlan/, `${f} holds the test seam`);
-      }
-    } finally {
-      fs.rmSync(outdir, { recursive: true, force: true });
-    }
-  });
-}
+// Each Worker's deploy bundle (wrangler deploy --dry-run) is checked by deploy.test.mjs.

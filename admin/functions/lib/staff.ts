@@ -72,8 +72,6 @@ const encoder = new TextEncoder();
 
 const isRole = (v: unknown): v is Role => typeof v === "string" && Object.hasOwn(ROLE_SCOPES, v);
 
-/** The placeholders of admin/wrangler.toml: a deployment that kept them is not configured. */
-const PLACEHOLDERS = ["your-team.cloudflareaccess.com", "replace-with-the-access-application-aud-tag"];
 
 /** `email=role` pairs, comma- or newline-separated; unknown roles are dropped. */
 export function staffRoles(env: Env): Map<string, Role> {
@@ -100,9 +98,6 @@ export function misconfiguration(env: Env): string | null {
   if (!env.BACKOFFICE && !env.BACKOFFICE_URL) return "bind BACKOFFICE or set BACKOFFICE_URL";
   if (usesAccess(env)) {
     if (!env.ACCESS_TEAM_DOMAIN || !env.ACCESS_AUD) return "ACCESS_TEAM_DOMAIN and ACCESS_AUD must be set";
-    if (PLACEHOLDERS.includes(env.ACCESS_TEAM_DOMAIN) || PLACEHOLDERS.includes(env.ACCESS_AUD)) {
-      return "ACCESS_TEAM_DOMAIN and ACCESS_AUD still hold admin/wrangler.toml's placeholders";
-    }
   } else if (!env.ADMIN_APP_SESSION_SECRET || env.ADMIN_APP_SESSION_SECRET.length < 32 || !env.ADMIN_APP_DEV_PASSWORD) {
     return "ADMIN_APP_SESSION_SECRET (32 bytes or more) and ADMIN_APP_DEV_PASSWORD must be set for the local sign-in";
   } else if (env.ADMIN_APP_SESSION_SECRET === env.ADMIN_JWT_SECRET) {
