@@ -12,9 +12,8 @@ import { spawnSync } from "node:child_process";
 import { Webhook } from "standardwebhooks";
 import { root } from "../../scripts/lib/proc.mjs";
 import { API_TYPES, generate } from "../../clients/backoffice/generate.mjs";
-import { startStack } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
-import { buildClient, placePaidOrder, startReceiver, until } from "./integrator.mjs";
+import { placePaidOrder, startIntegration, until } from "./integrator.mjs";
 
 const SCOPES = "orders:read orders:write inventory:read inventory:write destinations:read destinations:write events:read";
 let stack;
@@ -23,18 +22,14 @@ let token;
 let receiver;
 /** The built package, imported as an integrator would. */
 let lib;
+let dispose;
 
 before(async () => {
-  lib = await import(await buildClient());
-  receiver = await startReceiver();
-  stack = await startStack();
+  ({ lib, receiver, stack, dispose } = await startIntegration());
   token = await adminToken({ scope: SCOPES, sub: "erp@example.com" });
   admin = bearer(token);
 });
-after(async () => {
-  await stack?.dispose();
-  await receiver?.close();
-});
+after(() => dispose?.());
 
 const client = (options = {}) => lib.createBackofficeClient({ baseUrl: stack.urls.backoffice, token, ...options });
 /** A fetch that counts its calls and lets `tamper(n, request, send)` decide the n-th one. */
@@ -65,7 +60,8 @@ test("the client and its TypeScript example type-check (tsc --strict)", () => {
 test("typed calls send the token and answer the API's data; a refusal comes back as the API's error envelope", async () => {
   let asked = 0;
   const { calls, fetch } = countingFetch();
-  const bo = lib.createBackofficeClient({ baseUrl: stack.urls.backoffice, tokenProvider: async () => (asked++, token), fetch });
+  const access = { "CF-Access-Client-Id": "wms.access", "CF-Access-Client-Secret": "s3cret" };
+  const bo = lib.createBackofficeClient({ baseUrl: stack.urls.backoffice, tokenProvider: async () => (asked++, token), headers: access, fetch });
   const { data, error, response } = await bo.GET("/admin/v1/inventory/{sku}", { params: { path: { sku: "MUG-350" } } });
   assert.equal(response.status, 200);
   assert.equal(error, undefined);
@@ -73,6 +69,7 @@ test("typed calls send the token and answer the API's data; a refusal comes back
   assert.ok(data.locations.some((l) => l.location === "main"));
   assert.equal(calls[0].headers.authorization, `Bearer ${token}`);
   assert.equal(asked, 1, "the provider is asked before each call");
+  assert.equal(calls[0].headers["cf-access-client-id"], "wms.access", "headers given to the client go with every call");
 
   const missing = await bo.GET("/admin/v1/orders/{id}", { params: { path: { id: "ord_0000000000000000000000000000dead" } } });
   assert.equal(missing.response.status, 404);

@@ -7,6 +7,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { root } from "../../scripts/lib/proc.mjs";
+import { startStack } from "./harness.mjs";
 
 const PACKAGE = path.join(root, "clients", "backoffice");
 /** Where the tests build the client (not committed): build/clients/backoffice/. */
@@ -98,6 +99,21 @@ export async function startReceiver(respond = async () => ({ status: 204 })) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   receiver.url = `http://127.0.0.1:${server.address().port}`;
   return receiver;
+}
+
+/**
+ * What both files start with: the client built and imported (`lib`), a receiver answering
+ * `respond`, and the Workers started with `vars`; `dispose` stops the last two.
+ */
+export async function startIntegration({ respond, vars } = {}) {
+  const lib = await import(await buildClient());
+  const receiver = await startReceiver(respond);
+  const stack = await startStack({ vars });
+  const dispose = async () => {
+    await stack.dispose();
+    await receiver.close();
+  };
+  return { lib, receiver, stack, dispose };
 }
 
 /** Polls `check` until it answers something truthy (a non-empty array counts), or fails. */

@@ -17,6 +17,11 @@ export type TokenSource =
 export type BackofficeClientOptions = TokenSource & {
   /** The back office's origin, e.g. `https://admin-api.shop.example` (paths start at `/admin/v1`). */
   baseUrl: string;
+  /**
+   * Headers sent with every call besides the token: a Cloudflare Access service token
+   * (`CF-Access-Client-Id`, `CF-Access-Client-Secret`) when the back office is behind Access.
+   */
+  headers?: Record<string, string>;
   /** The fetch to send requests with (default: the global one). */
   fetch?: (request: Request) => Promise<Response>;
   /**
@@ -41,9 +46,9 @@ const IDEMPOTENCY_KEY = /^[!-~]{1,255}$/;
  * ```
  */
 export function createBackofficeClient(options: BackofficeClientOptions): BackofficeClient {
-  const { baseUrl, token, tokenProvider, fetch: send = (r: Request) => globalThis.fetch(r), retries = 2 } = options;
+  const { baseUrl, token, tokenProvider, headers, fetch: send = (r: Request) => globalThis.fetch(r), retries = 2 } = options;
   if (!token === !tokenProvider) throw new TypeError("createBackofficeClient: give token or tokenProvider, one of them");
-  const client = createClient<paths>({ baseUrl, fetch: retrying(send, retries) });
+  const client = createClient<paths>({ baseUrl, headers, fetch: retrying(send, retries) });
   client.use({
     async onRequest({ request }) {
       request.headers.set("Authorization", `Bearer ${token ?? (await tokenProvider!())}`);
