@@ -57,13 +57,13 @@ export function createBackofficeClient(options: BackofficeClientOptions): Backof
   });
   const post = client.POST;
   client.POST = ((url: string, init?: { idempotencyKey?: unknown; headers?: HeadersInit }) => {
-    if (init?.idempotencyKey === undefined) return post(url as never, init as never);
-    const { idempotencyKey, ...rest } = init;
+    const { idempotencyKey, ...rest } = init ?? {};
+    if (idempotencyKey === undefined) return post(url as never, rest as never);
     if (typeof idempotencyKey !== "string" || !IDEMPOTENCY_KEY.test(idempotencyKey))
       return Promise.reject(new TypeError("idempotencyKey: 1 to 255 visible ASCII characters"));
-    const headers = new Headers(rest.headers);
-    headers.set("Idempotency-Key", idempotencyKey);
-    return post(url as never, { ...rest, headers } as never);
+    const keyed = new Headers(rest.headers);
+    keyed.set("Idempotency-Key", idempotencyKey);
+    return post(url as never, { ...rest, headers: keyed } as never);
   }) as BackofficeClient["POST"];
   return client;
 }
