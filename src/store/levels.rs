@@ -159,6 +159,11 @@ pub fn low(
                    COUNT(*) OVER (PARTITION BY sku) AS k \
                  FROM x WHERE on_hand - reserved <= ?2 AND on_hand - reserved + q > ?2)"
     );
+    // Each event's id is drawn once (a materialized CTE): read twice from a plain subquery,
+    // randomblob() gave the outbox row one id and the event body another.
+    let events = "e AS MATERIALIZED (SELECT 'evt_' || lower(hex(randomblob(16))) AS id, low.*, \
+                  s.last - low.k + low.n AS seq \
+                  FROM low JOIN aggregate_sequences s ON s.aggregate = 'sku:' || low.sku)";
     Ok(vec![
         db.statement(
             &format!(
@@ -170,12 +175,11 @@ pub fn low(
         )?,
         db.statement(
             &format!(
-                "{crossed} INSERT INTO outbox (id, type, aggregate, sequence, payload, created_at) \
+                "{crossed}, {events} INSERT INTO outbox (id, type, aggregate, sequence, payload, created_at) \
                  SELECT e.id, ?4, e.sku, e.seq, json_object('id', e.id, 'type', ?4, 'version', 1, 'created_at', ?3, \
                    'sequence', e.seq, 'data', json_object('sku', e.sku, 'location', e.loc, 'on_hand', e.on_hand, \
-                   'reserved', e.reserved, 'available', e.on_hand - e.reserved, 'threshold', ?2)), ?3 \
-                 FROM (SELECT 'evt_' || lower(hex(randomblob(16))) AS id, low.*, s.last - low.k + low.n AS seq \
-                       FROM low JOIN aggregate_sequences s ON s.aggregate = 'sku:' || low.sku) e"
+                   'reserved', e.reserved, 'available', e.on_hand - e.reserved, 'threshold', CAST(?2 AS INTEGER))), ?3 \
+                 FROM e"
             ),
             &[
                 param,

@@ -210,6 +210,21 @@ test("inventory.low fires per location and for the total, each with the SKU's se
   const seqs = events.map((e) => e.sequence);
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
   assert.equal(new Set(seqs).size, seqs.length, "one sequence per SKU, no number twice");
+  // Each event is the row that carries it (its id is the webhook-id and the feed's), its
+  // numbers are integers (no float in any event), and it is handed to the queue at once,
+  // not left for the sweeper.
+  const rows = (await stack.db.prepare("SELECT id, payload, sent_at FROM outbox WHERE type = 'inventory.low' AND aggregate = 'OIL-500'").all()).results;
+  for (const row of rows) {
+    assert.equal(JSON.parse(row.payload).id, row.id, "the event's id is its outbox row's");
+    assert.doesNotMatch(row.payload, /\d\.0[,}]/, `no float in ${row.payload}`);
+  }
+  const adjusted = rows.find((r) => JSON.parse(r.payload).data.location === "main");
+  for (let i = 0; i < 100; i++) {
+    const sent = await stack.db.prepare("SELECT sent_at FROM outbox WHERE id = ?1").bind(adjusted.id).first();
+    if (sent.sent_at) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok((await stack.db.prepare("SELECT sent_at FROM outbox WHERE id = ?1").bind(adjusted.id).first()).sent_at, "the adjustment's inventory.low was handed to the queue");
 
   // Units moved between locations do not lower the total: no total event for a move.
   const sync = (items) => stack.bo("/admin/v1/inventory/sync", { method: "POST", headers: admin, json: { items } });

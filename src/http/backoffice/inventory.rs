@@ -120,6 +120,7 @@ pub async fn put_at(
         }
         Err(e) => return Err(ApiError::from(e)),
     };
+    ctx.publish_events(); // an inventory.low it wrote goes to the queue now, not at the sweep
     cache::catalog_changed(&ctx.kv()?, before.markets).await;
     Reply::json(if existed { 200 } else { 201 }, &level)
 }
@@ -174,6 +175,7 @@ pub async fn adjust(
         }
         Err(e) => return Err(ApiError::from(e)),
     };
+    ctx.publish_events();
     cache::catalog_changed(&ctx.kv()?, before.markets).await;
     // The adjustment and the stock at its location after it.
     let (on_hand, reserved) = level
@@ -239,6 +241,7 @@ pub async fn sync(
     let answer = |r: &inventory::SyncRecord| json!({"id": r.id, "items": r.items, "changed": r.changed, "created_at": r.created_at});
     match inventory::sync(&db, &write, &now_rfc3339()).await {
         Ok((record, markets)) => {
+            ctx.publish_events();
             cache::catalog_changed(&ctx.kv()?, markets).await;
             return Reply::json(200, &answer(&record));
         }
@@ -282,18 +285,4 @@ pub async fn sync(
     // The stock moved between the batch and its diagnosis: nothing was applied; a retry runs
     // again (a 503 is not an answer the key keeps).
     Err(ApiError::unavailable())
-}
-
-/// `GET /admin/v1/inventory/syncs`: the stock pictures pushed, newest first, with the cursor
-/// convention.
-pub async fn list_syncs(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
-    let page = page_request(params)?;
-    let after = time_cursor_position(&page)?;
-    let rows = inventory::syncs(&ctx.db()?, after, page.limit + 1).await?;
-    Reply::json(
-        200,
-        &page_of(rows, page.limit, |r| {
-            encode_time_cursor(&r.created_at, &r.id)
-        }),
-    )
 }

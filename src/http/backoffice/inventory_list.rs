@@ -1,6 +1,7 @@
-//! `GET /admin/v1/inventory`: every SKU's stock, for the admin app's inventory screen.
+//! The inventory's lists: every SKU's stock (`GET /admin/v1/inventory`) and the stock pictures
+//! pushed (`GET /admin/v1/inventory/syncs`), for the admin app's inventory screen.
 
-use crate::domain::pagination::{encode_cursor, page_of};
+use crate::domain::pagination::{encode_cursor, encode_time_cursor, page_of, time_cursor_position};
 use crate::domain::product::sku_prefix;
 use crate::http::error::ApiError;
 use crate::http::server::{page_request, query, Ctx, Reply};
@@ -26,4 +27,18 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
     )
     .await?;
     Reply::json(200, &page_of(rows, page.limit, |l| encode_cursor(&l.sku)))
+}
+
+/// `GET /admin/v1/inventory/syncs`: the stock pictures pushed, newest first, with the cursor
+/// convention.
+pub async fn list_syncs(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
+    let page = page_request(params)?;
+    let after = time_cursor_position(&page)?;
+    let rows = inventory::syncs(&ctx.db()?, after, page.limit + 1).await?;
+    Reply::json(
+        200,
+        &page_of(rows, page.limit, |r| {
+            encode_time_cursor(&r.created_at, &r.id)
+        }),
+    )
 }

@@ -181,7 +181,7 @@ async fn serve(
         }
         // Handled before the generic Idempotency-Key layer (see `route`).
         Backoffice::SyncInventory => inventory::sync(ctx, body, None, actor, actor).await,
-        Backoffice::ListSyncs => inventory::list_syncs(ctx, &query_params(req)).await,
+        Backoffice::ListSyncs => inventory_list::list_syncs(ctx, &query_params(req)).await,
         Backoffice::PutInventoryAt { sku, location } => {
             inventory::put_at(ctx, sku, location, body).await
         }
