@@ -54,7 +54,19 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {}, capt
       // A stream goes out chunked (no Content-Length); fetch wants it said.
       if (body instanceof ReadableStream) init.duplex = "half";
     }
-    const res = await fetch(base + pathname, init);
+    // A connection that workerd dropped before answering (seen only on a loaded machine, with
+    // dozens of requests at once) is tried once more on a new connection, and only for a
+    // request that may be sent twice: a GET, or one with an Idempotency-Key (the API answers a
+    // repeat with the first answer, so a repeat can never apply twice).
+    const repeatable = method === "GET" || Object.keys(init.headers).some((h) => h.toLowerCase() === "idempotency-key");
+    let res;
+    try {
+      res = await fetch(base + pathname, init);
+    } catch (e) {
+      if (!repeatable || !(e instanceof TypeError) || typeof init.body === "object") throw e;
+      console.log(`harness: ${method} ${pathname} lost its connection (${e.cause?.code ?? e.message}); sent once more`);
+      res = await fetch(base + pathname, init);
+    }
     const text = await res.text();
     let parsed = null;
     try {
