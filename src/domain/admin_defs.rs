@@ -692,8 +692,7 @@ mod tests {
             json!({"title": "Min", "kind": "percentage", "value": "5",
                 "conditions": {"min_subtotal": {"FR": {"amount": "20.00", "currency": "EUR"}}}}),
         ] {
-            let def =
-                discount_from_request("d", &Fields::new(&fields(&body)), &markets()).unwrap();
+            let def = discount_from_request("d", &Fields::new(&fields(&body)), &markets()).unwrap();
             let mut shown = def.view(&markets());
             let view = shown.as_object_mut().unwrap();
             for k in ["id", "created_at", "updated_at"] {

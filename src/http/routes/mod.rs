@@ -58,13 +58,13 @@ pub use backoffice::*;
 #[cfg(feature = "backoffice")]
 mod backoffice;
 
+#[cfg(feature = "backoffice")]
+mod backoffice_access;
+
 /// Whether a request also refunds beyond its route's scope: receiving a return with
 /// `refund: true` moves money, so a token needs `refunds:write` for it as well.
 #[cfg(feature = "backoffice")]
-pub fn refunds_too(
-    route: &Backoffice,
-    body: &serde_json::Map<String, serde_json::Value>,
-) -> bool {
+pub fn refunds_too(route: &Backoffice, body: &serde_json::Map<String, serde_json::Value>) -> bool {
     matches!(route, Backoffice::ReceiveReturn { .. })
         && body.get("refund") == Some(&serde_json::Value::Bool(true))
 }

@@ -160,8 +160,14 @@ fn receiving_a_return_with_its_refund_also_needs_the_refund_scope() {
     let receive = match_backoffice("POST", "/admin/v1/returns/ret_1/receive").unwrap();
     assert_eq!(receive.scope(), crate::auth::admin::Scope::ReturnsWrite);
     let body = |v: serde_json::Value| v.as_object().unwrap().clone();
-    assert!(refunds_too(&receive, &body(json!({"lines": [], "refund": true}))));
-    assert!(!refunds_too(&receive, &body(json!({"lines": [], "refund": false}))));
+    assert!(refunds_too(
+        &receive,
+        &body(json!({"lines": [], "refund": true}))
+    ));
+    assert!(!refunds_too(
+        &receive,
+        &body(json!({"lines": [], "refund": false}))
+    ));
     let approve = match_backoffice("POST", "/admin/v1/returns/ret_1/approve").unwrap();
     assert!(!refunds_too(&approve, &body(json!({"refund": true}))));
 }
