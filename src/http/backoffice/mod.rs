@@ -53,6 +53,9 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     };
     check_declared_length(header(req, "Content-Length").as_deref(), limit)?;
     let (admin, token) = authenticate(req, ctx)?;
+    if let Some(sub) = &admin.subject {
+        ctx.acting_for(sub);
+    }
     require(&admin, route.scope())?;
     // Every PUT and POST of the admin API takes a JSON object body, checked before any key is
     // claimed (a refused body is not stored as the key's answer; checkout works the same way).
