@@ -1,11 +1,13 @@
 // What an operator sees (API.md "Operations"): one JSON log line per request from each Worker
 // (its route's pattern, status, D1 round trips as Server-Timing counts them, duration, and the
 // channel or the admin token's subject, an email only as a digest), nothing personal anywhere in
-// the logs.
+// the logs, and GET /admin/v1/stats counting what this test created. Receivers listen on
+// 127.0.0.1 only.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import crypto from "node:crypto";
-import { startStack, d1RoundTrips } from "./harness.mjs";
+import { startStack, d1RoundTrips, envelope } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 const STAFF_EMAIL = "night.shift@example.com";
@@ -13,12 +15,25 @@ const SHOPPER_EMAIL = "jeanne.martin@example.fr";
 const frAddress = { first_name: "Jeanne", last_name: "Martin", line1: "3 rue de la Paix", city: "Paris", postal_code: "75002", country: "FR" };
 
 let stack;
+let receiver;
+let base;
+const answers = {}; // receiver path → status it answers
 let staff; // an admin token whose sub is an email, as the admin app mints them
 before(async () => {
-  stack = await startStack({ captureLogs: true });
-  staff = bearer(await adminToken({ sub: STAFF_EMAIL, scope: "orders:read orders:write" }));
+  receiver = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(answers[req.url] ?? 200).end());
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${receiver.address().port}`;
+  // Retries wait long enough that a failing delivery stays pending while the test runs.
+  stack = await startStack({ captureLogs: true, vars: { DELIVERY_RETRY_BASE_SECONDS: "60" } });
+  staff = bearer(await adminToken({ sub: STAFF_EMAIL, scope: "orders:read orders:write destinations:read destinations:write inventory:write" }));
 });
-after(() => stack?.dispose());
+after(async () => {
+  await stack?.dispose();
+  receiver?.close();
+});
 
 /** Every log line that is a request's JSON line. */
 function requestLines() {
@@ -37,6 +52,22 @@ async function linesFor(ids) {
   }
 }
 const digest = (sub) => `sha256:${crypto.createHash("sha256").update(sub).digest("hex").slice(0, 12)}`;
+
+async function order(cart, key, { pay = false, cancel = false } = {}) {
+  const placed = await stack.sf(`/v1/carts/${cart}/checkout`, { method: "POST", json: { payment_provider: "manual" }, headers: { "Idempotency-Key": key } });
+  assert.equal(placed.status, 201, placed.text);
+  const id = placed.body.order.id;
+  if (pay) assert.equal((await stack.bo(`/admin/v1/orders/${id}/mark-paid`, { method: "POST", headers: staff })).status, 200);
+  if (cancel) assert.equal((await stack.bo(`/admin/v1/orders/${id}/cancel`, { method: "POST", headers: staff })).status, 200);
+  return placed;
+}
+async function readyCart(sku = "MUG-350") {
+  const cart = await stack.sf("/v1/carts", { method: "POST", json: { market: "FR" } });
+  const line = await stack.sf(`/v1/carts/${cart.body.id}/lines`, { method: "POST", json: { sku, quantity: 1 } });
+  const patch = await stack.sf(`/v1/carts/${cart.body.id}`, { method: "PATCH", json: { email: SHOPPER_EMAIL, shipping_address: frAddress, shipping_method: "standard" } });
+  assert.equal(patch.status, 200, patch.text);
+  return { id: cart.body.id, responses: [cart, line, patch] };
+}
 
 test("each request writes one JSON line: its route's pattern, status, D1 round trips, worker and who, never an email", async () => {
   const sent = []; // [response, expected fields]
@@ -110,3 +141,59 @@ test("each request writes one JSON line: its route's pattern, status, D1 round t
   assert.doesNotMatch(logs, /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+/, "an email appears in the logs");
 });
 
+test("GET /admin/v1/stats counts today's orders by status, pending and dead deliveries, disabled destinations and low stock, in one round trip", async () => {
+  const stats = async () => {
+    const res = await stack.bo("/admin/v1/stats", { headers: staff });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(d1RoundTrips(res.headers), 1);
+    return res.body;
+  };
+  const before = await stats();
+  assert.deepEqual(Object.keys(before.orders.today).sort(), ["canceled", "confirmed", "fulfilled", "pending_payment", "refunded"]);
+  assert.ok(Math.abs(Date.parse(before.generated_at) - Date.now()) < 60_000, before.generated_at);
+
+  // One destination's receiver refuses (400: dead at once), another's fails (503: retried, so
+  // pending), a third is switched off. They hear of what this test does only (two orders
+  // confirmed and one canceled: three events).
+  answers["/refuses"] = 400;
+  answers["/fails"] = 503;
+  const put = async (id, json) => assert.ok([200, 201].includes((await stack.bo(`/admin/v1/destinations/${id}`, { method: "PUT", headers: staff, json })).status));
+  const events = ["order.confirmed", "order.canceled"];
+  await put("refuses", { url: `${base}/refuses`, events });
+  await put("fails", { url: `${base}/fails`, events });
+  await put("off", { url: `${base}/off`, events: ["*"], enabled: false });
+
+  await order((await readyCart()).id, `stats-1-${Date.now()}`);
+  await order((await readyCart()).id, `stats-2-${Date.now()}`, { pay: true });
+  await order((await readyCart()).id, `stats-3-${Date.now()}`, { pay: true });
+  await order((await readyCart()).id, `stats-4-${Date.now()}`, { cancel: true });
+  // A SKU with plenty of stock falls to the threshold (5).
+  const lowBefore = (await stack.db.prepare("SELECT on_hand - reserved AS a FROM inventory WHERE sku = 'TOWEL-2'").first()).a;
+  assert.ok(lowBefore > 5, `TOWEL-2 holds ${lowBefore}`);
+  const reserved = (await stack.db.prepare("SELECT reserved FROM inventory WHERE sku = 'TOWEL-2'").first()).reserved;
+  assert.equal((await stack.bo("/admin/v1/inventory/TOWEL-2", { method: "PUT", headers: staff, json: { on_hand: reserved + 5 } })).status, 200);
+
+  // Three events: each one dead at `refuses`, and tried and pending at `fails`.
+  const end = Date.now() + 20_000;
+  const count = async (destination, status) =>
+    (await stack.db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE destination_id = ?1 AND status = ?2 AND attempts > 0").bind(destination, status).first()).n;
+  while ((await count("refuses", "dead")) < 3 || (await count("fails", "pending")) < 3) {
+    assert.ok(Date.now() < end, "the deliveries settle");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const now = await stats();
+  const plus = (status, n) => before.orders.today[status] + n;
+  assert.deepEqual(now.orders.today, { pending_payment: plus("pending_payment", 1), confirmed: plus("confirmed", 2), fulfilled: plus("fulfilled", 0), canceled: plus("canceled", 1), refunded: plus("refunded", 0) });
+  assert.equal(now.deliveries.dead, before.deliveries.dead + 3);
+  assert.equal(now.deliveries.pending, before.deliveries.pending + 3);
+  assert.equal(now.destinations_disabled, before.destinations_disabled + 1);
+  assert.equal(now.low_stock, before.low_stock + 1);
+  const direct = (await stack.db.prepare("SELECT COUNT(*) AS n FROM inventory WHERE on_hand - reserved <= 5").first()).n;
+  assert.equal(now.low_stock, direct);
+
+  const noRight = await stack.bo("/admin/v1/stats", { headers: bearer(await adminToken({ scope: "catalog:read inventory:read destinations:read" })) });
+  envelope(assert, noRight, 403, "forbidden");
+  envelope(assert, await stack.bo("/admin/v1/stats", { method: "POST", headers: staff }), 405, "method_not_allowed");
+  assert.ok(!stack.logs().includes(STAFF_EMAIL) && !stack.logs().includes(SHOPPER_EMAIL), "an email appears in the logs");
+});

@@ -13,6 +13,7 @@ mod order_list;
 mod orders;
 mod products;
 mod returns;
+mod stats;
 
 use crate::app::idempotency;
 use crate::auth::admin::{Admin, AdminVerifier, Scope};
@@ -191,6 +192,7 @@ async fn serve(
         Backoffice::AdjustInventory { sku } => {
             inventory::adjust(ctx, sku, body, &crate::http::server::query_params(req)).await
         }
+        Backoffice::Stats => stats::get(ctx).await,
         Backoffice::ListAdjustments { sku } => {
             inventory::list_adjustments(ctx, sku, &crate::http::server::query_params(req)).await
         }

@@ -60,6 +60,7 @@ pub enum Backoffice<'a> {
     ListDiscounts,
     PutDiscount { id: &'a str },
     GetDiscount { id: &'a str },
+    Stats,
 }
 
 pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a>, ApiError> {
@@ -202,11 +203,12 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
         ("GET", ["admin", "v1", "discounts"]) => Backoffice::ListDiscounts,
+        ("GET", ["admin", "v1", "stats"]) => Backoffice::Stats,
         // The read-only collections: GET only (their items have paths of their own).
         (
             _,
             ["admin", "v1", "destinations" | "deliveries" | "events" | "orders" | "locations" | "markets"
-            | "products" | "channels" | "shipping-methods" | "discounts" | "inventory"],
+            | "products" | "channels" | "shipping-methods" | "discounts" | "inventory" | "stats"],
         ) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "discounts", id]) => Backoffice::PutDiscount { id },
         ("GET", ["admin", "v1", "discounts", id]) => Backoffice::GetDiscount { id },

@@ -35,7 +35,8 @@ impl Backoffice<'_> {
             | GetOrder { .. }
             | OrderTimeline { .. }
             | ListReturns
-            | GetReturn { .. } => Scope::OrdersRead,
+            | GetReturn { .. }
+            | Stats => Scope::OrdersRead,
             PutDestination { .. }
             | DeleteDestination { .. }
             | RotateSecret { .. }

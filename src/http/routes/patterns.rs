@@ -137,6 +137,7 @@ impl Backoffice<'_> {
             }
             ListDiscounts => "/admin/v1/discounts",
             PutDiscount { .. } | GetDiscount { .. } => "/admin/v1/discounts/{id}",
+            Stats => "/admin/v1/stats",
         }
     }
 }
