@@ -1,8 +1,9 @@
 // What an operator sees (API.md "Operations"): one JSON log line per request from each Worker
 // (its route's pattern, status, D1 round trips as Server-Timing counts them, duration, and the
 // channel or the admin token's subject, an email only as a digest), nothing personal anywhere in
-// the logs, and GET /admin/v1/stats counting what this test created. Receivers listen on
-// 127.0.0.1 only.
+// the logs, GET /admin/v1/stats counting what this test created, and the Analytics Engine data
+// points of orders, checkout refusals and delivery attempts (read through the test entry's
+// printing METRICS binding). Receivers listen on 127.0.0.1 only.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -27,7 +28,7 @@ before(async () => {
   await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${receiver.address().port}`;
   // Retries wait long enough that a failing delivery stays pending while the test runs.
-  stack = await startStack({ captureLogs: true, vars: { DELIVERY_RETRY_BASE_SECONDS: "60" } });
+  stack = await startStack({ captureLogs: true, faults: true, vars: { DELIVERY_RETRY_BASE_SECONDS: "60", COMPTOIR_TEST_METRICS: "log" } });
   staff = bearer(await adminToken({ sub: STAFF_EMAIL, scope: "orders:read orders:write destinations:read destinations:write inventory:write" }));
 });
 after(async () => {
@@ -197,3 +198,57 @@ test("GET /admin/v1/stats counts today's orders by status, pending and dead deli
   envelope(assert, await stack.bo("/admin/v1/stats", { method: "POST", headers: staff }), 405, "method_not_allowed");
   assert.ok(!stack.logs().includes(STAFF_EMAIL) && !stack.logs().includes(SHOPPER_EMAIL), "an email appears in the logs");
 });
+
+/** The data points written since `from` (an offset into the logs). */
+const dataPoints = (from) =>
+  stack
+    .logs()
+    .slice(from)
+    .split("\n")
+    .filter((l) => l.startsWith("[metrics] "))
+    .map((l) => JSON.parse(l.slice("[metrics] ".length)));
+
+test("each order placed, checkout refused and delivery attempt writes one data point, and a replay none", async () => {
+  const from = stack.logs().length;
+  answers["/hears"] = 200;
+  answers["/flaky"] = 503;
+  answers["/rejects"] = 422;
+  for (const id of ["hears", "flaky", "rejects"]) {
+    const res = await stack.bo(`/admin/v1/destinations/${id}`, { method: "PUT", headers: staff, json: { url: `${base}/${id}`, events: ["order.placed"] } });
+    assert.equal(res.status, 201, res.text);
+  }
+  const cart = await readyCart();
+  const key = `metrics-${cart.id}`;
+  const placed = await order(cart.id, key);
+  const replay = await stack.sf(`/v1/carts/${cart.id}/checkout`, { method: "POST", json: { payment_provider: "manual" }, headers: { "Idempotency-Key": key } });
+  assert.equal(replay.headers.get("idempotent-replayed"), "true");
+  const again = await stack.sf(`/v1/carts/${cart.id}/checkout`, { method: "POST", json: { payment_provider: "manual" }, headers: { "Idempotency-Key": `${key}-2` } });
+  envelope(assert, again, 409, "cart_not_active");
+  envelope(assert, await stack.sf(`/v1/carts/${cart.id}/checkout`, { method: "POST", json: { payment_provider: "manual" } }), 428, "idempotency_key_required");
+
+  const deliveries = (points) => points.filter((p) => p.blobs[0] === "delivery" && ["hears", "flaky", "rejects"].includes(p.blobs[2]));
+  const end = Date.now() + 20_000;
+  while (deliveries(dataPoints(from)).length < 3) {
+    assert.ok(Date.now() < end, `three delivery attempts, saw ${JSON.stringify(dataPoints(from))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const points = dataPoints(from);
+  for (const p of points) {
+    assert.deepEqual(Object.keys(p).sort(), ["blobs", "doubles", "indexes"]);
+    assert.deepEqual(p.indexes, [p.blobs[0]], "the index is the kind");
+  }
+  const of = (kind) => points.filter((p) => p.blobs[0] === kind).map((p) => [p.blobs.slice(1), p.doubles]);
+  const total = Math.round(Number(placed.body.order.totals.total.amount) * 100);
+  assert.deepEqual(of("order_placed"), [[["FR", "manual", "EUR"], [total]]], "one order placed, the replay not counted");
+  assert.deepEqual(of("checkout_refused"), [[["cart_not_active"], [409]], [["idempotency_key_required"], [428]]]);
+  assert.deepEqual(
+    deliveries(points).map((p) => [p.blobs.slice(1), p.doubles]).sort(),
+    [
+      [["dead", "rejects"], [422, 1]],
+      [["delivered", "hears"], [200, 1]],
+      [["failed", "flaky"], [503, 1]],
+    ],
+  );
+  assert.doesNotMatch(JSON.stringify(points), /@/, "no email in a data point");
+});
+
