@@ -275,7 +275,7 @@ impl Trace {
         .await
     }
 
-    /// Writes the request's one log line (to `console.log`: Workers Logs indexes its fields).
+    /// Writes the request's one log line: one JSON object on one line, to `console.log`.
     fn log(&self, status: u16, duration_ms: f64) {
         let principal = self.principal.borrow();
         let line = RequestLine {
