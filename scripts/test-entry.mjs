@@ -1,11 +1,14 @@
 // The entry module of the *test* build of each Worker: the e2e harness loads it (with
 // `faults: true`) instead of entry.mjs; deployments never do (wrangler bundles from entry.mjs,
-// which does not import this file). It adds two seams, both only when COMPTOIR_TEST_HOOKS=1:
+// which does not import this file). It adds these seams, each only when COMPTOIR_TEST_HOOKS=1:
 // - a request carrying `X-Test-D1-Fault: N` sees its Nth D1 round trip fail (`N+`: that one
 //   and every later one, as when D1 goes away mid-request and stays away);
 // - `COMPTOIR_TEST_FAULTS="d1=20,queue=5,seed=7"` makes, in every invocation (requests, queue
 //   batches, cron ticks), one D1 round trip in 20 and one queue send in 5 fail at random
 //   (seeded), and logs each injected failure as `[fault] …` so a test can count them.
+// - `COMPTOIR_TEST_METRICS=log` gives the Worker a `METRICS` binding (Analytics Engine) that
+//   prints each data point as `[metrics] {json}`, so that a test can read what was written
+//   (Miniflare's own Analytics Engine simulator keeps nothing);
 // - `POST /__test/sql {sql, params}` answers the rows of a read, straight from D1 (no fault), so
 //   that a test under heavy load reads its database over HTTP instead of Miniflare's
 //   synchronous D1 proxy, which now and then loses a message (its `message?.id === id`
@@ -65,6 +68,12 @@ class RandomFaults {
 }
 
 let randomFaults = null; // one generator per isolate, built from the first invocation's env
+
+const printedDataset = {
+  writeDataPoint(point) {
+    console.log(`[metrics] ${JSON.stringify(point)}`);
+  },
+};
 
 // Named as the runtime's class: workers-rs checks the binding's constructor name.
 class WorkerQueue {
@@ -131,7 +140,7 @@ class D1Database {
 }
 
 export default class extends Entry {
-  /** Swaps in failing bindings for this invocation, as the seams above say. */
+  /** Swaps in failing (or printing) bindings for this invocation, as the seams above say. */
   faulty(spec) {
     if (this.env.COMPTOIR_TEST_HOOKS !== "1") return;
     let env = this.env;
@@ -142,6 +151,7 @@ export default class extends Entry {
       env = { ...env, DB: new D1Database(env.DB, randomFaults) };
       if (env.ORDER_EVENTS) env.ORDER_EVENTS = new WorkerQueue(env.ORDER_EVENTS, randomFaults);
     }
+    if (env.COMPTOIR_TEST_METRICS === "log") env = { ...env, METRICS: printedDataset };
     if (env !== this.env) Object.defineProperty(this, "env", { value: env, configurable: true, writable: true });
   }
   async fetch(request) {

@@ -29,7 +29,15 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export default class extends Worker {
   async fetch(request) {
     const sent = request.headers.get("X-Request-Id");
-    const requestId = sent && SAFE_ID.test(sent) ? sent : `req_${crypto.randomUUID().replaceAll("-", "")}`;
+    const accepted = sent && SAFE_ID.test(sent);
+    const requestId = accepted ? sent : `req_${crypto.randomUUID().replaceAll("-", "")}`;
+    if (!accepted) {
+      // The Worker takes the id from the request: then the log line of a request that panics
+      // names the id its 500 below carries.
+      const headers = new Headers(request.headers);
+      headers.set("X-Request-Id", requestId);
+      request = new Request(request, { headers });
+    }
     let settle;
     const panicked = new Promise((resolve) => {
       settle = () => resolve(internalError(requestId));

@@ -4,10 +4,12 @@ use worker::{event, Context, Env, Request, Response};
 
 #[event(start)]
 fn start() {
-    // Panic messages reach the log; keep whatever hook was installed before ours.
+    // Panic messages reach the log; keep whatever hook was installed before ours. The request
+    // that panicked still gets its log line (the entry module answers it 500).
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         console_error_panic_hook::hook(info);
+        crate::http::server::log_panicked_request();
         previous(info);
     }));
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod domain;
 pub mod http;
 pub mod memo;
+pub mod metrics;
 
 #[cfg(all(target_arch = "wasm32", feature = "backoffice"))]
 mod delivery;

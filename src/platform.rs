@@ -1,6 +1,7 @@
 //! The Workers implementations of the clock and randomness ports: the JS clock (`SystemTime`
-//! panics on wasm32) and the JS crypto source; and what a cron tick works with. A request's
-//! own (with its id in the log, its rate limits) is `http::edge::Edge`.
+//! panics on wasm32) and the JS crypto source; what a cron tick works with; and the writer of
+//! Analytics Engine data points. A request's own (with its id in the log, its rate limits) is
+//! `http::edge::Edge`.
 
 use crate::app::forwarding::SecretSource;
 use crate::app::ports::{Clock, Ids, Log, Timer};
@@ -69,5 +70,23 @@ impl Log for Cron {
 
     fn error(&self, message: &str) {
         worker::console_error!("cron: {message}");
+    }
+}
+
+/// Writes `point` to the Workers Analytics Engine dataset bound as `METRICS` (see
+/// [`crate::metrics`]). Without the binding (local development: Miniflare provides one only
+/// when configured, and its simulator keeps nothing) this does nothing; a write never fails
+/// the work it counts (the runtime sends data points after the invocation, unawaited).
+pub fn write_metric(env: &worker::Env, point: &crate::metrics::DataPoint) {
+    let Ok(dataset) = env.analytics_engine("METRICS") else {
+        return;
+    };
+    let data = worker::AnalyticsEngineDataPointBuilder::new()
+        .indexes([point.index])
+        .blobs(point.blobs.iter().copied())
+        .doubles(point.doubles.iter().copied())
+        .build();
+    if let Err(e) = dataset.write_data_point(&data) {
+        worker::console_warn!("metrics: writing a {} data point failed: {e}", point.index);
     }
 }

@@ -546,16 +546,20 @@ fn one_pending_delivery() -> FakeStore {
 }
 
 fn attempt(store: &FakeStore, receiver: &FakeReceiver, attempts_before: i64) -> (Settle, Delivery) {
+    let settle = attempted(store, receiver, attempts_before).settle;
+    (settle, store.delivery_now("dlv_1"))
+}
+
+fn attempted(store: &FakeStore, receiver: &FakeReceiver, attempts_before: i64) -> Attempted {
     store.deliveries.borrow_mut()[0].attempts = attempts_before;
-    let settle = block_on(attempt_delivery(
+    block_on(attempt_delivery(
         store,
         receiver,
         &FakeClock::at(T0),
         POLICY,
         "dlv_1",
     ))
-    .unwrap();
-    (settle, store.delivery_now("dlv_1"))
+    .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1072,8 +1076,8 @@ fn a_4xx_other_than_408_and_429_goes_dead_at_once() {
     );
 }
 
-#[test]
-fn a_delivery_to_a_disabled_destination_goes_dead_unsent() {
+/// One pending delivery to `erp`, which has been switched off.
+fn one_pending_delivery_to_a_disabled_destination() -> FakeStore {
     let store = one_pending_delivery();
     put(
         &store,
@@ -1084,6 +1088,12 @@ fn a_delivery_to_a_disabled_destination_goes_dead_unsent() {
             ..spec("https://erp.example.com/hook", &["*"])
         },
     );
+    store
+}
+
+#[test]
+fn a_delivery_to_a_disabled_destination_goes_dead_unsent() {
+    let store = one_pending_delivery_to_a_disabled_destination();
     let receiver = FakeReceiver::answering(Ok(200));
     let (settle, d) = attempt(&store, &receiver, 1);
     assert_eq!(settle, Settle::Ack);
@@ -1119,6 +1129,41 @@ fn a_delivery_already_delivered_is_not_sent_again() {
     assert_eq!(settle, Settle::Ack);
     assert!(receiver.got.borrow().is_empty());
     assert_eq!((d.status, d.attempts), (DeliveryStatus::Delivered, 1));
+}
+
+#[test]
+fn each_attempt_says_what_it_came_to_for_the_metrics() {
+    let came_to = |answer: Result<u16, String>, attempts_before| {
+        let store = one_pending_delivery();
+        attempted(&store, &FakeReceiver::answering(answer), attempts_before)
+            .outcome
+            .map(|o| (o.result, o.status_code, o.attempt, o.destination_id))
+    };
+    let erp = || "erp".to_string();
+    use AttemptResult::*;
+    assert_eq!(came_to(Ok(200), 0), Some((Delivered, Some(200), 1, erp())));
+    assert_eq!(came_to(Ok(503), 0), Some((Failed, Some(503), 1, erp())));
+    assert_eq!(
+        came_to(Err("no answer".into()), 1),
+        Some((Failed, None, 2, erp()))
+    );
+    assert_eq!(came_to(Ok(500), 2), Some((Dead, Some(500), 3, erp())));
+    assert_eq!(came_to(Ok(404), 0), Some((Dead, Some(404), 1, erp())));
+
+    // Dead unsent: no attempt counted, no answer.
+    let store = one_pending_delivery_to_a_disabled_destination();
+    let outcome = attempted(&store, &FakeReceiver::answering(Ok(200)), 1).outcome;
+    assert_eq!(
+        outcome.map(|o| (o.result, o.status_code, o.attempt)),
+        Some((Dead, None, 1))
+    );
+    // Nothing to attempt: nothing to count.
+    let store = one_pending_delivery();
+    store.deliveries.borrow_mut()[0].status = DeliveryStatus::Delivered;
+    assert_eq!(
+        attempted(&store, &FakeReceiver::answering(Ok(200)), 1).outcome,
+        None
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

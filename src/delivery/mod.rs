@@ -1,7 +1,8 @@
 //! The queue consumer and the webhook HTTP client: the delivery adapter. It decodes each queue
 //! message, runs the forwarding use case it names (`app::forwarding::fan_out` for an event,
 //! `attempt_delivery` for a delivery) over the D1 store, the queue and this HTTP client, and
-//! settles the message as the use case says. A delivery's scheduled retry is a new message
+//! settles the message as the use case says (writing what each attempt came to as a
+//! `delivery` data point, `metrics`). A delivery's scheduled retry is a new message
 //! with the retry's delay (so `DELIVERY_MAX_ATTEMPTS` never depends on the consumer's
 //! `max_retries`, which only bounds how often a message whose work failed is tried again);
 //! when that send fails, the message itself is retried with the same delay. Every message is
@@ -113,9 +114,13 @@ async fn event(env: &Env, event_id: &str) -> Result<Settle, String> {
 
 /// One attempt of one delivery.
 async fn delivery(env: &Env, delivery_id: &str) -> Result<Settle, String> {
-    attempt_delivery(&store(env)?, &Http, &SystemClock, policy(env), delivery_id)
+    let attempted = attempt_delivery(&store(env)?, &Http, &SystemClock, policy(env), delivery_id)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if let Some(outcome) = &attempted.outcome {
+        crate::platform::write_metric(env, &crate::metrics::delivery(outcome));
+    }
+    Ok(attempted.settle)
 }
 
 /// The `ORDER_EVENTS` queue, carrying delivery attempts.

@@ -1,11 +1,13 @@
 //! The pure core: money, markets, channels, catalog. No I/O, no clock, no randomness, no
 //! `worker` types; it compiles and tests natively.
 
-/// `as_str` and `parse` for a fieldless enum, from its variants' wire names.
-/// (Declared before the modules below, so it is in scope in all of them.)
+/// `as_str`, `parse` and `ALL` (every variant, in order) for a fieldless enum, from its
+/// variants' wire names. (Declared before the modules below, so it is in scope in all of them.)
 macro_rules! text_enum {
     ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
         impl $t {
+            #[allow(dead_code)]
+            pub const ALL: &'static [Self] = &[$(Self::$v),*];
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$v => $s),* }
             }
@@ -29,5 +31,6 @@ pub mod order;
 pub mod pagination;
 pub mod pricing;
 pub mod product;
+pub mod stats;
 pub mod stock;
 pub mod webhook;

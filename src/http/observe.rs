@@ -1,4 +1,5 @@
-//! Request identity and timing headers: `X-Request-Id` and `Server-Timing`.
+//! Request identity and timing: `X-Request-Id`, `Server-Timing`, and the one JSON log line
+//! each Worker writes per request (API.md "Operations").
 
 /// The client's `X-Request-Id` when it is safe to echo (1 to 128 characters of
 /// `[A-Za-z0-9._:-]`); otherwise `None`, and the caller mints one.
@@ -34,6 +35,79 @@ impl Timing {
     }
 }
 
+/// Which Worker writes a log line: it names the line's principal field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worker {
+    /// Its lines carry `channel`: the sales channel's id once the publishable key resolved it.
+    Storefront,
+    /// Its lines carry `admin_sub`: the admin token's subject, as [`loggable_sub`] writes it.
+    Backoffice,
+}
+
+/// One request's log line: where it went and what it cost, never what it carried (no path
+/// ids, no query, no header, no body).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestLine<'a> {
+    pub request_id: &'a str,
+    pub worker: Worker,
+    /// The route's pattern (`routes::storefront_pattern`), never the raw path.
+    pub route: &'static str,
+    pub method: &'a str,
+    pub status: u16,
+    pub d1_round_trips: u32,
+    pub duration_ms: f64,
+    /// The channel id (storefront) or the admin token's subject (back office), once known.
+    pub principal: Option<&'a str>,
+}
+
+impl RequestLine<'_> {
+    /// The line as one JSON object, written by hand (a derive would grow the storefront's
+    /// bundle for one struct): `{"request_id":…,"worker":…,"route":…,"method":…,"status":…,
+    /// "d1_round_trips":…,"duration_ms":…,"channel"|"admin_sub":…|null}`.
+    pub fn to_json(&self) -> String {
+        let (worker, principal_field, principal) = match self.worker {
+            Worker::Storefront => ("storefront", "channel", self.principal.map(str::to_string)),
+            Worker::Backoffice => ("backoffice", "admin_sub", self.principal.map(loggable_sub)),
+        };
+        let text = |s: &str| serde_json::Value::from(s).to_string();
+        format!(
+            "{{\"request_id\":{},\"worker\":\"{worker}\",\"route\":{},\"method\":{},\"status\":{},\"d1_round_trips\":{},\"duration_ms\":{:.1},\"{principal_field}\":{}}}",
+            text(self.request_id),
+            text(self.route),
+            text(loggable_method(self.method)),
+            self.status,
+            self.d1_round_trips,
+            self.duration_ms.max(0.0),
+            principal.as_deref().map_or_else(|| "null".to_string(), text),
+        )
+    }
+}
+
+/// The admin token's subject as a log line may show it. Staff tokens minted by the admin app
+/// carry the staff member's email as `sub`, and an email is personal data that no log line
+/// holds: a subject with `@` is written as `sha256:` and the first 12 hex digits of its
+/// SHA-256, stable (one person's requests still group together) and not reversible short of
+/// guessing the address. Other subjects (service names such as `erp-sync`) are written as is.
+pub fn loggable_sub(sub: &str) -> String {
+    if sub.contains('@') {
+        format!(
+            "sha256:{}",
+            &crate::app::idempotency::digest(sub.as_bytes())[..12]
+        )
+    } else {
+        sub.to_string()
+    }
+}
+
+/// The standard methods as sent; any other as `OTHER` (a client chooses the method: the log
+/// keeps a small, known set of values).
+fn loggable_method(method: &str) -> &str {
+    match method {
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+        _ => "OTHER",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +136,79 @@ mod tests {
             Timing::default().header_value(),
             "d1;desc=\"0\";dur=0.0, app;dur=0.0"
         );
+    }
+
+    fn line(worker: Worker, principal: Option<&str>) -> RequestLine<'_> {
+        RequestLine {
+            request_id: "req_1",
+            worker,
+            route: "/v1/carts/{id}/lines",
+            method: "POST",
+            status: 201,
+            d1_round_trips: 3,
+            duration_ms: 12.34,
+            principal,
+        }
+    }
+
+    #[test]
+    fn a_storefront_line_names_the_route_status_cost_and_channel() {
+        let json: serde_json::Value =
+            serde_json::from_str(&line(Worker::Storefront, Some("web")).to_json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "request_id": "req_1", "worker": "storefront", "route": "/v1/carts/{id}/lines",
+                "method": "POST", "status": 201, "d1_round_trips": 3, "duration_ms": 12.3,
+                "channel": "web",
+            })
+        );
+        let unresolved = line(Worker::Storefront, None).to_json();
+        assert!(unresolved.ends_with(",\"channel\":null}"), "{unresolved}");
+    }
+
+    #[test]
+    fn an_admin_email_is_logged_as_a_stable_digest_and_never_as_is() {
+        let email = "Ops.Lead+night@example.com";
+        let text = line(Worker::Backoffice, Some(email)).to_json();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let sub = json["admin_sub"].as_str().unwrap();
+        assert!(
+            !text.contains('@') && !text.contains("example") && !text.contains("Ops"),
+            "{text}"
+        );
+        assert_eq!(sub.len(), "sha256:".len() + 12);
+        assert!(sub.starts_with("sha256:") && sub[7..].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            loggable_sub(email),
+            sub,
+            "the same subject, the same digest"
+        );
+        assert_ne!(loggable_sub("ops@example.com"), sub);
+        assert!(json.get("channel").is_none());
+        assert_eq!(json["worker"], "backoffice");
+    }
+
+    #[test]
+    fn a_service_subject_is_logged_as_is_and_a_missing_one_as_null() {
+        let json: serde_json::Value =
+            serde_json::from_str(&line(Worker::Backoffice, Some("erp-sync")).to_json()).unwrap();
+        assert_eq!(json["admin_sub"], "erp-sync");
+        let json: serde_json::Value =
+            serde_json::from_str(&line(Worker::Backoffice, None).to_json()).unwrap();
+        assert_eq!(json["admin_sub"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn whatever_a_client_sends_the_line_stays_one_line_of_valid_json() {
+        let mut l = line(Worker::Backoffice, Some("a\"b\n\u{2028}c"));
+        l.method = "BREW\n{\"x\":1}";
+        l.request_id = "id\"with\\quote";
+        let text = l.to_json();
+        assert!(!text.contains('\n'), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["method"], "OTHER");
+        assert_eq!(json["request_id"], "id\"with\\quote");
+        assert_eq!(json["admin_sub"], "a\"b\n\u{2028}c");
     }
 }

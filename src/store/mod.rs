@@ -33,6 +33,8 @@ pub mod products;
 #[cfg(feature = "backoffice")]
 pub mod purge;
 pub mod rows;
+#[cfg(feature = "backoffice")]
+pub mod stats;
 
 /// The D1 adapter of the storage ports: `CartStore` (carts.rs), `OrderStore` (orders.rs,
 /// checkout.rs), `IdempotencyStore` (idempotency.rs).

@@ -507,9 +507,10 @@ pub async fn fan_out(
 
 /// One attempt of a pending delivery: checks the destination's URL again, signs the event
 /// afresh, POSTs it (never following a redirect) and records the [`outcome`], with its effect
-/// on the destination in the same write. A delivery that is no longer pending is left alone (a
-/// duplicate message); one whose destination is disabled or gone, whose URL no longer passes
-/// the check, or whose event is gone, goes dead unsent.
+/// on the destination in the same write; returns what becomes of the message and what the
+/// attempt came to. A delivery that is no longer pending is left alone (a duplicate message);
+/// one whose destination is disabled or gone, whose URL no longer passes the check, or whose
+/// event is gone, goes dead unsent.
 ///
 /// # Errors
 /// [`ForwardingRefusal::MalformedSecret`], or `Store` when the store fails (the message is
@@ -520,12 +521,16 @@ pub async fn attempt_delivery(
     clock: &impl Clock,
     policy: RetryPolicy,
     delivery_id: &str,
-) -> Result<Settle, ForwardingRefusal> {
+) -> Result<Attempted, ForwardingRefusal> {
+    let nothing = Attempted {
+        settle: Settle::Ack,
+        outcome: None,
+    };
     let Some(delivery) = store.attempt_context(delivery_id).await? else {
-        return Ok(Settle::Ack);
+        return Ok(nothing);
     };
     if delivery.status != DeliveryStatus::Pending {
-        return Ok(Settle::Ack); // delivered or dead meanwhile: a duplicate message
+        return Ok(nothing); // delivered or dead meanwhile: a duplicate message
     }
     let (payload, target) = match (delivery.payload, delivery.target) {
         (Some(payload), Some(target)) => (payload, target),
@@ -584,7 +589,10 @@ pub async fn attempt_delivery(
     store
         .record_attempt(delivery_id, &delivery.destination_id, &record, &clock.now())
         .await?;
-    Ok(settle)
+    Ok(Attempted {
+        settle,
+        outcome: Some(AttemptOutcome::of(&record, &delivery.destination_id)),
+    })
 }
 
 /// A delivery that goes dead without being sent: it does not count against the destination.
@@ -595,7 +603,7 @@ async fn dead_unsent(
     delivery_id: &str,
     attempts: i64,
     why: String,
-) -> Result<Settle, ForwardingRefusal> {
+) -> Result<Attempted, ForwardingRefusal> {
     let record = AttemptRecord {
         status: DeliveryStatus::Dead,
         attempts,
@@ -607,7 +615,10 @@ async fn dead_unsent(
     store
         .record_attempt(delivery_id, destination_id, &record, &clock.now())
         .await?;
-    Ok(Settle::Ack)
+    Ok(Attempted {
+        settle: Settle::Ack,
+        outcome: Some(AttemptOutcome::of(&record, destination_id)),
+    })
 }
 
 /// Milliseconds since the epoch as `2026-11-29T10:00:00.000Z` (JavaScript's `toISOString`).

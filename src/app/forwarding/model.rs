@@ -443,6 +443,60 @@ impl Answer {
     }
 }
 
+/// One delivery's turn in the queue: what becomes of its message, and what the attempt came to
+/// (`None` when there was nothing to attempt: a duplicate message, a delivery gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempted {
+    pub settle: Settle,
+    pub outcome: Option<AttemptOutcome>,
+}
+
+/// What one attempt came to, for the operator's metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptOutcome {
+    pub result: AttemptResult,
+    /// The destination's answer (`None`: no answer, or not sent).
+    pub status_code: Option<u16>,
+    /// Attempts made so far, this one included (a delivery that goes dead unsent adds none).
+    pub attempt: i64,
+    pub destination_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptResult {
+    Delivered,
+    /// Not delivered; a retry is due.
+    Failed,
+    /// Not delivered, and never will be unless replayed.
+    Dead,
+}
+
+impl AttemptResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptResult::Delivered => "delivered",
+            AttemptResult::Failed => "failed",
+            AttemptResult::Dead => "dead",
+        }
+    }
+}
+
+impl AttemptOutcome {
+    /// The outcome of `record`, written for the delivery to `destination_id`.
+    pub fn of(record: &AttemptRecord, destination_id: &str) -> AttemptOutcome {
+        AttemptOutcome {
+            result: match record.status {
+                DeliveryStatus::Delivered => AttemptResult::Delivered,
+                DeliveryStatus::Pending => AttemptResult::Failed,
+                DeliveryStatus::Dead => AttemptResult::Dead,
+            },
+            status_code: record.status_code,
+            attempt: record.attempts,
+            destination_id: destination_id.to_string(),
+        }
+    }
+}
+
 /// What becomes of the queue message that asked for the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settle {

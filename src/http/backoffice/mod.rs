@@ -13,6 +13,7 @@ mod order_list;
 mod orders;
 mod products;
 mod returns;
+mod stats;
 
 use crate::app::idempotency;
 use crate::auth::admin::{Admin, AdminVerifier, Scope};
@@ -53,6 +54,9 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     };
     check_declared_length(header(req, "Content-Length").as_deref(), limit)?;
     let (admin, token) = authenticate(req, ctx)?;
+    if let Some(sub) = &admin.subject {
+        ctx.acting_for(sub);
+    }
     require(&admin, route.scope())?;
     // Every PUT and POST of the admin API takes a JSON object body, checked before any key is
     // claimed (a refused body is not stored as the key's answer; checkout works the same way).
@@ -188,6 +192,7 @@ async fn serve(
         Backoffice::AdjustInventory { sku } => {
             inventory::adjust(ctx, sku, body, &crate::http::server::query_params(req)).await
         }
+        Backoffice::Stats => stats::get(ctx).await,
         Backoffice::ListAdjustments { sku } => {
             inventory::list_adjustments(ctx, sku, &crate::http::server::query_params(req)).await
         }

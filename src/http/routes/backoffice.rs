@@ -2,8 +2,6 @@
 
 use super::*;
 
-use crate::auth::admin::Scope;
-
 /// Routes of the admin API (`/admin/v1`, admin JWT required).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backoffice<'a> {
@@ -62,84 +60,7 @@ pub enum Backoffice<'a> {
     ListDiscounts,
     PutDiscount { id: &'a str },
     GetDiscount { id: &'a str },
-}
-
-impl Backoffice<'_> {
-    /// The scope a token needs for this route.
-    pub fn scope(&self) -> Scope {
-        use Backoffice::*;
-        match self {
-            PutMarket { .. }
-            | PutProduct { .. }
-            | ImportProducts
-            | PutChannel { .. }
-            | RotateChannelKey { .. }
-            | PutShippingMethod { .. }
-            | PutDiscount { .. } => Scope::CatalogWrite,
-            GetMarket { .. }
-            | ListMarkets
-            | ListProducts
-            | ListChannels
-            | ListShippingMethods
-            | ListDiscounts
-            | GetProduct { .. }
-            | GetChannel { .. }
-            | GetShippingMethod { .. }
-            | GetDiscount { .. } => Scope::CatalogRead,
-            GetInventory { .. }
-            | ListInventory
-            | ListAdjustments { .. }
-            | ListSyncs
-            | ListLocations => Scope::InventoryRead,
-            ListOrders
-            | GetOrder { .. }
-            | OrderTimeline { .. }
-            | ListReturns
-            | GetReturn { .. } => Scope::OrdersRead,
-            PutDestination { .. }
-            | DeleteDestination { .. }
-            | RotateSecret { .. }
-            | ReplayDead { .. }
-            | ReplayDelivery { .. } => Scope::DestinationsWrite,
-            GetDestination { .. } | ListDestinations | ListDeliveries | GetDelivery { .. } => {
-                Scope::DestinationsRead
-            }
-            Events => Scope::EventsRead,
-            MarkPaid { .. }
-            | CancelOrder { .. }
-            | FulfillOrder { .. }
-            | EditOrder { .. }
-            | MoveAllocations { .. } => Scope::OrdersWrite,
-            RefundOrder { .. } | RetryRefund { .. } => Scope::RefundsWrite,
-            OpenReturn
-            | ApproveReturn { .. }
-            | RejectReturn { .. }
-            | CancelReturn { .. }
-            | ReceiveReturn { .. }
-            | ExchangeReturn { .. } => Scope::ReturnsWrite,
-            PutInventory { .. }
-            | PutInventoryAt { .. }
-            | SyncInventory
-            | AdjustInventory { .. }
-            | PutLocation { .. } => Scope::InventoryWrite,
-        }
-    }
-
-    /// POST routes whose body may be left empty (it means `{}`).
-    pub fn body_optional(&self) -> bool {
-        matches!(
-            self,
-            Backoffice::RotateChannelKey { .. }
-                | Backoffice::MarkPaid { .. }
-                | Backoffice::CancelOrder { .. }
-                | Backoffice::RotateSecret { .. }
-                | Backoffice::ReplayDead { .. }
-                | Backoffice::ReplayDelivery { .. }
-                | Backoffice::RetryRefund { .. }
-                | Backoffice::ApproveReturn { .. }
-                | Backoffice::CancelReturn { .. }
-        )
-    }
+    Stats,
 }
 
 pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a>, ApiError> {
@@ -282,11 +203,12 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             return Err(ApiError::method_not_allowed(&["GET", "PUT"]))
         }
         ("GET", ["admin", "v1", "discounts"]) => Backoffice::ListDiscounts,
+        ("GET", ["admin", "v1", "stats"]) => Backoffice::Stats,
         // The read-only collections: GET only (their items have paths of their own).
         (
             _,
             ["admin", "v1", "destinations" | "deliveries" | "events" | "orders" | "locations" | "markets"
-            | "products" | "channels" | "shipping-methods" | "discounts" | "inventory"],
+            | "products" | "channels" | "shipping-methods" | "discounts" | "inventory" | "stats"],
         ) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("PUT", ["admin", "v1", "discounts", id]) => Backoffice::PutDiscount { id },
         ("GET", ["admin", "v1", "discounts", id]) => Backoffice::GetDiscount { id },

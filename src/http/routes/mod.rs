@@ -58,6 +58,12 @@ pub use backoffice::*;
 #[cfg(feature = "backoffice")]
 mod backoffice;
 
+#[cfg(feature = "backoffice")]
+mod backoffice_access;
+
+mod patterns;
+pub use patterns::*;
+
 /// Whether a request also refunds beyond its route's scope: receiving a return with
 /// `refund: true` moves money, so a token needs `refunds:write` for it as well.
 #[cfg(feature = "backoffice")]

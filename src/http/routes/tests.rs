@@ -67,6 +67,7 @@ fn admin_routes_match_their_paths_and_methods() {
         ("POST", "/admin/v1/inventory/sync", SyncInventory),
         ("GET", "/admin/v1/inventory/syncs", ListSyncs),
         ("GET", "/admin/v1/inventory", ListInventory),
+        ("GET", "/admin/v1/stats", Stats),
         (
             "PUT",
             "/admin/v1/inventory/A-1/locations/lyon",
@@ -116,6 +117,7 @@ fn every_read_only_admin_collection_allows_only_get() {
         "shipping-methods",
         "discounts",
         "inventory",
+        "stats",
     ] {
         let path = format!("/admin/v1/{collection}");
         assert!(match_backoffice("GET", &path).is_ok(), "{path}");
@@ -170,4 +172,11 @@ fn receiving_a_return_with_its_refund_also_needs_the_refund_scope() {
     ));
     let approve = match_backoffice("POST", "/admin/v1/returns/ret_1/approve").unwrap();
     assert!(!refunds_too(&approve, &body(json!({"refund": true}))));
+}
+
+#[cfg(feature = "backoffice")]
+#[test]
+fn the_operators_stats_need_orders_read() {
+    let stats = match_backoffice("GET", "/admin/v1/stats").unwrap();
+    assert_eq!(stats.scope(), crate::auth::admin::Scope::OrdersRead);
 }

@@ -1,6 +1,8 @@
 //! `POST /v1/carts/{id}/checkout`: the key is checked and the client admitted before the key is
 //! claimed (a 428, 400 or 429 is not stored); the claim reads the cart in the same round trip;
 //! `app::checkout` places the order; the answer is stored for replays. Three D1 round trips.
+//! Each checkout that runs is counted (`metrics`): the order placed, or why it was refused; a
+//! replay is not counted again.
 
 use super::Adapters;
 use crate::app::checkout::{admit, PaymentStart, Placed, Till};
@@ -14,9 +16,28 @@ use crate::http::error::ApiError;
 use crate::http::idempotency::{self, key_of};
 use crate::http::reading::json_body;
 use crate::http::server::{now_chrono, Ctx, Reply};
+use crate::metrics;
+use crate::platform::write_metric;
 use serde_json::{json, Value};
 
 pub async fn checkout(
+    req: &mut worker::Request,
+    ctx: &Ctx,
+    channel: &Channel,
+    cart_id: &str,
+) -> Result<Reply, ApiError> {
+    // Refusals inside the claim are answered (and counted) there; these are the ones before
+    // it, or of the claim itself (a key reused or in progress).
+    place(req, ctx, channel, cart_id)
+        .await
+        .inspect_err(|e| refused(ctx, e))
+}
+
+fn refused(ctx: &Ctx, e: &ApiError) {
+    write_metric(&ctx.env, &metrics::checkout_refused(e.code, e.status));
+}
+
+async fn place(
     req: &mut worker::Request,
     ctx: &Ctx,
     channel: &Channel,
@@ -57,7 +78,17 @@ pub async fn checkout(
         settings: &a.settings,
     };
     idempotency::once(&a.store, &a.edge, &claim, Some(cart_id), |cart| async {
-        let placed = till.place(cart, method).await?;
+        let placed = till
+            .place(cart, method)
+            .await
+            .map_err(ApiError::from)
+            .inspect_err(|e| refused(ctx, e))?;
+        let order = &placed.order;
+        let total = order.total_minor;
+        write_metric(
+            &ctx.env,
+            &metrics::order_placed(&order.market, method.as_str(), &order.currency, total),
+        );
         Reply::json(201, &answer(ctx, placed)?)
     })
     .await

@@ -90,6 +90,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         return orders::stripe_webhook(req, ctx).await;
     }
     let channel = authenticate(req, ctx).await?;
+    ctx.acting_for(&channel.id);
     // Any POST that sends an Idempotency-Key gets replay semantics (checkout claims its own,
     // with the cart read in the same round trip).
     let key = match route {

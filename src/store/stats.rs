@@ -1,0 +1,48 @@
+//! The operator's counts (`domain::stats`) in one statement: one D1 round trip, each count
+//! over an index (orders by `created_at`, deliveries by `status`) or a small table.
+
+use crate::app::ports::StoreError;
+use crate::domain::stats::Stats;
+use crate::store::d1::{int, text, Db};
+use serde::Deserialize;
+
+/// The counts: orders created at or after `since` by status, deliveries pending and dead,
+/// disabled destinations, SKUs at or below `low_stock_threshold` available.
+pub async fn read(db: &Db, since: &str, low_stock_threshold: i64) -> Result<Stats, StoreError> {
+    #[derive(Deserialize)]
+    struct Row {
+        orders: String,
+        pending: i64,
+        dead: i64,
+        disabled: i64,
+        low_stock: i64,
+    }
+    let rows: Vec<Row> = db
+        .all(db.statement(
+            "SELECT \
+               (SELECT json_group_object(status, n) FROM \
+                  (SELECT status, COUNT(*) AS n FROM orders WHERE created_at >= ?1 GROUP BY status)) AS orders, \
+               (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending, \
+               (SELECT COUNT(*) FROM deliveries WHERE status = 'dead') AS dead, \
+               (SELECT COUNT(*) FROM destinations WHERE enabled = 0) AS disabled, \
+               (SELECT COUNT(*) FROM inventory WHERE on_hand - reserved <= ?2) AS low_stock",
+            &[text(since), int(low_stock_threshold)],
+        )?)
+        .await?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Corrupt("the stats query returned no row".into()))?;
+    let orders: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&row.orders)
+        .map_err(|e| StoreError::Corrupt(format!("orders by status: {e}")))?;
+    Ok(Stats {
+        orders_today: orders
+            .into_iter()
+            .map(|(status, n)| (status, n.as_i64().unwrap_or(0)))
+            .collect(),
+        deliveries_pending: row.pending,
+        deliveries_dead: row.dead,
+        destinations_disabled: row.disabled,
+        low_stock: row.low_stock,
+    })
+}
