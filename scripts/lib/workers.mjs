@@ -72,6 +72,8 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
       // The configs hold no account ids (npm run deploy adds them): locally, names stand for them.
       d1Databases: Object.fromEntries((cfg.d1_databases ?? []).map((d) => [d.binding, d.database_id ?? d.database_name])),
       kvNamespaces: Object.fromEntries((cfg.kv_namespaces ?? []).map((k) => [k.binding, k.id ?? k.binding])),
+      // Miniflare's Analytics Engine binding accepts data points and keeps none.
+      analyticsEngineDatasets: Object.fromEntries((cfg.analytics_engine_datasets ?? []).map((d) => [d.binding, { dataset: d.dataset }])),
       queueProducers: Object.fromEntries((cfg.queues?.producers ?? []).map((q) => [q.binding, { queueName: q.queue }])),
       unsafeDirectSockets: [{ host: "127.0.0.1", port: ports[name] }],
       // Local limits are high enough for load tests unless a caller (a test) sets its own.

@@ -1053,10 +1053,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The counts an operator watches
+         * @description Orders placed since 00:00 UTC today, by their current status (every status, 0 when
+         *     none); deliveries pending (waiting for an attempt or a retry) and dead; destinations
+         *     that get nothing (`enabled: false`); SKUs whose total available stock is at or below
+         *     `LOW_STOCK_THRESHOLD` (default 5, the level at which `inventory.low` fires). One D1
+         *     round trip.
+         */
+        get: operations["getStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Stats: {
+            orders: {
+                /** @description Orders placed since 00:00 UTC today, by current status. */
+                today: {
+                    pending_payment: number;
+                    confirmed: number;
+                    fulfilled: number;
+                    canceled: number;
+                    refunded: number;
+                };
+            };
+            deliveries: {
+                pending: number;
+                dead: number;
+            };
+            destinations_disabled: number;
+            /** @description SKUs at or below LOW_STOCK_THRESHOLD available. */
+            low_stock: number;
+            /** Format: date-time */
+            generated_at: string;
+        };
         DiscountInput: {
             title: string;
             code?: string | null;
@@ -4433,6 +4478,34 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stats"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
         };
     };
