@@ -18,7 +18,6 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { stringify } from "smol-toml";
 import { root, step, toolEnv } from "./lib/proc.mjs";
 import { build } from "./build.mjs";
 
@@ -48,7 +47,10 @@ export const SECRETS = {
   "comptoir-backoffice": { required: [["ADMIN_JWT_SECRET", "ADMIN_JWT_PUBLIC_KEYS"]], optional: ["STRIPE_SECRET_KEY"] },
 };
 
-const readToml = async (file) => (await import("smol-toml")).parse(fs.readFileSync(path.join(root, file), "utf8"));
+// smol-toml is an npm package: imported once setup (in build) has installed the packages, so
+// `npm run deploy` works on a clone where nothing is installed yet.
+const toml = () => import("smol-toml");
+const readToml = async (file) => (await toml()).parse(fs.readFileSync(path.join(root, file), "utf8"));
 
 // ---- 2. resources ---------------------------------------------------------------------------
 
@@ -107,7 +109,8 @@ function deployConfig(config, ids) {
   return c;
 }
 
-function writeConfigs(storefront, backoffice, ids) {
+async function writeConfigs(storefront, backoffice, ids) {
+  const { stringify } = await toml();
   fs.mkdirSync(out, { recursive: true });
   const files = {};
   for (const [name, config] of [["storefront", storefront], ["backoffice", backoffice]]) {
@@ -193,7 +196,8 @@ function bootstrap(files) {
 // ---- 8. Pages -------------------------------------------------------------------------------
 
 /** A Pages project's deploy directory: its wrangler.toml, Functions and static files. */
-function pagesDir(name, { functions, statics, config, extra = [] }) {
+async function pagesDir(name, { functions, statics, config, extra = [] }) {
+  const { stringify } = await toml();
   const dir = path.join(out, name);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -227,7 +231,7 @@ export async function deploy() {
     console.log(`  ${wrangler(["whoami"]).split("\n").find((l) => /logged in|email/i.test(l))?.trim() ?? "logged in"}`);
   }
   const ids = await resources(storefront, backoffice);
-  const files = writeConfigs(storefront, backoffice, ids);
+  const files = await writeConfigs(storefront, backoffice, ids);
 
   step("migrations");
   if (dryRun) plan(`apply schema/migrations (${fs.readdirSync(path.join(root, "schema", "migrations")).length} files) to ${storefront.d1_databases[0].database_name} --remote`);
@@ -247,7 +251,7 @@ export async function deploy() {
   const key = bootstrap(files);
 
   step("Pages");
-  const demo = pagesDir("demo", {
+  const demo = await pagesDir("demo", {
     functions: "functions",
     statics: "public",
     config: { name: "comptoir-demo", compatibility_date: "2026-04-01", services: [{ binding: "STOREFRONT", service: storefront.name }] },
@@ -257,7 +261,7 @@ export async function deploy() {
 
   const admin = await readToml("admin/wrangler.toml");
   const access = { ACCESS_TEAM_DOMAIN: process.env.ACCESS_TEAM_DOMAIN, ACCESS_AUD: process.env.ACCESS_AUD };
-  const adminDir = pagesDir("admin", {
+  const adminDir = await pagesDir("admin", {
     functions: "admin/functions",
     statics: "build/admin/static",
     // The admin Functions import the shared guard from ../../functions/lib (kept beside them).

@@ -123,3 +123,22 @@ test("the bootstrap makes a market and a channel whose new key the storefront ac
     await stack.dispose();
   }
 });
+
+test("the commands a fresh clone runs first import nothing that npm has not installed yet", () => {
+  // npm run dev, test, build, setup and deploy start before `npm ci` has run: their modules
+  // (and what they import at load time) may only use Node's own modules; packages are
+  // imported once setup has installed them.
+  const loaded = new Set();
+  const visit = (file) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    const source = fs.readFileSync(file, "utf8");
+    for (const m of source.matchAll(/^import\s[^;]*?from\s+"([^"]+)";?$/gm)) {
+      const spec = m[1];
+      if (spec.startsWith(".")) visit(path.resolve(path.dirname(file), spec));
+      else assert.match(spec, /^node:/, `${path.relative(root, file)} imports ${spec} at load time`);
+    }
+  };
+  for (const script of ["dev", "test", "build", "setup", "deploy"]) visit(path.join(root, "scripts", `${script}.mjs`));
+  assert.ok(loaded.size >= 6, [...loaded].join(", "));
+});
