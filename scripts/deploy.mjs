@@ -78,11 +78,12 @@ async function resources(storefront, backoffice) {
     kvId = wrangler(["kv", "namespace", "create", kv]).match(/\b[0-9a-f]{32}\b/)?.[0];
     if (!kvId) throw new Error("wrangler kv namespace create did not say the new namespace's id");
   }
-  const queues = wrangler(["queues", "list"]);
   for (const q of [queue, dlq]) {
-    if (!new RegExp(`\\b${q}\\b`).test(queues)) {
+    // `queues info` fails for a queue that does not exist.
+    const known = spawnSync(WRANGLER, ["queues", "info", q], { cwd: root, encoding: "utf8", env: toolEnv({ CI: "true" }) }).status === 0;
+    if (!known) {
       plan(`create the queue ${q}`);
-      wrangler(["queues", "create", q], { ok: /already (exists|taken)/i });
+      wrangler(["queues", "create", q]);
     }
   }
   return { d1Id, kvId };
@@ -149,6 +150,16 @@ function checkSecrets(files) {
   }
 }
 
+/** The storefront's /health after its deploy: ok, or what it says is misconfigured. */
+async function checkHealth(url) {
+  try {
+    const res = await fetch(`${url}/health`);
+    note(`${url}/health: ${res.status} ${(await res.text()).slice(0, 200)}`);
+  } catch (e) {
+    note(`${url}/health did not answer yet (${e.message}); check it in a minute`);
+  }
+}
+
 // ---- 7. bootstrap ---------------------------------------------------------------------------
 
 /** SQL of a first market (BOOTSTRAP_MARKET, default FR in EUR, VAT included) and channel `web`. */
@@ -182,14 +193,11 @@ function bootstrap(files) {
     return process.env.COMPTOIR_DEMO_KEY ?? null;
   }
   const key = `pk_${crypto.randomBytes(16).toString("hex")}`;
-  const sql = path.join(out, "bootstrap.sql");
-  fs.writeFileSync(sql, bootstrapSql(key), { mode: 0o600 });
-  try {
-    wrangler(["d1", "execute", "DB", "--remote", "--file", sql, "-c", files.backoffice]);
-  } finally {
-    fs.rmSync(sql, { force: true });
-  }
-  console.log(`  channel \`web\` created; its publishable key, shown this once: ${key}`);
+  // Shown before it is written: should wrangler fail after D1 committed, the key is not lost
+  // (run npm run deploy again; it will find the channel and keep it).
+  console.log(`  channel \`web\`: its publishable key, shown this once: ${key}`);
+  wrangler(["d1", "execute", "DB", "--remote", "--command", bootstrapSql(key).replaceAll("\n", " "), "-c", files.backoffice]);
+  console.log("  market and channel created");
   return key;
 }
 
@@ -216,8 +224,8 @@ function deployPages(project, dir, secrets) {
   }
   wrangler(["pages", "project", "create", project, "--production-branch", "main"], { ok: /already exists|8000002/i });
   for (const [k, v] of Object.entries(secrets)) wrangler(["pages", "secret", "put", k, "--project-name", project], { input: v });
-  wrangler(["pages", "deploy", "static", "--project-name", project, "--branch", "main"], { cwd: dir });
-  plan(`deployed the Pages project ${project}`);
+  const said = wrangler(["pages", "deploy", "static", "--project-name", project, "--branch", "main"], { cwd: dir });
+  plan(`deployed the Pages project ${project}${said.match(/https:\/\/\S+\.pages\.dev/) ? ` at ${said.match(/https:\/\/\S+\.pages\.dev/)[0]}` : ""}`);
 }
 
 // ---- the pass -------------------------------------------------------------------------------
@@ -228,7 +236,13 @@ export async function deploy() {
   const backoffice = await readToml("wrangler.backoffice.toml");
   if (!dryRun) {
     step("account");
-    console.log(`  ${wrangler(["whoami"]).split("\n").find((l) => /logged in|email/i.test(l))?.trim() ?? "logged in"}`);
+    let who;
+    try {
+      who = JSON.parse(wrangler(["whoami", "--json"]));
+    } catch {
+      throw new Error("not signed in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then npm run deploy again");
+    }
+    note(`signed in as ${who.email ?? "an API token"}${process.env.CLOUDFLARE_ACCOUNT_ID ? ` (account ${process.env.CLOUDFLARE_ACCOUNT_ID})` : ""}`);
   }
   const ids = await resources(storefront, backoffice);
   const files = await writeConfigs(storefront, backoffice, ids);
@@ -244,7 +258,9 @@ export async function deploy() {
     const args = ["deploy", "-c", file];
     if (dryRun) args.push("--dry-run", "--outdir", path.join(out, `${name}-bundle`));
     const said = wrangler(args);
-    plan(`deploy ${name}${dryRun ? ` (bundle checked: ${said.match(/Total Upload: [^\n]+/)?.[0] ?? "ok"})` : ""}`);
+    const url = said.match(/https:\/\/\S+\.workers\.dev/)?.[0];
+    plan(`deploy ${name}${dryRun ? ` (bundle checked: ${said.match(/Total Upload: [^\n]+/)?.[0] ?? "ok"})` : url ? ` at ${url}` : ""}`);
+    if (url && !dryRun) await checkHealth(url);
   }
   if (!process.env.BACKOFFICE_ROUTE) console.log("  the back office is off workers.dev: set BACKOFFICE_ROUTE (e.g. admin-api.shop.example) to give it a custom domain");
 
@@ -256,8 +272,10 @@ export async function deploy() {
     statics: "public",
     config: { name: "comptoir-demo", compatibility_date: "2026-04-01", services: [{ binding: "STOREFRONT", service: storefront.name }] },
   });
-  if (key || dryRun) deployPages("comptoir-demo", demo, key ? { PUBLISHABLE_KEY: key } : {});
-  else console.log("  demo storefront skipped: no publishable key (set COMPTOIR_DEMO_KEY)");
+  // A project deployed before keeps its PUBLISHABLE_KEY: a later deploy ships the demo's changes.
+  const demoExists = !dryRun && /\bcomptoir-demo\b/.test(wrangler(["pages", "project", "list", "--json"]));
+  if (key || dryRun || demoExists) deployPages("comptoir-demo", demo, key ? { PUBLISHABLE_KEY: key } : {});
+  else note("demo storefront skipped: no publishable key (set COMPTOIR_DEMO_KEY to a channel's key)");
 
   const admin = await readToml("admin/wrangler.toml");
   const access = { ACCESS_TEAM_DOMAIN: process.env.ACCESS_TEAM_DOMAIN, ACCESS_AUD: process.env.ACCESS_AUD };
@@ -266,14 +284,16 @@ export async function deploy() {
     statics: "build/admin/static",
     // The admin Functions import the shared guard from ../../functions/lib (kept beside them).
     extra: [["functions/lib/guard.ts", "functions/lib/guard.ts"]],
-    config: { ...admin, vars: { ...admin.vars, ...Object.fromEntries(Object.entries(access).filter(([, v]) => v)) }, services: admin.services },
+    // The admin app's tokens must carry the issuer the back office checks, when it checks one.
+    config: { ...admin, vars: { ...admin.vars, ...Object.fromEntries(Object.entries({ ...access, ADMIN_JWT_ISSUER: backoffice.vars?.ADMIN_JWT_ISSUER }).filter(([, v]) => v)) }, services: admin.services },
   });
-  if (dryRun || (access.ACCESS_TEAM_DOMAIN && access.ACCESS_AUD)) {
+  const adminNeeds = ["ACCESS_TEAM_DOMAIN", "ACCESS_AUD", "ADMIN_JWT_SECRET", "ADMIN_APP_STAFF"].filter((k) => !process.env[k]);
+  if (dryRun || adminNeeds.length === 0) {
     const secrets = {};
     for (const k of ["ADMIN_JWT_SECRET", "ADMIN_APP_STAFF"]) if (process.env[k]) secrets[k] = process.env[k];
     deployPages("comptoir-admin", adminDir, secrets);
   } else {
-    console.log("  admin app skipped: set ACCESS_TEAM_DOMAIN and ACCESS_AUD (Cloudflare Access), ADMIN_JWT_SECRET and ADMIN_APP_STAFF");
+    note(`admin app skipped: set ${adminNeeds.join(", ")} (docs/deploy.md, step 6)`);
   }
   if (!dryRun) {
     note("Stripe: register https://<storefront>/v1/payments/stripe/webhook for payment_intent.succeeded, charge.refunded, refund.updated and refund.failed, and put its signing secret as STRIPE_WEBHOOK_SECRET (docs/deploy.md)");
