@@ -10,6 +10,18 @@ export const DEMO_KEY = "pk_demo_web";
 /** Local secrets, as API.md says tests may read them. */
 export const SECRETS = readVarsFile(path.join(root, ".dev.vars.example"));
 
+/**
+ * What the Workers print, minus the one JSON line per request (thousands in a run; the tests
+ * that read them capture the logs): warnings and errors still reach the test's output.
+ */
+let partial = "";
+function quiet(text) {
+  const lines = (partial + text).split("\n");
+  partial = lines.pop();
+  const kept = lines.filter((l) => !l.startsWith('{"request_id"'));
+  if (kept.length) process.stdout.write(`${kept.join("\n")}\n`);
+}
+
 export async function startStack({ vars = {}, seed = true, rateLimits = {}, captureLogs = false, demo = false, admin = false, adminVars = {}, faults = false, queueMaxRetries } = {}) {
   const logs = [];
   const start = () =>
@@ -22,7 +34,7 @@ export async function startStack({ vars = {}, seed = true, rateLimits = {}, capt
       adminVars,
       faults,
       queueMaxRetries,
-      onLog: captureLogs ? (text) => logs.push(text) : undefined,
+      onLog: captureLogs ? (text) => logs.push(text) : quiet,
     });
   // Migrating goes through Miniflare's synchronous D1 proxy, which on a loaded machine now and
   // then trips its own assertion (a worker-thread message not there yet): such a stack is shut
