@@ -19,14 +19,15 @@ await build();
 const { miniflareOptions, migrate, runSqlFile, readVarsFile, readConfig } = await import("./lib/workers.mjs");
 const secrets = readVarsFile(path.join(root, ".dev.vars.example"));
 
-// The ceilings: two minimal Workers on the same runtime.
+// The ceilings: two minimal Workers on the same runtime, bound to the storefront's D1 and KV
+// (locally their names stand for ids, as in scripts/lib/workers.mjs).
 const ceilings = [
   { name: "ceiling-empty", modules: true, script: `export default { fetch() { return new Response("ok"); } }`, unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] },
   {
     name: "ceiling-d1",
     modules: true,
     script: `export default { async fetch(req, env) { const r = await env.DB.prepare("SELECT sku, on_hand FROM inventory WHERE sku = ?1").bind("GEN-1-A").first(); return Response.json(r); } }`,
-    d1Databases: { DB: "00000000-0000-4000-8000-00000000c0de" },
+    d1Databases: { DB: "comptoir" },
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   },
   // What a storefront request cost before the isolate memo: two small KV reads, then the D1 read.
@@ -34,8 +35,8 @@ const ceilings = [
     name: "ceiling-kv-d1",
     modules: true,
     script: `export default { async fetch(req, env) { await env.CATALOG.get("catalog:v1:FR:version"); await env.CATALOG.get("catalog:v1:FR:version"); const r = await env.DB.prepare("SELECT sku, on_hand FROM inventory WHERE sku = ?1").bind("GEN-1-A").first(); return Response.json(r); } }`,
-    d1Databases: { DB: "00000000-0000-4000-8000-00000000c0de" },
-    kvNamespaces: { CATALOG: "c0de0000000000000000000000000001" },
+    d1Databases: { DB: "comptoir" },
+    kvNamespaces: { CATALOG: "CATALOG" },
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   },
 ];
