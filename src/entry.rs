@@ -9,7 +9,7 @@ fn start() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         console_error_panic_hook::hook(info);
-        crate::http::server::log_panicked_request();
+        crate::http::trace::log_panicked_request();
         previous(info);
     }));
 }

@@ -4,9 +4,12 @@
 // capability: page scripts never see it) and the order token in an HttpOnly cookie per order.
 import createClient from "openapi-fetch";
 import type { components, paths } from "./storefront-api";
-import { drain, refusal } from "./guard";
+import { cookie, drain, refusal, setCookie as siteCookie } from "./guard";
 
-export { refusal };
+export { cookie, refusal };
+
+/** The demo's cookies: SameSite=Lax, so a shopper arriving from a link keeps their cart. */
+const setCookie = (request: Request, name: string, value: string, maxAgeSeconds: number) => siteCookie(request, name, value, maxAgeSeconds, "Lax");
 
 export type Cart = components["schemas"]["Cart"];
 export type ApiError = components["schemas"]["Error"];
@@ -144,18 +147,6 @@ export async function readJson(request: Request): Promise<Record<string, unknown
 
 const CART_COOKIE_DAYS = 30;
 
-export function cookie(request: Request, name: string): string | null {
-  for (const part of (request.headers.get("Cookie") ?? "").split(";")) {
-    const [k, ...v] = part.trim().split("=");
-    if (k === name) return decodeURIComponent(v.join("="));
-  }
-  return null;
-}
-
-function setCookie(request: Request, name: string, value: string, maxAgeSeconds: number): string {
-  const secure = new URL(request.url).protocol === "https:" ? "; Secure" : "";
-  return `${name}=${encodeURIComponent(value)}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`;
-}
 
 export const cartCookieName = (market: string) => `comptoir_cart_${market}`;
 export const orderCookieName = (orderId: string) => `comptoir_${orderId.replace(/[^A-Za-z0-9_]/g, "")}`;

@@ -1,6 +1,7 @@
 // The guard both sites' Functions put in front of every handler (the demo storefront's
 // functions/api/_middleware.ts and the admin app's admin/functions/_middleware.ts): a
-// state-changing request must come from the site's own pages and carry JSON.
+// state-changing request must come from the site's own pages and carry JSON. And the HttpOnly
+// cookies both keep (the demo's cart and order tokens, the admin app's staff session).
 
 function json(body: unknown, status: number): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
@@ -59,3 +60,22 @@ export async function drain(request: Request): Promise<void> {
   }
 }
 
+/** A cookie of the request, or null (absent, or a malformed value). */
+export function cookie(request: Request, name: string): string | null {
+  for (const part of (request.headers.get("Cookie") ?? "").split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k !== name) continue;
+    try {
+      return decodeURIComponent(v.join("="));
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** The Set-Cookie of an HttpOnly cookie for the whole site, Secure over HTTPS. */
+export function setCookie(request: Request, name: string, value: string, maxAgeSeconds: number, sameSite: "Lax" | "Strict"): string {
+  const secure = new URL(request.url).protocol === "https:" ? "; Secure" : "";
+  return `${name}=${encodeURIComponent(value)}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=${sameSite}${secure}`;
+}

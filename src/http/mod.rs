@@ -17,6 +17,8 @@ pub mod idempotency;
 pub mod reading;
 #[cfg(target_arch = "wasm32")]
 pub mod server;
+#[cfg(target_arch = "wasm32")]
+pub mod trace;
 
 #[cfg(all(target_arch = "wasm32", feature = "storefront"))]
 pub mod storefront;

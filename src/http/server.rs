@@ -1,13 +1,13 @@
 //! The request pipeline both Workers share: request id, dispatch, the error envelope,
 //! `X-Request-Id` and `Server-Timing` on every response, and one JSON log line per request
-//! (also for a request that panics: [`log_panicked_request`]).
+//! (written by [`Trace`], also for a request that panics).
 
 use crate::http::error::ApiError;
-use crate::http::observe::{accepted_request_id, RequestLine, Timing, Worker};
+use crate::http::observe::{accepted_request_id, Timing};
+use crate::http::trace::Trace;
 use crate::store::d1::{Db, Meter};
 use js_sys::Date;
 use serde::Serialize;
-use std::cell::RefCell;
 use std::rc::Rc;
 use worker::kv::KvStore;
 use worker::{Env, Request, Response};
@@ -27,7 +27,7 @@ impl Ctx {
     /// Names who the request acts for in its log line: the storefront's channel id, or the
     /// back office's admin token subject (written as `observe::loggable_sub` says).
     pub fn acting_for(&self, principal: &str) {
-        *self.trace.principal.borrow_mut() = Some(principal.to_string());
+        self.trace.acting_for(principal);
     }
 
     /// Hands committed outbox events to the queue after the response is sent; a failure leaves
@@ -178,14 +178,13 @@ where
             .unwrap_or_else(|| random_id("req"));
     let (method, path) = (request_method(&req), req.path());
     let meter = Meter::default();
-    let trace = Rc::new(Trace {
-        request_id: request_id.clone(),
-        route: route_pattern(&method, &path),
-        method,
+    let trace = Rc::new(Trace::new(
+        &request_id,
+        &method,
+        &path,
         started,
-        meter: meter.clone(),
-        principal: RefCell::new(None),
-    });
+        meter.clone(),
+    ));
     let ctx = Ctx {
         env,
         worker,
@@ -193,7 +192,7 @@ where
         request_id,
         trace: trace.clone(),
     };
-    let (reply, ctx) = match crate::http::guard::refusal(&trace.method, &path, &ctx) {
+    let (reply, ctx) = match crate::http::guard::refusal(&method, &path, &ctx) {
         Some(refused) => (refused, ctx),
         None => trace.running(handler(req, ctx)).await,
     };
@@ -225,81 +224,6 @@ where
             .fixed(body.into_bytes()),
         None => builder.empty(),
     })
-}
-
-#[cfg(feature = "storefront")]
-const WORKER: Worker = Worker::Storefront;
-#[cfg(feature = "storefront")]
-use crate::http::routes::storefront_pattern as route_pattern;
-
-#[cfg(not(feature = "storefront"))]
-const WORKER: Worker = Worker::Backoffice;
-#[cfg(not(feature = "storefront"))]
-use crate::http::routes::backoffice_pattern as route_pattern;
-
-/// One request as its log line tells it.
-struct Trace {
-    request_id: String,
-    route: &'static str,
-    method: String,
-    started: f64,
-    meter: Meter,
-    principal: RefCell<Option<String>>,
-}
-
-thread_local! {
-    /// The request whose future is being polled. A Worker isolate serves concurrent requests
-    /// on one thread, one poll at a time, so during a poll this names the request that runs
-    /// (and, if it panics, the one that panicked).
-    static RUNNING: RefCell<Option<Rc<Trace>>> = const { RefCell::new(None) };
-}
-
-/// Unsets [`RUNNING`] when a poll ends.
-struct Running;
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        RUNNING.with(|r| r.borrow_mut().take());
-    }
-}
-
-impl Trace {
-    /// Polls `work` with this request marked as running, so a panic in it can still be logged.
-    async fn running<T>(self: &Rc<Self>, work: impl std::future::Future<Output = T>) -> T {
-        let mut work = std::pin::pin!(work);
-        std::future::poll_fn(|cx| {
-            RUNNING.with(|r| *r.borrow_mut() = Some(self.clone()));
-            let _running = Running;
-            work.as_mut().poll(cx)
-        })
-        .await
-    }
-
-    /// Writes the request's one log line: one JSON object on one line, to `console.log`.
-    fn log(&self, status: u16, duration_ms: f64) {
-        let principal = self.principal.borrow();
-        let line = RequestLine {
-            request_id: &self.request_id,
-            worker: WORKER,
-            route: self.route,
-            method: &self.method,
-            status,
-            d1_round_trips: self.meter.round_trips(),
-            duration_ms,
-            principal: principal.as_deref(),
-        };
-        worker::console_log!("{}", line.to_json());
-    }
-}
-
-/// From the panic hook: the log line of the request that panicked, as the 500 the entry module
-/// answers for it (`scripts/worker-entry.mjs`). Nothing when no request was running (a queue
-/// batch or a cron tick).
-pub fn log_panicked_request() {
-    let running = RUNNING.with(|r| r.borrow_mut().take());
-    if let Some(trace) = running {
-        trace.log(500, Date::now() - trace.started);
-    }
 }
 
 /// The request's method exactly as sent. workers-rs maps methods it does not know (such as

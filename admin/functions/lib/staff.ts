@@ -3,6 +3,10 @@
 // own assertion header), and each call to the back office gets a 5-minute admin token minted
 // here with the scopes of the staff member's role.
 import { SignJWT, jwtVerify, createRemoteJWKSet, type JWTPayload } from "jose";
+import { cookie, setCookie as siteCookie } from "../../../functions/lib/guard";
+
+/** The staff session cookie: SameSite=Strict (no cross-site request ever carries it). */
+const setCookie = (request: Request, name: string, value: string, maxAgeSeconds: number) => siteCookie(request, name, value, maxAgeSeconds, "Strict");
 
 export interface Env {
   /** Service binding to the back-office Worker (preferred: no public hop). */
@@ -222,20 +226,3 @@ export async function adminToken(env: Env, staff: Staff): Promise<string> {
   return jwt.sign(encoder.encode(env.ADMIN_JWT_SECRET!));
 }
 
-export function cookie(request: Request, name: string): string | null {
-  for (const part of (request.headers.get("Cookie") ?? "").split(";")) {
-    const [k, ...v] = part.trim().split("=");
-    if (k !== name) continue;
-    try {
-      return decodeURIComponent(v.join("="));
-    } catch {
-      return null; // a malformed value is no session
-    }
-  }
-  return null;
-}
-
-function setCookie(request: Request, name: string, value: string, maxAgeSeconds: number): string {
-  const secure = new URL(request.url).protocol === "https:" ? "; Secure" : "";
-  return `${name}=${encodeURIComponent(value)}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
-}
