@@ -178,13 +178,7 @@ where
             .unwrap_or_else(|| random_id("req"));
     let (method, path) = (request_method(&req), req.path());
     let meter = Meter::default();
-    let trace = Rc::new(Trace::new(
-        &request_id,
-        &method,
-        &path,
-        started,
-        meter.clone(),
-    ));
+    let trace = Trace::new(&request_id, &method, &path, started, meter.clone());
     let ctx = Ctx {
         env,
         worker,

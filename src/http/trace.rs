@@ -45,15 +45,21 @@ impl Drop for Running {
 }
 
 impl Trace {
-    pub fn new(request_id: &str, method: &str, path: &str, started: f64, meter: Meter) -> Trace {
-        Trace {
+    pub fn new(
+        request_id: &str,
+        method: &str,
+        path: &str,
+        started: f64,
+        meter: Meter,
+    ) -> Rc<Trace> {
+        Rc::new(Trace {
             request_id: request_id.to_string(),
             route: route_pattern(method, path),
             method: method.to_string(),
             started,
             meter,
             principal: RefCell::new(None),
-        }
+        })
     }
 
     /// Names who the request acts for (a channel id, or a loggable admin subject).
