@@ -969,7 +969,10 @@ fn a_location_filter_passes_orders_allocated_there_and_stock_there_only() {
     for (bad, field) in [
         (json!({"locations": []}), "filter.locations"),
         (json!({"locations": ["no place"]}), "filter.locations[0]"),
-        (json!({"channels": ["web"]}), "filter.channels"),
+        (json!({"channels": []}), "filter.channels"),
+        (json!({"channels": ["no place"]}), "filter.channels[0]"),
+        (json!({"stores": ["lyon"]}), "filter.stores"),
+        (json!({}), "filter"),
         (json!(["lyon"]), "filter"),
     ] {
         assert_eq!(
@@ -981,6 +984,40 @@ fn a_location_filter_passes_orders_allocated_there_and_stock_there_only() {
     assert_eq!(
         EventFilter::parse(Some(&serde_json::Value::Null)).unwrap(),
         EventFilter::default()
+    );
+}
+
+#[test]
+fn a_channel_filter_passes_only_that_channels_orders_and_with_locations_both_must_hold() {
+    let filter = EventFilter::parse(Some(&json!({"channels": ["amazon-fr"]}))).unwrap();
+    let connector = Destination {
+        id: "amazon".into(),
+        url: "https://connector.example.com/".into(),
+        events: vec!["*".into()],
+        enabled: true,
+        disabled_reason: None,
+        filter,
+        created_at: String::new(),
+        updated_at: String::new(),
+    };
+    let order = |channel: &str, location: &str| json!({"channel": channel, "lines": [{"sku": "A", "allocations": [{"location": location, "quantity": 1}]}]});
+    assert!(connector.wants("order.placed", &order("amazon-fr", "main")));
+    assert!(!connector.wants("order.placed", &order("web", "main")));
+    assert!(
+        !connector.wants("inventory.low", &json!({"sku": "A", "location": "main"})),
+        "stock events belong to no channel"
+    );
+    assert_eq!(connector.filter.view(), json!({"channels": ["amazon-fr"]}));
+    let both = EventFilter::parse(Some(
+        &json!({"channels": ["amazon-fr"], "locations": ["lyon"]}),
+    ))
+    .unwrap();
+    assert!(both.matches(&order("amazon-fr", "lyon")));
+    assert!(!both.matches(&order("amazon-fr", "main")));
+    assert!(!both.matches(&order("web", "lyon")));
+    assert_eq!(
+        both.view(),
+        json!({"locations": ["lyon"], "channels": ["amazon-fr"]})
     );
 }
 

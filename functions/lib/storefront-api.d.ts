@@ -407,6 +407,15 @@ export interface components {
             payment_status: "pending" | "paid" | "partially_refunded" | "refunded" | "voided";
             /** @enum {string} */
             fulfillment_status: "unfulfilled" | "partially_fulfilled" | "fulfilled";
+            /** @description The channel that sold it (a storefront's, a marketplace's, the one staff took it for). */
+            channel: string;
+            /**
+             * @description Where it was born: a storefront's checkout, an import from the channel that sold it, a draft staff completed. An exchange shows its original's.
+             * @enum {string}
+             */
+            source: "storefront" | "import" | "draft";
+            /** @description The selling channel's own id for an imported order (unique per channel); null otherwise. */
+            external_id: string | null;
             market: string;
             currency: string;
             tax_inclusive: boolean;
@@ -580,6 +589,10 @@ export interface components {
             refunded_amount: components["schemas"]["Money"];
             /** @description Where the line's units are taken from: the units allocated at each stock location (reserved there until they ship) and how many of them shipped. Units released (a cancel, a refund before shipping, an edit) or moved elsewhere leave their allocation, which stays listed with what is left (0 when emptied), so the location's system still hears of the order. */
             allocations: components["schemas"]["LineAllocation"][];
+            /** @description Units sold that no stock location holds for the line yet: an imported sale beyond stock (never a storefront's, whose checkout refuses it). 0 once a canceled order owes nothing. */
+            backordered_quantity: number;
+            /** @description Why staff set the line's price by hand (a draft order's override); null otherwise. */
+            price_reason: string | null;
         };
         LineAllocation: {
             location: string;

@@ -98,6 +98,7 @@ where
         let terms = Terms {
             order_id: self.platform.id("ord"),
             channel_id: self.channel.id.clone(),
+            source: crate::domain::order::OrderSource::Storefront,
             tax_inclusive: market.tax_inclusive,
             currency: market.currency.code().to_string(),
             payment_method: method,

@@ -368,6 +368,9 @@ pub struct OrderQuery {
     pub payment_status: Option<crate::domain::order::PaymentStatus>,
     pub fulfillment_status: Option<crate::domain::order::FulfillmentStatus>,
     pub market: Option<String>,
+    /// The channel that sold it, and where it was born.
+    pub channel: Option<String>,
+    pub source: Option<crate::domain::order::OrderSource>,
     /// Created strictly after / before these instants (as [`iso_at`] writes them).
     pub created_after: Option<String>,
     pub created_before: Option<String>,

@@ -115,6 +115,8 @@ pub fn validate(data: &CartData, rendered: &Rendered) -> Result<(), CheckoutRefu
 pub struct Terms {
     pub order_id: String,
     pub channel_id: String,
+    /// A storefront's checkout, or a draft staff completed.
+    pub source: crate::domain::order::OrderSource,
     pub tax_inclusive: bool,
     pub currency: String,
     pub payment_method: PaymentMethod,
@@ -165,6 +167,8 @@ pub fn new_order(
     NewOrder {
         id: terms.order_id,
         channel_id: terms.channel_id,
+        source: terms.source,
+        external_id: None,
         cart_id: data.cart.id.clone(),
         market: data.cart.market.clone(),
         customer_id: data.cart.customer_id.clone(),

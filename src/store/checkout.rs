@@ -62,7 +62,7 @@ pub(super) fn place_statements(
     let lines = json!(r.lines.iter().enumerate().map(|(i, l)| json!({
         "id": l.id, "position": i, "sku": l.sku, "title": l.title, "quantity": l.quantity, "unit_price": l.unit_price,
         "subtotal": l.subtotal, "discount": l.discount, "tax": l.tax, "total": l.total,
-        "allocations": l.allocations,
+        "allocations": l.allocations, "price_reason": l.price_reason,
     })).collect::<Vec<_>>());
     let placed = &p.placed;
     let ids = json!(applied);
@@ -84,9 +84,9 @@ pub(super) fn place_statements(
         db.statement(
             "INSERT INTO orders (id, number, channel_id, cart_id, market, customer_id, status, payment_status, \
                 fulfillment_status, payment_provider, payment_reference, total_minor, currency, body, pay_by, last_sequence, \
-                created_at, updated_at, paid_minor, kind, exchange_of, email) \
+                created_at, updated_at, paid_minor, kind, exchange_of, email, source, external_id) \
              VALUES (?1, printf('%s-%06d', ?4, (SELECT last FROM order_counters WHERE market = ?4)), ?2, ?3, ?4, ?5, \
-                ?12, ?13, ?14, ?6, ?16, ?7, ?8, ?9, ?10, ?15, ?11, ?11, ?17, ?18, ?19, lower(json_extract(?9, '$.email')))",
+                ?12, ?13, ?14, ?6, ?16, ?7, ?8, ?9, ?10, ?15, ?11, ?11, ?17, ?18, ?19, lower(json_extract(?9, '$.email')), ?20, ?21)",
             &[
                 text(&r.id), text(&r.channel_id), text(&r.cart_id), text(&r.market),
                 r.customer_id.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
@@ -96,14 +96,16 @@ pub(super) fn place_statements(
                 r.payment_reference.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
                 int(r.paid_minor), text(r.kind.as_str()),
                 r.exchange_of.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
+                text(r.source.as_str()),
+                r.external_id.as_deref().map_or(wasm_bindgen::JsValue::NULL, text),
             ],
         )?,
         db.statement(
-            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total, allocations) \
+            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total, allocations, price_reason) \
              SELECT json_extract(value, '$.id'), ?2, json_extract(value, '$.position'), json_extract(value, '$.sku'), \
                json_extract(value, '$.title'), json_extract(value, '$.quantity'), json_extract(value, '$.unit_price'), \
                json_extract(value, '$.subtotal'), json_extract(value, '$.discount'), json_extract(value, '$.tax'), \
-               json_extract(value, '$.total'), json(json_extract(value, '$.allocations')) FROM json_each(?1)",
+               json_extract(value, '$.total'), json(json_extract(value, '$.allocations')), json_extract(value, '$.price_reason') FROM json_each(?1)",
             &[json_text(&lines), text(&r.id)],
         )?,
         // Closes the cart (an exchange has none: the id matches no cart).

@@ -49,13 +49,17 @@ impl From<DestinationRow> for Destination {
                 .as_deref()
                 .and_then(DisabledReason::parse),
             // Written by `save_destination`; an unreadable filter takes every event.
-            filter: EventFilter {
-                locations: row
+            filter: {
+                let f = row
                     .filter
                     .as_deref()
                     .and_then(|f| serde_json::from_str::<serde_json::Value>(f).ok())
-                    .and_then(|f| serde_json::from_value(f["locations"].clone()).ok())
-                    .unwrap_or_default(),
+                    .unwrap_or_default();
+                let list = |key: &str| serde_json::from_value(f[key].clone()).unwrap_or_default();
+                EventFilter {
+                    locations: list("locations"),
+                    channels: list("channels"),
+                }
             },
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -310,7 +314,10 @@ impl ForwardingStore for D1Forwarding {
                      SELECT 'dlv_' || lower(hex(randomblob(16))), o.id, d.id, 'pending', 0, ?2, ?2 \
                      FROM outbox o JOIN destinations d ON d.enabled = 1 AND EXISTS \
                        (SELECT 1 FROM json_each(d.events) WHERE value = '*' OR value = o.type) \
-                     WHERE o.id = ?1 AND (d.filter IS NULL OR EXISTS \
+                     WHERE o.id = ?1 AND (json_extract(d.filter, '$.channels') IS NULL OR EXISTS \
+                       (SELECT 1 FROM json_each(d.filter, '$.channels') c \
+                        WHERE c.value = json_extract(o.payload, '$.data.channel'))) \
+                     AND (json_extract(d.filter, '$.locations') IS NULL OR EXISTS \
                        (SELECT 1 FROM json_each(d.filter, '$.locations') f \
                         WHERE f.value = json_extract(o.payload, '$.data.location') OR EXISTS \
                           (SELECT 1 FROM json_each(o.payload, '$.data.lines') l, json_each(l.value, '$.allocations') a \

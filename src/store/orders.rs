@@ -7,8 +7,8 @@ use crate::app::ports::{
 use crate::domain::events::Envelope;
 use crate::domain::order::returns::Return;
 use crate::domain::order::{
-    BalancePayment, FulfillmentStatus, Order, OrderChange, OrderKind, OrderLine, OrderStatus,
-    PaymentMethod, PaymentStatus, Refund,
+    BalancePayment, FulfillmentStatus, Order, OrderChange, OrderKind, OrderLine, OrderSource,
+    OrderStatus, PaymentMethod, PaymentStatus, Refund,
 };
 use crate::domain::stock::StockPicture;
 use crate::store::after_sale;
@@ -23,6 +23,8 @@ struct OrderRow {
     pub id: String,
     pub number: String,
     pub channel_id: String,
+    pub source: String,
+    pub external_id: Option<String>,
     pub cart_id: String,
     pub market: String,
     pub customer_id: Option<String>,
@@ -68,6 +70,7 @@ struct LineRow {
     refunded_minor: i64,
     last_fulfilled_at: Option<String>,
     allocations: String,
+    price_reason: Option<String>,
 }
 
 impl From<LineRow> for OrderLine {
@@ -92,6 +95,7 @@ impl From<LineRow> for OrderLine {
             allocations: crate::domain::stock::allocations_from(
                 &serde_json::from_str(&l.allocations).unwrap_or_default(),
             ),
+            price_reason: l.price_reason,
         }
     }
 }
@@ -115,6 +119,8 @@ impl OrderRow {
                 .ok_or_else(|| corrupt("payment provider"))?,
             shipping_refunded: self.shipping_refunded != 0,
             kind: OrderKind::parse(&self.kind).ok_or_else(|| corrupt("kind"))?,
+            source: OrderSource::parse(&self.source).ok_or_else(|| corrupt("source"))?,
+            external_id: self.external_id,
             exchange_of: self.exchange_of,
             balance_payment: match (
                 self.balance_intent,
@@ -155,9 +161,9 @@ impl OrderRow {
 /// The columns of an order line row, read the same way for one order and for a page of them.
 const LINE_COLUMNS: &str =
     "order_id, id, sku, title, quantity, unit_price, subtotal, discount, tax, total, \
-     fulfilled_quantity, refunded_quantity, refunded_unfulfilled, returned_quantity, refunded_minor, last_fulfilled_at, allocations";
+     fulfilled_quantity, refunded_quantity, refunded_unfulfilled, returned_quantity, refunded_minor, last_fulfilled_at, allocations, price_reason";
 
-const COLUMNS: &str = "id, number, channel_id, cart_id, market, customer_id, status, payment_status, fulfillment_status, \
+const COLUMNS: &str = "id, number, channel_id, source, external_id, cart_id, market, customer_id, status, payment_status, fulfillment_status, \
      payment_provider, payment_reference, total_minor, paid_minor, currency, shipping_refunded, cancel_reason, body, pay_by, \
      last_sequence, version, kind, exchange_of, balance_intent, balance_intent_amount, balance_client_secret, \
      created_at, updated_at";
@@ -583,6 +589,12 @@ async fn newest(
             }
             if let Some(v) = &q.market {
                 add("market = #", v);
+            }
+            if let Some(v) = &q.channel {
+                add("channel_id = #", v);
+            }
+            if let Some(v) = q.source {
+                add("source = #", v.as_str());
             }
             if let Some(v) = &q.created_after {
                 add("created_at > #", v);

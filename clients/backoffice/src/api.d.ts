@@ -1439,7 +1439,8 @@ export interface components {
             updated_at: string;
         };
         DestinationFilter: {
-            locations: string[];
+            locations?: string[];
+            channels?: string[];
         };
         DestinationInput: {
             /** Format: uri */
@@ -1447,7 +1448,7 @@ export interface components {
             events: ("*" | "order.placed" | "order.confirmed" | "order.canceled" | "order.fulfilled" | "order.refunded" | "inventory.low" | "order.edited" | "return.requested" | "return.approved" | "return.rejected" | "return.received" | "return.canceled" | "refund.failed" | "order.paid")[];
             /** @default true */
             enabled?: boolean | null;
-            /** @description Only the events of some stock locations: orders with a line allocated at one of them, and `inventory.low` at one of them (not the totals). Absent or null: every event of its types. */
+            /** @description Only some events of its types: with `locations`, orders with a line allocated at one of those stock locations and `inventory.low` at one of them (not the totals); with `channels`, orders those channels sold (stock events belong to no channel and do not pass). Both given: an event passes both. Absent or null: every event of its types. */
             filter?: components["schemas"]["DestinationFilter"] | null;
         };
         DestinationList: {
@@ -1618,6 +1619,15 @@ export interface components {
             payment_status: "pending" | "paid" | "partially_refunded" | "refunded" | "voided";
             /** @enum {string} */
             fulfillment_status: "unfulfilled" | "partially_fulfilled" | "fulfilled";
+            /** @description The channel that sold it (a storefront's, a marketplace's, the one staff took it for). */
+            channel: string;
+            /**
+             * @description Where it was born: a storefront's checkout, an import from the channel that sold it, a draft staff completed. An exchange shows its original's.
+             * @enum {string}
+             */
+            source: "storefront" | "import" | "draft";
+            /** @description The selling channel's own id for an imported order (unique per channel); null otherwise. */
+            external_id: string | null;
             market: string;
             currency: string;
             tax_inclusive: boolean;
@@ -1747,6 +1757,10 @@ export interface components {
             refunded_amount: components["schemas"]["Money"];
             /** @description Where the line's units are taken from: the units allocated at each stock location (reserved there until they ship) and how many of them shipped. Units released (a cancel, a refund before shipping, an edit) or moved elsewhere leave their allocation, which stays listed with what is left (0 when emptied), so the location's system still hears of the order. */
             allocations: components["schemas"]["LineAllocation"][];
+            /** @description Units sold that no stock location holds for the line yet: an imported sale beyond stock (never a storefront's, whose checkout refuses it). 0 once a canceled order owes nothing. */
+            backordered_quantity: number;
+            /** @description Why staff set the line's price by hand (a draft order's override); null otherwise. */
+            price_reason: string | null;
         };
         LineAllocation: {
             location: string;
@@ -2300,6 +2314,10 @@ export interface operations {
                 payment_status?: "pending" | "paid" | "partially_refunded" | "refunded" | "voided";
                 fulfillment_status?: "unfulfilled" | "partially_fulfilled" | "fulfilled";
                 market?: string;
+                /** @description The channel that sold it. */
+                channel?: string;
+                /** @description Where it was born: a storefront's checkout, an import, a completed draft. */
+                source?: "storefront" | "import" | "draft";
                 created_after?: string;
                 created_before?: string;
                 /** @description An order number, or an email or its beginning. */

@@ -97,10 +97,14 @@ impl EventTypes {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EventFilter {
     pub locations: Vec<String>,
+    /// Only orders these channels sold (`data.channel`), so a marketplace connector hears only
+    /// its own; events of no channel (stock) do not pass.
+    pub channels: Vec<String>,
 }
 
 impl EventFilter {
-    /// Reads `filter` (`{locations: [...]}`, 1 to 50 location ids; absent or null: none).
+    /// Reads `filter` (`{locations?: [...], channels?: [...]}`, each 1 to 50 ids, at least one
+    /// of them; absent or null: none). Both given: an event passes both.
     ///
     /// # Errors
     /// The field at fault.
@@ -110,18 +114,38 @@ impl EventFilter {
                 None => Ok(EventFilter::default()),
                 Some(_) => Err(FieldError::new(
                     "filter",
-                    "must be an object {locations: [...]}",
+                    "must be an object {locations?: [...], channels?: [...]}",
                 )),
             };
         };
         let f = Fields::nested(f, "filter".into());
-        f.only(&["locations"])?;
-        let locations = f.string_list("locations", 50)?;
-        if locations.is_empty() {
+        f.only(&["locations", "channels"])?;
+        let (locations, channels) = (
+            f.opt_string_list("locations", 50)?,
+            f.opt_string_list("channels", 50)?,
+        );
+        if locations.is_none() && channels.is_none() {
             return Err(FieldError::new(
-                f.path("locations"),
-                "name at least one location",
+                "filter",
+                "name locations, channels or both (or send null for every event)",
             ));
+        }
+        for (name, list) in [("locations", &locations), ("channels", &channels)] {
+            if list.as_ref().is_some_and(Vec::is_empty) {
+                return Err(FieldError::new(
+                    f.path(name),
+                    format!("name at least one of {name}"),
+                ));
+            }
+        }
+        let (locations, channels) = (locations.unwrap_or_default(), channels.unwrap_or_default());
+        for (i, c) in channels.iter().enumerate() {
+            if !crate::domain::product::is_resource_id(c) {
+                return Err(FieldError::new(
+                    format!("filter.channels[{i}]"),
+                    "must be a channel id",
+                ));
+            }
         }
         for (i, l) in locations.iter().enumerate() {
             if !crate::domain::stock::is_location_id(l) {
@@ -133,6 +157,7 @@ impl EventFilter {
         }
         Ok(EventFilter {
             locations: locations.iter().map(|l| l.to_string()).collect(),
+            channels: channels.iter().map(|c| c.to_string()).collect(),
         })
     }
 
@@ -141,6 +166,14 @@ impl EventFilter {
     /// is heard there), a line an edit removed that was (`edit.before`), or stock
     /// (`inventory.low`) at one of them.
     pub fn matches(&self, data: &Value) -> bool {
+        let channel_ok = self.channels.is_empty()
+            || data["channel"]
+                .as_str()
+                .is_some_and(|c| self.channels.iter().any(|x| x == c));
+        channel_ok && self.located(data)
+    }
+
+    fn located(&self, data: &Value) -> bool {
         if self.locations.is_empty() {
             return true;
         }
@@ -162,12 +195,19 @@ impl EventFilter {
             || allocated_here(&data["edit"]["before"]["lines"])
     }
 
-    /// `{locations: [...]}`, or null when it takes every event.
+    /// `{locations?: [...], channels?: [...]}`, or null when it takes every event.
     pub fn view(&self) -> Value {
-        if self.locations.is_empty() {
+        let mut view = serde_json::Map::new();
+        if !self.locations.is_empty() {
+            view.insert("locations".into(), serde_json::json!(self.locations));
+        }
+        if !self.channels.is_empty() {
+            view.insert("channels".into(), serde_json::json!(self.channels));
+        }
+        if view.is_empty() {
             Value::Null
         } else {
-            serde_json::json!({ "locations": self.locations })
+            Value::Object(view)
         }
     }
 }

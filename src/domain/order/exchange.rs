@@ -138,6 +138,9 @@ pub fn replacement(
         NewOrder {
             id: ids("ord"),
             channel_id: original.channel_id.clone(),
+            // Attributed as the sale it replaces.
+            source: original.source,
+            external_id: None,
             cart_id: format!("exchange:{}", ret.id),
             market: original.market.clone(),
             customer_id: original.customer_id.clone(),

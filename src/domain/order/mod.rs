@@ -14,8 +14,8 @@ mod record;
 pub mod returns;
 pub use ledger::{Ledger, Refund, RefundKind, RefundLine, RefundStatus};
 pub use record::{
-    AdminAction, BalancePayment, NewOrder, Order, OrderChange, OrderKind, OrderLine, PaymentMethod,
-    Records, RefundView, ReturnView,
+    AdminAction, BalancePayment, NewOrder, Order, OrderChange, OrderKind, OrderLine, OrderSource,
+    PaymentMethod, Records, RefundView, ReturnView,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -62,6 +62,8 @@ pub struct OrderLine {
     pub last_fulfilled_at: Option<String>,
     /// The stock locations its units are taken from.
     pub allocations: Vec<LineAllocation>,
+    /// Why staff set its price by hand (a draft order's override), else none.
+    pub price_reason: Option<String>,
 }
 
 impl OrderLine {
@@ -90,7 +92,18 @@ impl OrderLine {
             refunded_amount: 0,
             last_fulfilled_at: None,
             allocations: vec![],
+            price_reason: None,
         }
+    }
+
+    /// Units sold that no stock location holds for it yet (an imported sale beyond stock):
+    /// neither allocated, refunded before shipping, nor owed at all once the order is canceled.
+    pub fn backordered(&self, status: super::OrderStatus) -> i64 {
+        if status == super::OrderStatus::Canceled {
+            return 0;
+        }
+        let allocated: i64 = self.allocations.iter().map(|a| a.quantity).sum();
+        (self.quantity - self.refunded_unfulfilled - allocated).max(0)
     }
 
     /// Its amounts as priced.
@@ -109,6 +122,34 @@ pub struct BalancePayment {
     pub amount: i64,
     /// What the shopper's browser confirms the payment with.
     pub client_secret: String,
+}
+
+/// Where an order was born: a storefront's checkout, an import from a channel that sold it
+/// (a marketplace, a social shop), or a draft staff completed (phone, B2B, replacements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderSource {
+    Storefront,
+    Import,
+    Draft,
+}
+
+impl OrderSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderSource::Storefront => "storefront",
+            OrderSource::Import => "import",
+            OrderSource::Draft => "draft",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderSource> {
+        match s {
+            "storefront" => Some(OrderSource::Storefront),
+            "import" => Some(OrderSource::Import),
+            "draft" => Some(OrderSource::Draft),
+            _ => None,
+        }
+    }
 }
 
 /// What an order is: a sale, or the replacement of returned goods.
@@ -141,6 +182,10 @@ pub struct Order {
     /// `FR-000123`; given by the store when the order is written (per-market counter).
     pub number: String,
     pub channel_id: String,
+    /// Where it was born; with `channel_id`, its attribution.
+    pub source: OrderSource,
+    /// The selling channel's own id for it (an import), unique per channel.
+    pub external_id: Option<String>,
     pub cart_id: String,
     pub market: String,
     pub customer_id: Option<String>,
@@ -180,6 +225,8 @@ pub struct Order {
 pub struct NewOrder {
     pub id: String,
     pub channel_id: String,
+    pub source: OrderSource,
+    pub external_id: Option<String>,
     pub cart_id: String,
     pub market: String,
     pub customer_id: Option<String>,
@@ -199,6 +246,8 @@ impl Order {
             id: new.id,
             number: String::new(),
             channel_id: new.channel_id,
+            source: new.source,
+            external_id: new.external_id,
             cart_id: new.cart_id,
             market: new.market,
             customer_id: new.customer_id,
@@ -439,6 +488,9 @@ impl Order {
             status: self.status.as_str(),
             payment_status: self.payment_status.as_str(),
             fulfillment_status: self.fulfillment_status.as_str(),
+            channel: &self.channel_id,
+            source: self.source.as_str(),
+            external_id: self.external_id.as_deref(),
             market: &self.market,
             currency: &self.currency,
             tax_inclusive: placed("tax_inclusive"),
@@ -462,6 +514,8 @@ impl Order {
                     returned_quantity: l.returned_quantity,
                     refunded_amount: money(l.refunded_amount),
                     allocations: &l.allocations,
+                    backordered_quantity: l.backordered(self.status),
+                    price_reason: l.price_reason.as_deref(),
                 })
                 .collect(),
             totals: placed("totals"),
@@ -655,6 +709,12 @@ pub struct OrderView<'a> {
     pub status: &'static str,
     pub payment_status: &'static str,
     pub fulfillment_status: &'static str,
+    /// The channel that sold it.
+    pub channel: &'a str,
+    /// `storefront`, `import` or `draft`.
+    pub source: &'static str,
+    /// The channel's own id for it (imports).
+    pub external_id: Option<&'a str>,
     pub market: &'a str,
     pub currency: &'a str,
     pub tax_inclusive: Value,
@@ -701,6 +761,10 @@ pub struct OrderLineView<'a> {
     pub refunded_amount: Option<Money>,
     /// `[{location, quantity, fulfilled_quantity}]`: where its units are taken from.
     pub allocations: &'a [LineAllocation],
+    /// Units sold that no location holds for it yet (an import beyond stock).
+    pub backordered_quantity: i64,
+    /// Why staff set its price by hand (a draft order's override).
+    pub price_reason: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -716,6 +780,8 @@ mod tests {
             NewOrder {
                 id: "ord_1".into(),
                 channel_id: "web".into(),
+                source: OrderSource::Storefront,
+                external_id: None,
                 cart_id: "cart_1".into(),
                 market: "FR".into(),
                 customer_id: None,
@@ -737,6 +803,9 @@ mod tests {
             "status",
             "payment_status",
             "fulfillment_status",
+            "channel",
+            "source",
+            "external_id",
             "market",
             "currency",
             "tax_inclusive",
@@ -784,5 +853,29 @@ mod tests {
             (&json!("a@b.fr"), &Value::Null, &json!("manual"))
         );
         assert_eq!(order.last_sequence, 1, "order.placed is its first event");
+        assert_eq!(
+            (&v["channel"], &v["source"], &v["external_id"]),
+            (&json!("web"), &json!("storefront"), &Value::Null),
+            "its attribution"
+        );
+        assert_eq!(
+            v["lines"][0]["backordered_quantity"], 2,
+            "no location holds its units yet"
+        );
+        let mut held = order.clone();
+        held.hold(vec![Allocation {
+            line_id: "line_1".into(),
+            location: "main".into(),
+            quantity: 2,
+        }]);
+        assert_eq!(held.view()["lines"][0]["backordered_quantity"], 0);
+        held.status = crate::domain::order::OrderStatus::Canceled;
+        held.lines[0].allocations.clear();
+        assert_eq!(
+            held.view()["lines"][0]["backordered_quantity"],
+            0,
+            "a canceled order owes nothing"
+        );
+        assert_eq!(v["lines"][0]["price_reason"], Value::Null);
     }
 }

@@ -2,13 +2,13 @@
 
 use crate::app::orders;
 use crate::app::ports::{instant, OrderFilter, OrderQuery};
-use crate::domain::order::{FulfillmentStatus, Order, OrderStatus, PaymentStatus};
+use crate::domain::order::{FulfillmentStatus, Order, OrderSource, OrderStatus, PaymentStatus};
 use crate::http::error::ApiError;
 use crate::http::server::{page_request, query, Ctx, Reply};
 use crate::store::D1Store;
 
-/// `GET /admin/v1/orders?status=&payment_status=&fulfillment_status=&market=&created_after=
-/// &created_before=&q=`: newest first, with the cursor convention.
+/// `GET /admin/v1/orders?status=&payment_status=&fulfillment_status=&market=&channel=&source=
+/// &created_after=&created_before=&q=`: newest first, with the cursor convention.
 pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
     let page = page_request(params)?;
     let store = D1Store { db: ctx.db()? };
@@ -70,6 +70,13 @@ fn order_query(params: &[(String, String)]) -> Result<OrderQuery, ApiError> {
         )?,
         // Market codes are upper case: `fr` finds FR's orders.
         market: text("market", 16)?.map(|m| m.to_ascii_uppercase()),
+        channel: text("channel", 64)?,
+        source: one_of(
+            params,
+            "source",
+            OrderSource::parse,
+            "storefront, import, draft",
+        )?,
         created_after: time("created_after")?,
         created_before: time("created_before")?,
         q: text("q", 254)?,
