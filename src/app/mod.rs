@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod forwarding;
 pub mod guard;
 pub mod idempotency;
+pub mod import;
 pub mod orders;
 pub mod payments;
 pub mod ports;

@@ -660,3 +660,32 @@ pub trait PaymentProvider {
     /// failure: such an intent can never be paid, its client secret was never handed out.
     fn cancel_intent(&self, intent_id: &str);
 }
+
+/// Where imported orders are written (the back office).
+#[allow(async_fn_in_trait)]
+pub trait OrderImports {
+    /// What an import call needs known, in one read: its channels and their markets, its
+    /// markets, its SKUs' titles and tax classes, the orders already imported under its
+    /// (channel, external id) pairs, and its SKUs' stock per location.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`].
+    async fn import_context(
+        &self,
+        orders: &[crate::domain::import::ImportedOrder],
+    ) -> Result<crate::domain::import::Known, StoreError>;
+
+    /// Writes a planned import, all or nothing, in one batch: the stock its orders reserve
+    /// (never past what a location holds), their numbers, orders, lines and events,
+    /// `inventory.oversold` per SKU sold beyond stock and `inventory.low` where due.
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] when a parallel call imported one of its orders first or the
+    /// stock moved (nothing written); [`StoreError::Unavailable`].
+    async fn import(
+        &self,
+        plan: &crate::domain::import::Plan,
+        low_stock_threshold: i64,
+        now: &str,
+    ) -> Result<(), StoreError>;
+}

@@ -49,10 +49,13 @@ pub enum EventType {
     /// `data`: the Order, plus `payment`).
     #[serde(rename = "order.paid")]
     OrderPaid,
+    /// An imported sale took more of a SKU than any location held (`data`: [`InventoryOversold`]).
+    #[serde(rename = "inventory.oversold")]
+    InventoryOversold,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 15] = [
         EventType::OrderPlaced,
         EventType::OrderConfirmed,
         EventType::OrderCanceled,
@@ -67,6 +70,7 @@ impl EventType {
         EventType::ReturnCanceled,
         EventType::RefundFailed,
         EventType::OrderPaid,
+        EventType::InventoryOversold,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +89,7 @@ impl EventType {
             EventType::ReturnCanceled => "return.canceled",
             EventType::RefundFailed => "refund.failed",
             EventType::OrderPaid => "order.paid",
+            EventType::InventoryOversold => "inventory.oversold",
         }
     }
 

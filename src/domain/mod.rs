@@ -25,6 +25,7 @@ pub mod channel;
 pub mod checkout;
 pub mod events;
 pub mod fields;
+pub mod import;
 pub mod market;
 pub mod money;
 pub mod order;

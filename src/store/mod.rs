@@ -19,6 +19,8 @@ pub mod d1;
 pub mod forwarding;
 pub mod idempotency;
 #[cfg(feature = "backoffice")]
+pub mod imports;
+#[cfg(feature = "backoffice")]
 pub mod inventory;
 pub mod kv;
 pub mod levels;

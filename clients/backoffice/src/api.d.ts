@@ -122,6 +122,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/orders/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import up to 100 orders other channels sold (marketplaces, social shops)
+         * @description Each order is idempotent by (`channel`, `external_id`): a repeat answers the existing
+         *     order with `created: false` and creates nothing, whether it comes in a later call or in
+         *     a parallel one. Prices are what the channel charged, taxed by the market's rules
+         *     (rates per tax class, inclusive or not, rounding; shipping at the standard rate). A sale
+         *     that already happened is never refused for stock: units no location serving the
+         *     shipping country holds are backordered (the line's `backordered_quantity`, a
+         *     `backordered` warning) and an `inventory.oversold` event per SKU tells the operator;
+         *     the rest is allocated by the location rules. A paid order is `confirmed` (events
+         *     `order.placed` then `order.confirmed`); an unpaid one waits for mark-paid or cancel
+         *     (it never expires). The orders carry `source: import` and their `channel`. All or
+         *     nothing: a 422 names the first field at fault (`orders[3].lines[0].sku`) and nothing is
+         *     written. Two D1 round trips (one read, one batch) when no parallel call races it.
+         */
+        post: operations["importOrders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/orders": {
         parameters: {
             query?: never;
@@ -1445,7 +1476,7 @@ export interface components {
         DestinationInput: {
             /** Format: uri */
             url: string;
-            events: ("*" | "order.placed" | "order.confirmed" | "order.canceled" | "order.fulfilled" | "order.refunded" | "inventory.low" | "order.edited" | "return.requested" | "return.approved" | "return.rejected" | "return.received" | "return.canceled" | "refund.failed" | "order.paid")[];
+            events: ("*" | "order.placed" | "order.confirmed" | "order.canceled" | "order.fulfilled" | "order.refunded" | "inventory.low" | "order.edited" | "return.requested" | "return.approved" | "return.rejected" | "return.received" | "return.canceled" | "refund.failed" | "order.paid" | "inventory.oversold")[];
             /** @default true */
             enabled?: boolean | null;
             /** @description Only some events of its types: with `locations`, orders with a line allocated at one of those stock locations and `inventory.low` at one of them (not the totals); with `channels`, orders those channels sold (stock events belong to no channel and do not pass). Both given: an event passes both. Absent or null: every event of its types. */
@@ -1475,14 +1506,6 @@ export interface components {
         };
         ReturnRejectRequest: {
             reason: string;
-        };
-        Error: {
-            error: {
-                /** @enum {string} */
-                code: "invalid_json" | "invalid_parameter" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "version_mismatch" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_field" | "unknown_sku" | "insufficient_stock" | "discount_not_applicable" | "idempotency_key_reused" | "idempotency_key_required" | "cart_not_active" | "illegal_transition" | "idempotency_in_progress" | "invalid_signature" | "rate_limited" | "internal" | "unavailable";
-                message: string;
-                details?: Record<string, never>;
-            };
         };
         Return: {
             id: string;
@@ -1529,6 +1552,14 @@ export interface components {
             line_id: string;
             quantity: number;
             reason: components["schemas"]["ReturnReason"];
+        };
+        Error: {
+            error: {
+                /** @enum {string} */
+                code: "invalid_json" | "invalid_parameter" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "version_mismatch" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_field" | "unknown_sku" | "insufficient_stock" | "discount_not_applicable" | "idempotency_key_reused" | "idempotency_key_required" | "cart_not_active" | "illegal_transition" | "idempotency_in_progress" | "invalid_signature" | "rate_limited" | "internal" | "unavailable";
+                message: string;
+                details?: Record<string, never>;
+            };
         };
         ReturnList: {
             data: components["schemas"]["Return"][];
@@ -1771,6 +1802,54 @@ export interface components {
             data: components["schemas"]["Order"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
+        OrderImportResults: {
+            results: {
+                external_id: string;
+                order_id: string;
+                /** @description False when the order was imported before: the same order answers. */
+                created: boolean;
+                warnings: {
+                    /** @enum {string} */
+                    code: "backordered";
+                    /** @description The line's index in the order sent. */
+                    line: number | null;
+                    message: string;
+                }[];
+            }[];
+        };
+        OrderImportRequest: {
+            orders: {
+                /** @description The channel that sold it (it must sell in `market`). */
+                channel: string;
+                /** @description The channel's own id for the order. */
+                external_id: string;
+                market: string;
+                /** Format: email */
+                email: string;
+                /**
+                 * Format: date-time
+                 * @description When the sale happened: the order's created_at.
+                 */
+                placed_at: string;
+                lines: {
+                    sku: string;
+                    quantity: number;
+                    unit_price: components["schemas"]["Money"];
+                    /** @description The line's discount in all (not per unit), at most unit_price × quantity. */
+                    discount?: components["schemas"]["Money"] | null;
+                }[];
+                shipping: {
+                    /** @description Shown as the order's shipping method (id and name). */
+                    method?: string | null;
+                    price: components["schemas"]["Money"];
+                };
+                shipping_address: components["schemas"]["Address"];
+                billing_address?: components["schemas"]["Address"] | null;
+                paid: boolean;
+                /** @description The channel's payment reference. */
+                payment_reference?: string | null;
+            }[];
+        };
         MarketInput: {
             /** @description ISO 4217 code. */
             currency: string;
@@ -1861,17 +1940,6 @@ export interface components {
         };
     };
     responses: {
-        /** @description `idempotency_in_progress`: a request with this Idempotency-Key is still running; retry after `Retry-After` seconds. */
-        IdempotencyInProgress: {
-            headers: {
-                "X-Request-Id": components["headers"]["X-Request-Id"];
-                "Retry-After": components["headers"]["Retry-After"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error"];
-            };
-        };
         /** @description `invalid_parameter`: a query parameter is missing or invalid (`details.field` names it). */
         InvalidParameter: {
             headers: {
@@ -1886,6 +1954,17 @@ export interface components {
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `idempotency_in_progress`: a request with this Idempotency-Key is still running; retry after `Retry-After` seconds. */
+        IdempotencyInProgress: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
             content: {
@@ -1992,10 +2071,10 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description Seconds to wait before retrying. */
-        "Retry-After": number;
         /** @description The request's id, echoed from the client or minted. */
         "X-Request-Id": string;
+        /** @description Seconds to wait before retrying. */
+        "Retry-After": number;
         /** @description D1 round trips and time, e.g. `d1;desc="2";dur=3.4, app;dur=0.8`. */
         "Server-Timing": string;
     };
@@ -2301,6 +2380,52 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    importOrders: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
+                 *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
+                 *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
+                 *     `idempotency_in_progress`. Keys are scoped to the channel on the storefront and to the
+                 *     token's subject (or, without one, the token) on the admin API. Costs two more D1 round
+                 *     trips, only when sent.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderImportRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per order sent, in the same order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderImportResults"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["IdempotencyInProgress"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];

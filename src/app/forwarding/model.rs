@@ -25,6 +25,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "return.canceled",
     "refund.failed",
     "order.paid",
+    "inventory.oversold",
 ];
 
 /// How long a rotated-out secret keeps signing alongside the new one, so that receivers can

@@ -580,3 +580,24 @@ fn compute_taxes(
         }
     }
 }
+
+/// The tax of each `(amount, tax class)` by `market`'s rules (its rates, inclusive or not,
+/// rounding per line or per rate): what a channel charged, taxed as a cart would be (an
+/// imported order's lines, then its shipping at the standard rate).
+pub fn taxes_of(market: &Market, amounts: &[(i128, TaxClass)]) -> Result<Vec<i128>, PricingError> {
+    let mut taxable = Vec::with_capacity(amounts.len());
+    for &(amount, class) in amounts {
+        let rate = market
+            .tax_rates
+            .get(&class)
+            .and_then(|r| scaled_rate(*r))
+            .ok_or(PricingError::BadTaxRate(class))?;
+        taxable.push((amount, rate));
+    }
+    Ok(compute_taxes(
+        &taxable,
+        market.tax_inclusive,
+        market.tax_rounding,
+        market.rounding_mode,
+    ))
+}

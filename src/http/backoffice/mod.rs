@@ -9,6 +9,7 @@ mod inventory_list;
 mod locations;
 mod markets;
 mod offers;
+mod order_import;
 mod order_list;
 mod orders;
 mod products;
@@ -128,6 +129,7 @@ async fn serve(
             forwarding::events(ctx, &crate::http::server::query_params(req)).await
         }
         Backoffice::ListOrders => order_list::list(ctx, &query_params(req)).await,
+        Backoffice::ImportOrders => order_import::import(ctx, body).await,
         Backoffice::GetOrder { id } => orders::get(ctx, id).await,
         Backoffice::MarkPaid { id } => orders::mark_paid(ctx, actor, id, body).await,
         Backoffice::CancelOrder { id } => orders::cancel(ctx, actor, id, body).await,

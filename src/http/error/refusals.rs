@@ -175,3 +175,18 @@ impl From<crate::app::forwarding::ForwardingRefusal> for ApiError {
         }
     }
 }
+
+impl From<crate::domain::import::ImportRefusal> for ApiError {
+    fn from(r: crate::domain::import::ImportRefusal) -> ApiError {
+        use crate::domain::import::ImportRefusal;
+        match r {
+            ImportRefusal::Field(e) => e.into(),
+            ImportRefusal::UnknownSku { field, sku } => ApiError::new(
+                422,
+                "unknown_sku",
+                format!("`{sku}` is not a SKU of the catalog"),
+            )
+            .with_details(json!({ "sku": sku, "field": field })),
+        }
+    }
+}

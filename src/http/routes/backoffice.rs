@@ -16,6 +16,7 @@ pub enum Backoffice<'a> {
     ReplayDelivery { id: &'a str },
     Events,
     ListOrders,
+    ImportOrders,
     GetOrder { id: &'a str },
     MarkPaid { id: &'a str },
     CancelOrder { id: &'a str },
@@ -96,6 +97,7 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         }
         ("GET", ["admin", "v1", "events"]) => Backoffice::Events,
         ("GET", ["admin", "v1", "orders"]) => Backoffice::ListOrders,
+        ("POST", ["admin", "v1", "orders", "import"]) => Backoffice::ImportOrders,
         ("GET", ["admin", "v1", "orders", id]) => Backoffice::GetOrder { id },
         (_, ["admin", "v1", "orders", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("POST", ["admin", "v1", "orders", id, "mark-paid"]) => Backoffice::MarkPaid { id },

@@ -47,6 +47,7 @@ impl Backoffice<'_> {
             }
             Events => Scope::EventsRead,
             MarkPaid { .. }
+            | ImportOrders
             | CancelOrder { .. }
             | FulfillOrder { .. }
             | EditOrder { .. }

@@ -97,6 +97,7 @@ impl Backoffice<'_> {
             ReplayDelivery { .. } => "/admin/v1/deliveries/{id}/replay",
             Events => "/admin/v1/events",
             ListOrders => "/admin/v1/orders",
+            ImportOrders => "/admin/v1/orders/import",
             GetOrder { .. } => "/admin/v1/orders/{id}",
             MarkPaid { .. } => "/admin/v1/orders/{id}/mark-paid",
             CancelOrder { .. } => "/admin/v1/orders/{id}/cancel",
