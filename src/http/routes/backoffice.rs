@@ -98,6 +98,9 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         ("GET", ["admin", "v1", "events"]) => Backoffice::Events,
         ("GET", ["admin", "v1", "orders"]) => Backoffice::ListOrders,
         ("POST", ["admin", "v1", "orders", "import"]) => Backoffice::ImportOrders,
+        (_, ["admin", "v1", "orders", "import"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
         ("GET", ["admin", "v1", "orders", id]) => Backoffice::GetOrder { id },
         (_, ["admin", "v1", "orders", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
         ("POST", ["admin", "v1", "orders", id, "mark-paid"]) => Backoffice::MarkPaid { id },

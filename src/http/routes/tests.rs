@@ -180,3 +180,24 @@ fn the_operators_stats_need_orders_read() {
     let stats = match_backoffice("GET", "/admin/v1/stats").unwrap();
     assert_eq!(stats.scope(), crate::auth::admin::Scope::OrdersRead);
 }
+
+#[cfg(feature = "backoffice")]
+#[test]
+fn the_order_import_takes_post_only_and_orders_write() {
+    assert_eq!(
+        match_backoffice("POST", "/admin/v1/orders/import").unwrap(),
+        Backoffice::ImportOrders
+    );
+    assert_eq!(
+        Backoffice::ImportOrders.scope(),
+        crate::auth::admin::Scope::OrdersWrite
+    );
+    for method in ["GET", "OPTIONS", "PUT", "DELETE"] {
+        let e = match_backoffice(method, "/admin/v1/orders/import").unwrap_err();
+        assert_eq!(
+            (e.status, e.headers[0].1.as_str()),
+            (405, "POST"),
+            "{method}"
+        );
+    }
+}
