@@ -1,6 +1,7 @@
 // Starts both built Workers in workerd (Miniflare) with fresh in-memory D1, KV and queues,
 // migrated and seeded with the demo data, and gives tests plain HTTP access to them.
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { root } from "../../scripts/lib/proc.mjs";
 import { startWorkers, migrate, runSqlFile, readVarsFile } from "../../scripts/lib/workers.mjs";
@@ -158,4 +159,23 @@ export async function checkEventSchemas(assert, db) {
     seen.add(row.type);
   }
   return { seen, rows };
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 that answers 200: `received` holds `[path, event]` for each
+ * delivery, `url(path)` addresses it, `close()` stops it.
+ */
+export async function startReceiver() {
+  const received = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push([req.url, JSON.parse(body)]);
+      res.writeHead(200);
+      res.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { received, url: (path) => `http://127.0.0.1:${server.address().port}${path}`, close: () => server.close() };
 }

@@ -4,25 +4,16 @@
 // destinations that listen to that channel.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import { startStack, envelope, d1RoundTrips, checkEventSchemas } from "./harness.mjs";
+import { startStack, envelope, d1RoundTrips, checkEventSchemas, startReceiver } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 let stack;
 let admin;
 let receiver;
-const received = []; // [path, event]
+let received; // [path, event]
 before(async () => {
-  receiver = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      received.push([req.url, JSON.parse(body)]);
-      res.writeHead(200);
-      res.end();
-    });
-  });
-  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  receiver = await startReceiver();
+  received = receiver.received;
   stack = await startStack();
   admin = bearer(await adminToken({ scope: "orders:read orders:write catalog:write catalog:read inventory:read inventory:write destinations:read destinations:write" }));
   const channel = await stack.bo("/admin/v1/channels/amazon-fr", { method: "PUT", headers: admin, json: { name: "Amazon FR", markets: ["FR"] } });
@@ -151,7 +142,7 @@ test("a bad import is refused naming the field, and writes nothing", async () =>
 });
 
 test("a destination filtered to one channel receives only that channel's orders", async () => {
-  const url = (path) => `http://127.0.0.1:${receiver.address().port}${path}`;
+  const url = receiver.url;
   const put = (id, json) => stack.bo(`/admin/v1/destinations/${id}`, { method: "PUT", headers: admin, json });
   const connector = await put("amazon-connector", { url: url("/amazon"), events: ["order.placed"], filter: { channels: ["amazon-fr"] } });
   assert.equal(connector.status, 201, connector.text);

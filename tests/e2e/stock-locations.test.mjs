@@ -4,25 +4,16 @@
 // ERP or WMS pushes, and inventory.low per location and in total.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import { startStack, envelope, d1RoundTrips, checkEventSchemas } from "./harness.mjs";
+import { startStack, envelope, d1RoundTrips, checkEventSchemas, startReceiver } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 let stack;
 let admin;
 let receiver;
-const received = []; // [path, event]
+let received; // [path, event]
 before(async () => {
-  receiver = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      received.push([req.url, JSON.parse(body)]);
-      res.writeHead(200);
-      res.end();
-    });
-  });
-  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  receiver = await startReceiver();
+  received = receiver.received;
   stack = await startStack();
   admin = bearer(await adminToken({ scope: "orders:read orders:write inventory:read inventory:write catalog:write catalog:read" }));
   // Two warehouses before main (Lyon for France, New Jersey for the US); the demo's Paris shop
@@ -306,7 +297,7 @@ test("a sync of 5,000 items applies all or nothing in one D1 round trip, and a r
 });
 
 test("a destination filtered by location hears only the orders allocated there, and their moves away and cancels", async () => {
-  const url = (path) => `http://127.0.0.1:${receiver.address().port}${path}`;
+  const url = receiver.url;
   const hooks = bearer(await adminToken({ scope: "destinations:read destinations:write" }));
   const put = (id, json) => stack.bo(`/admin/v1/destinations/${id}`, { method: "PUT", headers: hooks, json });
   const wms = await put("wms-nj", { url: url("/nj"), events: ["order.placed", "order.edited", "order.canceled"], filter: { locations: ["nj"] } });
