@@ -921,19 +921,23 @@ fn the_subscription_rule_is_enabled_and_the_type_or_star() {
     assert!(!d(&["*"], false).receives("order.placed"));
 }
 
-#[test]
-fn a_location_filter_passes_orders_allocated_there_and_stock_there_only() {
-    let filter = EventFilter::parse(Some(&json!({"locations": ["lyon", "nj"]}))).unwrap();
-    let wms = Destination {
-        id: "wms-lyon".into(),
-        url: "https://wms.example.com/".into(),
+/// An enabled destination of every event type, with `filter`.
+fn filtered(id: &str, filter: serde_json::Value) -> Destination {
+    Destination {
+        id: id.into(),
+        url: format!("https://{id}.example.com/"),
         events: vec!["*".into()],
         enabled: true,
         disabled_reason: None,
-        filter,
+        filter: EventFilter::parse(Some(&filter)).unwrap(),
         created_at: String::new(),
         updated_at: String::new(),
-    };
+    }
+}
+
+#[test]
+fn a_location_filter_passes_orders_allocated_there_and_stock_there_only() {
+    let wms = filtered("wms-lyon", json!({"locations": ["lyon", "nj"]}));
     let order = |locations: &[&str]| {
         json!({"lines": [
             {"sku": "A", "allocations": []},
@@ -989,17 +993,7 @@ fn a_location_filter_passes_orders_allocated_there_and_stock_there_only() {
 
 #[test]
 fn a_channel_filter_passes_only_that_channels_orders_and_with_locations_both_must_hold() {
-    let filter = EventFilter::parse(Some(&json!({"channels": ["amazon-fr"]}))).unwrap();
-    let connector = Destination {
-        id: "amazon".into(),
-        url: "https://connector.example.com/".into(),
-        events: vec!["*".into()],
-        enabled: true,
-        disabled_reason: None,
-        filter,
-        created_at: String::new(),
-        updated_at: String::new(),
-    };
+    let connector = filtered("amazon", json!({"channels": ["amazon-fr"]}));
     let order = |channel: &str, location: &str| json!({"channel": channel, "lines": [{"sku": "A", "allocations": [{"location": location, "quantity": 1}]}]});
     assert!(connector.wants("order.placed", &order("amazon-fr", "main")));
     assert!(!connector.wants("order.placed", &order("web", "main")));

@@ -97,6 +97,31 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A required line of text, trimmed: 1 to `max` characters, none of them a control
+    /// character.
+    pub fn text(&self, name: &str, max: usize) -> Result<String, FieldError> {
+        let v = self.string(name)?.trim();
+        if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                self.path(name),
+                format!("must be 1 to {max} characters"),
+            ));
+        }
+        Ok(v.to_string())
+    }
+
+    /// An optional line of text, trimmed: absent, null or blank is none; else at most `max`
+    /// characters, none of them a control character.
+    pub fn opt_text(&self, name: &str, max: usize) -> Result<Option<String>, FieldError> {
+        match self.opt_string(name)?.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => Err(
+                FieldError::new(self.path(name), format!("must be at most {max} characters")),
+            ),
+            Some(v) => Ok(Some(v.to_string())),
+        }
+    }
+
     pub fn bool(&self, name: &str) -> Result<bool, FieldError> {
         self.required(name)?
             .as_bool()

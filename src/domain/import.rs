@@ -14,7 +14,7 @@ use crate::domain::order::{NewOrder, Order, OrderLine, OrderSource, OrderStatus,
 use crate::domain::order::{PaymentStatus, StockMove};
 use crate::domain::pricing::engine::taxes_of;
 use crate::domain::product::{is_resource_id, money, normalize_sku};
-use crate::domain::stock::{Allocation, Destination, StockPicture, Wanted};
+use crate::domain::stock::{Destination, StockPicture, Wanted};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -23,8 +23,6 @@ use std::collections::BTreeMap;
 pub const MAX_ORDERS: usize = 100;
 /// Lines per order.
 pub const MAX_LINES: usize = 250;
-/// An imported order unpaid is never canceled for it: the channel collects, staff mark it paid.
-const NEVER: &str = "9999-12-31T23:59:59.999Z";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedLine {
@@ -50,17 +48,6 @@ pub struct ImportedOrder {
     pub billing_address: Option<Value>,
     pub paid: bool,
     pub payment_reference: Option<String>,
-}
-
-fn text(f: &Fields<'_>, name: &str, max: usize) -> Result<String, FieldError> {
-    let v = f.string(name)?.trim();
-    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            f.path(name),
-            format!("must be 1 to {max} characters"),
-        ));
-    }
-    Ok(v.to_string())
 }
 
 /// Reads `{orders: [...]}`. `instant` reads a client's instant (RFC 3339) as stored.
@@ -93,7 +80,7 @@ pub fn parse(
         if !is_resource_id(&channel) {
             return Err(FieldError::new(f.path("channel"), "must be a channel id"));
         }
-        let external_id = text(f, "external_id", 128)?;
+        let external_id = f.text("external_id", 128)?;
         if out
             .iter()
             .any(|o| o.channel == channel && o.external_id == external_id)
@@ -164,7 +151,7 @@ pub fn parse(
             .cloned();
         let payment_reference = match f.opt_string("payment_reference")? {
             None => None,
-            Some(_) => Some(text(f, "payment_reference", 255)?),
+            Some(_) => Some(f.text("payment_reference", 255)?),
         };
         out.push(ImportedOrder {
             channel,
@@ -286,7 +273,8 @@ pub fn plan(
     ids: &mut dyn FnMut(&str) -> String,
     now: &str,
 ) -> Result<Plan, ImportRefusal> {
-    let mut available = known.picture.available.clone();
+    // What the locations hold, less what earlier orders of the call took.
+    let mut stock = known.picture.clone();
     let mut plan = Plan {
         results: Vec::with_capacity(orders.len()),
         orders: Vec::new(),
@@ -304,163 +292,18 @@ pub fn plan(
             });
             continue;
         }
-        let at = |name: &str| format!("orders[{i}].{name}");
-        let Some(sells) = known.channels.get(&o.channel) else {
-            return Err(FieldError::new(at("channel"), format!("no channel {}", o.channel)).into());
-        };
-        let market = known
-            .markets
-            .iter()
-            .find(|m| m.code == o.market && sells.contains(&m.code))
-            .ok_or_else(|| {
-                FieldError::new(
-                    at("market"),
-                    format!("channel {} sells in {}", o.channel, sells.join(", ")),
-                )
-            })?;
-        let minor = |m: &Money, field: String| -> Result<i64, ImportRefusal> {
-            if m.currency() != market.currency {
-                return Err(FieldError::new(
-                    format!("{field}.currency"),
-                    format!("market {} sells in {}", market.code, market.currency),
-                )
-                .into());
-            }
-            m.minor_units()
-                .map_err(|_| FieldError::new(format!("{field}.amount"), "is out of range").into())
-        };
-        let shipping = address_from(
-            &o.shipping_address,
-            &at("shipping_address"),
-            &market.countries,
-        )?;
-        let billing = match &o.billing_address {
-            Some(v) => address_from(v, &at("billing_address"), &market.countries)?,
-            None => shipping.clone(),
-        };
-        let order_id = ids("ord");
-        let mut lines = Vec::with_capacity(o.lines.len());
-        let mut taxable = Vec::with_capacity(o.lines.len() + 1);
-        for (j, l) in o.lines.iter().enumerate() {
-            let field = format!("orders[{i}].lines[{j}]");
-            let Some(variant) = known.variants.get(&l.sku) else {
-                return Err(ImportRefusal::UnknownSku {
-                    field: format!("{field}.sku"),
-                    sku: l.sku.clone(),
-                });
-            };
-            let unit = minor(&l.unit_price, format!("{field}.unit_price"))?;
-            let discount = match &l.discount {
-                Some(d) => minor(d, format!("{field}.discount"))?,
-                None => 0,
-            };
-            let subtotal = unit
-                .checked_mul(l.quantity)
-                .filter(|s| *s < 1_000_000_000_000)
-                .ok_or_else(|| {
-                    FieldError::new(format!("{field}.unit_price.amount"), "is out of range")
-                })?;
-            if discount > subtotal {
-                return Err(FieldError::new(
-                    format!("{field}.discount"),
-                    "is more than the line's unit price × quantity",
-                )
-                .into());
-            }
-            taxable.push((i128::from(subtotal - discount), variant.tax_class));
-            lines.push((
-                OrderLine::new(
-                    ids("line"),
-                    l.sku.clone(),
-                    variant.title.clone(),
-                    l.quantity,
-                    unit,
-                ),
-                subtotal,
-                discount,
-            ));
-        }
-        let shipping_minor = minor(&o.shipping_price, at("shipping.price"))?;
-        taxable.push((i128::from(shipping_minor), TaxClass::Standard));
-        let taxes = taxes_of(market, &taxable).map_err(|e| {
-            FieldError::new(
-                at("market"),
-                format!("the market's tax rates cannot be used: {e:?}"),
-            )
-        })?;
-        let tax_of = |k: usize| i64::try_from(taxes[k]).unwrap_or(0);
-        let extra = |tax: i64| if market.tax_inclusive { 0 } else { tax };
-        let lines: Vec<OrderLine> = lines
-            .into_iter()
-            .enumerate()
-            .map(|(k, (line, subtotal, discount))| {
-                let tax = tax_of(k);
-                line.priced(subtotal, discount, tax, subtotal - discount + extra(tax))
-            })
-            .collect();
-        let shipping_tax = tax_of(o.lines.len());
-        let subtotal: i64 = lines.iter().map(|l| l.subtotal).sum();
-        let discount: i64 = lines.iter().map(|l| l.discount).sum();
-        let tax: i64 = lines.iter().map(|l| l.tax).sum::<i64>() + shipping_tax;
-        let total = subtotal - discount + shipping_minor + extra(tax);
-        let money_json = |minor: i64| {
-            Money::from_minor(minor, market.currency)
-                .ok()
-                .and_then(|m| serde_json::to_value(m).ok())
-                .unwrap_or(Value::Null)
-        };
-        let body = json!({
-            "tax_inclusive": market.tax_inclusive,
-            "email": o.email,
-            "totals": {"subtotal": money_json(subtotal), "discount": money_json(discount),
-                       "shipping": money_json(shipping_minor), "tax": money_json(tax), "total": money_json(total)},
-            "shipping_address": shipping,
-            "billing_address": billing,
-            "shipping_method": o.shipping_method.as_ref().map(|m| json!({
-                "id": m, "name": m, "price": money_json(shipping_minor),
-            })),
-            "discount_codes": [],
-            "pickup_location": null,
-        });
-        let mut order = Order::place(
-            NewOrder {
-                id: order_id.clone(),
-                channel_id: o.channel.clone(),
-                source: OrderSource::Import,
-                external_id: Some(o.external_id.clone()),
-                cart_id: format!("import:{order_id}"),
-                market: market.code.clone(),
-                customer_id: None,
-                payment_method: PaymentMethod::Manual,
-                total_minor: total,
-                currency: market.currency.code().to_string(),
-                body,
-                pay_by: NEVER.into(),
-                lines,
-            },
-            &o.placed_at,
-        );
-        order.updated_at = now.to_string();
-        order.payment_reference = o.payment_reference.clone();
-        if o.paid {
-            order.status = OrderStatus::Confirmed;
-            order.payment_status = PaymentStatus::Paid;
-            order.paid_minor = total;
-        }
-        // What the locations serving its country hold, less what earlier orders of the call
-        // took: each line gets what is left, the rest is backordered.
-        let destination = Destination::Ship(Some(&shipping.country));
-        let picture = StockPicture {
-            locations: known.picture.locations.clone(),
-            available: available.clone(),
-        };
+        let (mut order, country) = order_of(i, o, known, ids, now)?;
+        let order_id = order.id.clone();
+        // Each line gets what the locations serving its country have left (lines of one SKU
+        // in turn), the rest is backordered.
+        let destination = Destination::Ship(Some(&country));
         let mut left: BTreeMap<&str, i64> = BTreeMap::new();
         let mut fits = Vec::new();
         let mut warnings = Vec::new();
         for (j, w) in order.wanted().into_iter().enumerate() {
             let held = left
                 .entry(&o.lines[j].sku)
-                .or_insert_with(|| picture.total(&w.sku, destination));
+                .or_insert_with(|| stock.total(&w.sku, destination));
             let fit = w.quantity.min(*held);
             *held -= fit;
             if fit < w.quantity {
@@ -470,46 +313,47 @@ pub fn plan(
                     line: Some(j),
                     message: format!(
                         "{short} of {} beyond what the locations serving {} hold: backordered",
-                        w.sku, shipping.country
+                        w.sku, country
                     ),
                 });
-                match plan.oversold.iter_mut().find(|x| x.sku == w.sku) {
-                    Some(x) => x.quantity += short,
-                    None => plan.oversold.push(Oversold {
-                        event_id: ids("evt"),
-                        sku: w.sku.clone(),
-                        quantity: short,
-                        lines: vec![],
-                    }),
-                }
-                if let Some(x) = plan.oversold.iter_mut().find(|x| x.sku == w.sku) {
-                    x.lines.push((order_id.clone(), w.line_id.clone(), short));
-                }
+                let k = match plan.oversold.iter().position(|x| x.sku == w.sku) {
+                    Some(k) => k,
+                    None => {
+                        plan.oversold.push(Oversold {
+                            event_id: ids("evt"),
+                            sku: w.sku.clone(),
+                            quantity: 0,
+                            lines: vec![],
+                        });
+                        plan.oversold.len() - 1
+                    }
+                };
+                plan.oversold[k].quantity += short;
+                plan.oversold[k]
+                    .lines
+                    .push((order_id.clone(), w.line_id.clone(), short));
             }
             if fit > 0 {
                 fits.push(Wanted { quantity: fit, ..w });
             }
         }
-        let allocations: Vec<Allocation> = picture.allocate(&fits, destination).map_err(|s| {
+        let allocations = stock.allocate(&fits, destination).map_err(|s| {
             FieldError::new(
-                at("lines"),
+                format!("orders[{i}].lines"),
                 format!("stock of {} could not be allocated", s.sku),
             )
         })?;
-        for a in &allocations {
-            if let Some(n) = available.get_mut(&(
-                order
-                    .lines
-                    .iter()
-                    .find(|l| l.id == a.line_id)
-                    .map(|l| l.sku.clone())
-                    .unwrap_or_default(),
-                a.location.clone(),
-            )) {
-                *n -= a.quantity;
+        let reserve = order.hold(allocations);
+        for m in &reserve {
+            // A reservation is a negative release.
+            if let Some(n) = stock
+                .available
+                .get_mut(&(m.sku.clone(), m.location.clone()))
+            {
+                *n += m.release;
             }
         }
-        plan.reserve.extend(order.hold(allocations));
+        plan.reserve.extend(reserve);
         let view = order.view();
         let mut events = vec![Envelope::new(
             &ids("evt"),
@@ -537,4 +381,161 @@ pub fn plan(
         plan.orders.push((order, events));
     }
     Ok(plan)
+}
+
+/// The new order `o` (the `i`-th of the call) becomes: checked against what the platform knows,
+/// priced as the channel charged it and taxed by its market, paid or not. Not yet allocated;
+/// with its shipping country.
+fn order_of(
+    i: usize,
+    o: &ImportedOrder,
+    known: &Known,
+    ids: &mut dyn FnMut(&str) -> String,
+    now: &str,
+) -> Result<(Order, String), ImportRefusal> {
+    let at = |name: &str| format!("orders[{i}].{name}");
+    let Some(sells) = known.channels.get(&o.channel) else {
+        return Err(FieldError::new(at("channel"), format!("no channel {}", o.channel)).into());
+    };
+    let market = known
+        .markets
+        .iter()
+        .find(|m| m.code == o.market && sells.contains(&m.code))
+        .ok_or_else(|| {
+            FieldError::new(
+                at("market"),
+                format!("channel {} sells in {}", o.channel, sells.join(", ")),
+            )
+        })?;
+    let minor = |m: &Money, field: String| -> Result<i64, ImportRefusal> {
+        if m.currency() != market.currency {
+            return Err(FieldError::new(
+                format!("{field}.currency"),
+                format!("market {} sells in {}", market.code, market.currency),
+            )
+            .into());
+        }
+        m.minor_units()
+            .map_err(|_| FieldError::new(format!("{field}.amount"), "is out of range").into())
+    };
+    let shipping = address_from(
+        &o.shipping_address,
+        &at("shipping_address"),
+        &market.countries,
+    )?;
+    let billing = match &o.billing_address {
+        Some(v) => address_from(v, &at("billing_address"), &market.countries)?,
+        None => shipping.clone(),
+    };
+    let order_id = ids("ord");
+    let mut lines = Vec::with_capacity(o.lines.len());
+    let mut taxable = Vec::with_capacity(o.lines.len() + 1);
+    for (j, l) in o.lines.iter().enumerate() {
+        let field = format!("orders[{i}].lines[{j}]");
+        let Some(variant) = known.variants.get(&l.sku) else {
+            return Err(ImportRefusal::UnknownSku {
+                field: format!("{field}.sku"),
+                sku: l.sku.clone(),
+            });
+        };
+        let unit = minor(&l.unit_price, format!("{field}.unit_price"))?;
+        let discount = match &l.discount {
+            Some(d) => minor(d, format!("{field}.discount"))?,
+            None => 0,
+        };
+        let subtotal = unit
+            .checked_mul(l.quantity)
+            .filter(|s| *s < 1_000_000_000_000)
+            .ok_or_else(|| {
+                FieldError::new(format!("{field}.unit_price.amount"), "is out of range")
+            })?;
+        if discount > subtotal {
+            return Err(FieldError::new(
+                format!("{field}.discount"),
+                "is more than the line's unit price × quantity",
+            )
+            .into());
+        }
+        taxable.push((i128::from(subtotal - discount), variant.tax_class));
+        lines.push((
+            OrderLine::new(
+                ids("line"),
+                l.sku.clone(),
+                variant.title.clone(),
+                l.quantity,
+                unit,
+            ),
+            subtotal,
+            discount,
+        ));
+    }
+    let shipping_minor = minor(&o.shipping_price, at("shipping.price"))?;
+    taxable.push((i128::from(shipping_minor), TaxClass::Standard));
+    let taxes = taxes_of(market, &taxable).map_err(|e| {
+        FieldError::new(
+            at("market"),
+            format!("the market's tax rates cannot be used: {e:?}"),
+        )
+    })?;
+    let tax_of = |k: usize| i64::try_from(taxes[k]).unwrap_or(0);
+    let extra = |tax: i64| if market.tax_inclusive { 0 } else { tax };
+    let lines: Vec<OrderLine> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(k, (line, subtotal, discount))| {
+            let tax = tax_of(k);
+            line.priced(subtotal, discount, tax, subtotal - discount + extra(tax))
+        })
+        .collect();
+    let shipping_tax = tax_of(o.lines.len());
+    let subtotal: i64 = lines.iter().map(|l| l.subtotal).sum();
+    let discount: i64 = lines.iter().map(|l| l.discount).sum();
+    let tax: i64 = lines.iter().map(|l| l.tax).sum::<i64>() + shipping_tax;
+    let total = subtotal - discount + shipping_minor + extra(tax);
+    let money_json = |minor: i64| {
+        Money::from_minor(minor, market.currency)
+            .ok()
+            .and_then(|m| serde_json::to_value(m).ok())
+            .unwrap_or(Value::Null)
+    };
+    let body = json!({
+        "tax_inclusive": market.tax_inclusive,
+        "email": o.email,
+        "totals": {"subtotal": money_json(subtotal), "discount": money_json(discount),
+                   "shipping": money_json(shipping_minor), "tax": money_json(tax), "total": money_json(total)},
+        "shipping_address": shipping,
+        "billing_address": billing,
+        "shipping_method": o.shipping_method.as_ref().map(|m| json!({
+            "id": m, "name": m, "price": money_json(shipping_minor),
+        })),
+        "discount_codes": [],
+        "pickup_location": null,
+    });
+    let mut order = Order::place(
+        NewOrder {
+            id: order_id.clone(),
+            channel_id: o.channel.clone(),
+            source: OrderSource::Import,
+            external_id: Some(o.external_id.clone()),
+            cart_id: format!("import:{order_id}"),
+            market: market.code.clone(),
+            customer_id: None,
+            payment_method: PaymentMethod::Manual,
+            total_minor: total,
+            currency: market.currency.code().to_string(),
+            body,
+            // Unpaid, it is never canceled for it: the channel collects, staff mark it paid.
+            pay_by: crate::domain::order::exchange::NEVER.into(),
+            lines,
+        },
+        &o.placed_at,
+    );
+    order.updated_at = now.to_string();
+    order.payment_reference = o.payment_reference.clone();
+    if o.paid {
+        order.status = OrderStatus::Confirmed;
+        order.payment_status = PaymentStatus::Paid;
+        order.paid_minor = total;
+    }
+    Ok((order, shipping.country))
 }

@@ -80,10 +80,7 @@ fn country_code(path: String, c: &str) -> Result<String, FieldError> {
 pub fn location_from(id: &str, body: &Map<String, Value>) -> Result<LocationDef, FieldError> {
     let f = Fields::new(body);
     f.only(LOCATION_FIELDS)?;
-    let name = f.string("name")?.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(FieldError::new("name", "must be 1 to 200 characters"));
-    }
+    let name = f.text("name", 200)?;
     let kind = f.string("kind")?;
     let kind = LocationKind::parse(kind)
         .ok_or_else(|| FieldError::new("kind", "must be warehouse or store"))?

@@ -106,25 +106,6 @@ pub fn address_from(
         .ok_or_else(|| FieldError::new(path, "must be an address object"))?;
     let f = Fields::nested(map, path.to_string());
     f.only(ADDRESS_FIELDS)?;
-    let req = |name: &str, max: usize| -> Result<String, FieldError> {
-        let v = f.string(name)?.trim();
-        if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                f.path(name),
-                format!("must be 1 to {max} characters"),
-            ));
-        }
-        Ok(v.to_string())
-    };
-    let opt = |name: &str, max: usize| -> Result<Option<String>, FieldError> {
-        match f.opt_string(name)?.map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => Err(
-                FieldError::new(f.path(name), format!("must be at most {max} characters")),
-            ),
-            Some(v) => Ok(Some(v.to_string())),
-        }
-    };
     let country = f.string("country")?;
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(FieldError::new(
@@ -138,7 +119,7 @@ pub fn address_from(
             format!("this market delivers to {}", countries.join(", ")),
         ));
     }
-    let phone = opt("phone", 30)?;
+    let phone = f.opt_text("phone", 30)?;
     if let Some(p) = &phone {
         if !p
             .bytes()
@@ -151,14 +132,14 @@ pub fn address_from(
         }
     }
     Ok(Address {
-        first_name: req("first_name", 100)?,
-        last_name: req("last_name", 100)?,
-        company: opt("company", 100)?,
-        line1: req("line1", 200)?,
-        line2: opt("line2", 200)?,
-        city: req("city", 100)?,
-        state: opt("state", 100)?,
-        postal_code: req("postal_code", 20)?,
+        first_name: f.text("first_name", 100)?,
+        last_name: f.text("last_name", 100)?,
+        company: f.opt_text("company", 100)?,
+        line1: f.text("line1", 200)?,
+        line2: f.opt_text("line2", 200)?,
+        city: f.text("city", 100)?,
+        state: f.opt_text("state", 100)?,
+        postal_code: f.text("postal_code", 20)?,
         country: country.to_string(),
         phone,
     })
