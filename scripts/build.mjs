@@ -24,29 +24,16 @@ function digestOf(paths) {
   return hash.digest("hex");
 }
 
-/** Runs `make` unless `stamp` holds the digest of `inputs`; then writes it. */
-async function unlessUpToDate(name, stamp, inputs, make) {
+/** Runs `make` unless `stamp` holds the digest of `inputs` (or `force`); then writes it. */
+async function unlessUpToDate(name, stamp, inputs, make, force = false) {
   const digest = digestOf(inputs);
-  if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === digest) return step(`${name}: up to date`);
+  if (!force && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === digest) return step(`${name}: up to date`);
   await make();
   fs.writeFileSync(stamp, digest);
 }
 
-function inputsDigest() {
-  const hash = crypto.createHash("sha256");
-  const walk = (dir) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else hash.update(p).update(fs.readFileSync(p));
-    }
-  };
-  walk(path.join(root, "src"));
-  for (const f of ["Cargo.toml", "Cargo.lock", "schema/openapi.yaml", "scripts/build.mjs", "scripts/lib/openapi.mjs", "scripts/worker-entry.mjs", "scripts/test-entry.mjs"]) {
-    hash.update(f).update(fs.readFileSync(path.join(root, f)));
-  }
-  return hash.digest("hex");
-}
+/** What the Workers are built from. */
+const WORKER_INPUTS = ["src", "Cargo.toml", "Cargo.lock", "schema/openapi.yaml", "scripts/build.mjs", "scripts/lib/openapi.mjs", "scripts/worker-entry.mjs", "scripts/test-entry.mjs"];
 
 /** The demo storefront's Pages Functions as one Worker module, as Pages itself compiles them. */
 export const PAGES_COMPATIBILITY_DATE = "2026-04-01";
@@ -116,11 +103,11 @@ const WASM_FEATURES = [
   "--enable-exception-handling",
 ];
 
-export async function build({ force = false } = {}) {
-  await setup();
+/** `testTools`: setup also installs what `npm test` needs (schemathesis, Chromium). */
+export async function build({ force = false, testTools = false } = {}) {
+  await setup({ testTools });
   const { writeSpecs } = await import("./lib/openapi.mjs");
   writeSpecs(path.join(root, "build", "openapi"));
-  const digest = inputsDigest();
   const env = {
     ...process.env,
     PATH: [cargoBin, process.env.PATH].join(path.delimiter),
@@ -134,25 +121,23 @@ export async function build({ force = false } = {}) {
   };
   for (const worker of WORKERS) {
     const outDir = path.join(root, "build", worker);
-    const stamp = path.join(outDir, ".inputs");
-    if (!force && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === digest) {
-      step(`${worker}: up to date`);
-      continue;
-    }
-    step(`building the ${worker} Worker`);
-    await run(path.join(cargoBin, "worker-build"), ["--release", "--out-dir", `build/${worker}`, "--features", worker], { env });
-    // The wasm's name section (function names for stack traces, about 70 KB gzip) is dropped:
-    // a panic still logs its message and source location (console_error_panic_hook).
-    const wasm = path.join(outDir, "index_bg.wasm");
-    await run(env.WASM_OPT_BIN, [wasm, "--strip-debug", "-o", wasm, ...WASM_FEATURES], { env });
-    fs.copyFileSync(path.join(root, "scripts", "worker-entry.mjs"), path.join(outDir, "entry.mjs"));
-    fs.copyFileSync(path.join(root, "scripts", "test-entry.mjs"), path.join(outDir, "test-entry.mjs"));
-    fs.writeFileSync(stamp, digest);
+    await unlessUpToDate(worker, path.join(outDir, ".inputs"), WORKER_INPUTS, () => buildWorker(worker, outDir, env), force);
   }
   // Skipped when unchanged: a build running beside tests (the deploy dry run) rewrites nothing they serve.
   const common = ["scripts/build.mjs", "package-lock.json", "functions/lib"];
-  await unlessUpToDate("demo storefront's Functions", path.join(root, "build", "pages", ".inputs"), [...common, "functions"], buildPages);
-  await unlessUpToDate("admin app", path.join(root, "build", "admin", ".inputs"), [...common, "admin"], buildAdmin);
+  await unlessUpToDate("demo storefront's Functions", path.join(root, "build", "pages", ".inputs"), [...common, "functions"], buildPages, force);
+  await unlessUpToDate("admin app", path.join(root, "build", "admin", ".inputs"), [...common, "admin"], buildAdmin, force);
+}
+
+async function buildWorker(worker, outDir, env) {
+  step(`building the ${worker} Worker`);
+  await run(path.join(cargoBin, "worker-build"), ["--release", "--out-dir", `build/${worker}`, "--features", worker], { env });
+  // The wasm's name section (function names for stack traces, about 70 KB gzip) is dropped:
+  // a panic still logs its message and source location (console_error_panic_hook).
+  const wasm = path.join(outDir, "index_bg.wasm");
+  await run(env.WASM_OPT_BIN, [wasm, "--strip-debug", "-o", wasm, ...WASM_FEATURES], { env });
+  fs.copyFileSync(path.join(root, "scripts", "worker-entry.mjs"), path.join(outDir, "entry.mjs"));
+  fs.copyFileSync(path.join(root, "scripts", "test-entry.mjs"), path.join(outDir, "test-entry.mjs"));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -2,11 +2,9 @@
 // suite that drives the built Workers in workerd (Miniflare) over HTTP.
 import { root, run, step } from "./lib/proc.mjs";
 import { build } from "./build.mjs";
-import { setup } from "./setup.mjs";
 
 const started = Date.now();
-await setup({ testTools: true }); // schemathesis and Chromium as well
-await build();
+await build({ testTools: true }); // setup installs schemathesis and Chromium as well
 step("native Rust tests (cargo test --all-features)");
 await run("cargo", ["test", "--all-features", "--quiet"]);
 step("end-to-end tests against the built Workers in workerd");

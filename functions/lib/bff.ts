@@ -6,7 +6,7 @@ import createClient from "openapi-fetch";
 import type { components, paths } from "./storefront-api";
 import { cookie, drain, refusal, setCookie as siteCookie } from "./guard";
 
-export { cookie, refusal };
+export { cookie };
 
 /** The demo's cookies: SameSite=Lax, so a shopper arriving from a link keeps their cart. */
 const setCookie = (request: Request, name: string, value: string, maxAgeSeconds: number) => siteCookie(request, name, value, maxAgeSeconds, "Lax");

@@ -9,14 +9,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { SignJWT } from "jose";
 import { root } from "../../scripts/lib/proc.mjs";
 import { CHROMIUM } from "../../scripts/setup.mjs";
 import { seedDemoOrders } from "../../scripts/lib/demo-orders.mjs";
-import { startStack, envelope, SECRETS } from "./harness.mjs";
+import { startStack, envelope, SECRETS, startReceiver } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 const SHOTS = path.join(root, "build", "screenshots");
@@ -31,14 +30,10 @@ let admin; // the back office, directly, for set-up and for checking what the sc
 
 before(async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: npm run setup installs Debian's chromium`);
-  receiver = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      received.push({ id: req.headers["webhook-id"], ok: receiverUp });
-      res.writeHead(receiverUp ? 200 : 500).end();
-    });
+  receiver = await startReceiver(async (req) => {
+    received.push({ id: req.headers["webhook-id"], ok: receiverUp });
+    return { status: receiverUp ? 200 : 500 };
   });
-  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
   // Deliveries retried at once and dead after two attempts, so one dies within the test.
   stack = await startStack({ admin: true, vars: { DELIVERY_RETRY_BASE_SECONDS: "0", DELIVERY_MAX_ATTEMPTS: "2", OUTBOX_SWEEP_AFTER_SECONDS: "0" } });
   assert.equal(await seedDemoOrders(stack.urls, SECRETS.ADMIN_JWT_SECRET), 6);
@@ -347,7 +342,7 @@ test("a catalog user cannot see destinations: a 403 page, and the API refuses to
 
 test("the owner replays a dead delivery from the destination's screen", async () => {
   const id = "admin-app-erp";
-  const put = await stack.bo(`/admin/v1/destinations/${id}`, { method: "PUT", headers: admin, json: { url: `http://127.0.0.1:${receiver.address().port}/erp`, events: ["order.confirmed"] } });
+  const put = await stack.bo(`/admin/v1/destinations/${id}`, { method: "PUT", headers: admin, json: { url: `${receiver.url}/erp`, events: ["order.confirmed"] } });
   assert.equal(put.status, 201, put.text);
   try {
     const pending = await orderByEmail("camille.durand@example.fr");

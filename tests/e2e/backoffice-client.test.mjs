@@ -13,7 +13,8 @@ import { Webhook } from "standardwebhooks";
 import { root } from "../../scripts/lib/proc.mjs";
 import { API_TYPES, generate } from "../../clients/backoffice/generate.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
-import { placePaidOrder, startIntegration, until } from "./integrator.mjs";
+import { placePaidOrder, startIntegration } from "./integrator.mjs";
+import { until } from "./harness.mjs";
 
 const SCOPES = "orders:read orders:write inventory:read inventory:write destinations:read destinations:write events:read";
 let stack;

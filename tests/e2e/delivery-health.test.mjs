@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startStack, envelope } from "./harness.mjs";
+import { startStack, envelope, until } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 let stack;
@@ -66,15 +66,6 @@ async function confirmedEvent() {
   const paid = await stack.bo(`/admin/v1/orders/${placed.body.order.id}/mark-paid`, { method: "POST", headers: admin });
   assert.equal(paid.status, 200, paid.text);
   return (await stack.db.prepare("SELECT id FROM outbox WHERE aggregate = ?1 AND type = 'order.confirmed'").bind(placed.body.order.id).first()).id;
-}
-async function until(what, check, seconds = 20) {
-  const end = Date.now() + seconds * 1000;
-  while (Date.now() < end) {
-    const value = await check();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 const deliveryOf = (eventId, destination) =>
   stack.db.prepare("SELECT * FROM deliveries WHERE event_id = ?1 AND destination_id = ?2").bind(eventId, destination).first();

@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { Webhook } from "standardwebhooks";
-import { startStack, envelope } from "./harness.mjs";
+import { startStack, envelope, until } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
 
 let stack;
@@ -50,15 +50,6 @@ async function placeOrder(sku = "TOWEL-2") {
   const res = await stack.sf(`/v1/carts/${cart}/checkout`, { method: "POST", json: { payment_provider: "manual" }, headers: { "Idempotency-Key": `fwd-${cart}` } });
   assert.equal(res.status, 201, res.text);
   return res.body.order;
-}
-async function until(what, check, seconds = 20) {
-  const end = Date.now() + seconds * 1000;
-  while (Date.now() < end) {
-    const value = await check();
-    if (Array.isArray(value) ? value.length > 0 : value) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 const deliveriesOf = async (eventId) => (await stack.db.prepare("SELECT * FROM deliveries WHERE event_id = ?1").bind(eventId).all()).results;
 const eventOf = async (orderId, type) => stack.db.prepare("SELECT id FROM outbox WHERE aggregate = ?1 AND type = ?2").bind(orderId, type).first();

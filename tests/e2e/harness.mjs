@@ -162,20 +162,43 @@ export async function checkEventSchemas(assert, db) {
 }
 
 /**
- * A webhook receiver on 127.0.0.1 that answers 200: `received` holds `[path, event]` for each
- * delivery, `url(path)` addresses it, `close()` stops it.
+ * An HTTP server on 127.0.0.1 that keeps each request (`{method, url, headers, body}`, body as
+ * a Buffer) and answers with `respond(request)` (default 204); `url` is where it listens,
+ * `events()` the JSON bodies it got as `[path, event]`.
  */
-export async function startReceiver() {
-  const received = [];
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      received.push([req.url, JSON.parse(body)]);
-      res.writeHead(200);
-      res.end();
-    });
+export async function startReceiver(respond = async () => ({ status: 204 })) {
+  const requests = [];
+  const receiver = {
+    requests,
+    respond,
+    url: "",
+    events: () => requests.map((r) => [r.url, JSON.parse(r.body)]),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const request = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) };
+    requests.push(request);
+    try {
+      const { status, body = "" } = await receiver.respond(request);
+      res.writeHead(status).end(body);
+    } catch (e) {
+      res.writeHead(500).end(String(e?.stack ?? e));
+    }
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { received, url: (path) => `http://127.0.0.1:${server.address().port}${path}`, close: () => server.close() };
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  receiver.url = `http://127.0.0.1:${server.address().port}`;
+  return receiver;
+}
+
+/** Polls `check` until it answers something truthy (a non-empty array counts), or fails. */
+export async function until(what, check, seconds = 20) {
+  const end = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await check();
+    if (Array.isArray(value) ? value.length > 0 : value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -12,9 +12,9 @@ import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { root } from "../../scripts/lib/proc.mjs";
-import { SECRETS } from "./harness.mjs";
+import { SECRETS, until } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
-import { placePaidOrder, startIntegration, until } from "./integrator.mjs";
+import { placePaidOrder, startIntegration } from "./integrator.mjs";
 
 const DOC = "docs/integrate.md";
 const HOOKS = Symbol.for("comptoir.integrate-docs");

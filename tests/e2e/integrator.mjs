@@ -2,12 +2,11 @@
 // client package built as it would be installed, a shop that places paid orders through the
 // storefront, and a webhook receiver on 127.0.0.1 that keeps every request it gets.
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { root } from "../../scripts/lib/proc.mjs";
-import { startStack } from "./harness.mjs";
+import { startStack, startReceiver } from "./harness.mjs";
 
 const PACKAGE = path.join(root, "clients", "backoffice");
 /** Where the tests build the client (not committed): build/clients/backoffice/. */
@@ -73,35 +72,6 @@ export async function placePaidOrder(stack, adminHeaders, lines, { method = "sta
 }
 
 /**
- * An HTTP server on 127.0.0.1 that keeps each request (`{method, url, headers, body}`, body as
- * a Buffer) and answers with `respond(request)` (default 204); `url` is where it listens.
- */
-export async function startReceiver(respond = async () => ({ status: 204 })) {
-  const requests = [];
-  const receiver = {
-    requests,
-    respond,
-    url: "",
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-  const server = http.createServer(async (req, res) => {
-    const chunks = [];
-    for await (const chunk of req) chunks.push(chunk);
-    const request = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) };
-    requests.push(request);
-    try {
-      const { status, body = "" } = await receiver.respond(request);
-      res.writeHead(status).end(body);
-    } catch (e) {
-      res.writeHead(500).end(String(e?.stack ?? e));
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  receiver.url = `http://127.0.0.1:${server.address().port}`;
-  return receiver;
-}
-
-/**
  * What both files start with: the client built and imported (`lib`), a receiver answering
  * `respond`, and the Workers started with `vars`; `dispose` stops the last two.
  */
@@ -114,15 +84,4 @@ export async function startIntegration({ respond, vars } = {}) {
     await receiver.close();
   };
   return { lib, receiver, stack, dispose };
-}
-
-/** Polls `check` until it answers something truthy (a non-empty array counts), or fails. */
-export async function until(what, check, seconds = 20) {
-  const end = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await check();
-    if (Array.isArray(value) ? value.length > 0 : value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

@@ -6,14 +6,13 @@
 // printing METRICS binding). Receivers listen on 127.0.0.1 only.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import crypto from "node:crypto";
-import { startStack, d1RoundTrips, envelope } from "./harness.mjs";
+import { startStack, d1RoundTrips, envelope, startReceiver, until } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
+import { frAddress } from "./integrator.mjs";
 
 const STAFF_EMAIL = "night.shift@example.com";
 const SHOPPER_EMAIL = "jeanne.martin@example.fr";
-const frAddress = { first_name: "Jeanne", last_name: "Martin", line1: "3 rue de la Paix", city: "Paris", postal_code: "75002", country: "FR" };
 
 let stack;
 let receiver;
@@ -21,12 +20,8 @@ let base;
 const answers = {}; // receiver path → status it answers
 let staff; // an admin token whose sub is an email, as the admin app mints them
 before(async () => {
-  receiver = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => res.writeHead(answers[req.url] ?? 200).end());
-  });
-  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${receiver.address().port}`;
+  receiver = await startReceiver(async (req) => ({ status: answers[req.url] ?? 200 }));
+  base = receiver.url;
   // Retries wait long enough that a failing delivery stays pending while the test runs.
   stack = await startStack({ captureLogs: true, faults: true, vars: { DELIVERY_RETRY_BASE_SECONDS: "60", COMPTOIR_TEST_METRICS: "log" } });
   staff = bearer(await adminToken({ sub: STAFF_EMAIL, scope: "orders:read orders:write destinations:read destinations:write inventory:write" }));
@@ -175,13 +170,9 @@ test("GET /admin/v1/stats counts today's orders by status, pending and dead deli
   assert.equal((await stack.bo("/admin/v1/inventory/TOWEL-2", { method: "PUT", headers: staff, json: { on_hand: reserved + 5 } })).status, 200);
 
   // Three events: each one dead at `refuses`, and tried and pending at `fails`.
-  const end = Date.now() + 20_000;
   const count = async (destination, status) =>
     (await stack.db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE destination_id = ?1 AND status = ?2 AND attempts > 0").bind(destination, status).first()).n;
-  while ((await count("refuses", "dead")) < 3 || (await count("fails", "pending")) < 3) {
-    assert.ok(Date.now() < end, "the deliveries settle");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until("the deliveries settle", async () => (await count("refuses", "dead")) >= 3 && (await count("fails", "pending")) >= 3);
 
   const now = await stats();
   const plus = (status, n) => before.orders.today[status] + n;
@@ -227,11 +218,7 @@ test("each order placed, checkout refused and delivery attempt writes one data p
   envelope(assert, await stack.sf(`/v1/carts/${cart.id}/checkout`, { method: "POST", json: { payment_provider: "manual" } }), 428, "idempotency_key_required");
 
   const deliveries = (points) => points.filter((p) => p.blobs[0] === "delivery" && ["hears", "flaky", "rejects"].includes(p.blobs[2]));
-  const end = Date.now() + 20_000;
-  while (deliveries(dataPoints(from)).length < 3) {
-    assert.ok(Date.now() < end, `three delivery attempts, saw ${JSON.stringify(dataPoints(from))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until("three delivery attempts", () => deliveries(dataPoints(from)).length >= 3);
   const points = dataPoints(from);
   for (const p of points) {
     assert.deepEqual(Object.keys(p).sort(), ["blobs", "doubles", "indexes"]);

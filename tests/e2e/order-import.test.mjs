@@ -4,16 +4,15 @@
 // destinations that listen to that channel.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, envelope, d1RoundTrips, checkEventSchemas, startReceiver } from "./harness.mjs";
+import { startStack, envelope, d1RoundTrips, checkEventSchemas, startReceiver, until } from "./harness.mjs";
 import { adminToken, bearer } from "./tokens.mjs";
+import { frAddress, placePaidOrder } from "./integrator.mjs";
 
 let stack;
 let admin;
 let receiver;
-let received; // [path, event]
 before(async () => {
   receiver = await startReceiver();
-  received = receiver.received;
   stack = await startStack();
   admin = bearer(await adminToken({ scope: "orders:read orders:write catalog:write catalog:read inventory:read inventory:write destinations:read destinations:write" }));
   const channel = await stack.bo("/admin/v1/channels/amazon-fr", { method: "PUT", headers: admin, json: { name: "Amazon FR", markets: ["FR"] } });
@@ -24,7 +23,7 @@ after(async () => {
   receiver?.close();
 });
 
-const address = { first_name: "Jeanne", last_name: "Martin", line1: "3 rue de la Paix", city: "Paris", postal_code: "75002", country: "FR" };
+const address = frAddress;
 const eur = (amount) => ({ amount, currency: "EUR" });
 const sale = (externalId, lines, extra = {}) => ({
   channel: "amazon-fr", external_id: externalId, market: "FR", email: "buyer@example.fr", placed_at: "2026-11-28T10:00:00Z",
@@ -60,9 +59,8 @@ test("a batch of 100 marketplace orders imported twice: the second call answers 
   assert.deepEqual([order.totals.subtotal.amount, order.totals.shipping.amount, order.totals.tax.amount, order.totals.total.amount], ["3.80", "4.90", "1.02", "8.70"]);
   assert.deepEqual(order.shipping_method, { id: "amazon-standard", name: "amazon-standard", price: eur("4.90") });
   assert.equal(order.paid.amount, "8.70");
-  const numbers = new Set();
-  for (const r of first.body.results.slice(0, 100)) numbers.add((await stack.db.prepare("SELECT number FROM orders WHERE id = ?1").bind(r.order_id).first()).number);
-  assert.equal(numbers.size, 100, "every order has its own number");
+  const { numbers } = await stack.db.prepare("SELECT count(DISTINCT number) AS numbers FROM orders WHERE id IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(first.body.results.map((r) => r.order_id))).first();
+  assert.equal(numbers, 100, "every order has its own number");
 
   // Listed by channel and source; its events say both.
   const listed = await stack.bo("/admin/v1/orders?channel=amazon-fr&source=import&limit=100", { headers: admin });
@@ -142,7 +140,7 @@ test("a bad import is refused naming the field, and writes nothing", async () =>
 });
 
 test("a destination filtered to one channel receives only that channel's orders", async () => {
-  const url = receiver.url;
+  const url = (path) => receiver.url + path;
   const put = (id, json) => stack.bo(`/admin/v1/destinations/${id}`, { method: "PUT", headers: admin, json });
   const connector = await put("amazon-connector", { url: url("/amazon"), events: ["order.placed"], filter: { channels: ["amazon-fr"] } });
   assert.equal(connector.status, 201, connector.text);
@@ -153,19 +151,13 @@ test("a destination filtered to one channel receives only that channel's orders"
 
   const imported = (await importOrders([sale("AMZ-HOOK-1", [{ sku: "COF-250", quantity: 1, unit_price: eur("7.50") }])])).body.results[0].order_id;
   // A storefront order of the web channel.
-  const key = { "X-Publishable-Key": "pk_demo_web" };
-  const cart = (await stack.sf("/v1/carts", { method: "POST", headers: key, json: { market: "FR" } })).body.id;
-  await stack.sf(`/v1/carts/${cart}/lines`, { method: "POST", headers: key, json: { sku: "COF-250", quantity: 1 } });
-  await stack.sf(`/v1/carts/${cart}`, { method: "PATCH", headers: key, json: { email: "web@example.fr", shipping_address: address, shipping_method: "standard" } });
-  const checkout = await stack.sf(`/v1/carts/${cart}/checkout`, { method: "POST", headers: { ...key, "Idempotency-Key": "import-hook-web" }, json: { payment_provider: "manual" } });
-  assert.equal(checkout.status, 201, checkout.text);
-  const webOrder = checkout.body.order.id;
-  assert.equal(checkout.body.order.source, "storefront");
-  assert.equal(checkout.body.order.channel, "web");
+  const web = await placePaidOrder(stack, admin, [["COF-250", 1]]);
+  const webOrder = web.id;
+  assert.equal(web.source, "storefront");
+  assert.equal(web.channel, "web");
 
-  const seen = (path, id) => received.some(([p, e]) => p === path && e.type === "order.placed" && e.data.id === id);
-  const end = Date.now() + 20_000;
-  while (!(seen("/all", imported) && seen("/all", webOrder) && seen("/amazon", imported)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  const seen = (path, id) => receiver.events().some(([p, e]) => p === path && e.type === "order.placed" && e.data.id === id);
+  await until("the deliveries", () => seen("/all", imported) && seen("/all", webOrder) && seen("/amazon", imported));
   assert.ok(seen("/all", imported) && seen("/all", webOrder), "the unfiltered destination hears both");
   assert.ok(seen("/amazon", imported), "the connector hears its channel's order");
   assert.ok(!seen("/amazon", webOrder), "and not the web's");

@@ -32,10 +32,8 @@ export function verifyWebhook(secret: string, headers: WebhookHeaders, body: str
 
 function signedHeaders(headers: WebhookHeaders): Record<string, string> {
   const out: Record<string, string> = {};
-  const get =
-    typeof headers.get === "function"
-      ? (name: string) => (headers as Headers).get(name) ?? undefined
-      : (name: string) => lowerCased(headers as Record<string, string | string[] | undefined>)[name];
+  const plain = typeof headers.get === "function" ? undefined : lowerCased(headers as Record<string, string | string[] | undefined>);
+  const get = plain ? (name: string) => plain[name] : (name: string) => (headers as Headers).get(name) ?? undefined;
   for (const name of SIGNED) {
     const value = get(name);
     if (Array.isArray(value)) throw new WebhookVerificationError(`Repeated header ${name}`);
