@@ -162,6 +162,11 @@ impl CatalogSnapshot {
     }
 }
 
+/// An order or cart line's title: the product's, then the variant's (`Mug — Green`).
+pub fn line_title(product: &str, variant: &str) -> String {
+    format!("{product} — {variant}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,23 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// A required (non-null) value of any type.
+    pub fn value(&self, name: &str) -> Result<&'a Value, FieldError> {
+        self.required(name)
+    }
+
+    /// A required Money object (`product::money`), naming `name.amount` or `name.currency`.
+    pub fn money(&self, name: &str) -> Result<crate::domain::money::Money, FieldError> {
+        crate::domain::product::money(self.required(name)?, &self.path(name))
+    }
+
+    /// An optional one: absent or null is none.
+    pub fn opt_money(&self, name: &str) -> Result<Option<crate::domain::money::Money>, FieldError> {
+        self.present(name)
+            .map(|v| crate::domain::product::money(v, &self.path(name)))
+            .transpose()
+    }
+
     pub fn string(&self, name: &str) -> Result<&'a str, FieldError> {
         self.required(name)?
             .as_str()

@@ -247,6 +247,41 @@ impl StockPicture {
             .sum()
     }
 
+    /// Allocates what the locations eligible for `destination` hold of `lines` (lines of one
+    /// SKU in turn), and says what no location holds: for a sale taken whatever the stock (an
+    /// imported order), where [`Self::allocate`] would refuse it.
+    pub fn allocate_available(
+        &self,
+        lines: &[Wanted],
+        destination: Destination<'_>,
+    ) -> (Vec<Allocation>, Vec<Shortfall>) {
+        let mut left: BTreeMap<&str, i64> = BTreeMap::new();
+        let (mut fits, mut short) = (Vec::new(), Vec::new());
+        for w in lines {
+            let held = left
+                .entry(&w.sku)
+                .or_insert_with(|| self.total(&w.sku, destination));
+            let fit = w.quantity.min(*held);
+            *held -= fit;
+            if fit < w.quantity {
+                short.push(Shortfall {
+                    line_id: w.line_id.clone(),
+                    sku: w.sku.clone(),
+                    quantity: w.quantity - fit,
+                });
+            }
+            if fit > 0 {
+                fits.push(Wanted {
+                    quantity: fit,
+                    ..w.clone()
+                });
+            }
+        }
+        // Every SKU's units are within what the eligible locations hold: this allocates them.
+        let allocations = self.allocate(&fits, destination).unwrap_or_default();
+        (allocations, short)
+    }
+
     /// Allocates `lines` for `destination` (see [`allocate`]).
     pub fn allocate(
         &self,
@@ -255,6 +290,14 @@ impl StockPicture {
     ) -> Result<Vec<Allocation>, Short> {
         allocate(lines, &self.locations, &self.available, destination)
     }
+}
+
+/// Units of a line that no eligible location holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    pub line_id: String,
+    pub sku: String,
+    pub quantity: i64,
 }
 
 /// Why an order cannot be allocated: the first SKU short, and what the eligible locations hold.

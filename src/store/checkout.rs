@@ -4,10 +4,11 @@
 //! writes `order.placed` and any `inventory.low` to the outbox. All or nothing.
 
 use crate::app::ports::{Placement, StoreError};
+use crate::domain::order::OrderLine;
 use crate::domain::stock::StockPicture;
 use crate::store::d1::{decode, int, json_text, text, Db};
 use crate::store::{levels, D1Store};
-use serde_json::json;
+use serde_json::{json, Value};
 
 impl D1Store {
     /// `OrderStore::place`: one round trip.
@@ -49,6 +50,41 @@ pub(super) fn number_placed(results: Vec<worker::D1Result>) -> Result<String, St
         .ok_or_else(|| StoreError::Corrupt("the placed order has no number".into()))
 }
 
+/// New order lines as JSON rows, read back by [`line_values`].
+pub(super) fn line_rows(lines: &[OrderLine]) -> Value {
+    json!(lines.iter().enumerate().map(|(i, l)| json!({
+        "id": l.id, "position": i, "sku": l.sku, "title": l.title, "quantity": l.quantity, "unit_price": l.unit_price,
+        "subtotal": l.subtotal, "discount": l.discount, "tax": l.tax, "total": l.total,
+        "allocations": l.allocations, "price_reason": l.price_reason,
+    })).collect::<Vec<_>>())
+}
+
+/// The columns [`line_values`] fills.
+pub(super) const LINE_INSERT_COLUMNS: &str =
+    "(id, order_id, position, sku, title, quantity, unit_price, \
+    subtotal, discount, tax, total, allocations, price_reason)";
+
+/// The values of a new order line from `line`, one row of [`line_rows`] (a JSON value in SQL),
+/// for the order `order_id` (SQL).
+pub(super) fn line_values(line: &str, order_id: &str) -> String {
+    let field = |name: &str| format!("json_extract({line}, '$.{name}')");
+    format!(
+        "{}, {order_id}, {}, {}, {}, {}, {}, {}, {}, {}, {}, json({}), {}",
+        field("id"),
+        field("position"),
+        field("sku"),
+        field("title"),
+        field("quantity"),
+        field("unit_price"),
+        field("subtotal"),
+        field("discount"),
+        field("tax"),
+        field("total"),
+        field("allocations"),
+        field("price_reason"),
+    )
+}
+
 pub(super) fn place_statements(
     db: &Db,
     p: &Placement<'_>,
@@ -59,11 +95,7 @@ pub(super) fn place_statements(
         &p.discounts,
         p.low_stock_threshold,
     );
-    let lines = json!(r.lines.iter().enumerate().map(|(i, l)| json!({
-        "id": l.id, "position": i, "sku": l.sku, "title": l.title, "quantity": l.quantity, "unit_price": l.unit_price,
-        "subtotal": l.subtotal, "discount": l.discount, "tax": l.tax, "total": l.total,
-        "allocations": l.allocations, "price_reason": l.price_reason,
-    })).collect::<Vec<_>>());
+    let lines = line_rows(&r.lines);
     let placed = &p.placed;
     let ids = json!(applied);
     let mut out = Vec::new();
@@ -101,11 +133,10 @@ pub(super) fn place_statements(
             ],
         )?,
         db.statement(
-            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total, allocations, price_reason) \
-             SELECT json_extract(value, '$.id'), ?2, json_extract(value, '$.position'), json_extract(value, '$.sku'), \
-               json_extract(value, '$.title'), json_extract(value, '$.quantity'), json_extract(value, '$.unit_price'), \
-               json_extract(value, '$.subtotal'), json_extract(value, '$.discount'), json_extract(value, '$.tax'), \
-               json_extract(value, '$.total'), json(json_extract(value, '$.allocations')), json_extract(value, '$.price_reason') FROM json_each(?1)",
+            &format!(
+                "INSERT INTO order_lines {LINE_INSERT_COLUMNS} SELECT {} FROM json_each(?1)",
+                line_values("value", "?2")
+            ),
             &[json_text(&lines), text(&r.id)],
         )?,
         // Closes the cart (an exchange has none: the id matches no cart).

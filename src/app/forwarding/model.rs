@@ -3,30 +3,12 @@
 //! answer does to its delivery ([`outcome`]), and why an operation is refused.
 
 use crate::app::ports::StoreError;
+use crate::domain::events::EventType;
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::pagination::{decode_cursor, encode_cursor, PageParamError};
 use crate::domain::webhook::{check_url, is_retryable, retry_delay};
 use serde::Serialize;
 use serde_json::Value;
-
-/// The event types a destination may subscribe to (besides `*`, every type).
-pub const EVENT_TYPES: &[&str] = &[
-    "order.placed",
-    "order.confirmed",
-    "order.canceled",
-    "order.fulfilled",
-    "order.refunded",
-    "inventory.low",
-    "order.edited",
-    "return.requested",
-    "return.approved",
-    "return.rejected",
-    "return.received",
-    "return.canceled",
-    "refund.failed",
-    "order.paid",
-    "inventory.oversold",
-];
 
 /// How long a rotated-out secret keeps signing alongside the new one, so that receivers can
 /// switch without losing a delivery.
@@ -84,7 +66,7 @@ impl EventTypes {
         }
         if let Some(index) = events
             .iter()
-            .position(|e| *e != "*" && !EVENT_TYPES.contains(e))
+            .position(|e| *e != "*" && EventType::parse(e).is_none())
         {
             return Err(ForwardingRefusal::UnknownEventType { index });
         }
@@ -676,7 +658,8 @@ impl std::fmt::Display for ForwardingRefusal {
                 write!(f, "subscribe to at least one event type, or [\"*\"]")
             }
             ForwardingRefusal::UnknownEventType { .. } => {
-                write!(f, "event types are {} or *", EVENT_TYPES.join(", "))
+                let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+                write!(f, "event types are {} or *", names.join(", "))
             }
             ForwardingRefusal::DestinationNotFound(id) => write!(f, "no destination {id}"),
             ForwardingRefusal::DeliveryNotFound(id) => write!(f, "no delivery {id}"),

@@ -359,7 +359,7 @@ pub fn render(
                     v.tax_class,
                     v.weight_grams,
                     p.id.clone(),
-                    format!("{} — {}", p.title, v.title),
+                    crate::domain::catalog::line_title(&p.title, &v.title),
                 )
             }
             None => {

@@ -88,7 +88,7 @@ pub fn replacement(
         lines.push(OrderLine::new(
             id,
             variant.sku.clone(),
-            format!("{} — {}", product.title, variant.title),
+            crate::domain::catalog::line_title(&product.title, &variant.title),
             *quantity,
             unit_price,
         ));

@@ -102,8 +102,14 @@ impl OrderLine {
         if status == super::OrderStatus::Canceled {
             return 0;
         }
-        let allocated: i64 = self.allocations.iter().map(|a| a.quantity).sum();
-        (self.quantity - self.refunded_unfulfilled - allocated).max(0)
+        self.unallocated().max(0)
+    }
+
+    /// Units still owed that no allocation holds.
+    fn unallocated(&self) -> i64 {
+        self.quantity
+            - self.refunded_unfulfilled
+            - self.allocations.iter().map(|a| a.quantity).sum::<i64>()
     }
 
     /// Its amounts as priced.
@@ -133,24 +139,7 @@ pub enum OrderSource {
     Draft,
 }
 
-impl OrderSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderSource::Storefront => "storefront",
-            OrderSource::Import => "import",
-            OrderSource::Draft => "draft",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OrderSource> {
-        match s {
-            "storefront" => Some(OrderSource::Storefront),
-            "import" => Some(OrderSource::Import),
-            "draft" => Some(OrderSource::Draft),
-            _ => None,
-        }
-    }
-}
+text_enum!(OrderSource { Storefront => "storefront", Import => "import", Draft => "draft" });
 
 /// What an order is: a sale, or the replacement of returned goods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,9 +301,7 @@ impl Order {
             .map(|l| Wanted {
                 line_id: l.id.clone(),
                 sku: l.sku.clone(),
-                quantity: l.quantity
-                    - l.refunded_unfulfilled
-                    - l.allocations.iter().map(|a| a.quantity).sum::<i64>(),
+                quantity: l.unallocated(),
             })
             .filter(|w| w.quantity > 0)
             .collect()

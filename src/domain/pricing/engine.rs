@@ -311,26 +311,14 @@ pub fn price(req: &PricingRequest<'_>) -> Result<PricedCart, PricingError> {
     let shipping_net = best.shipping_price.map(|p| p - best.shipping_discount);
 
     // 4. Tax.
-    let rate = |class: TaxClass| -> Result<i128, PricingError> {
-        req.market
-            .tax_rates
-            .get(&class)
-            .and_then(|r| scaled_rate(*r))
-            .ok_or(PricingError::BadTaxRate(class))
-    };
-    let mut taxable: Vec<(i128, i128)> = Vec::with_capacity(lines.len() + 1);
+    let mut taxable: Vec<(i128, TaxClass)> = Vec::with_capacity(lines.len() + 1);
     for (i, line) in lines.iter().enumerate() {
-        taxable.push((subtotals[i] - best.line_discounts[i], rate(line.tax_class)?));
+        taxable.push((subtotals[i] - best.line_discounts[i], line.tax_class));
     }
     if let Some(net) = shipping_net {
-        taxable.push((net, rate(TaxClass::Standard)?));
+        taxable.push((net, TaxClass::Standard));
     }
-    let taxes = compute_taxes(
-        &taxable,
-        req.market.tax_inclusive,
-        req.market.tax_rounding,
-        mode,
-    );
+    let taxes = taxes_of(req.market, &taxable)?;
 
     let mut priced = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
