@@ -10,6 +10,7 @@ pub mod domain;
 pub mod http;
 pub mod memo;
 pub mod metrics;
+pub mod params;
 
 #[cfg(all(target_arch = "wasm32", feature = "backoffice"))]
 mod delivery;

@@ -25,8 +25,13 @@ where
     loop {
         let known = store.import_context(orders).await?;
         let now = platform.now();
-        let plan = import::plan(orders, &known, &mut |prefix| platform.id(prefix), &now)
-            .map_err(Failure::Refused)?;
+        let plan =
+            import::plan(orders, &known, &mut |prefix| platform.id(prefix), &now).map_err(|r| {
+                match r {
+                    ImportRefusal::Misconfigured { cause } => Failure::Bug(cause),
+                    r => Failure::Refused(r),
+                }
+            })?;
         if plan.orders.is_empty() {
             return Ok(plan.results);
         }

@@ -10,11 +10,11 @@ use crate::domain::events::{Envelope, EventType};
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::market::{Market, TaxClass};
 use crate::domain::money::Money;
-use crate::domain::order::{NewOrder, Order, OrderLine, OrderSource, OrderStatus, PaymentMethod};
-use crate::domain::order::{PaymentStatus, StockMove};
+use crate::domain::order::{apply, Action, NewOrder, Order, OrderLine, OrderSource};
+use crate::domain::order::{PaymentMethod, StockMove};
 use crate::domain::pricing::engine::taxes_of;
-use crate::domain::product::{is_resource_id, money, normalize_sku};
-use crate::domain::stock::{Destination, StockPicture, Wanted};
+use crate::domain::product::{is_resource_id, normalize_sku};
+use crate::domain::stock::{Destination, StockPicture};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -107,20 +107,11 @@ pub fn parse(
             lf.only(&["sku", "quantity", "unit_price", "discount"])?;
             let sku = normalize_sku(lf.string("sku")?)
                 .ok_or_else(|| FieldError::new(lf.path("sku"), "must be a SKU"))?;
-            let unit_price = money(
-                lf.entries_value("unit_price")
-                    .ok_or_else(|| FieldError::new(lf.path("unit_price"), "is required"))?,
-                &lf.path("unit_price"),
-            )?;
-            let discount = match lf.entries_value("discount") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(money(v, &lf.path("discount"))?),
-            };
             lines.push(ImportedLine {
                 sku,
                 quantity: lf.int("quantity", 1..=9999)?,
-                unit_price,
-                discount,
+                unit_price: lf.money("unit_price")?,
+                discount: lf.opt_money("discount")?,
             });
         }
         let shipping = f.object("shipping")?;
@@ -135,20 +126,9 @@ pub fn parse(
                 ))
             }
         };
-        let shipping_price = money(
-            shipping
-                .entries_value("price")
-                .ok_or_else(|| FieldError::new(shipping.path("price"), "is required"))?,
-            &shipping.path("price"),
-        )?;
-        let shipping_address = f
-            .entries_value("shipping_address")
-            .cloned()
-            .ok_or_else(|| FieldError::new(f.path("shipping_address"), "is required"))?;
-        let billing_address = f
-            .entries_value("billing_address")
-            .filter(|v| !v.is_null())
-            .cloned();
+        let shipping_price = shipping.money("price")?;
+        let shipping_address = f.value("shipping_address")?.clone();
+        let billing_address = f.entries_value("billing_address").cloned();
         let payment_reference = match f.opt_string("payment_reference")? {
             None => None,
             Some(_) => Some(f.text("payment_reference", 255)?),
@@ -197,6 +177,9 @@ pub enum ImportRefusal {
     Field(FieldError),
     /// 422 `unknown_sku`: the catalog has no such SKU.
     UnknownSku { field: String, sku: String },
+    /// The market's own definition cannot price the order (a stored tax rate the engine cannot
+    /// use): the platform's fault, not the caller's.
+    Misconfigured { cause: String },
 }
 
 impl From<FieldError> for ImportRefusal {
@@ -237,7 +220,8 @@ pub struct Oversold {
 }
 
 impl Oversold {
-    /// The `data` of its `inventory.oversold` event (the store adds the order numbers).
+    /// The `data` of its `inventory.oversold` event. It names no channel or location, so a
+    /// destination filtered by either does not hear it.
     pub fn data(&self) -> Value {
         json!({
             "sku": self.sku,
@@ -297,52 +281,34 @@ pub fn plan(
         // Each line gets what the locations serving its country have left (lines of one SKU
         // in turn), the rest is backordered.
         let destination = Destination::Ship(Some(&country));
-        let mut left: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut fits = Vec::new();
+        let (allocations, shortfalls) = stock.allocate_available(&order.wanted(), destination);
         let mut warnings = Vec::new();
-        for (j, w) in order.wanted().into_iter().enumerate() {
-            let held = left
-                .entry(&o.lines[j].sku)
-                .or_insert_with(|| stock.total(&w.sku, destination));
-            let fit = w.quantity.min(*held);
-            *held -= fit;
-            if fit < w.quantity {
-                let short = w.quantity - fit;
-                warnings.push(ImportWarning {
-                    code: "backordered",
-                    line: Some(j),
-                    message: format!(
-                        "{short} of {} beyond what the locations serving {} hold: backordered",
-                        w.sku, country
-                    ),
-                });
-                let k = match plan.oversold.iter().position(|x| x.sku == w.sku) {
-                    Some(k) => k,
-                    None => {
-                        plan.oversold.push(Oversold {
-                            event_id: ids("evt"),
-                            sku: w.sku.clone(),
-                            quantity: 0,
-                            lines: vec![],
-                        });
-                        plan.oversold.len() - 1
-                    }
-                };
-                plan.oversold[k].quantity += short;
-                plan.oversold[k]
-                    .lines
-                    .push((order_id.clone(), w.line_id.clone(), short));
-            }
-            if fit > 0 {
-                fits.push(Wanted { quantity: fit, ..w });
-            }
+        for short in shortfalls {
+            warnings.push(ImportWarning {
+                code: "backordered",
+                line: order.lines.iter().position(|l| l.id == short.line_id),
+                message: format!(
+                    "{} of {} beyond what the locations serving {country} hold: backordered",
+                    short.quantity, short.sku
+                ),
+            });
+            let k = match plan.oversold.iter().position(|x| x.sku == short.sku) {
+                Some(k) => k,
+                None => {
+                    plan.oversold.push(Oversold {
+                        event_id: ids("evt"),
+                        sku: short.sku.clone(),
+                        quantity: 0,
+                        lines: vec![],
+                    });
+                    plan.oversold.len() - 1
+                }
+            };
+            plan.oversold[k].quantity += short.quantity;
+            plan.oversold[k]
+                .lines
+                .push((order_id.clone(), short.line_id, short.quantity));
         }
-        let allocations = stock.allocate(&fits, destination).map_err(|s| {
-            FieldError::new(
-                format!("orders[{i}].lines"),
-                format!("stock of {} could not be allocated", s.sku),
-            )
-        })?;
         let reserve = order.hold(allocations);
         for m in &reserve {
             // A reservation is a negative release.
@@ -354,23 +320,20 @@ pub fn plan(
             }
         }
         plan.reserve.extend(reserve);
-        let view = order.view();
         let mut events = vec![Envelope::new(
             &ids("evt"),
             EventType::OrderPlaced,
             1,
             now,
-            view.clone(),
+            order.view(),
         )];
+        // Paid for on the channel: confirmed as mark-paid confirms any order.
         if o.paid {
-            events.push(Envelope::new(
-                &ids("evt"),
-                EventType::OrderConfirmed,
-                2,
-                now,
-                view,
-            ));
-            order.last_sequence = 2;
+            if let Ok(Some(t)) = apply(&order.state(), &Action::MarkPaid(None)) {
+                let change = order.change(&t, now, &ids("evt"), None);
+                events.extend(change.events);
+                order = change.after;
+            }
         }
         plan.results.push(ImportResult {
             external_id: o.external_id.clone(),
@@ -471,11 +434,11 @@ fn order_of(
     }
     let shipping_minor = minor(&o.shipping_price, at("shipping.price"))?;
     taxable.push((i128::from(shipping_minor), TaxClass::Standard));
-    let taxes = taxes_of(market, &taxable).map_err(|e| {
-        FieldError::new(
-            at("market"),
-            format!("the market's tax rates cannot be used: {e:?}"),
-        )
+    let taxes = taxes_of(market, &taxable).map_err(|e| ImportRefusal::Misconfigured {
+        cause: format!(
+            "market {}: its tax rates cannot be used: {e:?}",
+            market.code
+        ),
     })?;
     let tax_of = |k: usize| i64::try_from(taxes[k]).unwrap_or(0);
     let extra = |tax: i64| if market.tax_inclusive { 0 } else { tax };
@@ -532,10 +495,5 @@ fn order_of(
     );
     order.updated_at = now.to_string();
     order.payment_reference = o.payment_reference.clone();
-    if o.paid {
-        order.status = OrderStatus::Confirmed;
-        order.payment_status = PaymentStatus::Paid;
-        order.paid_minor = total;
-    }
     Ok((order, shipping.country))
 }

@@ -12,6 +12,7 @@ use crate::store::{levels, D1Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use wasm_bindgen::JsValue;
 
 #[derive(Deserialize)]
 struct ChannelRow {
@@ -22,6 +23,7 @@ struct ChannelRow {
 #[derive(Deserialize)]
 struct VariantRow {
     sku: String,
+    product_title: String,
     title: String,
     tax_class: String,
 }
@@ -68,7 +70,7 @@ impl OrderImports for D1Store {
                     &[markets],
                 )?,
                 db.statement(
-                    "SELECT v.sku, p.title || ' — ' || v.title AS title, v.tax_class \
+                    "SELECT v.sku, p.title AS product_title, v.title, v.tax_class \
                      FROM variants v JOIN products p ON p.id = v.product_id \
                      WHERE v.sku IN (SELECT value FROM json_each(?1))",
                     std::slice::from_ref(&skus),
@@ -103,7 +105,7 @@ impl OrderImports for D1Store {
                 Ok((
                     v.sku,
                     KnownVariant {
-                        title: v.title,
+                        title: crate::domain::catalog::line_title(&v.product_title, &v.title),
                         tax_class: class,
                     },
                 ))
@@ -131,6 +133,14 @@ impl OrderImports for D1Store {
     }
 }
 
+/// `items` as JSON arrays bound as parameters, each under D1's limit (`params`).
+fn chunks(items: &[Value]) -> Vec<JsValue> {
+    crate::params::json_arrays(items, crate::params::PARAM_BYTES)
+        .iter()
+        .map(|a| text(a))
+        .collect()
+}
+
 fn import_statements(
     db: &Db,
     plan: &Plan,
@@ -143,6 +153,7 @@ fn import_statements(
     for (o, _) in &plan.orders {
         *left.entry(&o.market).or_default() += 1;
     }
+    let counts = json_text(&json!(left));
     let mut orders = Vec::with_capacity(plan.orders.len());
     let mut events = Vec::new();
     for (o, envelopes) in &plan.orders {
@@ -157,12 +168,8 @@ fn import_statements(
             "fulfillment_status": o.fulfillment_status.as_str(), "provider": o.payment_method.as_str(),
             "reference": o.payment_reference, "total": o.total_minor, "paid": o.paid_minor,
             "currency": o.currency, "body": o.body, "pay_by": o.pay_by, "sequence": o.last_sequence,
-            "created_at": o.created_at, "updated_at": o.updated_at,
-            "lines": o.lines.iter().enumerate().map(|(i, l)| json!({
-                "id": l.id, "position": i, "sku": l.sku, "title": l.title, "quantity": l.quantity,
-                "unit_price": l.unit_price, "subtotal": l.subtotal, "discount": l.discount, "tax": l.tax,
-                "total": l.total, "allocations": l.allocations,
-            })).collect::<Vec<_>>(),
+            "version": o.version, "created_at": o.created_at, "updated_at": o.updated_at,
+            "lines": crate::store::checkout::line_rows(&o.lines),
         }));
         for e in envelopes {
             events.push(json!({
@@ -171,52 +178,46 @@ fn import_statements(
             }));
         }
     }
-    let oversold: Vec<Value> = plan
-        .oversold
-        .iter()
-        .map(|x| json!({"id": x.event_id, "sku": x.sku, "data": x.data()}))
-        .collect();
-    let (orders, events, oversold) = (
-        json_text(&json!(orders)),
-        json_text(&json!(events)),
-        json_text(&json!(oversold)),
-    );
     let mut out = levels::apply(db, &plan.reserve, now)?;
-    out.extend([
-        db.statement(
-            "INSERT INTO order_counters (market, last) \
-             SELECT json_extract(value, '$.market'), COUNT(*) FROM json_each(?1) WHERE true GROUP BY 1 \
-             ON CONFLICT (market) DO UPDATE SET last = last + excluded.last",
-            std::slice::from_ref(&orders),
-        )?,
-        // A second import of one (channel, external id) fails the unique index: the batch
-        // aborts, and the use case answers the order imported first.
-        db.statement(
-            "INSERT INTO orders (id, number, channel_id, source, external_id, cart_id, market, status, payment_status, \
-                fulfillment_status, payment_provider, payment_reference, total_minor, paid_minor, currency, body, pay_by, \
-                last_sequence, created_at, updated_at, email) \
-             SELECT json_extract(o.value, '$.id'), \
-                printf('%s-%06d', json_extract(o.value, '$.market'), c.last - json_extract(o.value, '$.back')), \
-                json_extract(o.value, '$.channel'), json_extract(o.value, '$.source'), json_extract(o.value, '$.external_id'), \
-                json_extract(o.value, '$.cart_id'), json_extract(o.value, '$.market'), json_extract(o.value, '$.status'), \
-                json_extract(o.value, '$.payment_status'), json_extract(o.value, '$.fulfillment_status'), \
-                json_extract(o.value, '$.provider'), json_extract(o.value, '$.reference'), json_extract(o.value, '$.total'), \
-                json_extract(o.value, '$.paid'), json_extract(o.value, '$.currency'), json_extract(o.value, '$.body'), \
-                json_extract(o.value, '$.pay_by'), json_extract(o.value, '$.sequence'), json_extract(o.value, '$.created_at'), \
-                json_extract(o.value, '$.updated_at'), lower(json_extract(json_extract(o.value, '$.body'), '$.email')) \
-             FROM json_each(?1) o JOIN order_counters c ON c.market = json_extract(o.value, '$.market')",
-            std::slice::from_ref(&orders),
-        )?,
-        db.statement(
-            "INSERT INTO order_lines (id, order_id, position, sku, title, quantity, unit_price, subtotal, discount, tax, total, allocations) \
-             SELECT json_extract(l.value, '$.id'), json_extract(o.value, '$.id'), json_extract(l.value, '$.position'), \
-               json_extract(l.value, '$.sku'), json_extract(l.value, '$.title'), json_extract(l.value, '$.quantity'), \
-               json_extract(l.value, '$.unit_price'), json_extract(l.value, '$.subtotal'), json_extract(l.value, '$.discount'), \
-               json_extract(l.value, '$.tax'), json_extract(l.value, '$.total'), json(json_extract(l.value, '$.allocations')) \
-             FROM json_each(?1) o, json_each(o.value, '$.lines') l",
-            std::slice::from_ref(&orders),
-        )?,
-        db.statement(
+    out.push(db.statement(
+        "INSERT INTO order_counters (market, last) SELECT key, value FROM json_each(?1) WHERE true \
+         ON CONFLICT (market) DO UPDATE SET last = last + excluded.last",
+        &[counts],
+    )?);
+    for orders in chunks(&orders) {
+        out.extend([
+            // A second import of one (channel, external id) fails the unique index: the batch
+            // aborts, and the use case answers the order imported first.
+            db.statement(
+                "INSERT INTO orders (id, number, channel_id, source, external_id, cart_id, market, status, payment_status, \
+                    fulfillment_status, payment_provider, payment_reference, total_minor, paid_minor, currency, body, pay_by, \
+                    last_sequence, version, created_at, updated_at, email) \
+                 SELECT json_extract(o.value, '$.id'), \
+                    printf('%s-%06d', json_extract(o.value, '$.market'), c.last - json_extract(o.value, '$.back')), \
+                    json_extract(o.value, '$.channel'), json_extract(o.value, '$.source'), json_extract(o.value, '$.external_id'), \
+                    json_extract(o.value, '$.cart_id'), json_extract(o.value, '$.market'), json_extract(o.value, '$.status'), \
+                    json_extract(o.value, '$.payment_status'), json_extract(o.value, '$.fulfillment_status'), \
+                    json_extract(o.value, '$.provider'), json_extract(o.value, '$.reference'), json_extract(o.value, '$.total'), \
+                    json_extract(o.value, '$.paid'), json_extract(o.value, '$.currency'), json_extract(o.value, '$.body'), \
+                    json_extract(o.value, '$.pay_by'), json_extract(o.value, '$.sequence'), json_extract(o.value, '$.version'), \
+                    json_extract(o.value, '$.created_at'), json_extract(o.value, '$.updated_at'), \
+                    lower(json_extract(json_extract(o.value, '$.body'), '$.email')) \
+                 FROM json_each(?1) o JOIN order_counters c ON c.market = json_extract(o.value, '$.market')",
+                std::slice::from_ref(&orders),
+            )?,
+            db.statement(
+                &format!(
+                    "INSERT INTO order_lines {} \
+                     SELECT {} FROM json_each(?1) o, json_each(o.value, '$.lines') l",
+                    crate::store::checkout::LINE_INSERT_COLUMNS,
+                    crate::store::checkout::line_values("l.value", "json_extract(o.value, '$.id')"),
+                ),
+                &[orders],
+            )?,
+        ]);
+    }
+    for events in chunks(&events) {
+        out.push(db.statement(
             "INSERT INTO outbox (id, type, aggregate, sequence, payload, created_at) \
              SELECT json_extract(value, '$.id'), json_extract(value, '$.type'), json_extract(value, '$.aggregate'), \
                json_extract(value, '$.sequence'), \
@@ -224,9 +225,14 @@ fn import_statements(
                  (SELECT number FROM orders WHERE id = json_extract(value, '$.aggregate'))), ?2 \
              FROM json_each(?1)",
             &[events, text(now)],
-        )?,
-    ]);
+        )?);
+    }
     if !plan.oversold.is_empty() {
+        let oversold = json_text(&json!(plan
+            .oversold
+            .iter()
+            .map(|x| json!({"id": x.event_id, "sku": x.sku, "data": x.data()}))
+            .collect::<Vec<_>>()));
         out.extend([
             db.statement(
                 "INSERT INTO aggregate_sequences (aggregate, last) \

@@ -1,9 +1,11 @@
 //! The operator's counts (`domain::stats`) in one statement: one D1 round trip, each count
-//! over an index (orders by `created_at`, deliveries by `status`) or a small table.
+//! over an index (orders by status and `created_at`, one search per status; deliveries by
+//! `status`) or a small table.
 
 use crate::app::ports::StoreError;
+use crate::domain::order::OrderStatus;
 use crate::domain::stats::Stats;
-use crate::store::d1::{int, text, Db};
+use crate::store::d1::{int, json_text, text, Db};
 use serde::Deserialize;
 
 /// The counts: orders created at or after `since` by status, deliveries pending and dead,
@@ -20,13 +22,20 @@ pub async fn read(db: &Db, since: &str, low_stock_threshold: i64) -> Result<Stat
     let rows: Vec<Row> = db
         .all(db.statement(
             "SELECT \
-               (SELECT json_group_object(status, n) FROM \
-                  (SELECT status, COUNT(*) AS n FROM orders WHERE created_at >= ?1 GROUP BY status)) AS orders, \
+               (SELECT json_group_object(s.value, (SELECT COUNT(*) FROM orders \
+                  WHERE status = s.value AND created_at >= ?1)) FROM json_each(?3) s) AS orders, \
                (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending, \
                (SELECT COUNT(*) FROM deliveries WHERE status = 'dead') AS dead, \
                (SELECT COUNT(*) FROM destinations WHERE enabled = 0) AS disabled, \
                (SELECT COUNT(*) FROM inventory WHERE on_hand - reserved <= ?2) AS low_stock",
-            &[text(since), int(low_stock_threshold)],
+            &[
+                text(since),
+                int(low_stock_threshold),
+                json_text(&serde_json::json!(OrderStatus::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>())),
+            ],
         )?)
         .await?;
     let row = rows

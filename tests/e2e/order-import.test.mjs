@@ -73,8 +73,26 @@ test("a batch of 100 marketplace orders imported twice: the second call answers 
   const events = (await stack.db.prepare("SELECT type, sequence, payload FROM outbox WHERE aggregate = ?1 ORDER BY sequence").bind(order.id).all()).results;
   assert.deepEqual(events.map((e) => [e.type, e.sequence]), [["order.placed", 1], ["order.confirmed", 2]]);
   const placed = JSON.parse(events[0].payload).data;
-  assert.deepEqual([placed.channel, placed.source, placed.number], ["amazon-fr", "import", order.number]);
+  assert.deepEqual([placed.channel, placed.source, placed.number, placed.status], ["amazon-fr", "import", order.number, "pending_payment"]);
+  assert.equal(JSON.parse(events[1].payload).data.status, "confirmed");
   await checkEventSchemas(assert, stack.db);
+});
+
+test("an import whose orders and events outgrow one D1 parameter is written whole, still in two round trips", async () => {
+  // 100 paid orders of 20 lines: their 200 events (each a whole order) are about 2 MB of JSON,
+  // more than D1 takes in one bound parameter, so the batch binds them in several.
+  const lines = Array.from({ length: 20 }, () => ({ sku: "APRON-NAT", quantity: 1, unit_price: eur("24.00") }));
+  const batch = Array.from({ length: 100 }, (_, i) => sale(`AMZ-BIG-${i}`, lines));
+  const res = await importOrders(batch);
+  assert.equal(res.status, 200, res.text);
+  assert.ok(res.body.results.every((r) => r.created));
+  assert.ok(d1RoundTrips(res.headers) <= 2, `${d1RoundTrips(res.headers)} D1 round trips`);
+  const ids = JSON.stringify(res.body.results.map((r) => r.order_id));
+  const { n } = await stack.db.prepare("SELECT count(*) AS n FROM order_lines WHERE order_id IN (SELECT value FROM json_each(?1))").bind(ids).first();
+  assert.equal(n, 2000);
+  const { events, bytes } = await stack.db.prepare("SELECT count(*) AS events, sum(length(payload)) AS bytes FROM outbox WHERE aggregate IN (SELECT value FROM json_each(?1))").bind(ids).first();
+  assert.equal(events, 200, "order.placed and order.confirmed for each");
+  assert.ok(bytes > 1_500_000, `the events hold ${bytes} bytes`);
 });
 
 test("a sale beyond stock is accepted: the shortfall is backordered and inventory.oversold tells the operator", async () => {

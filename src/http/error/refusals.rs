@@ -187,6 +187,8 @@ impl From<crate::domain::import::ImportRefusal> for ApiError {
                 format!("`{sku}` is not a SKU of the catalog"),
             )
             .with_details(json!({ "sku": sku, "field": field })),
+            // The use case reports it as a bug (500, its cause logged); never shown.
+            ImportRefusal::Misconfigured { cause } => ApiError::internal().caused_by(cause),
         }
     }
 }
