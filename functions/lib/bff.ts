@@ -4,9 +4,9 @@
 // capability: page scripts never see it) and the order token in an HttpOnly cookie per order.
 import createClient from "openapi-fetch";
 import type { components, paths } from "./storefront-api";
-import { cookie, drain, refusal, setCookie as siteCookie } from "./guard";
+import { cookie, drain, json, refusal, setCookie as siteCookie } from "./guard";
 
-export { cookie };
+export { cookie, json };
 
 /** The demo's cookies: SameSite=Lax, so a shopper arriving from a link keeps their cart. */
 const setCookie = (request: Request, name: string, value: string, maxAgeSeconds: number) => siteCookie(request, name, value, maxAgeSeconds, "Lax");
@@ -60,13 +60,6 @@ export function storefront(context: Context) {
 
 export class Misconfigured extends Error {}
 
-/** JSON answer with no caching (every answer here is per shopper). */
-export function json(body: unknown, status = 200, headers: HeadersInit = {}): Response {
-  const h = new Headers(headers);
-  h.set("Content-Type", "application/json");
-  h.set("Cache-Control", "no-store");
-  return new Response(JSON.stringify(body), { status, headers: h });
-}
 
 /** The storefront's own error, passed on unchanged (status and envelope). */
 export function failure(status: number, error: ApiError | undefined): Response {

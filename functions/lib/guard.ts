@@ -3,8 +3,12 @@
 // state-changing request must come from the site's own pages and carry JSON. And the HttpOnly
 // cookies both keep (the demo's cart and order tokens, the admin app's staff session).
 
-function json(body: unknown, status: number): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
+/** A JSON answer, never cached (every answer of both sites' Functions is one visitor's). */
+export function json(body: unknown, status = 200, headers: HeadersInit = {}): Response {
+  const h = new Headers(headers);
+  h.set("Content-Type", "application/json");
+  h.set("Cache-Control", "no-store");
+  return new Response(JSON.stringify(body), { status, headers: h });
 }
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

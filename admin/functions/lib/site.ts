@@ -1,6 +1,9 @@
 // The admin app's pages and answers: which section of the app a path is, which scope a section
 // needs, and the headers every answer carries.
 import type { Staff } from "./staff";
+import { json } from "../../../functions/lib/guard";
+
+export { json };
 
 /** Each screen of the app and the scope needed to see it (the back office checks again). */
 export const SECTIONS: Readonly<Record<string, string>> = {
@@ -61,11 +64,6 @@ export function secured(answer: Response, pathname: string): Response {
   return response;
 }
 
-export function json(body: unknown, status = 200, headers: HeadersInit = {}): Response {
-  const h = new Headers(headers);
-  h.set("Content-Type", "application/json");
-  return new Response(JSON.stringify(body), { status, headers: h });
-}
 
 export function error(status: number, code: string, message: string): Response {
   return json({ error: { code, message } }, status);
