@@ -44,7 +44,7 @@ function note(message) {
 /** The secrets each Worker refuses to start without (one of each group), and the optional ones. */
 export const SECRETS = {
   "comptoir-storefront": { required: [["ORDER_TOKEN_SECRET"]], optional: ["CUSTOMER_JWT_PUBLIC_KEYS", "CUSTOMER_JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] },
-  "comptoir-backoffice": { required: [["ADMIN_JWT_SECRET", "ADMIN_JWT_PUBLIC_KEYS"]], optional: ["STRIPE_SECRET_KEY"] },
+  "comptoir-backoffice": { required: [["ADMIN_JWT_SECRET", "ADMIN_JWT_PUBLIC_KEYS"]], optional: ["ORDER_TOKEN_SECRET", "STRIPE_SECRET_KEY"] },
 };
 
 // smol-toml is an npm package: imported once setup (in build) has installed the packages, so

@@ -96,6 +96,10 @@ const PLAIN = {
   network: "The back office could not be reached.",
   idempotency_conflict: "This action was already sent with other values.",
   conflict: "Someone changed this at the same time: reload and try again.",
+  version_mismatch: "Someone changed this at the same time: reload and try again.",
+  cart_not_active: "It can no longer change: it was completed.",
+  unknown_sku: "This SKU is not sold in this market.",
+  discount_not_applicable: "A discount code does not apply.",
 };
 
 /** An API error in plain words: what it means, then the API's own message and the field. */
@@ -254,3 +258,11 @@ export const Badge = ({ value }) => html`<span class=${`badge b-${value}`}>${wor
 
 /** Whether the signed-in staff member holds a scope (the back office decides anyway). */
 export const can = (me, scope) => me.scopes.includes(scope) || (me.scopes.includes("orders:write") && /^(returns|refunds):write$/.test(scope));
+
+/** The rows of an order's or a draft's totals (its table adds what it owes, if anything). */
+export const TotalRows = ({ totals, taxInclusive, testid }) => html`
+  <tr><td>${t("Subtotal")}</td><td class="num">${money(totals.subtotal)}</td></tr>
+  <tr><td>${t("Discount")}</td><td class="num">${money(totals.discount)}</td></tr>
+  <tr><td>${t("Shipping")}</td><td class="num">${money(totals.shipping)}</td></tr>
+  <tr><td>${taxInclusive ? t("Tax included") : t("Tax")}</td><td class="num">${money(totals.tax)}</td></tr>
+  <tr class="grand"><td>${t("Total")}</td><td class="num" data-testid=${testid}>${money(totals.total)}</td></tr>`;

@@ -3,6 +3,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import { html, render, t, lang, setLang, Link, useLocation, Forbidden, Flash } from "./lib.js";
 import { OrdersList, OrderPage } from "./screens/orders.js";
+import { DraftsList, DraftPage } from "./screens/drafts.js";
 import { ReturnsQueue } from "./screens/returns.js";
 import { Inventory, SkuPage, Locations } from "./screens/stock.js";
 import { Products, ProductPage, Discounts, ShippingMethods, Channels } from "./screens/catalog.js";
@@ -10,6 +11,7 @@ import { Destinations, DestinationPage } from "./screens/destinations.js";
 
 const TITLES = {
   orders: "Orders",
+  "draft-orders": "Draft orders",
   returns: "Returns",
   inventory: "Inventory",
   products: "Products",
@@ -23,9 +25,10 @@ const TITLES = {
 /** The screen of a path: [section, component, its parameter]. */
 function screen(path) {
   const [, section = "", id] = path.split("/").map(decodeURIComponent);
-  const detail = { orders: OrderPage, inventory: SkuPage, products: ProductPage, destinations: DestinationPage };
+  const detail = { orders: OrderPage, "draft-orders": DraftPage, inventory: SkuPage, products: ProductPage, destinations: DestinationPage };
   const list = {
     orders: OrdersList,
+    "draft-orders": DraftsList,
     returns: ReturnsQueue,
     inventory: Inventory,
     products: Products,

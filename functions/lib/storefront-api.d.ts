@@ -709,6 +709,8 @@ export interface components {
             discount: components["schemas"]["Money"];
             tax: components["schemas"]["Money"];
             total: components["schemas"]["Money"];
+            /** @description A draft order's line only: why staff set its price by hand. */
+            price_reason?: string;
         };
         CartCreate: {
             /** @example FR */

@@ -1083,6 +1083,8 @@ where
             reserve: reserve.clone(),
             discounts: vec![],
             low_stock_threshold,
+            // The exchange's own change records what staff did.
+            action: None,
             placed,
         };
         match store.exchange(&change, &placement).await {

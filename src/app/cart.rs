@@ -68,9 +68,12 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
         }
     }
 
-    /// Only this channel's carts exist for it.
+    /// Only this channel's carts exist for it (a draft order is no shopper's cart).
     fn visible(&self, data: Option<CartData>) -> CartResult<CartData> {
-        match data.filter(|d| d.cart.channel_id == self.channel.id) {
+        let shown = |d: &CartData| {
+            d.cart.channel_id == self.channel.id && d.cart.kind == cart::CartKind::Cart
+        };
+        match data.filter(shown) {
             Some(d) => Ok(d),
             None => refuse(CartRefusal::NotFound),
         }
@@ -121,25 +124,15 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
             )));
         };
         let now = self.platform.now();
-        let record = CartRecord {
-            id: self.platform.id("cart"),
-            channel_id: self.channel.id.clone(),
-            market: market.code.clone(),
-            currency: market.currency.code().to_string(),
-            status: cart::CartStatus::Active,
-            version: 1,
-            customer_id: None,
-            email: None,
-            shipping_address: None,
-            billing_address: None,
-            shipping_method_id: None,
-            note: None,
-            discount_codes: "[]".into(),
-            merged_into: None,
-            expires_at: self.expiry(),
-            created_at: now.clone(),
-            updated_at: now,
-        };
+        let mut record = CartRecord::new(
+            &self.platform.id("cart"),
+            cart::CartKind::Cart,
+            &self.channel.id,
+            &market.code,
+            &now,
+        );
+        record.currency = market.currency.code().to_string();
+        record.expires_at = self.expiry();
         self.store.create(&record).await?;
         let data = CartData {
             cart: record,
@@ -148,6 +141,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
             shipping: None,
             stock: Default::default(),
             picture: Default::default(),
+            market: None,
         };
         self.show(&data).await
     }

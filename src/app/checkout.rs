@@ -11,11 +11,12 @@ use crate::app::ports::{
     Placement, RateLimiter, StoreError, Timer,
 };
 use crate::app::{refuse, Failure, Settings};
-use crate::domain::cart::{self, CartData};
+use crate::domain::cart::{self, CartData, CartKind};
 use crate::domain::channel::Channel;
 use crate::domain::checkout::{self as rules, CheckoutRefusal, Terms};
 use crate::domain::events::{Envelope, EventType};
-use crate::domain::order::{Order, PaymentMethod};
+use crate::domain::money::{Currency, Money};
+use crate::domain::order::{AdminAction, Order, OrderSource, PaymentMethod};
 use crate::domain::stock::{Destination, Short};
 
 /// How many times a checkout is placed before it gives up on stock that keeps moving. A retry
@@ -34,6 +35,26 @@ pub struct Till<'a, S, K, P, Pay> {
     pub payments: &'a Pay,
     pub channel: &'a Channel,
     pub settings: &'a Settings,
+    /// Who places the order: a shopper checking out a cart, or staff completing a draft.
+    pub by: PlacedBy<'a>,
+}
+
+/// Who places an order through the till.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacedBy<'a> {
+    /// A shopper checks out a cart at the storefront.
+    Shopper,
+    /// Staff (`actor`, for the timeline) complete a draft order.
+    Staff { actor: &'a str },
+}
+
+impl PlacedBy<'_> {
+    fn kind(self) -> CartKind {
+        match self {
+            PlacedBy::Shopper => CartKind::Cart,
+            PlacedBy::Staff { .. } => CartKind::Draft,
+        }
+    }
 }
 
 /// How the shopper goes on to pay.
@@ -73,7 +94,9 @@ where
         cart: Option<CartData>,
         method: PaymentMethod,
     ) -> CheckoutResult<Placed> {
-        let Some(data) = cart.filter(|d| d.cart.channel_id == self.channel.id) else {
+        let ours =
+            |d: &CartData| d.cart.channel_id == self.channel.id && d.cart.kind == self.by.kind();
+        let Some(data) = cart.filter(ours) else {
             return refuse(CheckoutRefusal::NotFound);
         };
         let now_ms = self.platform.now_ms();
@@ -98,7 +121,10 @@ where
         let terms = Terms {
             order_id: self.platform.id("ord"),
             channel_id: self.channel.id.clone(),
-            source: crate::domain::order::OrderSource::Storefront,
+            source: match self.by {
+                PlacedBy::Shopper => OrderSource::Storefront,
+                PlacedBy::Staff { .. } => OrderSource::Draft,
+            },
             tax_inclusive: market.tax_inclusive,
             currency: market.currency.code().to_string(),
             payment_method: method,
@@ -140,6 +166,7 @@ where
                 reserve,
                 discounts: discounts.clone(),
                 low_stock_threshold: self.settings.low_stock_threshold,
+                action: self.action(&data, &order, method),
                 placed: Envelope::new(
                     &self.platform.id("evt"),
                     EventType::OrderPlaced,
@@ -199,6 +226,38 @@ where
             },
         };
         Ok(Placed { order, payment })
+    }
+
+    /// What staff did, for the order's timeline: the draft completed, and each price set by
+    /// hand with its reason.
+    fn action(&self, data: &CartData, order: &Order, method: PaymentMethod) -> Option<AdminAction> {
+        let PlacedBy::Staff { actor } = self.by else {
+            return None;
+        };
+        let overrides: Vec<String> = order
+            .lines
+            .iter()
+            .filter_map(|l| {
+                let reason = l.price_reason.as_deref()?;
+                let price = Currency::from_code(&order.currency)
+                    .and_then(|c| Money::from_minor(l.unit_price, c).ok())
+                    .map_or(l.unit_price.to_string(), |m| {
+                        format!("{} {}", m.amount_string(), order.currency)
+                    });
+                Some(format!("{} at {price} ({reason})", l.sku))
+            })
+            .collect();
+        let mut summary = format!("draft completed: {} ({})", data.cart.id, method.as_str());
+        if !overrides.is_empty() {
+            summary.push_str(&format!("; price set by hand: {}", overrides.join(", ")));
+        }
+        Some(AdminAction {
+            id: self.platform.id("act"),
+            actor: actor.to_string(),
+            action: "draft completed".into(),
+            summary,
+            reference: Some(data.cart.id.clone()),
+        })
     }
 
     /// The provider's intent for `order`, or the refusal (503) when it fails or does not answer

@@ -15,7 +15,9 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub type Example = (&'static str, &'static str);
 
 /// The back office's secrets (apart, so the storefront bundle does not even name them).
-/// `STRIPE_SECRET_KEY` is the back office's too: refunds of Stripe orders are sent from there.
+/// `STRIPE_SECRET_KEY` is the back office's too: refunds of Stripe orders are sent from there,
+/// and a draft order's PaymentIntent; so is `ORDER_TOKEN_SECRET` (the storefront's value),
+/// for the order token a completed draft answers.
 #[cfg(feature = "backoffice")]
 pub const BACKOFFICE_SECRETS: &[Example] = &[
     (
@@ -25,6 +27,10 @@ pub const BACKOFFICE_SECRETS: &[Example] = &[
     (
         "STRIPE_SECRET_KEY",
         "e885a3988d006a09a97444015c92a2aafc1490484edd06248268532d8908c995",
+    ),
+    (
+        "ORDER_TOKEN_SECRET",
+        "e49a969ae406dd135ad43da759174199261d7e1534dc246cb88eb1d9070a6295",
     ),
 ];
 

@@ -7,6 +7,7 @@ pub mod after_sale;
 pub mod cart;
 pub mod channels;
 pub mod checkout;
+pub mod drafts;
 pub mod forwarding;
 pub mod guard;
 pub mod idempotency;

@@ -405,6 +405,8 @@ pub struct Placement<'a> {
     pub discounts: Vec<String>,
     /// `inventory.low` fires for each SKU this order takes to this or below.
     pub low_stock_threshold: i64,
+    /// What staff did (a draft completed), for the order's timeline.
+    pub action: Option<crate::domain::order::AdminAction>,
     pub placed: crate::domain::events::Envelope,
 }
 
@@ -688,4 +690,61 @@ pub trait OrderImports {
         low_stock_threshold: i64,
         now: &str,
     ) -> Result<(), StoreError>;
+}
+
+/// What a draft order's read or write needs known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DraftQuery<'a> {
+    /// The draft (`None` for a new one).
+    pub draft: Option<&'a str>,
+    /// The channel and market a new draft names (else the draft's).
+    pub channel: Option<&'a str>,
+    pub market: Option<&'a str>,
+    /// The shipping method a write names (else the draft's).
+    pub shipping_method: Option<&'a str>,
+}
+
+/// What [`DraftStore::draft_context`] read.
+#[derive(Debug, Clone, Default)]
+pub struct DraftContext {
+    /// The draft as a cart (any cart row of that id: the use case checks its kind).
+    pub draft: Option<crate::domain::cart::CartData>,
+    pub channel_exists: bool,
+    /// The market, and whether the channel sells it.
+    pub market: Option<(crate::domain::market::Market, bool)>,
+    pub shipping_method: Option<crate::domain::admin_defs::ShippingDef>,
+    /// The order a completed draft became.
+    pub order_id: Option<String>,
+}
+
+/// A draft's row as it is to be, and its lines when they change.
+#[derive(Debug, Clone, Copy)]
+pub struct DraftWrite<'a> {
+    pub record: &'a crate::domain::cart::CartRecord,
+    pub lines: Option<&'a [crate::domain::cart::LineRecord]>,
+    /// `None` creates the draft; `Some(v)` rewrites it only while it is open at version `v`.
+    pub expect: Option<i64>,
+    pub now: &'a str,
+}
+
+/// Draft orders (staff-built carts; completing one is a checkout, through `OrderStore`).
+#[allow(async_fn_in_trait)]
+pub trait DraftStore {
+    /// One read: the draft, whether the channel exists, the market and whether the channel
+    /// sells it, the shipping method, and the order a completed draft became.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`].
+    async fn draft_context(&self, q: &DraftQuery<'_>) -> Result<DraftContext, StoreError>;
+
+    /// One guarded batch: creates the draft or rewrites it (row, and lines when given, each at
+    /// its SKU's catalog price as seen), bumping its version; answers it as read after.
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] when the draft is no longer open at the version expected, or a
+    /// SKU stopped being sold meanwhile (nothing written); [`StoreError::Unavailable`].
+    async fn save_draft(
+        &self,
+        w: &DraftWrite<'_>,
+    ) -> Result<Option<crate::domain::cart::CartData>, StoreError>;
 }

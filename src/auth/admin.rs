@@ -24,6 +24,8 @@ pub enum Scope {
     ReturnsWrite,
     /// Refunds only (a support desk); `orders:write` includes it.
     RefundsWrite,
+    /// Setting a draft order's line price by hand (with a reason); no other scope includes it.
+    PricingOverride,
 }
 
 impl Scope {
@@ -40,6 +42,7 @@ impl Scope {
             Scope::EventsRead => "events:read",
             Scope::ReturnsWrite => "returns:write",
             Scope::RefundsWrite => "refunds:write",
+            Scope::PricingOverride => "pricing:override",
         }
     }
 

@@ -138,7 +138,7 @@ pub fn new_order(
         .lines
         .iter()
         .map(|l| {
-            OrderLine::new(
+            let mut line = OrderLine::new(
                 line_id(),
                 l.sku.clone(),
                 l.title.clone(),
@@ -150,7 +150,9 @@ pub fn new_order(
                 minor(&l.discount),
                 minor(&l.tax),
                 minor(&l.total),
-            )
+            );
+            line.price_reason = l.price_reason.clone();
+            line
         })
         .collect();
     let body: Value = json!({

@@ -23,6 +23,7 @@ pub mod cart;
 pub mod catalog;
 pub mod channel;
 pub mod checkout;
+pub mod draft;
 pub mod events;
 pub mod fields;
 pub mod import;

@@ -14,6 +14,8 @@ pub mod guard;
 #[cfg(target_arch = "wasm32")]
 pub mod idempotency;
 #[cfg(target_arch = "wasm32")]
+pub mod placed;
+#[cfg(target_arch = "wasm32")]
 pub mod reading;
 #[cfg(target_arch = "wasm32")]
 pub mod server;

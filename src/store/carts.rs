@@ -28,8 +28,7 @@ impl CartStore for D1Store {
     async fn load(&self, cart_id: &str, lookup: CartLookup<'_>) -> Result<CartLoad, StoreError> {
         let db = &self.db;
         let mut batch = reads(db, cart_id)?;
-        const METHODS: &str =
-            "SELECT id, name, countries, rates, enabled, location_id FROM shipping_methods";
+        let methods = format!("SELECT {SHIPPING_COLUMNS} FROM shipping_methods");
         batch.extend(match lookup {
             CartLookup::Nothing => None,
             CartLookup::Discount(code) => Some(db.statement(
@@ -37,10 +36,10 @@ impl CartStore for D1Store {
                 &[text(code)],
             )?),
             CartLookup::ShippingMethod(id) => {
-                Some(db.statement(&format!("{METHODS} WHERE id = ?1"), &[text(id)])?)
+                Some(db.statement(&format!("{methods} WHERE id = ?1"), &[text(id)])?)
             }
             CartLookup::ShippingMethods => {
-                Some(db.statement(&format!("{METHODS} WHERE enabled = 1 ORDER BY id"), &[])?)
+                Some(db.statement(&format!("{methods} WHERE enabled = 1 ORDER BY id"), &[])?)
             }
         });
         let mut results = db.batch(batch).await?;
@@ -130,14 +129,14 @@ fn available_to_cart(cart: &str, sku: &str) -> String {
 pub(super) fn reads(db: &Db, cart_id: &str) -> Result<Vec<D1PreparedStatement>, StoreError> {
     Ok(vec![db.statement(
         &format!("SELECT \
-           (SELECT json_object('id', id, 'channel_id', channel_id, 'market', market, 'currency', currency, \
+           (SELECT json_object('id', id, 'kind', kind, 'channel_id', channel_id, 'market', market, 'currency', currency, \
                 'status', status, 'version', version, 'customer_id', customer_id, 'email', email, \
                 'shipping_address', shipping_address, 'billing_address', billing_address, \
                 'shipping_method_id', shipping_method_id, 'note', note, 'discount_codes', discount_codes, \
                 'merged_into', merged_into, 'expires_at', expires_at, 'created_at', created_at, 'updated_at', updated_at) \
               FROM carts WHERE id = ?1) AS cart, \
            (SELECT json_group_array(json_object('id', id, 'sku', sku, 'quantity', quantity, 'position', position, \
-                'unit_price_seen', unit_price_seen)) \
+                'unit_price_seen', unit_price_seen, 'price_override', price_override, 'price_reason', price_reason)) \
               FROM (SELECT * FROM cart_lines WHERE cart_id = ?1 ORDER BY position)) AS lines, \
            (SELECT json_group_array(json_object('definition', d.definition, 'times_used', d.times_used, \
                 'by_customer', COALESCE(u.times_used, 0))) \
@@ -186,8 +185,11 @@ impl DiscountRow {
     }
 }
 
+/// The columns a [`ShippingRow`] reads.
+pub(super) const SHIPPING_COLUMNS: &str = "id, name, countries, rates, enabled, location_id";
+
 #[derive(Deserialize)]
-struct ShippingRow {
+pub(super) struct ShippingRow {
     id: String,
     name: String,
     countries: String,
@@ -197,7 +199,7 @@ struct ShippingRow {
 }
 
 impl ShippingRow {
-    fn def(self) -> Result<ShippingDef, StoreError> {
+    pub(super) fn def(self) -> Result<ShippingDef, StoreError> {
         let (id, name, countries, rates) = (&self.id, &self.name, &self.countries, &self.rates);
         crate::store::rows::shipping_def(
             id,
@@ -249,11 +251,12 @@ pub(super) fn decode_reads(results: Vec<D1Result>) -> Result<Option<CartData>, S
         shipping,
         stock,
         picture: Default::default(),
+        market: None,
     }))
 }
 
-/// Guards every mutation starts with: the cart exists in this channel, is active and not
-/// expired, and matches `If-Match` (or the version read, for read-then-write mutations).
+/// Guards every mutation starts with: the cart exists in this channel (a shopper's cart, not
+/// a draft order), is active and not expired, and matches `If-Match` (or the version read, for read-then-write mutations).
 fn guards(
     db: &Db,
     cart_id: &str,
@@ -269,7 +272,7 @@ fn guards(
     };
     Ok(vec![db.statement(
         "INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM carts \
-         WHERE id = ?1 AND channel_id = ?2 AND status = 'active' AND expires_at > ?3 \
+         WHERE id = ?1 AND channel_id = ?2 AND kind = 'cart' AND status = 'active' AND expires_at > ?3 \
          AND (?4 IS NULL OR version = ?4))",
         &[text(cart_id), text(channel_id), text(now), version],
     )?])
@@ -473,7 +476,7 @@ fn attach_customer(
     now: &str,
 ) -> Result<Vec<D1PreparedStatement>, StoreError> {
     let older = "(SELECT o.id FROM carts o, carts c WHERE c.id = ?1 AND o.customer_id = ?3 AND o.id <> ?1 \
-                  AND o.channel_id = ?2 AND o.market = c.market AND o.status = 'active' AND o.expires_at > ?4 \
+                  AND o.channel_id = ?2 AND o.kind = 'cart' AND o.market = c.market AND o.status = 'active' AND o.expires_at > ?4 \
                   ORDER BY o.updated_at DESC LIMIT 1)";
     let params = || {
         vec![
@@ -531,7 +534,7 @@ async fn diagnose(
                 (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND (id = ?2 OR sku = ?3)) AS line_sku, \
                 (SELECT COUNT(*) FROM cart_lines WHERE cart_id = ?1) AS line_count, \
                 {} AS available \
-             FROM (SELECT 1) LEFT JOIN carts c ON c.id = ?1",
+             FROM (SELECT 1) LEFT JOIN carts c ON c.id = ?1 AND c.kind = 'cart'",
             available_to_cart("?1", "COALESCE(?3, (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND id = ?2))")),
             &[text(cart_id), text(line_id.unwrap_or("")), sku.map_or(JsValue::NULL, text)],
         )?)

@@ -33,7 +33,6 @@ fn version_of(text: &str) -> String {
     digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[cfg(feature = "storefront")]
 mod parsed {
     //! The snapshot this isolate parsed per market, with its version and when KV last
     //! confirmed that version.
@@ -90,7 +89,6 @@ mod parsed {
 /// The market's snapshot: the one this isolate parsed, when KV confirmed its version less than
 /// `memo_ms` ago (the window runs from that KV read, so a busy isolate still looks again) or
 /// confirms it now; else the one in KV; else rebuilt from D1 (one round trip) and published.
-#[cfg(feature = "storefront")]
 pub async fn snapshot(
     db: &Db,
     kv: &KvStore,
@@ -199,7 +197,6 @@ pub async fn rebuild(db: &Db, market: &Market, now: String) -> Result<CatalogSna
 
 /// The `Catalog` port on Workers: snapshots from this isolate's memo, KV, or D1 (see
 /// [`snapshot`]).
-#[cfg(feature = "storefront")]
 pub struct KvCatalog {
     pub db: Db,
     pub kv: KvStore,
@@ -207,7 +204,6 @@ pub struct KvCatalog {
     pub memo_ms: f64,
 }
 
-#[cfg(feature = "storefront")]
 impl crate::app::ports::Catalog for KvCatalog {
     async fn snapshot(&self, market: &Market) -> Result<std::rc::Rc<CatalogSnapshot>, StoreError> {
         let now = String::from(js_sys::Date::new_0().to_iso_string());

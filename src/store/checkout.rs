@@ -158,6 +158,11 @@ pub(super) fn place_statements(
         )?,
     ]);
     out.extend(levels::low_after_moves(db, &p.reserve, threshold, now)?);
+    if let Some(action) = &p.action {
+        out.push(crate::store::after_sale::admin_action(
+            db, &r.id, action, now,
+        )?);
+    }
     if !applied.is_empty() {
         out.push(db.statement(
             "UPDATE discounts SET times_used = times_used + 1 WHERE id IN (SELECT value FROM json_each(?1))",

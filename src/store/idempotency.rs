@@ -57,6 +57,15 @@ impl IdempotencyStore for D1Store {
                 "SELECT sku FROM cart_lines WHERE cart_id = ?1",
                 text(cart_id),
             )?);
+            // Staff completing a draft have no channel at hand: its market, if its channel
+            // still sells it. (A storefront knows its channel's markets: not read there.)
+            #[cfg(feature = "backoffice")]
+            batch.push(db.statement(
+                "SELECT m.* FROM carts c JOIN markets m ON m.code = c.market \
+                 JOIN channel_markets cm ON cm.channel_id = c.channel_id AND cm.market_code = c.market \
+                 WHERE c.id = ?1 AND c.kind = 'draft'",
+                &[text(cart_id)],
+            )?);
         }
         let mut results = db.batch(batch).await?.into_iter().skip(1);
         let record = results
@@ -67,12 +76,24 @@ impl IdempotencyStore for D1Store {
         let cart = match cart {
             Some(_) => {
                 let mut rest: Vec<_> = results.collect();
+                #[cfg(feature = "backoffice")]
+                let market = match rest.pop() {
+                    Some(r) => decode::<crate::store::rows::MarketRow>(r)?
+                        .into_iter()
+                        .next()
+                        .map(crate::domain::market::Market::try_from)
+                        .transpose()?,
+                    None => None,
+                };
+                #[cfg(not(feature = "backoffice"))]
+                let market = None;
                 let picture = match rest.pop() {
                     Some(r) => crate::store::levels::decode_picture(r)?,
                     None => Default::default(),
                 };
                 decode_cart(rest)?.map(|mut data| {
                     data.picture = picture;
+                    data.market = market;
                     data
                 })
             }
@@ -131,16 +152,4 @@ fn finish(
     )
 }
 
-// Checkout reads its cart with the claim; only the storefront has carts.
-#[cfg(feature = "storefront")]
 use crate::store::carts::{decode_reads as decode_cart, reads as cart_reads};
-
-#[cfg(not(feature = "storefront"))]
-fn cart_reads(_: &Db, _: &str) -> Result<Vec<D1PreparedStatement>, StoreError> {
-    Err(StoreError::Corrupt("carts are the storefront's".into()))
-}
-
-#[cfg(not(feature = "storefront"))]
-fn decode_cart(_: Vec<worker::D1Result>) -> Result<Option<CartData>, StoreError> {
-    Ok(None)
-}

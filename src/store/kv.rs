@@ -5,7 +5,6 @@
 use worker::kv::KvStore;
 
 /// Reads a cached value as text; `None` on a miss or on a KV failure (logged).
-#[cfg(feature = "storefront")]
 pub async fn get_text(kv: &KvStore, key: &str) -> Option<String> {
     match kv.get(key).text().await {
         Ok(value) => value,

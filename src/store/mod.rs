@@ -6,7 +6,6 @@ pub mod admin_defs;
 pub mod after_sale;
 #[cfg(feature = "backoffice")]
 pub mod cache;
-#[cfg(feature = "storefront")]
 pub mod carts;
 pub mod catalog;
 #[cfg(feature = "backoffice")]
@@ -15,6 +14,8 @@ pub mod channel_admin;
 pub mod channels;
 pub mod checkout;
 pub mod d1;
+#[cfg(feature = "backoffice")]
+pub mod drafts;
 #[cfg(feature = "backoffice")]
 pub mod forwarding;
 pub mod idempotency;

@@ -37,7 +37,8 @@ test("every status, kind and reason a screen shows has its French word", () => {
   const spec = loadSpec().components.schemas;
   // The enum fields a screen shows, by schema.
   const shown = {
-    Order: ["status", "payment_status", "fulfillment_status", "payment_provider", "cancel_reason", "kind"],
+    Order: ["status", "payment_status", "fulfillment_status", "payment_provider", "cancel_reason", "kind", "source"],
+    DraftOrder: ["status"],
     Return: ["status", "opened_by"],
     Refund: ["status", "kind"],
     Delivery: ["status"],

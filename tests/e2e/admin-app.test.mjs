@@ -319,6 +319,60 @@ test("the owner switches a discount and a shipping method off and on, and saves 
   }
 });
 
+test("the owner takes a phone order as a draft with a price set by hand and places it; operations may not set prices", async () => {
+  const { context, page, clean } = await signedIn("owner@example.com", "/draft-orders");
+  try {
+    const form = page.locator("form", { has: page.getByRole("heading", { name: "New draft order" }) });
+    await form.getByLabel("Email").fill("chef@bistro.example");
+    await form.getByLabel("Shipping method").fill("express");
+    await form.getByLabel("First name").fill("Paul");
+    await form.getByLabel("Last name").fill("Bocuse");
+    await form.getByLabel("Address", { exact: true }).fill("40 quai de la Plage");
+    await form.getByLabel("Postal code").fill("69660");
+    await form.getByLabel("City").fill("Collonges");
+    await form.getByLabel("SKU").fill("KNIFE-20");
+    await form.getByLabel("Quantity").fill("3");
+    await form.getByLabel("Price set by hand").fill("70.00");
+    await form.getByLabel("Reason for the price").fill("Restaurant account");
+    await form.getByRole("button", { name: "Create the draft" }).click();
+    await page.getByRole("heading", { name: /^Draft order draft_/ }).waitFor();
+    // 3 × 70.00 + 12.90 express shipping.
+    assert.equal(await page.getByTestId("draft-total").innerText(), "€222.90");
+    await page.getByRole("cell", { name: "Restaurant account" }).waitFor();
+    const complete = page.locator("form", { has: page.getByRole("heading", { name: "Place the order" }) });
+    await complete.getByRole("button", { name: "Place the order" }).click();
+    await page.getByRole("status").filter({ hasText: "Order placed." }).waitFor();
+    await page.locator(".badges").getByText("completed").waitFor();
+    await page.getByRole("link", { name: /^ord_/ }).click();
+    await page.getByRole("heading", { name: /^Order FR-/ }).waitFor();
+    await page.getByText("Price set by hand: Restaurant account").waitFor();
+    await page.locator("ol.timeline li", { hasText: "owner@example.com" }).first().waitFor();
+    assert.match(await page.locator("ol.timeline").innerText(), /draft completed.*KNIFE-20 at 70\.00 EUR \(Restaurant account\)/);
+    await shot(page, "admin-draft-order.png");
+    // The orders list finds it by its source.
+    await page.goto(app("/orders?source=draft"));
+    await page.getByRole("cell", { name: "chef@bistro.example" }).waitFor();
+    assert.equal(await page.locator("tbody tr").count(), 1, "only the draft's order");
+    assert.deepEqual(clean(), [], "no script error or CSP violation");
+  } finally {
+    await context.close();
+  }
+  const ops = await signedIn("ops@example.com", "/draft-orders");
+  try {
+    const form = ops.page.locator("form", { has: ops.page.getByRole("heading", { name: "New draft order" }) });
+    await form.getByLabel("SKU").waitFor();
+    assert.equal(await form.getByLabel("Price set by hand").count(), 0, "operations is not offered prices");
+    const refused = await ops.call("POST", "/api/admin/draft-orders", {
+      channel: "web", market: "FR", email: "a@b.example", shipping_method: "standard",
+      shipping_address: { first_name: "A", last_name: "B", line1: "1 rue", postal_code: "75001", city: "Paris", country: "FR" },
+      lines: [{ sku: "KNIFE-20", quantity: 1, unit_price: { amount: "1.00", currency: "EUR" }, price_reason: "friend" }],
+    });
+    assert.equal(refused.status, 403, "and the back office refuses it");
+  } finally {
+    await ops.context.close();
+  }
+});
+
 test("a catalog user cannot see destinations: a 403 page, and the API refuses too", async () => {
   const { context, page, call, clean } = await signedIn("catalog@example.com", "/products");
   try {

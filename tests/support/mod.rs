@@ -299,6 +299,7 @@ impl FakeStore {
                 .filter_map(|l| t.inventory.get(&l.sku).map(|(h, r)| (l.sku.clone(), h - r)))
                 .collect(),
             picture: FakeStore::picture(t, lines.iter().map(|l| l.sku.as_str())),
+            market: None,
             lines,
             cart,
         })
@@ -455,6 +456,8 @@ impl CartStore for FakeStore {
                         quantity: *quantity,
                         position,
                         unit_price_seen: price,
+                        price_override: None,
+                        price_reason: None,
                     }),
                 }
                 let q = lines
@@ -1120,6 +1123,7 @@ impl World {
             payments: &self.pay,
             channel: &self.channel,
             settings: &self.settings,
+            by: comptoir::app::checkout::PlacedBy::Shopper,
         }
     }
 }

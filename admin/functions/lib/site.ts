@@ -8,6 +8,7 @@ export { json };
 /** Each screen of the app and the scope needed to see it (the back office checks again). */
 export const SECTIONS: Readonly<Record<string, string>> = {
   orders: "orders:read",
+  "draft-orders": "orders:write",
   returns: "orders:read",
   inventory: "inventory:read",
   products: "catalog:read",

@@ -1,13 +1,14 @@
 // Orders: the list (filters, search by number or email, cursor pages) and one order (lines,
 // totals, balance, allocations, refunds, returns, timeline, and the actions its state allows).
 import { useState } from "preact/hooks";
-import { html, t, word, money, when, query, navigate, useResource, useAction, usePages, Loading, Link, Field, Badge, Outcome, can } from "../lib.js";
+import { html, t, word, money, when, query, navigate, useResource, useAction, usePages, Loading, Link, Field, Badge, Outcome, TotalRows, can } from "../lib.js";
 import { OrderReturns } from "./returns.js";
 
 const STATUSES = ["pending_payment", "confirmed", "fulfilled", "canceled", "refunded"];
 const PAYMENTS = ["pending", "paid", "partially_refunded", "refunded", "voided"];
 const FULFILMENTS = ["unfulfilled", "partially_fulfilled", "fulfilled"];
-const FILTERS = ["q", "status", "payment_status", "fulfillment_status", "market", "created_after", "created_before"];
+const SOURCES = ["storefront", "import", "draft"];
+const FILTERS = ["q", "status", "payment_status", "fulfillment_status", "market", "channel", "source", "created_after", "created_before"];
 
 const options = (values, current) => html`<option value="">${t("Any")}</option>
   ${values.map((v) => html`<option value=${v} selected=${v === current}>${word(v)}</option>`)}`;
@@ -29,6 +30,8 @@ export function OrdersList({ params }) {
       <${Field} label=${t("Payment")} kind="select" name="payment_status">${options(PAYMENTS, filters.payment_status)}<//>
       <${Field} label=${t("Fulfilment")} kind="select" name="fulfillment_status">${options(FULFILMENTS, filters.fulfillment_status)}<//>
       <${Field} label=${t("Market")} name="market" defaultValue=${filters.market} size="6" />
+      <${Field} label=${t("Channel")} name="channel" defaultValue=${filters.channel} size="10" />
+      <${Field} label=${t("Source")} kind="select" name="source">${options(SOURCES, filters.source)}<//>
       <${Field} label=${t("From")} name="created_after" type="date" defaultValue=${filters.created_after} />
       <${Field} label=${t("Before")} name="created_before" type="date" defaultValue=${filters.created_before} />
       <button type="submit">${t("Search")}</button>
@@ -36,7 +39,7 @@ export function OrdersList({ params }) {
     ${Loading({ state }) ??
     html`<table>
         <caption class="visually-hidden">${t("Orders")}</caption>
-        <thead><tr><th>${t("Order")}</th><th>${t("Placed")}</th><th>${t("Email")}</th><th>${t("Status")}</th><th>${t("Payment")}</th><th>${t("Fulfilment")}</th><th>${t("Market")}</th><th class="num">${t("Total")}</th></tr></thead>
+        <thead><tr><th>${t("Order")}</th><th>${t("Placed")}</th><th>${t("Email")}</th><th>${t("Status")}</th><th>${t("Payment")}</th><th>${t("Fulfilment")}</th><th>${t("Market")}</th><th>${t("Channel")}</th><th class="num">${t("Total")}</th></tr></thead>
         <tbody>
           ${state.data.data.map(
             (o) => html`<tr>
@@ -47,6 +50,7 @@ export function OrdersList({ params }) {
               <td><${Badge} value=${o.payment_status} /></td>
               <td><${Badge} value=${o.fulfillment_status} /></td>
               <td>${o.market}</td>
+              <td>${o.channel}${o.source !== "storefront" ? html` <${Badge} value=${o.source} />` : null}</td>
               <td class="num">${money(o.totals.total)}</td>
             </tr>`,
           )}
@@ -84,6 +88,7 @@ export function OrderPage({ id, me }) {
       <dt>${t("Placed")}</dt><dd>${when(order.created_at)}</dd>
       <dt>${t("Email")}</dt><dd>${order.email}</dd>
       <dt>${t("Market")}</dt><dd>${order.market} (${order.currency})</dd>
+      <dt>${t("Channel")}</dt><dd>${order.channel} · ${word(order.source)}${order.external_id ? ` · ${order.external_id}` : ""}</dd>
       <dt>${t("Payment")}</dt><dd>${word(order.payment_provider)}</dd>
       ${order.shipping_method ? html`<dt>${t("Shipping")}</dt><dd>${order.shipping_method.name ?? order.shipping_method.id}</dd>` : null}
       ${order.cancel_reason ? html`<dt>${t("Cancel reason")}</dt><dd>${word(order.cancel_reason)}</dd>` : null}
@@ -94,7 +99,7 @@ export function OrderPage({ id, me }) {
       <tbody>
         ${order.lines.map(
           (l) => html`<tr>
-            <td>${l.title}</td><td>${l.sku}</td><td class="num">${l.quantity}</td><td class="num">${money(l.unit_price)}</td><td class="num">${money(l.total)}</td>
+            <td>${l.title}${l.price_reason ? html`<br /><small>${t("Price set by hand: {reason}", { reason: l.price_reason })}</small>` : null}</td><td>${l.sku}</td><td class="num">${l.quantity}</td><td class="num">${money(l.unit_price)}</td><td class="num">${money(l.total)}</td>
             <td class="num">${l.fulfilled_quantity}</td><td class="num">${l.returned_quantity}</td><td class="num">${l.refunded_quantity}</td>
             <td>${(l.allocations ?? [])
               .filter((a) => a.quantity > 0)
@@ -106,11 +111,7 @@ export function OrderPage({ id, me }) {
     </table>
     <table class="totals">
       <tbody>
-        <tr><td>${t("Subtotal")}</td><td class="num">${money(order.totals.subtotal)}</td></tr>
-        <tr><td>${t("Discount")}</td><td class="num">${money(order.totals.discount)}</td></tr>
-        <tr><td>${t("Shipping")}</td><td class="num">${money(order.totals.shipping)}</td></tr>
-        <tr><td>${order.tax_inclusive ? t("Tax included") : t("Tax")}</td><td class="num">${money(order.totals.tax)}</td></tr>
-        <tr class="grand"><td>${t("Total")}</td><td class="num">${money(order.totals.total)}</td></tr>
+        <${TotalRows} totals=${order.totals} taxInclusive=${order.tax_inclusive} />
         <tr><td>${t("Paid")}</td><td class="num">${money(order.paid)}</td></tr>
         <tr><td>${t("Refunded")}</td><td class="num">${money(order.refunded)}</td></tr>
         <tr class="grand"><td>${t("Balance")}</td><td class="num" data-testid="balance">${money(order.balance)}</td></tr>

@@ -122,6 +122,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/draft-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Draft orders, newest first
+         * @description Open drafts (staff may still change and complete them) and completed ones (with the
+         *     order they became), newest first, cursor pages. One D1 round trip.
+         */
+        get: operations["listDraftOrders"];
+        put?: never;
+        /**
+         * Start a draft order (phone, B2B, replacement)
+         * @description A draft is priced like a cart: catalog prices of its market, its discount codes and
+         *     automatic discounts, its shipping method, the market's taxes; `warnings` say what would
+         *     stop it from being completed (stock, a code that does not apply). A line's `unit_price`
+         *     set by hand needs the scope `pricing:override` as well (403 without it) and a
+         *     `price_reason`, kept on the order line and in the order's timeline. The storefront never
+         *     sees a draft, and a draft never expires. Two D1 round trips (one read, one batch).
+         */
+        post: operations["createDraftOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/draft-orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A draft order, priced now
+         * @description One D1 round trip. A completed draft names the order it became (`order_id`).
+         */
+        get: operations["getDraftOrder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change an open draft order
+         * @description The fields sent change; the others stay. `lines` replaces every line (send them all).
+         *     Its channel and market are fixed. A price set by hand needs `pricing:override`, as on
+         *     creation. With `If-Match`, a draft changed meanwhile is 412; without it, the change is
+         *     decided again on the draft as it is. A completed draft is 409 `cart_not_active`.
+         */
+        patch: operations["updateDraftOrder"];
+        trace?: never;
+    };
+    "/admin/v1/draft-orders/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place the draft's order, exactly as a checkout
+         * @description The same use case as `POST /v1/carts/{id}/checkout`: everything validated server-side
+         *     (stock, prices, email, address, shipping method, codes), stock reserved in one guarded
+         *     batch (never oversells: 422 `insufficient_stock`), the order `pending_payment` with
+         *     `source: draft` and the draft's channel. `stripe` creates the PaymentIntent first and
+         *     answers its `client_secret` (send the customer a payment link with it); `manual` waits
+         *     for mark-paid. The order's timeline records who completed it and every price set by
+         *     hand with its reason. Three D1 round trips (the key's claim reading the draft, the
+         *     order's batch, the stored answer); a replay answers the first answer with
+         *     `Idempotent-Replayed: true`.
+         */
+        post: operations["completeDraftOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/orders/import": {
         parameters: {
             query?: never;
@@ -1553,14 +1638,6 @@ export interface components {
             quantity: number;
             reason: components["schemas"]["ReturnReason"];
         };
-        Error: {
-            error: {
-                /** @enum {string} */
-                code: "invalid_json" | "invalid_parameter" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "version_mismatch" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_field" | "unknown_sku" | "insufficient_stock" | "discount_not_applicable" | "idempotency_key_reused" | "idempotency_key_required" | "cart_not_active" | "illegal_transition" | "idempotency_in_progress" | "invalid_signature" | "rate_limited" | "internal" | "unavailable";
-                message: string;
-                details?: Record<string, never>;
-            };
-        };
         ReturnList: {
             data: components["schemas"]["Return"][];
             next_cursor: components["schemas"]["NextCursor"];
@@ -1850,6 +1927,130 @@ export interface components {
                 payment_reference?: string | null;
             }[];
         };
+        Error: {
+            error: {
+                /** @enum {string} */
+                code: "invalid_json" | "invalid_parameter" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "version_mismatch" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_field" | "unknown_sku" | "insufficient_stock" | "discount_not_applicable" | "idempotency_key_reused" | "idempotency_key_required" | "cart_not_active" | "illegal_transition" | "idempotency_in_progress" | "invalid_signature" | "rate_limited" | "internal" | "unavailable";
+                message: string;
+                details?: Record<string, never>;
+            };
+        };
+        CheckoutResponse: {
+            order: components["schemas"]["Order"];
+            /** @description Bearer token for GET /v1/orders/{id}. */
+            order_token: string;
+            payment: components["schemas"]["Payment"];
+        };
+        Payment: {
+            /** @enum {string} */
+            provider: "manual" | "stripe";
+            /** @enum {string} */
+            status: "pending" | "requires_payment_method";
+            /** @description Stripe only: confirm the PaymentIntent with it in the browser. */
+            client_secret?: string;
+        };
+        CheckoutRequest: {
+            /** @enum {string} */
+            payment_provider: "manual" | "stripe";
+        };
+        DraftOrderPatch: {
+            /** Format: email */
+            email?: string;
+            lines?: components["schemas"]["DraftLineInput"][];
+            shipping_method?: string;
+            shipping_address?: components["schemas"]["Address"];
+            billing_address?: components["schemas"]["Address"] | null;
+            discount_codes?: string[];
+            note?: string | null;
+        };
+        DraftLineInput: {
+            sku: string;
+            quantity: number;
+            /** @description A price per unit set by hand, in the market's currency and tax convention; needs `pricing:override` and a `price_reason`. */
+            unit_price?: components["schemas"]["Money"];
+            /** @description Why the price was set by hand (required with `unit_price`). */
+            price_reason?: string;
+        };
+        DraftOrder: {
+            id: string;
+            version: number;
+            /** @enum {string} */
+            status: "open" | "completed";
+            channel: string;
+            market: string;
+            currency: string;
+            tax_inclusive: boolean;
+            email: string | null;
+            shipping_address: components["schemas"]["Address"] | null;
+            billing_address: components["schemas"]["Address"] | null;
+            shipping_method: components["schemas"]["ShippingChoice"] | null;
+            note: string | null;
+            discount_codes: {
+                code: string;
+                applicable: boolean;
+                message: string;
+            }[];
+            lines: components["schemas"]["CartLine"][];
+            totals: components["schemas"]["Totals"];
+            warnings: {
+                /** @enum {string} */
+                code: "out_of_stock" | "insufficient_stock" | "price_changed" | "sku_unavailable" | "discount_not_applicable" | "shipping_method_unavailable";
+                line_id?: string;
+                message: string;
+            }[];
+            /** @description The order a completed draft became. */
+            order_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        CartLine: {
+            id: string;
+            sku: string;
+            product_id: string;
+            title: string;
+            quantity: number;
+            unit_price: components["schemas"]["Money"];
+            subtotal: components["schemas"]["Money"];
+            discount: components["schemas"]["Money"];
+            tax: components["schemas"]["Money"];
+            total: components["schemas"]["Money"];
+            /** @description A draft order's line only: why staff set its price by hand. */
+            price_reason?: string;
+        };
+        DraftOrderCreate: {
+            /** @description The channel that sells it (its orders carry it). */
+            channel: string;
+            /** @description One of the channel's markets. */
+            market: string;
+            /** Format: email */
+            email: string;
+            lines: components["schemas"]["DraftLineInput"][];
+            shipping_method: string;
+            shipping_address: components["schemas"]["Address"];
+            billing_address?: components["schemas"]["Address"] | null;
+            discount_codes?: string[];
+            note?: string | null;
+        };
+        DraftOrderList: {
+            data: components["schemas"]["DraftOrderSummary"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        DraftOrderSummary: {
+            id: string;
+            /** @enum {string} */
+            status: "open" | "completed";
+            channel: string;
+            market: string;
+            email: string | null;
+            line_count: number;
+            order_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         MarketInput: {
             /** @description ISO 4217 code. */
             currency: string;
@@ -1940,8 +2141,18 @@ export interface components {
         };
     };
     responses: {
-        /** @description `invalid_parameter`: a query parameter is missing or invalid (`details.field` names it). */
-        InvalidParameter: {
+        /** @description `idempotency_key_required`: checkout needs an Idempotency-Key header. */
+        PreconditionRequired: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `version_mismatch`: If-Match does not match the cart's version (`details.current_version`). */
+        PreconditionFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
@@ -1965,6 +2176,16 @@ export interface components {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `invalid_parameter`: a query parameter is missing or invalid (`details.field` names it). */
+        InvalidParameter: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -2055,6 +2276,12 @@ export interface components {
     };
     parameters: {
         /**
+         * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+         *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+         *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+         */
+        IfMatch: string;
+        /**
          * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
          *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
          *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
@@ -2075,6 +2302,8 @@ export interface components {
         "X-Request-Id": string;
         /** @description Seconds to wait before retrying. */
         "Retry-After": number;
+        /** @description The cart's version, quoted (`"3"`); send it back in If-Match. */
+        ETag: string;
         /** @description D1 round trips and time, e.g. `d1;desc="2";dur=3.4, app;dur=0.8`. */
         "Server-Timing": string;
     };
@@ -2383,6 +2612,213 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listDraftOrders: {
+        parameters: {
+            query?: {
+                status?: "open" | "completed";
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque; the `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of drafts. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOrderList"];
+                };
+            };
+            400: components["responses"]["InvalidParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createDraftOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+                /**
+                 * @description Optional on this POST: 1 to 255 visible ASCII characters. The same key with an equal JSON
+                 *     body replays the first response (status and body, `Idempotent-Replayed: true`) for 24 h;
+                 *     another body is 422 `idempotency_key_reused`; a duplicate in flight is 409
+                 *     `idempotency_in_progress`. Keys are scoped to the channel on the storefront and to the
+                 *     token's subject (or, without one, the token) on the admin API. Costs two more D1 round
+                 *     trips, only when sent.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftOrderCreate"];
+            };
+        };
+        responses: {
+            /** @description The draft, priced. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOrder"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["IdempotencyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getDraftOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /** @description The draft's id (`draft_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The draft. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOrder"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateDraftOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A cart version from ETag (`"3"`, also accepted as `W/"3"` or `3`) or `*`. Any other value, or
+                 *     a version that is not the cart's current one, is 412 `version_mismatch` and changes nothing
+                 *     (preconditions are evaluated before the body, as RFC 9110 says). Empty means absent.
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /** @description The draft's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftOrderPatch"];
+            };
+        };
+        responses: {
+            /** @description The draft as changed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOrder"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    completeDraftOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1 to 255 visible ASCII characters; the same key and body replay the first response for 24 h. */
+                "Idempotency-Key": string;
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /** @description The draft's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckoutRequest"];
+            };
+        };
+        responses: {
+            /** @description The order, its lookup token and the payment to complete. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            428: components["responses"]["PreconditionRequired"];
             503: components["responses"]["Unavailable"];
         };
     };

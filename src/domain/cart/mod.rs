@@ -188,10 +188,22 @@ pub fn parse_if_match(header: Option<&str>) -> Option<Result<IfMatch, ()>> {
     )
 }
 
+/// What a cart row is: a shopper's cart, or a draft order staff build (never shown to the
+/// storefront, never expiring, completed through the same checkout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CartKind {
+    #[default]
+    Cart,
+    Draft,
+}
+
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CartRecord {
     pub id: String,
+    #[serde(default)]
+    pub kind: CartKind,
     pub channel_id: String,
     pub market: String,
     pub currency: String,
@@ -211,6 +223,30 @@ pub struct CartRecord {
 }
 
 impl CartRecord {
+    /// A new, empty, active cart of `kind` at version 1 (its currency and expiry still to set).
+    pub fn new(id: &str, kind: CartKind, channel_id: &str, market: &str, now: &str) -> CartRecord {
+        CartRecord {
+            id: id.to_string(),
+            kind,
+            channel_id: channel_id.to_string(),
+            market: market.to_string(),
+            currency: String::new(),
+            status: CartStatus::Active,
+            version: 1,
+            customer_id: None,
+            email: None,
+            shipping_address: None,
+            billing_address: None,
+            shipping_method_id: None,
+            note: None,
+            discount_codes: "[]".into(),
+            merged_into: None,
+            expires_at: String::new(),
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+        }
+    }
+
     pub fn codes(&self) -> Vec<String> {
         serde_json::from_str(&self.discount_codes).unwrap_or_default()
     }
@@ -271,6 +307,12 @@ pub struct LineRecord {
     pub quantity: i64,
     pub position: i64,
     pub unit_price_seen: i64,
+    /// A price staff set by hand (a draft's line), used instead of the catalog's.
+    #[serde(default)]
+    pub price_override: Option<i64>,
+    /// Why staff set it.
+    #[serde(default)]
+    pub price_reason: Option<String>,
 }
 
 /// Everything a cart is shown from.
@@ -287,6 +329,9 @@ pub struct CartData {
     /// Its SKUs' stock per location, to allocate at checkout (read with the checkout's claim
     /// only; empty otherwise).
     pub picture: crate::domain::stock::StockPicture,
+    /// A draft's market as its channel sells it (read with the claim of a draft's completion:
+    /// staff have no channel at hand, a storefront knows its own); `None` otherwise.
+    pub market: Option<Market>,
 }
 
 /// Finds a SKU's product and variant in the snapshot.
@@ -341,8 +386,9 @@ pub fn render(
         let found = find_sku(snapshot, &line.sku);
         let (price, tax_class, weight, product_id, title) = match found {
             Some((p, v)) => {
-                let price = v.price.minor_units().unwrap_or(0);
-                if price != line.unit_price_seen {
+                let catalog = v.price.minor_units().unwrap_or(0);
+                let price = line.price_override.unwrap_or(catalog);
+                if line.price_override.is_none() && price != line.unit_price_seen {
                     warnings.push(warning(
                         WarningCode::PriceChanged,
                         Some(&line.id),
@@ -373,7 +419,7 @@ pub fn render(
                     ),
                 ));
                 (
-                    line.unit_price_seen,
+                    line.price_override.unwrap_or(line.unit_price_seen),
                     TaxClass::Standard,
                     0,
                     String::new(),
@@ -469,15 +515,11 @@ pub fn render(
         .iter()
         .map(|l| {
             let (product_id, title) = meta.get(l.id.as_str()).cloned().unwrap_or_default();
-            let sku = data
-                .lines
-                .iter()
-                .find(|r| r.id == l.id)
-                .map(|r| r.sku.clone())
-                .unwrap_or_default();
+            let record = data.lines.iter().find(|r| r.id == l.id);
             LineView {
                 id: l.id.clone(),
-                sku,
+                sku: record.map(|r| r.sku.clone()).unwrap_or_default(),
+                price_reason: record.and_then(|r| r.price_reason.clone()),
                 product_id,
                 title,
                 quantity: l.quantity,

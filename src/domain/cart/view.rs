@@ -44,6 +44,9 @@ pub struct LineView {
     pub discount: Money,
     pub tax: Money,
     pub total: Money,
+    /// Why staff set this line's price by hand (a draft order's line); a cart's lines have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

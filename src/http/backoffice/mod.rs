@@ -3,6 +3,7 @@
 
 mod after_sale;
 mod channels;
+mod drafts;
 mod forwarding;
 mod inventory;
 mod inventory_list;
@@ -61,7 +62,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     require(&admin, route.scope())?;
     // Every PUT and POST of the admin API takes a JSON object body, checked before any key is
     // claimed (a refused body is not stored as the key's answer; checkout works the same way).
-    let body = if matches!(method.as_str(), "PUT" | "POST") {
+    let body = if matches!(method.as_str(), "PUT" | "POST" | "PATCH") {
         json_body(req, limit, route.body_optional()).await?
     } else {
         Map::new()
@@ -69,6 +70,10 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     // Receiving a return with `refund: true` refunds too: a returns-only token may not.
     if crate::http::routes::refunds_too(&route, &body) {
         require(&admin, Scope::RefundsWrite)?;
+    }
+    // A draft's price set by hand needs its own scope.
+    if crate::http::routes::overrides_price(&route, &body) {
+        require(&admin, Scope::PricingOverride)?;
     }
     // Every admin POST honours Idempotency-Key, scoped to the token's subject (or the token).
     let key = match method.as_str() {
@@ -87,6 +92,10 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
     // A sync keeps its key in its own batch: one round trip, not three.
     if route == Backoffice::SyncInventory {
         return inventory::sync(ctx, &body, key, &scope, &actor).await;
+    }
+    // Completing a draft is a checkout: its key's claim reads the draft too.
+    if let Backoffice::CompleteDraft { id } = route {
+        return drafts::complete(req, ctx, id, &body, key, &scope, &actor).await;
     }
     let Some(key) = key else {
         return serve(route, req, ctx, &body, &actor).await;
@@ -130,6 +139,14 @@ async fn serve(
         }
         Backoffice::ListOrders => order_list::list(ctx, &query_params(req)).await,
         Backoffice::ImportOrders => order_import::import(ctx, body).await,
+        Backoffice::CreateDraft => drafts::create(ctx, body).await,
+        Backoffice::GetDraft { id } => drafts::get(ctx, id).await,
+        Backoffice::UpdateDraft { id } => drafts::update(req, ctx, id, body).await,
+        Backoffice::ListDrafts => drafts::list(ctx, &query_params(req)).await,
+        // Handled before the generic Idempotency-Key layer (see `route`).
+        Backoffice::CompleteDraft { .. } => {
+            Err(ApiError::internal().caused_by("draft completion is routed before serve"))
+        }
         Backoffice::GetOrder { id } => orders::get(ctx, id).await,
         Backoffice::MarkPaid { id } => orders::mark_paid(ctx, actor, id, body).await,
         Backoffice::CancelOrder { id } => orders::cancel(ctx, actor, id, body).await,

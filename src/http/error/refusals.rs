@@ -192,3 +192,27 @@ impl From<crate::domain::import::ImportRefusal> for ApiError {
         }
     }
 }
+
+impl From<crate::domain::draft::DraftRefusal> for ApiError {
+    fn from(r: crate::domain::draft::DraftRefusal) -> ApiError {
+        use crate::domain::draft::DraftRefusal;
+        match r {
+            DraftRefusal::Field(e) => e.into(),
+            DraftRefusal::UnknownSku { field, sku } => ApiError::new(
+                422,
+                "unknown_sku",
+                format!("`{sku}` is not sold in this draft's market"),
+            )
+            .with_details(json!({ "sku": sku, "field": field })),
+            DraftRefusal::NotFound => ApiError::not_found("no such draft order"),
+            DraftRefusal::Completed => {
+                ApiError::cart_not_active("this draft order is completed; it cannot change")
+                    .with_details(json!({ "status": "completed" }))
+            }
+            DraftRefusal::VersionMismatch { current } => ApiError::version_mismatch(
+                "the draft order changed since the version in If-Match; fetch it and retry",
+            )
+            .with_details(json!({ "current_version": current })),
+        }
+    }
+}

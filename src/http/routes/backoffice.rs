@@ -17,6 +17,11 @@ pub enum Backoffice<'a> {
     Events,
     ListOrders,
     ImportOrders,
+    ListDrafts,
+    CreateDraft,
+    GetDraft { id: &'a str },
+    UpdateDraft { id: &'a str },
+    CompleteDraft { id: &'a str },
     GetOrder { id: &'a str },
     MarkPaid { id: &'a str },
     CancelOrder { id: &'a str },
@@ -99,6 +104,22 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         ("GET", ["admin", "v1", "orders"]) => Backoffice::ListOrders,
         ("POST", ["admin", "v1", "orders", "import"]) => Backoffice::ImportOrders,
         (_, ["admin", "v1", "orders", "import"]) => {
+            return Err(ApiError::method_not_allowed(&["POST"]))
+        }
+        ("GET", ["admin", "v1", "draft-orders"]) => Backoffice::ListDrafts,
+        ("POST", ["admin", "v1", "draft-orders"]) => Backoffice::CreateDraft,
+        (_, ["admin", "v1", "draft-orders"]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "POST"]))
+        }
+        ("GET", ["admin", "v1", "draft-orders", id]) => Backoffice::GetDraft { id },
+        ("PATCH", ["admin", "v1", "draft-orders", id]) => Backoffice::UpdateDraft { id },
+        (_, ["admin", "v1", "draft-orders", _]) => {
+            return Err(ApiError::method_not_allowed(&["GET", "PATCH"]))
+        }
+        ("POST", ["admin", "v1", "draft-orders", id, "complete"]) => {
+            Backoffice::CompleteDraft { id }
+        }
+        (_, ["admin", "v1", "draft-orders", _, "complete"]) => {
             return Err(ApiError::method_not_allowed(&["POST"]))
         }
         ("GET", ["admin", "v1", "orders", id]) => Backoffice::GetOrder { id },

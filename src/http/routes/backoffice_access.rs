@@ -33,6 +33,8 @@ impl Backoffice<'_> {
             | ListLocations => Scope::InventoryRead,
             ListOrders
             | GetOrder { .. }
+            | ListDrafts
+            | GetDraft { .. }
             | OrderTimeline { .. }
             | ListReturns
             | GetReturn { .. }
@@ -48,6 +50,9 @@ impl Backoffice<'_> {
             Events => Scope::EventsRead,
             MarkPaid { .. }
             | ImportOrders
+            | CreateDraft
+            | UpdateDraft { .. }
+            | CompleteDraft { .. }
             | CancelOrder { .. }
             | FulfillOrder { .. }
             | EditOrder { .. }

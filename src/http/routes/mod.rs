@@ -72,5 +72,25 @@ pub fn refunds_too(route: &Backoffice, body: &serde_json::Map<String, serde_json
         && body.get("refund") == Some(&serde_json::Value::Bool(true))
 }
 
+/// Whether a draft's body sets a line's price by hand (the token then needs
+/// `pricing:override`).
+#[cfg(feature = "backoffice")]
+pub fn overrides_price(
+    route: &Backoffice,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> bool {
+    matches!(
+        route,
+        Backoffice::CreateDraft | Backoffice::UpdateDraft { .. }
+    ) && body
+        .get("lines")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|lines| {
+            lines
+                .iter()
+                .any(|l| l.get("unit_price").is_some_and(|p| !p.is_null()))
+        })
+}
+
 #[cfg(test)]
 mod tests;

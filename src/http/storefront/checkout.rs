@@ -5,20 +5,16 @@
 //! replay is not counted again.
 
 use super::Adapters;
-use crate::app::checkout::{admit, PaymentStart, Placed, Till};
+use crate::app::checkout::{admit, PlacedBy, Till};
 use crate::app::idempotency::{object_hash, Claim};
-use crate::auth::order_token;
 use crate::domain::channel::Channel;
-use crate::domain::fields::Fields;
-use crate::domain::order::PaymentMethod;
 use crate::http::body::STOREFRONT_BODY_LIMIT;
 use crate::http::error::ApiError;
 use crate::http::idempotency::{self, key_of};
 use crate::http::reading::json_body;
-use crate::http::server::{now_chrono, Ctx, Reply};
+use crate::http::server::{Ctx, Reply};
 use crate::metrics;
 use crate::platform::write_metric;
-use serde_json::{json, Value};
 
 pub async fn checkout(
     req: &mut worker::Request,
@@ -51,14 +47,7 @@ async fn place(
     })?;
     let a = Adapters::new(req, ctx)?;
     admit(&a.edge).await?;
-    Fields::new(&body).only(&["payment_provider"])?;
-    let method = body
-        .get("payment_provider")
-        .and_then(Value::as_str)
-        .and_then(PaymentMethod::parse)
-        .ok_or_else(|| {
-            ApiError::validation_failed("payment_provider", "must be manual or stripe")
-        })?;
+    let method = crate::http::placed::payment_method(&body)?;
     let hash = object_hash(&body);
     let claim = Claim::new(
         &a.edge,
@@ -76,6 +65,7 @@ async fn place(
         payments: &payments,
         channel,
         settings: &a.settings,
+        by: PlacedBy::Shopper,
     };
     idempotency::once(&a.store, &a.edge, &claim, Some(cart_id), |cart| async {
         let placed = till
@@ -83,28 +73,7 @@ async fn place(
             .await
             .map_err(ApiError::from)
             .inspect_err(|e| refused(ctx, e))?;
-        let order = &placed.order;
-        let total = order.total_minor;
-        write_metric(
-            &ctx.env,
-            &metrics::order_placed(&order.market, method.as_str(), &order.currency, total),
-        );
-        Reply::json(201, &answer(ctx, placed)?)
+        crate::http::placed::answer(ctx, placed, method)
     })
     .await
-}
-
-/// The checkout's answer: the order, the token that reads it, how to pay.
-fn answer(ctx: &Ctx, placed: Placed) -> Result<Value, ApiError> {
-    let secret = ctx.var("ORDER_TOKEN_SECRET").unwrap_or_default();
-    let token = order_token::issue(&placed.order.id, &secret, now_chrono()).ok_or_else(|| {
-        ApiError::internal().caused_by("ORDER_TOKEN_SECRET is missing or shorter than 32 bytes")
-    })?;
-    let payment = match placed.payment {
-        PaymentStart::Manual => json!({"provider": "manual", "status": "pending"}),
-        PaymentStart::Stripe { client_secret } => {
-            json!({"provider": "stripe", "status": "requires_payment_method", "client_secret": client_secret})
-        }
-    };
-    Ok(json!({ "order": placed.order.view(), "order_token": token, "payment": payment }))
 }

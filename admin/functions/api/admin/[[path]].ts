@@ -13,11 +13,11 @@ interface Context {
 
 /** Path segments the back office's routes use; no `.`/`..` or encoded slashes pass through. */
 const SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
-const METHODS = new Set(["GET", "PUT", "POST", "DELETE"]);
-/** Request headers passed on: the body's type, the action's idempotency key, the request id. */
-const PASSED = ["Content-Type", "Idempotency-Key", "X-Request-Id"];
+const METHODS = new Set(["GET", "PUT", "POST", "PATCH", "DELETE"]);
+/** Request headers passed on: the body's type, the action's idempotency key, the version a change expects, the request id. */
+const PASSED = ["Content-Type", "Idempotency-Key", "If-Match", "X-Request-Id"];
 /** Response headers passed back. */
-const RETURNED = ["Content-Type", "Retry-After", "X-Request-Id", "Allow"];
+const RETURNED = ["Content-Type", "Retry-After", "X-Request-Id", "Allow", "ETag"];
 
 export async function onRequest({ request, env, data }: Context): Promise<Response> {
   const url = new URL(request.url);
