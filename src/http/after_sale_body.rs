@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 /// At most this many lines per return (an order has at most 250).
 const MAX_LINES: usize = 250;
 
-/// `{moves: [{line_id, from, to, quantity}]}` of `POST /admin/v1/orders/{id}/allocations`.
+/// `{moves: [{line_id, from?, to, quantity}]}` of `POST /admin/v1/orders/{id}/allocations`.
 pub fn moves(body: &Map<String, Value>) -> Result<Vec<Move>, FieldError> {
     let f = Fields::new(body);
     f.only(&["moves"])?;
@@ -29,7 +29,11 @@ pub fn moves(body: &Map<String, Value>) -> Result<Vec<Move>, FieldError> {
             };
             Ok(Move {
                 line_id: m.string("line_id")?.to_string(),
-                from: location("from")?,
+                // Absent: allocate the line's backordered units.
+                from: match m.entries_value("from") {
+                    None => None,
+                    Some(_) => Some(location("from")?),
+                },
                 to: location("to")?,
                 quantity: m.int("quantity", 1..=999)?,
             })

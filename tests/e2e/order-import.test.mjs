@@ -117,6 +117,21 @@ test("a sale beyond stock is accepted: the shortfall is backordered and inventor
   const paid = await stack.bo(`/admin/v1/orders/${order.id}/mark-paid`, { method: "POST", headers: admin });
   assert.equal(paid.status, 200, paid.text);
   assert.equal(paid.body.status, "confirmed");
+
+  // Stock arrives: the backordered units are allocated (a move without `from`), then ship.
+  const backordered = 5 - held;
+  const restock = await stack.bo("/admin/v1/inventory/CUP-ESP-BLU/adjustments", { method: "POST", headers: admin, json: { delta: backordered + 1, reason: "restock" } });
+  assert.equal(restock.status, 201, restock.text);
+  const allocate = (quantity) => stack.bo(`/admin/v1/orders/${order.id}/allocations`, { method: "POST", headers: admin, json: { moves: [{ line_id: line.id, to: "main", quantity }] } });
+  const beyond = await allocate(backordered + 1);
+  assert.equal(envelope(assert, beyond, 422, "validation_failed").details.field, "moves[0]");
+  const allocated = await allocate(backordered);
+  assert.equal(allocated.status, 200, allocated.text);
+  assert.equal(allocated.body.lines[0].backordered_quantity, 0);
+  assert.equal((await level("CUP-ESP-BLU")).available, 1, "the backorder took what it lacked, no more");
+  const shipped = await stack.bo(`/admin/v1/orders/${order.id}/fulfillments`, { method: "POST", headers: admin, json: { lines: [{ line_id: line.id, quantity: 5 }] } });
+  assert.equal(shipped.status, 200, shipped.text);
+  assert.equal((await stack.bo(`/admin/v1/orders/${order.id}`, { headers: admin })).body.fulfillment_status, "fulfilled");
   await checkEventSchemas(assert, stack.db);
 });
 

@@ -1,7 +1,8 @@
 //! Moving an order's allocations between stock locations (API.md "Stock locations"): units
 //! not yet shipped go from one location to another that has them available and that checkout
 //! could have allocated them at (serving the order's country; a pickup order's store only).
-//! Pure: the use case brings the stock picture.
+//! Without `from`, a move allocates backordered units (a sale imported beyond stock) once a
+//! location has them. Pure: the use case brings the stock picture.
 
 use super::{Order, OrderStatus, StockMove};
 use crate::domain::stock::{self, Destination, StockPicture};
@@ -11,7 +12,8 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Move {
     pub line_id: String,
-    pub from: String,
+    /// `None`: the line's backordered units, which no location holds yet.
+    pub from: Option<String>,
     pub to: String,
     pub quantity: i64,
 }
@@ -49,12 +51,13 @@ pub fn moved(
     // Units go only where checkout could have taken them.
     let (pickup, country) = order.ships_to();
     let destination = Destination::of(pickup.as_deref(), country.as_deref(), &[]);
+    let status = order.status;
     let mut after = order.clone();
     let mut out = Vec::new();
     let mut taken: std::collections::BTreeMap<(String, String), i64> = Default::default();
     for (index, m) in moves.iter().enumerate() {
         let bad = |reason: String| MoveRefusal::Bad { index, reason };
-        if m.from == m.to {
+        if m.from.as_deref() == Some(m.to.as_str()) {
             return Err(bad("from and to are the same location".into()));
         }
         if !picture.locations.iter().any(|l| l.id == m.to) {
@@ -87,19 +90,33 @@ pub fn moved(
                 available: free.max(0),
             });
         }
-        stock::move_units(&mut line.allocations, &m.from, &m.to, m.quantity).map_err(|open| {
-            bad(format!(
-                "{open} unit(s) of this line are allocated at {} and left to ship",
-                m.from
-            ))
-        })?;
+        match &m.from {
+            Some(from) => {
+                stock::move_units(&mut line.allocations, from, &m.to, m.quantity).map_err(
+                    |open| {
+                        bad(format!(
+                            "{open} unit(s) of this line are allocated at {from} and left to ship"
+                        ))
+                    },
+                )?;
+                out.push(StockMove {
+                    sku: line.sku.clone(),
+                    location: from.clone(),
+                    release: m.quantity,
+                    ship: 0,
+                });
+            }
+            None => {
+                let owed = line.backordered(status);
+                if owed < m.quantity {
+                    return Err(bad(format!(
+                        "{owed} unit(s) of this line are backordered; name `from` to move allocated ones"
+                    )));
+                }
+                stock::assign(&mut line.allocations, &m.to, m.quantity);
+            }
+        }
         *taken.entry(key).or_default() += m.quantity;
-        out.push(StockMove {
-            sku: line.sku.clone(),
-            location: m.from.clone(),
-            release: m.quantity,
-            ship: 0,
-        });
         out.push(StockMove {
             sku: line.sku.clone(),
             location: m.to.clone(),
