@@ -90,9 +90,11 @@ fn a_price_set_by_hand_needs_a_reason_and_says_so() {
             at
         );
     }
-    // A patch changes what it names; its channel and market are fixed.
-    let patch = draft::parse(&body(json!({"note": null})), true).unwrap();
+    // A patch changes what it names; its channel and market are fixed; `null` clears the
+    // optional fields and means nothing for the others.
+    let patch = draft::parse(&body(json!({"note": null, "billing_address": null})), true).unwrap();
     assert_eq!(patch.note, Some(None));
+    assert_eq!(patch.billing_address, Some(None));
     assert_eq!(patch.lines, None);
     assert_eq!(
         draft::parse(&body(json!({"market": "US"})), true)
@@ -100,6 +102,17 @@ fn a_price_set_by_hand_needs_a_reason_and_says_so() {
             .field,
         "market"
     );
+    for (sent, at) in [
+        (json!({"email": null}), "email"),
+        (json!({"lines": null}), "lines"),
+        (json!({"discount_codes": null}), "discount_codes"),
+        (
+            json!({"lines": [{"sku": "MUG", "quantity": 1, "unit_price": null}]}),
+            "lines[0].unit_price",
+        ),
+    ] {
+        assert_eq!(draft::parse(&body(sent), true).unwrap_err().field, at);
+    }
 }
 
 #[test]
@@ -191,6 +204,11 @@ fn every_field_is_checked_against_the_draft_market() {
         (
             json!({"discount_codes": ["not a code"]}),
             "discount_codes[0]",
+        ),
+        // A price set by hand must leave the order priceable.
+        (
+            json!({"lines": [{"sku": "MUG", "quantity": 999, "unit_price": {"amount": "90000000000.00", "currency": "EUR"}, "price_reason": "x"}]}),
+            "lines[0].unit_price.amount",
         ),
     ] {
         let mut v = base.clone();

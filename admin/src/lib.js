@@ -52,10 +52,11 @@ const listeners = new Set();
 /**
  * Calls /api/admin/<path> (the back office's /admin/v1/<path>). Resolves to `{ok, status, data}`
  * or `{ok: false, status, error}` with the API's error object; never throws. A POST carries an
- * Idempotency-Key: `key` when given (a retry of the same action), else a fresh one.
+ * Idempotency-Key: `key` when given (a retry of the same action), else a fresh one; `extra`
+ * headers go along (an `If-Match`).
  */
-export async function api(method, path, body, key) {
-  const headers = {};
+export async function api(method, path, body, key, extra = {}) {
+  const headers = { ...extra };
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -148,7 +149,7 @@ export function useResource(path) {
 }
 
 /**
- * An action on the back office: `run(method, path, body, success)` sends it once at a time
+ * An action on the back office: `run(method, path, body, success, headers?)` sends it once at a time
  * (`busy` disables its button), announces `success` and calls `done` when it succeeded. Sent
  * again after its answer was lost (no answer at all), the same action keeps its Idempotency-Key,
  * so the back office does it once.
@@ -157,12 +158,12 @@ export function useAction(done) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
   const lost = useRef(null); // { sig, key } of an attempt that got no answer
-  const run = async (method, path, body, success) => {
+  const run = async (method, path, body, success, headers) => {
     setBusy(true);
     setResult(null);
     const sig = `${method} ${path} ${JSON.stringify(body)}`;
     const key = lost.current?.sig === sig ? lost.current.key : crypto.randomUUID();
-    const r = await api(method, path, body, key);
+    const r = await api(method, path, body, key, headers);
     lost.current = r.status === 0 ? { sig, key } : null;
     setBusy(false);
     setResult(r.ok ? { ok: true } : r);

@@ -759,7 +759,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `version_mismatch`: If-Match does not match the cart's version (`details.current_version`). */
+        /** @description `version_mismatch`: If-Match does not match the cart's (or the draft order's) version (`details.current_version`). */
         PreconditionFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];

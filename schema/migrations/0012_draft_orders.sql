@@ -3,9 +3,8 @@
 -- the same checkout. The storefront never sees a draft, and a draft never expires. A line's
 -- price may be set by hand (`price_override`, minor units, in the market's tax convention)
 -- with the reason staff gave; the order line keeps the reason. A completed draft finds its
--- order by its cart id.
+-- order by its cart id (orders.cart_id is unique, hence indexed).
 ALTER TABLE carts ADD COLUMN kind TEXT NOT NULL DEFAULT 'cart' CHECK (kind IN ('cart', 'draft'));
 ALTER TABLE cart_lines ADD COLUMN price_override INTEGER CHECK (price_override IS NULL OR price_override >= 0);
 ALTER TABLE cart_lines ADD COLUMN price_reason TEXT;
 CREATE INDEX carts_drafts ON carts (created_at, id) WHERE kind = 'draft';
-CREATE INDEX orders_by_cart ON orders (cart_id) WHERE source = 'draft';

@@ -128,7 +128,14 @@ where
             tax_inclusive: market.tax_inclusive,
             currency: market.currency.code().to_string(),
             payment_method: method,
-            pay_by: iso_at(now_ms + self.settings.unpaid_order_ttl_seconds * 1000.0),
+            // A shopper's unpaid order is canceled past its deadline; one staff took (a bank
+            // transfer, an account customer, a payment link) waits for them to decide.
+            pay_by: match self.by {
+                PlacedBy::Shopper => {
+                    iso_at(now_ms + self.settings.unpaid_order_ttl_seconds * 1000.0)
+                }
+                PlacedBy::Staff { .. } => crate::domain::order::exchange::NEVER.to_string(),
+            },
         };
         let new = rules::new_order(&data, &rendered, terms, || self.platform.id("line"));
         let placed = Order::place(new, &now);

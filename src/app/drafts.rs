@@ -75,23 +75,30 @@ impl<S: DraftStore, K: Catalog, P: Clock + Ids> Desk<'_, S, K, P> {
 
     /// `PATCH /admin/v1/draft-orders/{id}`: the fields sent change, the rest stay. Without
     /// `If-Match`, a concurrent change makes it decide again; with it, 412.
+    /// The body as parsed: refused only once the draft and `If-Match` are checked.
     pub async fn update(
         &self,
         id: &str,
         if_match: Option<IfMatch>,
-        input: &DraftInput,
+        input: Result<DraftInput, FieldError>,
     ) -> DraftResult<DraftView> {
+        let method = input.as_ref().ok().and_then(|i| i.shipping_method.clone());
         for _ in 0..MAX_RETRIES {
             let context = self
                 .store
                 .draft_context(&DraftQuery {
                     draft: Some(id),
-                    shipping_method: input.shipping_method.as_deref(),
+                    shipping_method: method.as_deref(),
                     ..DraftQuery::default()
                 })
                 .await?;
             let data = open_draft(&context, if_match)?;
-            let market = sold_market(&context, &data.cart.market)?;
+            let input = input
+                .as_ref()
+                .map_err(|e| Failure::Refused(e.clone().into()))?;
+            let Some((market, true)) = &context.market else {
+                return refuse(DraftRefusal::MarketGone);
+            };
             let snapshot = self.catalog.snapshot(market).await?;
             let now = self.platform.now();
             let facts = DraftFacts {

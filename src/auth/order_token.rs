@@ -17,9 +17,12 @@ struct OrderClaims<'a> {
     sub: &'a str,
 }
 
-/// `None` when the secret is missing or shorter than 32 bytes.
+/// The shortest secret that signs order tokens.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// `None` when the secret is missing or shorter than [`MIN_SECRET_BYTES`].
 pub fn issue(order_id: &str, secret: &str, now: DateTime<Utc>) -> Option<String> {
-    if secret.len() < 32 {
+    if secret.len() < MIN_SECRET_BYTES {
         return None;
     }
     let mut claims = Claims::new(OrderClaims {

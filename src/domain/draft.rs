@@ -13,7 +13,7 @@ use crate::domain::cart::{
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::market::Market;
-use crate::domain::money::{Currency, Money};
+use crate::domain::money::{Currency, Money, MAX_LINE_SUBTOTAL};
 use crate::domain::product::{is_resource_id, normalize_sku};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 pub const MAX_LINES: usize = cart::MAX_LINES as usize;
 
 /// A draft never expires: it waits for staff, not for a shopper's session.
-pub const NEVER_EXPIRES: &str = "9999-12-31T23:59:59.999Z";
+pub use crate::domain::order::exchange::NEVER as NEVER_EXPIRES;
 
 /// The fields of `POST /admin/v1/draft-orders`.
 const NEW_FIELDS: &[&str] = &[
@@ -80,6 +80,8 @@ impl DraftInput {
 pub fn parse(body: &Map<String, Value>, patch: bool) -> Result<DraftInput, FieldError> {
     let f = Fields::new(body);
     f.only(if patch { PATCH_FIELDS } else { NEW_FIELDS })?;
+    // `null` clears the optional ones; it means nothing for the others.
+    f.no_nulls(&["billing_address", "note"])?;
     let wanted = |name: &str| !patch || f.has(name);
     let mut input = DraftInput::default();
     if !patch {
@@ -113,9 +115,7 @@ pub fn parse(body: &Map<String, Value>, patch: bool) -> Result<DraftInput, Field
     if wanted("shipping_address") {
         input.shipping_address = Some(f.value("shipping_address")?.clone());
     }
-    // `null` clears the optional ones.
-    let sent = |name: &str| body.contains_key(name);
-    if sent("billing_address") {
+    if f.sent("billing_address") {
         input.billing_address = Some(f.entries_value("billing_address").cloned());
     }
     if f.has("discount_codes") {
@@ -137,7 +137,7 @@ pub fn parse(body: &Map<String, Value>, patch: bool) -> Result<DraftInput, Field
         }
         input.discount_codes = Some(codes);
     }
-    if sent("note") {
+    if f.sent("note") {
         input.note = Some(match f.entries_value("note") {
             None => None,
             Some(_) => Some(f.text("note", 500)?),
@@ -151,6 +151,7 @@ fn lines(f: &Fields<'_>) -> Result<Vec<DraftLineInput>, FieldError> {
     let mut out: Vec<DraftLineInput> = Vec::with_capacity(list.len());
     for lf in &list {
         lf.only(&["sku", "quantity", "unit_price", "price_reason"])?;
+        lf.no_nulls(&[])?;
         let sku = normalize_sku(lf.string("sku")?)
             .ok_or_else(|| FieldError::new(lf.path("sku"), "must be a SKU"))?;
         if out.iter().any(|l| l.sku == sku) {
@@ -200,6 +201,8 @@ pub enum DraftRefusal {
     NotFound,
     /// 409 `cart_not_active`: the draft was completed.
     Completed,
+    /// 409 `cart_not_active`: its channel no longer sells its market.
+    MarketGone,
     /// 412 `version_mismatch`: `If-Match` names another version.
     VersionMismatch { current: i64 },
 }
@@ -348,14 +351,20 @@ fn line_records(
                     .into())
                 }
                 Some(m) => match m.minor_units() {
-                    Ok(minor) if minor >= 0 => Some(minor),
-                    _ => {
-                        return Err(FieldError::new(
-                            format!("lines[{i}].unit_price.amount"),
-                            "must be zero or more, in the currency's minor units",
-                        )
-                        .into())
+                    // The line must stay within what an order can be priced at.
+                    Ok(minor)
+                        if minor >= 0
+                            && minor
+                                .checked_mul(l.quantity)
+                                .is_some_and(|s| s < MAX_LINE_SUBTOTAL) =>
+                    {
+                        Some(minor)
                     }
+                    _ => return Err(FieldError::new(
+                        format!("lines[{i}].unit_price.amount"),
+                        "must be zero or more, with the line's unit price × quantity within range",
+                    )
+                    .into()),
                 },
             };
             Ok(LineRecord {

@@ -408,7 +408,7 @@ fn order_of(
         };
         let subtotal = unit
             .checked_mul(l.quantity)
-            .filter(|s| *s < 1_000_000_000_000)
+            .filter(|s| *s < crate::domain::money::MAX_LINE_SUBTOTAL)
             .ok_or_else(|| {
                 FieldError::new(format!("{field}.unit_price.amount"), "is out of range")
             })?;

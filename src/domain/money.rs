@@ -120,6 +120,11 @@ impl fmt::Display for MoneyError {
 /// Largest count of minor units we store: exact in an f64 and so in D1 and in JavaScript.
 pub const MAX_MINOR_UNITS: i64 = (1 << 53) - 1;
 
+/// The largest line subtotal (minor units) priced outside the catalog (an imported line, a
+/// draft's price set by hand): 250 such lines, their taxes and shipping stay far within
+/// [`MAX_MINOR_UNITS`], so the order can always be priced.
+pub const MAX_LINE_SUBTOTAL: i64 = 1_000_000_000_000;
+
 /// An exact amount in one currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Money {

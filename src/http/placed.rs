@@ -20,8 +20,25 @@ pub fn payment_method(body: &Map<String, Value>) -> Result<PaymentMethod, ApiErr
         .ok_or_else(|| ApiError::validation_failed("payment_provider", "must be manual or stripe"))
 }
 
-/// 201 with the order, the token that reads it, and how to pay; the order is counted.
-pub fn answer(ctx: &Ctx, placed: Placed, method: PaymentMethod) -> Result<Reply, ApiError> {
+/// The secret that signs order tokens, checked before anything is placed: without it, an order
+/// would be written and then answered 500, its token and payment link lost.
+pub fn token_secret(ctx: &Ctx) -> Result<String, ApiError> {
+    match ctx.var("ORDER_TOKEN_SECRET") {
+        Some(secret) if secret.len() >= order_token::MIN_SECRET_BYTES => Ok(secret),
+        _ => Err(ApiError::misconfigured().caused_by(
+            "ORDER_TOKEN_SECRET is missing or shorter than 32 bytes: orders cannot be answered",
+        )),
+    }
+}
+
+/// 201 with the order, the token that reads it (signed with `secret`, from [`token_secret`]),
+/// and how to pay; the order is counted.
+pub fn answer(
+    ctx: &Ctx,
+    secret: &str,
+    placed: Placed,
+    method: PaymentMethod,
+) -> Result<Reply, ApiError> {
     let order = &placed.order;
     write_metric(
         &ctx.env,
@@ -32,8 +49,7 @@ pub fn answer(ctx: &Ctx, placed: Placed, method: PaymentMethod) -> Result<Reply,
             order.total_minor,
         ),
     );
-    let secret = ctx.var("ORDER_TOKEN_SECRET").unwrap_or_default();
-    let token = order_token::issue(&order.id, &secret, now_chrono()).ok_or_else(|| {
+    let token = order_token::issue(&order.id, secret, now_chrono()).ok_or_else(|| {
         ApiError::internal().caused_by("ORDER_TOKEN_SECRET is missing or shorter than 32 bytes")
     })?;
     let payment = match placed.payment {

@@ -75,7 +75,7 @@ impl DraftStore for D1Store {
             db.statement(
                 &format!(
                     "SELECT EXISTS (SELECT 1 FROM channels WHERE id = {channel}) AS channel_exists, \
-                     (SELECT id FROM orders WHERE cart_id = ?1 AND source = 'draft') AS order_id"
+                     (SELECT id FROM orders WHERE cart_id = ?1) AS order_id"
                 ),
                 &[text(id), opt(q.channel)],
             )?,
@@ -237,7 +237,7 @@ pub async fn list(
         "SELECT c.id, CASE c.status WHEN 'active' THEN 'open' ELSE 'completed' END AS status, \
             c.channel_id AS channel, c.market, c.email, \
             (SELECT COUNT(*) FROM cart_lines l WHERE l.cart_id = c.id) AS line_count, \
-            (SELECT o.id FROM orders o WHERE o.cart_id = c.id AND o.source = 'draft') AS order_id, \
+            (SELECT o.id FROM orders o WHERE o.cart_id = c.id) AS order_id, \
             c.created_at, c.updated_at \
          FROM carts c WHERE c.kind = 'draft' AND (?1 IS NULL OR c.status = ?1) \
            AND (c.created_at < ?2 OR (c.created_at = ?2 AND (?3 = '' OR c.id < ?3))) \

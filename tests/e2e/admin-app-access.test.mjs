@@ -58,7 +58,7 @@ test("a staff member signed in by Access gets their role's screens and data", as
   const body = await me.json();
   assert.equal(body.email, "ops@shop.example");
   assert.equal(body.role, "operations");
-  assert.deepEqual(body.sections, ["orders", "returns", "inventory", "locations", "destinations"]);
+  assert.deepEqual(body.sections, ["orders", "draft-orders", "returns", "inventory", "locations", "destinations"]);
   assert.equal((await get("/api/admin/orders?limit=1", ops)).status, 200);
   assert.equal((await get("/api/admin/inventory?limit=1", ops)).status, 200);
   const catalog = await get("/api/admin/products", ops);

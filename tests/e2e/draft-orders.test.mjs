@@ -20,7 +20,8 @@ before(async () => {
     const id = `pi_draft_${stripeApi.requests.length}`;
     return { status: 200, body: JSON.stringify({ id, object: "payment_intent", amount: Number(form.get("amount")), currency: form.get("currency"), client_secret: `${id}_secret_xyz` }) };
   });
-  stack = await startStack({ vars: { STRIPE_API_BASE: stripeApi.url } });
+  // A shopper's unpaid order would be canceled a second after checkout.
+  stack = await startStack({ vars: { STRIPE_API_BASE: stripeApi.url, UNPAID_ORDER_TTL_SECONDS: "1" } });
   const scope = "orders:read orders:write inventory:read";
   ops = bearer(await adminToken({ scope, sub: "ops@example.com" }));
   owner = bearer(await adminToken({ scope: `${scope} pricing:override`, sub: "owner@example.com" }));
@@ -71,6 +72,11 @@ test("a price set by hand is refused without pricing:override, kept with it, and
   envelope(assert, await stack.bo(`/admin/v1/draft-orders/${draft.id}`, { method: "PATCH", headers: ops, json: { lines } }), 403, "forbidden");
   const stale = await stack.bo(`/admin/v1/draft-orders/${draft.id}`, { method: "PATCH", headers: { ...owner, "If-Match": '"1"' }, json: { email: "x@b2b.example" } });
   assert.equal(envelope(assert, stale, 412, "version_mismatch").details.current_version, 2);
+  // The precondition first: a stale version is 412 whatever the body holds.
+  const staleAndBad = await stack.bo(`/admin/v1/draft-orders/${draft.id}`, { method: "PATCH", headers: { ...owner, "If-Match": '"1"' }, json: { email: "not-an-email" } });
+  envelope(assert, staleAndBad, 412, "version_mismatch");
+  const nulled = await stack.bo(`/admin/v1/draft-orders/${draft.id}`, { method: "PATCH", headers: owner, json: { email: null } });
+  assert.equal(envelope(assert, nulled, 422, "validation_failed").details.field, "email");
 
   const knife = await level("KNIFE-20");
   envelope(assert, await complete(draft.id, "stripe", null), 428, "idempotency_key_required");
@@ -128,6 +134,39 @@ test("completing a draft never oversells, and parallel completions place one ord
   const { n } = await stack.db.prepare("SELECT count(*) AS n FROM orders WHERE cart_id = ?1").bind(one.body.id).first();
   assert.equal(n, 1);
   assert.equal((await level("OIL-500")).reserved, oil.reserved + 1);
+
+  // Staff decide when an order they took is paid: it is never canceled for waiting.
+  await new Promise((r) => setTimeout(r, 1500));
+  await (await stack.mf.getWorker("backoffice")).scheduled({ cron: "* * * * *" });
+  const order = (await stack.bo(`/admin/v1/orders/${placed[0].body.order.id}`, { headers: ops })).body;
+  assert.equal(order.status, "pending_payment", "a draft's order waits for mark-paid");
+});
+
+test("a draft whose channel stopped selling its market can no longer change or be placed", async () => {
+  const catalog = bearer(await adminToken({ scope: "catalog:read catalog:write" }));
+  const put = (markets) => stack.bo("/admin/v1/channels/phone-desk", { method: "PUT", headers: catalog, json: { name: "Phone desk", markets } });
+  assert.ok([200, 201].includes((await put(["FR"])).status));
+  const draft = (await createDraft(draftBody([{ sku: "OIL-500", quantity: 1 }], { channel: "phone-desk" }), ops)).body;
+  assert.equal(draft.channel, "phone-desk");
+  assert.equal((await put(["US"])).status, 200);
+  envelope(assert, await stack.bo(`/admin/v1/draft-orders/${draft.id}`, { method: "PATCH", headers: ops, json: { note: "call back" } }), 409, "cart_not_active");
+  envelope(assert, await complete(draft.id, "manual", `gone-${draft.id}`, ops), 409, "cart_not_active");
+  const shown = await stack.bo(`/admin/v1/draft-orders/${draft.id}`, { headers: ops });
+  assert.deepEqual([shown.status, shown.body.status], [200, "open"], "it still shows");
+});
+
+test("without ORDER_TOKEN_SECRET the back office places nothing rather than lose the answer", async () => {
+  const bare = await startStack({ vars: { ORDER_TOKEN_SECRET: "" } });
+  try {
+    const draft = (await bare.bo("/admin/v1/draft-orders", { method: "POST", headers: ops, json: draftBody([{ sku: "OIL-500", quantity: 1 }]) })).body;
+    const res = await bare.bo(`/admin/v1/draft-orders/${draft.id}/complete`, { method: "POST", headers: { ...ops, "Idempotency-Key": `bare-${draft.id}` }, json: { payment_provider: "manual" } });
+    envelope(assert, res, 503, "unavailable");
+    const { n } = await bare.db.prepare("SELECT count(*) AS n FROM orders WHERE cart_id = ?1").bind(draft.id).first();
+    assert.equal(n, 0, "no order was written");
+    assert.equal((await bare.bo(`/admin/v1/draft-orders/${draft.id}`, { headers: ops })).body.status, "open");
+  } finally {
+    await bare.dispose();
+  }
 });
 
 test("bad drafts are refused with the field at fault and write nothing", async () => {
@@ -140,6 +179,7 @@ test("bad drafts are refused with the field at fault and write nothing", async (
   assert.equal(await field(draftBody([{ sku: "OIL-500", quantity: 1 }, { sku: "oil-500", quantity: 2 }])), "lines[1].sku");
   assert.equal(await field(draftBody([{ sku: "OIL-500", quantity: 1, unit_price: { amount: "9.00", currency: "USD" }, price_reason: "deal" }])), "lines[0].unit_price.currency");
   assert.equal(await field(draftBody([{ sku: "OIL-500", quantity: 1, price_reason: "deal" }])), "lines[0].price_reason");
+  assert.equal(await field(draftBody([{ sku: "OIL-500", quantity: 999, unit_price: eur("90000000000.00"), price_reason: "deal" }])), "lines[0].unit_price.amount");
   assert.equal(await field(draftBody([{ sku: "OIL-500", quantity: 1 }], { shipping_method: "teleport" })), "shipping_method");
   assert.equal(await field(draftBody([{ sku: "OIL-500", quantity: 1 }], { shipping_address: { ...frAddress, country: "US" } })), "shipping_address.country");
   assert.equal(await field(draftBody([{ sku: "OIL-500", quantity: 1 }], { email: "not-an-email" })), "email");

@@ -32,14 +32,15 @@ function LineInputs({ prefix, override, sku = "", quantity = 1, price = "", reas
 }
 
 export function DraftsList({ me, params }) {
+  // Open drafts unless the staff member asks for completed ones or all of them.
   const status = params.get("status") ?? "open";
   const pages = usePages();
-  const [state] = useResource(`/draft-orders${query({ status, cursor: pages.cursor, limit: 25 })}`);
+  const [state] = useResource(`/draft-orders${query({ status: status === "all" ? "" : status, cursor: pages.cursor, limit: 25 })}`);
   return html`
     <h1>${t("Draft orders")}</h1>
     <form class="filters row" role="search" onSubmit=${(e) => (e.preventDefault(), navigate(`/draft-orders${query(Object.fromEntries(new FormData(e.target)))}`))}>
       <${Field} label=${t("Status")} kind="select" name="status">
-        <option value="">${t("Any")}</option>
+        <option value="all" selected=${status === "all"}>${t("Any")}</option>
         ${["open", "completed"].map((s) => html`<option value=${s} selected=${s === status}>${word(s)}</option>`)}
       <//>
       <button type="submit">${t("Search")}</button>
@@ -85,7 +86,7 @@ function NewDraft({ me }) {
     <div class="row">
       <${Field} label=${t("Channel")} name="channel" defaultValue="web" required maxlength="64" />
       <${Field} label=${t("Market")} name="market" defaultValue="FR" required size="6" />
-      <${Field} label=${t("Currency")} name="currency" defaultValue="EUR" size="6" />
+      ${override ? html`<${Field} label=${t("Currency of prices set by hand")} name="currency" defaultValue="EUR" size="6" />` : null}
       <${Field} label=${t("Email")} name="email" type="email" required maxlength="254" />
       <${Field} label=${t("Shipping method")} name="shipping_method" defaultValue="standard" required maxlength="64" />
     </div>
@@ -149,8 +150,36 @@ export function DraftPage({ id, me }) {
     </table>
     ${draft.warnings.length ? html`<ul class="warnings">${draft.warnings.map((w) => html`<li role="note">${w.message}</li>`)}</ul>` : null}
     ${secret ? html`<p class="preview" role="note">${t("Send the customer a payment link with this client secret: {secret}", { secret })}</p>` : null}
-    ${open ? html`<${EditLines} key=${draft.version} draft=${draft} me=${me} changed=${reload} /><${Complete} draft=${draft} placed=${setSecret} changed=${reload} />` : null}
+    ${open
+      ? html`<${EditDetails} key=${`d${draft.version}`} draft=${draft} changed=${reload} />
+          <${EditLines} key=${draft.version} draft=${draft} me=${me} changed=${reload} />
+          <${Complete} draft=${draft} placed=${setSecret} changed=${reload} />`
+      : null}
   `;
+}
+
+/** The customer's email, the shipping method, discount codes and the note. */
+function EditDetails({ draft, changed }) {
+  const act = useAction(changed);
+  const submit = (e) => {
+    e.preventDefault();
+    const data = new FormData(e.target);
+    const text = (name) => String(data.get(name) ?? "").trim();
+    const codes = text("discount_codes").split(/[\s,]+/).filter(Boolean);
+    const body = { email: text("email"), shipping_method: text("shipping_method"), discount_codes: codes, note: text("note") || null };
+    act.run("PATCH", path(draft.id), body, t("Draft order saved."), { "If-Match": `"${draft.version}"` });
+  };
+  return html`<form class="action" onSubmit=${submit} aria-labelledby="details-h">
+    <h2 id="details-h">${t("Customer and delivery")}</h2>
+    <div class="row">
+      <${Field} label=${t("Email")} name="email" type="email" required maxlength="254" defaultValue=${draft.email ?? ""} />
+      <${Field} label=${t("Shipping method")} name="shipping_method" required maxlength="64" defaultValue=${draft.shipping_method?.id ?? ""} />
+      <${Field} label=${t("Discount codes")} name="discount_codes" maxlength="200" defaultValue=${draft.discount_codes.map((c) => c.code).join(" ")} />
+      <${Field} label=${t("Note")} name="note" maxlength="500" defaultValue=${draft.note ?? ""} />
+    </div>
+    <button type="submit" disabled=${act.busy}>${t("Save")}</button>
+    <${Outcome} result=${act.result} />
+  </form>`;
 }
 
 /** Every line again (0 removes one) and one more: the draft's lines are replaced as a whole. */
@@ -163,7 +192,8 @@ function EditLines({ draft, me, changed }) {
     e.preventDefault();
     const data = new FormData(e.target);
     const lines = [...draft.lines.map((_, i) => line(data, `l${i}-`, draft.currency)), line(data, "new-", draft.currency)].filter((l) => l && l.quantity > 0);
-    act.run("PATCH", path(draft.id), { lines }, t("Draft order saved."));
+    // As shown: a colleague's change meanwhile is refused, never overwritten.
+    act.run("PATCH", path(draft.id), { lines }, t("Draft order saved."), { "If-Match": `"${draft.version}"` });
   };
   if (locked) return html`<p class="hint">${t("Only staff allowed to set prices can change these lines.")}</p>`;
   return html`<form class="action" onSubmit=${submit} aria-labelledby="lines-h">

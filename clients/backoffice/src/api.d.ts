@@ -430,7 +430,9 @@ export interface paths {
          *     `edit.changes` name the moves), so the new location's system hears of the order. A move
          *     beyond what is allocated at `from`, to an unknown location, or from a location to itself is
          *     422 on `moves[i]`; only `pending_payment` and `confirmed` orders move units (409
-         *     `illegal_transition`).
+         *     `illegal_transition`). Without `from`, a move allocates a line's backordered units (a sale
+         *     imported beyond stock, `backordered_quantity`) at `to` once it has them: reserved there
+         *     in the same batch, at most the line's backordered units (422 on `moves[i]` beyond).
          */
         post: operations["moveAllocations"];
         delete?: never;
@@ -1680,7 +1682,8 @@ export interface components {
         AllocationMoves: {
             moves: {
                 line_id: string;
-                from: string;
+                /** @description Where the units are allocated now; omit it (or null) to allocate backordered units. */
+                from?: string | null;
                 to: string;
                 quantity: number;
             }[];
@@ -1961,6 +1964,7 @@ export interface components {
             shipping_address?: components["schemas"]["Address"];
             billing_address?: components["schemas"]["Address"] | null;
             discount_codes?: string[];
+            /** @description null clears it. */
             note?: string | null;
         };
         DraftLineInput: {
@@ -2031,6 +2035,7 @@ export interface components {
             shipping_address: components["schemas"]["Address"];
             billing_address?: components["schemas"]["Address"] | null;
             discount_codes?: string[];
+            /** @description null clears it. */
             note?: string | null;
         };
         DraftOrderList: {
@@ -2151,7 +2156,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `version_mismatch`: If-Match does not match the cart's version (`details.current_version`). */
+        /** @description `version_mismatch`: If-Match does not match the cart's (or the draft order's) version (`details.current_version`). */
         PreconditionFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];

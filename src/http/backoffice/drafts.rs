@@ -83,9 +83,10 @@ pub async fn update(
             ))
         }
     };
-    let input = draft::parse(body, true).map_err(DraftRefusal::from)?;
+    // Refused only after If-Match is checked: a stale version is 412 whatever the body.
+    let input = draft::parse(body, true);
     let a = Adapters::new(ctx)?;
-    reply(&a.desk().update(id, if_match, &input).await?, 200)
+    reply(&a.desk().update(id, if_match, input).await?, 200)
 }
 
 /// `POST /admin/v1/draft-orders/{id}/complete` `{payment_provider}`: placed exactly as a
@@ -107,6 +108,7 @@ pub async fn complete(
         )
     })?;
     let method = crate::http::placed::payment_method(body)?;
+    let secret = crate::http::placed::token_secret(ctx)?;
     let a = Adapters::new(ctx)?;
     let settings = ctx.settings();
     let claim = Claim::new(
@@ -146,7 +148,7 @@ pub async fn complete(
             crate::app::Failure::Refused(r) => refusal(r),
             other => ApiError::from(other),
         })?;
-        crate::http::placed::answer(ctx, placed, method)
+        crate::http::placed::answer(ctx, &secret, placed, method)
     })
     .await
 }

@@ -209,6 +209,9 @@ impl From<crate::domain::draft::DraftRefusal> for ApiError {
                 ApiError::cart_not_active("this draft order is completed; it cannot change")
                     .with_details(json!({ "status": "completed" }))
             }
+            DraftRefusal::MarketGone => ApiError::cart_not_active(
+                "this draft order's market is no longer sold on its channel",
+            ),
             DraftRefusal::VersionMismatch { current } => ApiError::version_mismatch(
                 "the draft order changed since the version in If-Match; fetch it and retry",
             )

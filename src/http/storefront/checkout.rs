@@ -45,6 +45,7 @@ async fn place(
             "checkout needs an Idempotency-Key header (a unique value per checkout attempt)",
         )
     })?;
+    let secret = crate::http::placed::token_secret(ctx)?;
     let a = Adapters::new(req, ctx)?;
     admit(&a.edge).await?;
     let method = crate::http::placed::payment_method(&body)?;
@@ -73,7 +74,7 @@ async fn place(
             .await
             .map_err(ApiError::from)
             .inspect_err(|e| refused(ctx, e))?;
-        crate::http::placed::answer(ctx, placed, method)
+        crate::http::placed::answer(ctx, &secret, placed, method)
     })
     .await
 }
