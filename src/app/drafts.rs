@@ -131,6 +131,29 @@ impl<S: DraftStore, K: Catalog, P: Clock + Ids> Desk<'_, S, K, P> {
         ))))
     }
 
+    /// `DELETE /admin/v1/draft-orders/{id}`: an open draft is discarded (one round trip); a
+    /// completed one stays with its order.
+    pub async fn discard(&self, id: &str) -> DraftResult<()> {
+        match self.store.discard_draft(id).await {
+            Ok(()) => Ok(()),
+            // Why: no such draft, or it was completed.
+            Err(StoreError::Refused(_)) => {
+                let context = self
+                    .store
+                    .draft_context(&DraftQuery {
+                        draft: Some(id),
+                        ..DraftQuery::default()
+                    })
+                    .await?;
+                open_draft(&context, None)?;
+                Err(Failure::Store(StoreError::Refused(format!(
+                    "draft {id} open yet not discarded"
+                ))))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// `GET /admin/v1/draft-orders/{id}`: one round trip (and the catalog).
     pub async fn get(&self, id: &str) -> DraftResult<DraftView> {
         let context = self

@@ -747,4 +747,11 @@ pub trait DraftStore {
         &self,
         w: &DraftWrite<'_>,
     ) -> Result<Option<crate::domain::cart::CartData>, StoreError>;
+
+    /// One guarded batch: deletes the draft `id` with its lines, only while it is open.
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] when no open draft has that id (nothing deleted);
+    /// [`StoreError::Unavailable`].
+    async fn discard_draft(&self, id: &str) -> Result<(), StoreError>;
 }

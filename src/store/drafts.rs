@@ -177,6 +177,21 @@ impl DraftStore for D1Store {
         let results = db.batch(batch).await?;
         decode_reads(results.into_iter().skip(read_at).collect())
     }
+
+    async fn discard_draft(&self, id: &str) -> Result<(), StoreError> {
+        let db = &self.db;
+        let open = "id = ?1 AND kind = 'draft' AND status = 'active'";
+        db.batch(vec![
+            db.statement(
+                &format!("INSERT INTO write_guards (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM carts WHERE {open})"),
+                &[text(id)],
+            )?,
+            db.statement("DELETE FROM cart_lines WHERE cart_id = ?1", &[text(id)])?,
+            db.statement(&format!("DELETE FROM carts WHERE {open}"), &[text(id)])?,
+        ])
+        .await?;
+        Ok(())
+    }
 }
 
 /// The draft's lines, each at its SKU's published price in the market as the price seen (a

@@ -191,6 +191,23 @@ test("bad drafts are refused with the field at fault and write nothing", async (
   assert.equal(envelope(assert, bad, 422, "validation_failed").details.field, "payment_provider");
 });
 
+test("an open draft can be discarded; a completed one stays with its order", async () => {
+  const draft = (await createDraft(draftBody([{ sku: "OIL-500", quantity: 1 }]), ops)).body;
+  const discard = (id) => stack.bo(`/admin/v1/draft-orders/${id}`, { method: "DELETE", headers: ops });
+  const gone = await discard(draft.id);
+  assert.equal(gone.status, 204, gone.text);
+  envelope(assert, await stack.bo(`/admin/v1/draft-orders/${draft.id}`, { headers: ops }), 404, "not_found");
+  const { n } = await stack.db.prepare("SELECT count(*) AS n FROM cart_lines WHERE cart_id = ?1").bind(draft.id).first();
+  assert.equal(n, 0, "its lines went with it");
+  envelope(assert, await discard(draft.id), 404, "not_found");
+  const completed = (await stack.bo("/admin/v1/draft-orders?status=completed&limit=1", { headers: ops })).body.data[0];
+  envelope(assert, await discard(completed.id), 409, "cart_not_active");
+  // A shopper's cart is no draft.
+  const cart = (await stack.sf("/v1/carts", { method: "POST", json: { market: "FR" } })).body;
+  envelope(assert, await discard(cart.id), 404, "not_found");
+  assert.equal((await stack.sf(`/v1/carts/${cart.id}`)).status, 200);
+});
+
 test("open drafts are listed newest first, completed ones with their order", async () => {
   const a = (await createDraft(draftBody([{ sku: "OIL-500", quantity: 1 }]), ops)).body;
   const second = await createDraft(draftBody([{ sku: "OIL-500", quantity: 2 }]), ops);

@@ -153,7 +153,8 @@ export function DraftPage({ id, me }) {
     ${open
       ? html`<${EditDetails} key=${`d${draft.version}`} draft=${draft} changed=${reload} />
           <${EditLines} key=${draft.version} draft=${draft} me=${me} changed=${reload} />
-          <${Complete} draft=${draft} placed=${setSecret} changed=${reload} />`
+          <${Complete} draft=${draft} placed=${setSecret} changed=${reload} />
+          <${Discard} draft=${draft} />`
       : null}
   `;
 }
@@ -229,4 +230,14 @@ function Complete({ draft, placed, changed }) {
     <button type="submit" disabled=${act.busy}>${t("Place the order")}</button>
     <${Outcome} result=${act.result} />
   </form>`;
+}
+
+/** Deletes an open draft (a completed one stays with its order). */
+function Discard({ draft }) {
+  const act = useAction(() => navigate("/draft-orders"));
+  return html`<div class="action">
+    <h2>${t("Discard the draft")}</h2>
+    <button type="button" class="danger" disabled=${act.busy} onClick=${() => act.run("DELETE", path(draft.id), undefined, t("Draft order discarded."))}>${t("Discard")}</button>
+    <${Outcome} result=${act.result} />
+  </div>`;
 }

@@ -166,7 +166,12 @@ export interface paths {
         get: operations["getDraftOrder"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Discard an open draft order
+         * @description The draft and its lines are deleted (one D1 round trip). A completed draft stays with its
+         *     order: 409 `cart_not_active`.
+         */
+        delete: operations["discardDraftOrder"];
         options?: never;
         head?: never;
         /**
@@ -2731,6 +2736,37 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    discardDraftOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /** @description The draft's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discarded. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -67,6 +67,13 @@ pub async fn get(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
     reply(&a.desk().get(id).await?, 200)
 }
 
+/// `DELETE /admin/v1/draft-orders/{id}` → 204.
+pub async fn discard(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
+    let a = Adapters::new(ctx)?;
+    a.desk().discard(id).await?;
+    Ok(Reply::empty(204))
+}
+
 /// `PATCH /admin/v1/draft-orders/{id}`, honouring `If-Match`.
 pub async fn update(
     req: &Request,

@@ -142,6 +142,7 @@ async fn serve(
         Backoffice::CreateDraft => drafts::create(ctx, body).await,
         Backoffice::GetDraft { id } => drafts::get(ctx, id).await,
         Backoffice::UpdateDraft { id } => drafts::update(req, ctx, id, body).await,
+        Backoffice::DiscardDraft { id } => drafts::discard(ctx, id).await,
         Backoffice::ListDrafts => drafts::list(ctx, &query_params(req)).await,
         // Handled before the generic Idempotency-Key layer (see `route`).
         Backoffice::CompleteDraft { .. } => {

@@ -21,6 +21,7 @@ pub enum Backoffice<'a> {
     CreateDraft,
     GetDraft { id: &'a str },
     UpdateDraft { id: &'a str },
+    DiscardDraft { id: &'a str },
     CompleteDraft { id: &'a str },
     GetOrder { id: &'a str },
     MarkPaid { id: &'a str },
@@ -113,8 +114,9 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
         }
         ("GET", ["admin", "v1", "draft-orders", id]) => Backoffice::GetDraft { id },
         ("PATCH", ["admin", "v1", "draft-orders", id]) => Backoffice::UpdateDraft { id },
+        ("DELETE", ["admin", "v1", "draft-orders", id]) => Backoffice::DiscardDraft { id },
         (_, ["admin", "v1", "draft-orders", _]) => {
-            return Err(ApiError::method_not_allowed(&["GET", "PATCH"]))
+            return Err(ApiError::method_not_allowed(&["GET", "PATCH", "DELETE"]))
         }
         ("POST", ["admin", "v1", "draft-orders", id, "complete"]) => {
             Backoffice::CompleteDraft { id }

@@ -52,6 +52,7 @@ impl Backoffice<'_> {
             | ImportOrders
             | CreateDraft
             | UpdateDraft { .. }
+            | DiscardDraft { .. }
             | CompleteDraft { .. }
             | CancelOrder { .. }
             | FulfillOrder { .. }

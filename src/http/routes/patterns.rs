@@ -99,7 +99,9 @@ impl Backoffice<'_> {
             ListOrders => "/admin/v1/orders",
             ImportOrders => "/admin/v1/orders/import",
             ListDrafts | CreateDraft => "/admin/v1/draft-orders",
-            GetDraft { .. } | UpdateDraft { .. } => "/admin/v1/draft-orders/{id}",
+            GetDraft { .. } | UpdateDraft { .. } | DiscardDraft { .. } => {
+                "/admin/v1/draft-orders/{id}"
+            }
             CompleteDraft { .. } => "/admin/v1/draft-orders/{id}/complete",
             GetOrder { .. } => "/admin/v1/orders/{id}",
             MarkPaid { .. } => "/admin/v1/orders/{id}/mark-paid",

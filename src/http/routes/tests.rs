@@ -201,3 +201,84 @@ fn the_order_import_takes_post_only_and_orders_write() {
         );
     }
 }
+
+#[cfg(feature = "backoffice")]
+#[test]
+fn draft_orders_are_read_with_orders_read_and_changed_with_orders_write() {
+    use crate::auth::admin::Scope;
+    for (method, path, route, scope) in [
+        (
+            "GET",
+            "/admin/v1/draft-orders",
+            Backoffice::ListDrafts,
+            Scope::OrdersRead,
+        ),
+        (
+            "POST",
+            "/admin/v1/draft-orders",
+            Backoffice::CreateDraft,
+            Scope::OrdersWrite,
+        ),
+        (
+            "GET",
+            "/admin/v1/draft-orders/draft_1",
+            Backoffice::GetDraft { id: "draft_1" },
+            Scope::OrdersRead,
+        ),
+        (
+            "PATCH",
+            "/admin/v1/draft-orders/draft_1",
+            Backoffice::UpdateDraft { id: "draft_1" },
+            Scope::OrdersWrite,
+        ),
+        (
+            "DELETE",
+            "/admin/v1/draft-orders/draft_1",
+            Backoffice::DiscardDraft { id: "draft_1" },
+            Scope::OrdersWrite,
+        ),
+        (
+            "POST",
+            "/admin/v1/draft-orders/draft_1/complete",
+            Backoffice::CompleteDraft { id: "draft_1" },
+            Scope::OrdersWrite,
+        ),
+    ] {
+        let matched = match_backoffice(method, path).unwrap();
+        assert_eq!(
+            (&matched, matched.scope()),
+            (&route, scope),
+            "{method} {path}"
+        );
+    }
+    for (method, path, allow) in [
+        ("PUT", "/admin/v1/draft-orders", "GET, POST"),
+        (
+            "POST",
+            "/admin/v1/draft-orders/draft_1",
+            "GET, PATCH, DELETE",
+        ),
+        ("GET", "/admin/v1/draft-orders/draft_1/complete", "POST"),
+    ] {
+        let e = match_backoffice(method, path).unwrap_err();
+        assert_eq!(
+            (e.status, e.headers[0].1.as_str()),
+            (405, allow),
+            "{method} {path}"
+        );
+    }
+    // A price set by hand asks for pricing:override too; the catalog's does not.
+    let body = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let priced = body(
+        serde_json::json!({"lines": [{"sku": "A", "quantity": 1, "unit_price": {"amount": "1.00", "currency": "EUR"}}]}),
+    );
+    let plain =
+        body(serde_json::json!({"lines": [{"sku": "A", "quantity": 1, "unit_price": null}]}));
+    assert!(super::overrides_price(&Backoffice::CreateDraft, &priced));
+    assert!(super::overrides_price(
+        &Backoffice::UpdateDraft { id: "d" },
+        &priced
+    ));
+    assert!(!super::overrides_price(&Backoffice::CreateDraft, &plain));
+    assert!(!super::overrides_price(&Backoffice::ImportOrders, &priced));
+}
