@@ -84,14 +84,7 @@ impl<S: DraftStore, K: Catalog, P: Clock + Ids> Desk<'_, S, K, P> {
     ) -> DraftResult<DraftView> {
         let method = input.as_ref().ok().and_then(|i| i.shipping_method.clone());
         for _ in 0..MAX_RETRIES {
-            let context = self
-                .store
-                .draft_context(&DraftQuery {
-                    draft: Some(id),
-                    shipping_method: method.as_deref(),
-                    ..DraftQuery::default()
-                })
-                .await?;
+            let context = self.context(id, method.as_deref()).await?;
             let data = open_draft(&context, if_match)?;
             let input = input
                 .as_ref()
@@ -138,14 +131,7 @@ impl<S: DraftStore, K: Catalog, P: Clock + Ids> Desk<'_, S, K, P> {
             Ok(()) => Ok(()),
             // Why: no such draft, or it was completed.
             Err(StoreError::Refused(_)) => {
-                let context = self
-                    .store
-                    .draft_context(&DraftQuery {
-                        draft: Some(id),
-                        ..DraftQuery::default()
-                    })
-                    .await?;
-                open_draft(&context, None)?;
+                open_draft(&self.context(id, None).await?, None)?;
                 Err(Failure::Store(StoreError::Refused(format!(
                     "draft {id} open yet not discarded"
                 ))))
@@ -156,13 +142,7 @@ impl<S: DraftStore, K: Catalog, P: Clock + Ids> Desk<'_, S, K, P> {
 
     /// `GET /admin/v1/draft-orders/{id}`: one round trip (and the catalog).
     pub async fn get(&self, id: &str) -> DraftResult<DraftView> {
-        let context = self
-            .store
-            .draft_context(&DraftQuery {
-                draft: Some(id),
-                ..DraftQuery::default()
-            })
-            .await?;
+        let context = self.context(id, None).await?;
         let data = draft_of(&context)?;
         // A completed draft still shows, even once its channel stopped selling the market.
         let Some((market, _)) = &context.market else {
@@ -170,6 +150,17 @@ impl<S: DraftStore, K: Catalog, P: Clock + Ids> Desk<'_, S, K, P> {
         };
         let snapshot = self.catalog.snapshot(market).await?;
         self.show(data, market, &snapshot, context.order_id.clone())
+    }
+
+    /// The draft `id` and what it is checked against (with `shipping_method` when a write
+    /// names another): one round trip.
+    async fn context(&self, id: &str, shipping_method: Option<&str>) -> DraftResult<DraftContext> {
+        let query = DraftQuery {
+            draft: Some(id),
+            shipping_method,
+            ..DraftQuery::default()
+        };
+        Ok(self.store.draft_context(&query).await?)
     }
 
     fn show(
