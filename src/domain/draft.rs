@@ -80,8 +80,8 @@ impl DraftInput {
 pub fn parse(body: &Map<String, Value>, patch: bool) -> Result<DraftInput, FieldError> {
     let f = Fields::new(body);
     f.only(if patch { PATCH_FIELDS } else { NEW_FIELDS })?;
-    // `null` clears the optional ones; it means nothing for the others.
-    f.no_nulls(&["billing_address", "note"])?;
+    // As everywhere (API.md conventions), `null` is as if the field were left out, but for
+    // the note and the billing address, which it clears.
     let wanted = |name: &str| !patch || f.has(name);
     let mut input = DraftInput::default();
     if !patch {
@@ -151,7 +151,6 @@ fn lines(f: &Fields<'_>) -> Result<Vec<DraftLineInput>, FieldError> {
     let mut out: Vec<DraftLineInput> = Vec::with_capacity(list.len());
     for lf in &list {
         lf.only(&["sku", "quantity", "unit_price", "price_reason"])?;
-        lf.no_nulls(&[])?;
         let sku = normalize_sku(lf.string("sku")?)
             .ok_or_else(|| FieldError::new(lf.path("sku"), "must be a SKU"))?;
         if out.iter().any(|l| l.sku == sku) {

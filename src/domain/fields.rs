@@ -71,19 +71,6 @@ impl<'a> Fields<'a> {
             .map_or(Ok(()), |f| Err(FieldError::unknown(f)))
     }
 
-    /// Refuses the first key sent as `null` that is not in `nullable` (where `null` means
-    /// something, such as clearing a field).
-    pub fn no_nulls(&self, nullable: &[&str]) -> Result<(), FieldError> {
-        match self
-            .map
-            .iter()
-            .find(|(k, v)| v.is_null() && !nullable.contains(&k.as_str()))
-        {
-            Some((k, _)) => Err(FieldError::new(self.path(k), "must not be null")),
-            None => Ok(()),
-        }
-    }
-
     /// Whether the body names `name` at all, `null` included.
     pub fn sent(&self, name: &str) -> bool {
         self.map.contains_key(name)
