@@ -32,6 +32,8 @@ export interface Context {
   request: Request;
   env: Env;
   params: Record<string, string | string[]>;
+  /** Pages' per-request object, shared by the middleware and the Function it runs. */
+  data: { bookmark?: string };
 }
 
 export type Handler = (context: Context) => Promise<Response>;
@@ -41,9 +43,18 @@ export interface MiddlewareContext extends Context {
   next(): Promise<Response>;
 }
 
+/**
+ * The D1 bookmark of this browser's latest call (API.md "Edge scale") is sent with each call
+ * and kept from each answer (in the request's `data`), so the shopper reads their own writes
+ * from any replica; the guard turns the latest into the cookie of the answer.
+ */
+export const BOOKMARK_COOKIE = "comptoir_bookmark";
+const BOOKMARK_HEADER = "X-Comptoir-Bookmark";
+const isBookmark = (v: string | null): v is string => v !== null && /^[0-9a-f-]{1,256}$/i.test(v);
+
 /** The typed storefront client, speaking for the shopper whose request this is. */
 export function storefront(context: Context) {
-  const { env, request } = context;
+  const { env, request, data } = context;
   if (!env.PUBLISHABLE_KEY) throw new Misconfigured("PUBLISHABLE_KEY is not set");
   const binding = env.STOREFRONT;
   if (!binding && !env.STOREFRONT_URL) throw new Misconfigured("bind STOREFRONT or set STOREFRONT_URL");
@@ -51,11 +62,30 @@ export function storefront(context: Context) {
   // The storefront rate-limits cart creation and checkout per client IP: pass the shopper's on.
   const ip = request.headers.get("CF-Connecting-IP");
   if (ip) headers["CF-Connecting-IP"] = ip;
-  return createClient<paths>({
+  const client = createClient<paths>({
     baseUrl: binding ? "https://storefront.internal" : env.STOREFRONT_URL!.replace(/\/$/, ""),
     headers,
     fetch: binding ? (req: Request) => binding.fetch(req) : undefined,
   });
+  client.use({
+    onRequest({ request: call }) {
+      const latest = data.bookmark ?? cookie(request, BOOKMARK_COOKIE);
+      if (isBookmark(latest)) call.headers.set(BOOKMARK_HEADER, latest);
+      return call;
+    },
+    onResponse({ response }) {
+      const latest = response.headers.get(BOOKMARK_HEADER);
+      if (isBookmark(latest)) data.bookmark = latest;
+      return response;
+    },
+  });
+  return client;
+}
+
+/** The cookie keeping the latest bookmark the storefront gave this request, if it gave one. */
+export function bookmarkCookie(context: Context): string | null {
+  const latest = context.data.bookmark;
+  return latest ? setCookie(context.request, BOOKMARK_COOKIE, latest, 86_400) : null;
 }
 
 export class Misconfigured extends Error {}
@@ -104,6 +134,8 @@ export async function guard(context: MiddlewareContext): Promise<Response> {
   // A new Response: what next() gives may have immutable headers.
   const response = new Response(answer.body, answer);
   for (const [name, value] of Object.entries(API_HEADERS)) response.headers.set(name, value);
+  const bookmark = bookmarkCookie(context);
+  if (bookmark) response.headers.append("Set-Cookie", bookmark);
   return response;
 }
 

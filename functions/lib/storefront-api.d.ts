@@ -743,6 +743,7 @@ export interface components {
         PreconditionRequired: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -753,6 +754,7 @@ export interface components {
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -763,6 +765,7 @@ export interface components {
         PreconditionFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -773,6 +776,7 @@ export interface components {
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -783,6 +787,7 @@ export interface components {
         RateLimited: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
@@ -794,6 +799,7 @@ export interface components {
         Unprocessable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -804,6 +810,7 @@ export interface components {
         UnsupportedMediaType: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -814,6 +821,7 @@ export interface components {
         PayloadTooLarge: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -824,6 +832,7 @@ export interface components {
         IdempotencyInProgress: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
@@ -835,6 +844,7 @@ export interface components {
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -845,6 +855,7 @@ export interface components {
         NotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -855,6 +866,7 @@ export interface components {
         Unavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
@@ -866,6 +878,7 @@ export interface components {
         Unauthorized: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -876,6 +889,7 @@ export interface components {
         InvalidParameter: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -914,6 +928,8 @@ export interface components {
     headers: {
         /** @description Seconds to wait before retrying. */
         "Retry-After": number;
+        /** @description The D1 session's latest bookmark; send it back to read your own writes from any replica. */
+        "X-Comptoir-Bookmark": string;
         /** @description The request's id, echoed from the client or minted. */
         "X-Request-Id": string;
         /** @description The cart's version, quoted (`"3"`); send it back in If-Match. */
@@ -938,6 +954,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -959,6 +976,7 @@ export interface operations {
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -985,6 +1003,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -1014,6 +1033,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -1054,6 +1074,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -1093,6 +1114,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -1135,6 +1157,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -1172,6 +1195,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -1214,6 +1238,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -1271,6 +1296,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -1316,6 +1342,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -1363,6 +1390,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -1420,6 +1448,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -1466,6 +1495,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -1502,6 +1532,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -1548,6 +1579,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -1592,6 +1624,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -1617,6 +1650,7 @@ export interface operations {
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
@@ -1644,6 +1678,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -1699,6 +1734,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -1736,6 +1772,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -1769,6 +1806,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };

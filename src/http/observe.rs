@@ -13,6 +13,30 @@ pub fn accepted_request_id(client: Option<&str>) -> Option<&str> {
     })
 }
 
+/// The header a client echoes so that it reads its own writes from any D1 replica.
+pub const BOOKMARK_HEADER: &str = "X-Comptoir-Bookmark";
+
+/// Where a request's D1 session starts (API.md "Edge scale"): from the client's bookmark when
+/// it sent one, else anywhere for a read (`first-unconstrained`) and at the primary for a
+/// write (`first-primary`). A bookmark is what D1 gave (hex digits and dashes, at most 256
+/// characters); anything else is `None`, refused rather than handed to D1, which would read
+/// a constraint's name as one.
+pub fn session_start(method: &str, bookmark: Option<&str>) -> Option<String> {
+    match bookmark.map(str::trim) {
+        None | Some("") => Some(
+            match method {
+                "GET" | "HEAD" | "OPTIONS" => "first-unconstrained",
+                _ => "first-primary",
+            }
+            .to_string(),
+        ),
+        Some(b) if b.len() <= 256 && b.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-') => {
+            Some(b.to_string())
+        }
+        Some(_) => None,
+    }
+}
+
 /// What a request spent in D1 and in total, for `Server-Timing`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Timing {
@@ -110,6 +134,30 @@ fn loggable_method(method: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use super::session_start;
+
+    #[test]
+    fn a_session_starts_from_the_bookmark_sent_else_by_what_the_request_does() {
+        assert_eq!(session_start("GET", None).unwrap(), "first-unconstrained");
+        assert_eq!(
+            session_start("HEAD", Some(" ")).unwrap(),
+            "first-unconstrained"
+        );
+        assert_eq!(session_start("POST", None).unwrap(), "first-primary");
+        assert_eq!(session_start("PATCH", None).unwrap(), "first-primary");
+        let bookmark = "0000000a-00000001-00004f4e-9a2b7c1d0e3f4a5b6c7d8e9f00112233";
+        assert_eq!(session_start("POST", Some(bookmark)).unwrap(), bookmark);
+        for bad in [
+            "first-primary",
+            "first-unconstrained",
+            "abc xyz",
+            "<script>",
+            &"a".repeat(257),
+        ] {
+            assert_eq!(session_start("GET", Some(bad)), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -3,14 +3,15 @@
 //! (written by [`Trace`], also for a request that panics).
 
 use crate::http::error::ApiError;
-use crate::http::observe::{accepted_request_id, Timing};
+use crate::http::observe::{accepted_request_id, session_start, Timing, BOOKMARK_HEADER};
 use crate::http::trace::Trace;
 use crate::store::d1::{Db, Meter};
 use js_sys::Date;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::rc::Rc;
 use worker::kv::KvStore;
-use worker::{Env, Request, Response};
+use worker::{D1DatabaseSession, Env, Request, Response};
 
 /// What a handler knows about the request it serves.
 pub struct Ctx {
@@ -21,6 +22,11 @@ pub struct Ctx {
     pub request_id: String,
     /// What the request's log line says; shared with the panic hook while it runs.
     trace: Rc<Trace>,
+    /// Where the request's D1 session starts: the client's bookmark, or a constraint.
+    session_start: String,
+    /// The request's D1 session, opened by its first `db()`; every `Db` of the request
+    /// shares it, so each query sees the ones before.
+    session: RefCell<Option<Rc<D1DatabaseSession>>>,
 }
 
 impl Ctx {
@@ -43,12 +49,31 @@ impl Ctx {
         });
     }
 
+    /// D1, through the request's session (read replicas; read-your-writes by bookmark).
     pub fn db(&self) -> Result<Db, ApiError> {
+        if let Some(session) = self.session.borrow().as_ref() {
+            return Ok(Db::in_session(session.clone(), self.meter.clone()));
+        }
         let d1 = self.env.d1("DB").map_err(|e| {
             worker::console_error!("[{}] D1 binding `DB` missing: {e}", self.request_id);
             ApiError::internal()
         })?;
-        Ok(Db::new(d1, self.meter.clone()))
+        let session = Rc::new(d1.with_session(Some(&self.session_start)).map_err(|e| {
+            worker::console_error!("[{}] D1 session: {e}", self.request_id);
+            ApiError::unavailable()
+        })?);
+        *self.session.borrow_mut() = Some(session.clone());
+        Ok(Db::in_session(session, self.meter.clone()))
+    }
+
+    /// The latest bookmark of the request's session, else the one the client sent.
+    fn bookmark(&self) -> Option<String> {
+        let latest = self
+            .session
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.get_bookmark().ok().flatten());
+        latest.or_else(|| Some(self.session_start.clone()).filter(|s| !s.starts_with("first-")))
     }
 
     pub fn kv(&self) -> Result<KvStore, ApiError> {
@@ -179,15 +204,26 @@ where
     let (method, path) = (request_method(&req), req.path());
     let meter = Meter::default();
     let trace = Trace::new(&request_id, &method, &path, started, meter.clone());
+    let sent = req.headers().get(BOOKMARK_HEADER).ok().flatten();
+    let start = session_start(&method, sent.as_deref());
     let ctx = Ctx {
         env,
         worker,
         meter,
         request_id,
         trace: trace.clone(),
+        session_start: start.clone().unwrap_or_default(),
+        session: RefCell::new(None),
     };
     let (reply, ctx) = match crate::http::guard::refusal(&method, &path, &ctx) {
         Some(refused) => (refused, ctx),
+        None if start.is_none() => (
+            Reply::from(ApiError::invalid_parameter(
+                BOOKMARK_HEADER,
+                "send back the X-Comptoir-Bookmark of an earlier response, as it was",
+            )),
+            ctx,
+        ),
         None => trace.running(handler(req, ctx)).await,
     };
     match (&reply.cause, reply.status) {
@@ -208,6 +244,10 @@ where
         .with_status(reply.status)
         .with_header("X-Request-Id", &ctx.request_id)?
         .with_header("Server-Timing", &timing.header_value())?;
+    let builder = match ctx.bookmark() {
+        Some(bookmark) => builder.with_header(BOOKMARK_HEADER, &bookmark)?,
+        None => builder,
+    };
     let builder = reply
         .headers
         .iter()

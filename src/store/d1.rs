@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result};
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement, D1Result};
 
 pub use crate::app::ports::StoreError;
 
@@ -36,14 +36,36 @@ impl Meter {
     }
 }
 
+/// Where a [`Db`]'s queries go.
+enum Conn {
+    /// The database itself (the cron and the queue consumer: no client waits to read its
+    /// writes).
+    Database(D1Database),
+    /// One request's D1 session (Sessions API): its reads may come from a replica, its
+    /// writes go to the primary, and every query sees what the session's earlier ones did;
+    /// shared by every `Db` of the request.
+    Session(Rc<D1DatabaseSession>),
+}
+
 pub struct Db {
-    inner: D1Database,
+    conn: Conn,
     meter: Meter,
 }
 
 impl Db {
     pub fn new(inner: D1Database, meter: Meter) -> Db {
-        Db { inner, meter }
+        Db {
+            conn: Conn::Database(inner),
+            meter,
+        }
+    }
+
+    /// Queries through a request's session.
+    pub fn in_session(session: Rc<D1DatabaseSession>, meter: Meter) -> Db {
+        Db {
+            conn: Conn::Session(session),
+            meter,
+        }
     }
 
     /// Prepares a statement and binds its parameters (`?1`, `?2`…).
@@ -52,8 +74,11 @@ impl Db {
         sql: &str,
         params: &[JsValue],
     ) -> Result<D1PreparedStatement, StoreError> {
-        self.inner
-            .prepare(sql)
+        let prepared = match &self.conn {
+            Conn::Database(d) => d.prepare(sql),
+            Conn::Session(s) => s.prepare(sql),
+        };
+        prepared
             .bind(params)
             .map_err(|e| StoreError::Corrupt(format!("binding parameters: {e}")))
     }
@@ -75,7 +100,10 @@ impl Db {
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<D1Result>, StoreError> {
         let started = Date::now();
-        let result = self.inner.batch(statements).await;
+        let result = match &self.conn {
+            Conn::Database(d) => d.batch(statements).await,
+            Conn::Session(session) => session.batch(statements).await,
+        };
         self.meter.record(started);
         result.map_err(|e| {
             let message = e.to_string();

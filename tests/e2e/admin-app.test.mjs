@@ -362,6 +362,10 @@ test("the owner takes a phone order as a draft with a price set by hand and plac
     const form = ops.page.locator("form", { has: ops.page.getByRole("heading", { name: "New draft order" }) });
     await form.getByLabel("SKU").waitFor();
     assert.equal(await form.getByLabel("Price set by hand").count(), 0, "operations is not offered prices");
+    // Each call keeps the back office's D1 bookmark in the staff member's cookie.
+    const cookies = await ops.context.cookies();
+    assert.match(cookies.find((c) => c.name === "comptoir_admin_bookmark")?.value ?? "", /^[0-9a-f-]+$/);
+    assert.ok(cookies.find((c) => c.name === "comptoir_admin_bookmark").httpOnly);
     const refused = await ops.call("POST", "/api/admin/draft-orders", {
       channel: "web", market: "FR", email: "a@b.example", shipping_method: "standard",
       shipping_address: { first_name: "A", last_name: "B", line1: "1 rue", postal_code: "75001", city: "Paris", country: "FR" },

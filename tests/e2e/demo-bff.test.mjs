@@ -63,6 +63,22 @@ test("the cart is per market and its id never reaches the page", async () => {
   assert.doesNotMatch(JSON.stringify(again.body), /cart_[0-9a-f]{32}/);
 });
 
+test("the shopper's D1 bookmark rides in an HttpOnly cookie: kept from each answer, sent with each call", async () => {
+  const call = shopper();
+  const added = await call("/api/cart/lines", { method: "POST", json: { market: "FR", sku: "BOOK-BISTRO" } });
+  assert.equal(added.status, 200);
+  const first = added.jar.get("comptoir_bookmark");
+  assert.match(first, /^[0-9a-f-]+$/, "the storefront's bookmark, kept");
+  const more = await call("/api/cart/lines", { method: "POST", json: { market: "FR", sku: "BOOK-BISTRO" } });
+  assert.equal(more.body.cart.lines[0].quantity, 2);
+  assert.ok(more.jar.get("comptoir_bookmark") > first, "a later write moves it forward");
+  // A cookie that is no bookmark is not passed on: the shopper is served as without one.
+  more.jar.set("comptoir_bookmark", "first-primary");
+  const read = await call("/api/cart?market=FR");
+  assert.equal(read.status, 200);
+  assert.match(read.jar.get("comptoir_bookmark"), /^[0-9a-f-]+$/);
+});
+
 test("a double-submitted checkout places one order", async () => {
   const call = shopper();
   await call("/api/cart/lines", { method: "POST", json: { market: "FR", sku: "MUG-350" } });
@@ -199,7 +215,9 @@ async function raw(jar, method, path, { headers = {}, body } = {}) {
   } catch {
     parsed = undefined;
   }
-  assert.equal(res.headers.getSetCookie().length, 0, `${method} ${path}: sets no cookie`);
+  // A refused call sets no cookie; one that went through keeps only the D1 bookmark it got.
+  const set = res.headers.getSetCookie().filter((c) => res.status >= 400 || !c.startsWith("comptoir_bookmark="));
+  assert.deepEqual(set, [], `${method} ${path}: sets no cookie`);
   return { status: res.status, headers: res.headers, text, body: parsed };
 }
 

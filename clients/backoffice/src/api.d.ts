@@ -2155,6 +2155,7 @@ export interface components {
         PreconditionRequired: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2165,6 +2166,7 @@ export interface components {
         PreconditionFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2175,6 +2177,7 @@ export interface components {
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2185,6 +2188,7 @@ export interface components {
         IdempotencyInProgress: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
@@ -2196,6 +2200,7 @@ export interface components {
         InvalidParameter: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2206,6 +2211,7 @@ export interface components {
         NotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2216,6 +2222,7 @@ export interface components {
         Unprocessable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2226,6 +2233,7 @@ export interface components {
         UnsupportedMediaType: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2236,6 +2244,7 @@ export interface components {
         PayloadTooLarge: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2246,6 +2255,7 @@ export interface components {
         Unavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
@@ -2257,6 +2267,7 @@ export interface components {
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2267,6 +2278,7 @@ export interface components {
         Unauthorized: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2277,6 +2289,7 @@ export interface components {
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                 [name: string]: unknown;
             };
             content: {
@@ -2308,6 +2321,8 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description The D1 session's latest bookmark; send it back to read your own writes from any replica. */
+        "X-Comptoir-Bookmark": string;
         /** @description The request's id, echoed from the client or minted. */
         "X-Request-Id": string;
         /** @description Seconds to wait before retrying. */
@@ -2334,6 +2349,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2355,6 +2371,7 @@ export interface operations {
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2381,6 +2398,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2410,6 +2428,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2459,6 +2478,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2470,6 +2490,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2506,6 +2527,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2540,6 +2562,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2598,6 +2621,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2609,6 +2633,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2646,6 +2671,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2688,6 +2714,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -2725,6 +2752,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -2758,6 +2786,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2799,6 +2828,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -2844,6 +2874,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2892,6 +2923,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2941,6 +2973,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -2973,6 +3006,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3018,6 +3052,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3067,6 +3102,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3116,6 +3152,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3165,6 +3202,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3215,6 +3253,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3264,6 +3303,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3330,6 +3370,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3366,6 +3407,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3403,6 +3445,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3459,6 +3502,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3495,6 +3539,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3540,6 +3585,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3594,6 +3640,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3643,6 +3690,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3704,6 +3752,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3763,6 +3812,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3801,6 +3851,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3833,6 +3884,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3869,6 +3921,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3950,6 +4003,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -3994,6 +4048,7 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4036,6 +4091,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4068,6 +4124,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4109,6 +4166,7 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4146,6 +4204,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4180,6 +4239,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4214,6 +4274,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4251,6 +4312,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4262,6 +4324,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4306,6 +4369,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4346,6 +4410,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4391,6 +4456,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4427,6 +4493,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4464,6 +4531,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4475,6 +4543,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4514,6 +4583,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4546,6 +4616,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4587,6 +4658,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4598,6 +4670,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4638,6 +4711,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4688,6 +4762,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4730,6 +4805,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4741,6 +4817,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4778,6 +4855,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4847,6 +4925,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4883,6 +4962,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4917,6 +4997,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4954,6 +5035,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -4965,6 +5047,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -5002,6 +5085,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -5036,6 +5120,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -5073,6 +5158,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -5084,6 +5170,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };
@@ -5117,6 +5204,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
                     "Server-Timing": components["headers"]["Server-Timing"];
                     [name: string]: unknown;
                 };

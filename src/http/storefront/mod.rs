@@ -61,9 +61,9 @@ const OPENAPI: &str = include_str!("../../../build/openapi/storefront.json");
 
 const CORS_METHODS: &str = "GET, POST, PATCH, DELETE, OPTIONS";
 const CORS_REQUEST_HEADERS: &str =
-    "Content-Type, Authorization, X-Publishable-Key, If-Match, Idempotency-Key, X-Request-Id";
+    "Content-Type, Authorization, X-Publishable-Key, If-Match, Idempotency-Key, X-Request-Id, X-Comptoir-Bookmark";
 const CORS_EXPOSED_HEADERS: &str =
-    "ETag, X-Request-Id, Server-Timing, Retry-After, Idempotent-Replayed";
+    "ETag, X-Request-Id, Server-Timing, Retry-After, Idempotent-Replayed, X-Comptoir-Bookmark";
 
 pub async fn handle(mut req: Request, ctx: Ctx) -> (Reply, Ctx) {
     let reply = route(&mut req, &ctx).await.unwrap_or_else(Reply::from);

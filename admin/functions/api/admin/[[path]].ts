@@ -3,6 +3,7 @@
 // the role may not do the back office refuses (403) whatever the page asks. The answer (status
 // and JSON, errors in the API's envelope) is passed back as it is.
 import { error } from "../../lib/site";
+import { cookie, setCookie } from "../../../../functions/lib/guard";
 import { adminToken, type Env, type Staff } from "../../lib/staff";
 
 interface Context {
@@ -16,6 +17,9 @@ const SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
 const METHODS = new Set(["GET", "PUT", "POST", "PATCH", "DELETE"]);
 /** Request headers passed on: the body's type, the action's idempotency key, the version a change expects, the request id. */
 const PASSED = ["Content-Type", "Idempotency-Key", "If-Match", "X-Request-Id"];
+/** The cookie keeping the D1 bookmark of the staff member's latest call, and its shape. */
+const BOOKMARK_COOKIE = "comptoir_admin_bookmark";
+const BOOKMARK = /^[0-9a-f-]{1,256}$/i;
 /** Response headers passed back. */
 const RETURNED = ["Content-Type", "Retry-After", "X-Request-Id", "Allow", "ETag"];
 
@@ -30,6 +34,9 @@ export async function onRequest({ request, env, data }: Context): Promise<Respon
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
+  // The staff member reads their own writes from any D1 replica (API.md "Edge scale").
+  const bookmark = cookie(request, BOOKMARK_COOKIE);
+  if (bookmark !== null && BOOKMARK.test(bookmark)) headers.set("X-Comptoir-Bookmark", bookmark);
   const base = env.BACKOFFICE ? "https://backoffice.internal" : env.BACKOFFICE_URL!.replace(/\/$/, "");
   const target = new Request(`${base}/admin/v1/${rest}${url.search}`, {
     method: request.method,
@@ -48,5 +55,7 @@ export async function onRequest({ request, env, data }: Context): Promise<Respon
     const value = answer.headers.get(name);
     if (value !== null) out.set(name, value);
   }
+  const latest = answer.headers.get("X-Comptoir-Bookmark");
+  if (latest !== null && BOOKMARK.test(latest)) out.append("Set-Cookie", setCookie(request, BOOKMARK_COOKIE, latest, 86_400, "Strict"));
   return new Response(answer.body, { status: answer.status, headers: out });
 }
