@@ -120,6 +120,24 @@ class D1PreparedStatement {
   }
 }
 
+/** A D1 session (what every request queries through) whose round trips the plan may fail. */
+class D1DatabaseSession {
+  constructor(session, plan) {
+    this.session = session;
+    this.plan = plan;
+  }
+  prepare(sql) {
+    return new D1PreparedStatement(this.session.prepare(sql), this.plan);
+  }
+  async batch(statements) {
+    this.plan.trip();
+    return this.session.batch(statements.map((s) => real.get(s) ?? s));
+  }
+  getBookmark() {
+    return this.session.getBookmark();
+  }
+}
+
 // Named as the runtime's class: workers-rs checks the binding's constructor name.
 class D1Database {
   constructor(db, plan) {
@@ -128,6 +146,9 @@ class D1Database {
   }
   prepare(sql) {
     return new D1PreparedStatement(this.db.prepare(sql), this.plan);
+  }
+  withSession(constraintOrBookmark) {
+    return new D1DatabaseSession(this.db.withSession(constraintOrBookmark), this.plan);
   }
   async batch(statements) {
     this.plan.trip();
