@@ -82,9 +82,10 @@ where
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(js_sys::Uint8Array::from(bytes.as_slice()).into()));
-    let url = req.url().map_err(|e| ApiError::internal().caused_by(e))?;
-    let copy = Request::new_with_init(url.as_ref(), &init)
-        .map_err(|e| ApiError::internal().caused_by(e))?;
+    // The URL as the runtime gives it (parsing it would bring the `url` crate into the bundle).
+    let url = req.inner().url();
+    let copy =
+        Request::new_with_init(&url, &init).map_err(|e| ApiError::internal().caused_by(e))?;
     let edge = Edge::new(req, ctx);
     let claim = Claim::new(
         &edge,

@@ -5,6 +5,7 @@ pub mod after_sale_body;
 pub mod body;
 pub mod error;
 pub mod observe;
+pub mod query;
 pub mod routes;
 
 #[cfg(target_arch = "wasm32")]

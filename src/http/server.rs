@@ -284,13 +284,7 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
 
 /// Reads query parameters; the first occurrence of a name wins.
 pub fn query_params(req: &Request) -> Vec<(String, String)> {
-    req.url()
-        .map(|url| {
-            url.query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::http::query::pairs(&req.inner().url())
 }
 
 /// `?limit=&cursor=` as a page request; a bad one is 400 `invalid_parameter`.
