@@ -19,6 +19,8 @@ pub mod placed;
 #[cfg(target_arch = "wasm32")]
 pub mod reading;
 #[cfg(target_arch = "wasm32")]
+pub mod reply;
+#[cfg(target_arch = "wasm32")]
 pub mod server;
 #[cfg(target_arch = "wasm32")]
 pub mod trace;

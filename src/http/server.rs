@@ -1,13 +1,14 @@
-//! The request pipeline both Workers share: request id, dispatch, the error envelope,
-//! `X-Request-Id` and `Server-Timing` on every response, and one JSON log line per request
-//! (written by [`Trace`], also for a request that panics).
+//! The request pipeline both Workers share: request id, the D1 session and its bookmark,
+//! dispatch, the error envelope, `X-Request-Id` and `Server-Timing` on every response, and one
+//! JSON log line per request (written by [`Trace`], also for a request that panics). The
+//! response a handler builds is a [`Reply`] (reply.rs).
 
 use crate::http::error::ApiError;
 use crate::http::observe::{accepted_request_id, session_start, Timing, BOOKMARK_HEADER};
+pub use crate::http::reply::Reply;
 use crate::http::trace::Trace;
 use crate::store::d1::{Db, Meter};
 use js_sys::Date;
-use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::kv::KvStore;
@@ -130,59 +131,6 @@ pub fn random_id(prefix: &str) -> String {
         id.push_str(&format!("{b:02x}"));
     }
     id
-}
-
-/// A response under construction: status, JSON body, extra headers.
-pub struct Reply {
-    pub status: u16,
-    pub body: Option<String>,
-    pub headers: Vec<(String, String)>,
-    /// A failure's cause, logged with the request id and never sent.
-    pub cause: Option<String>,
-}
-
-impl Reply {
-    pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Reply, ApiError> {
-        let body = serde_json::to_string(value).map_err(|e| {
-            worker::console_error!("cannot encode a response: {e}");
-            ApiError::internal()
-        })?;
-        Ok(Reply {
-            status,
-            body: Some(body),
-            headers: Vec::new(),
-            cause: None,
-        })
-    }
-
-    pub fn empty(status: u16) -> Reply {
-        Reply {
-            status,
-            body: None,
-            headers: Vec::new(),
-            cause: None,
-        }
-    }
-
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
-        self.headers.push((name.to_string(), value.into()));
-        self
-    }
-}
-
-impl From<ApiError> for Reply {
-    fn from(error: ApiError) -> Reply {
-        let mut reply = Reply {
-            status: error.status,
-            body: Some(error.body().to_string()),
-            headers: Vec::new(),
-            cause: error.cause.as_deref().cloned(),
-        };
-        for (name, value) in error.headers {
-            reply = reply.header(name, value);
-        }
-        reply
-    }
 }
 
 /// Runs one request through `handler` and stamps the shared headers on whatever it answers.
