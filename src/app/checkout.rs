@@ -15,7 +15,7 @@ use crate::domain::cart::{self, CartData, CartKind};
 use crate::domain::channel::Channel;
 use crate::domain::checkout::{self as rules, CheckoutRefusal, Terms};
 use crate::domain::events::{Envelope, EventType};
-use crate::domain::money::{Currency, Money};
+use crate::domain::money::{describe, Currency};
 use crate::domain::order::{AdminAction, Order, OrderSource, PaymentMethod};
 use crate::domain::stock::{Destination, Short};
 
@@ -247,10 +247,7 @@ where
             .filter_map(|l| {
                 let reason = l.price_reason.as_deref()?;
                 let price = Currency::from_code(&order.currency)
-                    .and_then(|c| Money::from_minor(l.unit_price, c).ok())
-                    .map_or(l.unit_price.to_string(), |m| {
-                        format!("{} {}", m.amount_string(), order.currency)
-                    });
+                    .map_or(l.unit_price.to_string(), |c| describe(l.unit_price, c));
                 Some(format!("{} at {price} ({reason})", l.sku))
             })
             .collect();

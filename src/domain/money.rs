@@ -68,6 +68,14 @@ impl Currency {
     }
 }
 
+/// `minor` units of `currency` as people read them in a message (`12.30 EUR`); the bare number
+/// when out of range.
+pub fn describe(minor: i64, currency: Currency) -> String {
+    Money::from_minor(minor, currency).map_or(minor.to_string(), |m| {
+        format!("{} {}", m.amount_string(), currency.code())
+    })
+}
+
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code)

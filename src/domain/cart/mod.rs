@@ -5,7 +5,7 @@ use crate::domain::admin_defs::{DiscountDef, ShippingDef};
 use crate::domain::catalog::{CatalogSnapshot, CatalogVariant};
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::market::{Market, TaxClass};
-use crate::domain::money::Money;
+use crate::domain::money::describe;
 use crate::domain::pricing::{
     self, LineInput, PricingError, PricingRequest, PricingWarning, Shopper, Usage,
 };
@@ -377,11 +377,7 @@ pub fn render(
     let mut blocking = false;
     let mut inputs = Vec::with_capacity(data.lines.len());
     let mut meta: BTreeMap<&str, (String, String)> = BTreeMap::new();
-    let fmt = |minor: i64| {
-        Money::from_minor(minor, market.currency).map_or(minor.to_string(), |m| {
-            format!("{} {}", m.amount_string(), market.currency)
-        })
-    };
+    let fmt = |minor: i64| describe(minor, market.currency);
     for line in &data.lines {
         let found = find_sku(snapshot, &line.sku);
         let (price, tax_class, weight, product_id, title) = match found {

@@ -168,10 +168,7 @@ pub fn price(req: &PricingRequest<'_>) -> Result<PricedCart, PricingError> {
         let minor = i64::try_from(minor).map_err(|_| PricingError::OutOfRange)?;
         Ok(Money::from_minor(minor, currency)?)
     };
-    let fmt = |minor: i64| match Money::from_minor(minor, currency) {
-        Ok(m) => format!("{} {}", m.amount_string(), currency.code()),
-        Err(_) => minor.to_string(),
-    };
+    let fmt = |minor: i64| crate::domain::money::describe(minor, currency);
 
     let subtotals: Vec<i128> = lines
         .iter()
