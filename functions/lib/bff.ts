@@ -4,7 +4,7 @@
 // capability: page scripts never see it) and the order token in an HttpOnly cookie per order.
 import createClient from "openapi-fetch";
 import type { components, paths } from "./storefront-api";
-import { cookie, drain, json, refusal, setCookie as siteCookie } from "./guard";
+import { BOOKMARK_HEADER, cookie, drain, isBookmark, json, refusal, setCookie as siteCookie } from "./guard";
 
 export { cookie, json };
 
@@ -49,8 +49,6 @@ export interface MiddlewareContext extends Context {
  * from any replica; the guard turns the latest into the cookie of the answer.
  */
 export const BOOKMARK_COOKIE = "comptoir_bookmark";
-const BOOKMARK_HEADER = "X-Comptoir-Bookmark";
-const isBookmark = (v: string | null): v is string => v !== null && /^[0-9a-f-]{1,256}$/i.test(v);
 
 /** The typed storefront client, speaking for the shopper whose request this is. */
 export function storefront(context: Context) {

@@ -83,3 +83,7 @@ export function setCookie(request: Request, name: string, value: string, maxAgeS
   const secure = new URL(request.url).protocol === "https:" ? "; Secure" : "";
   return `${name}=${encodeURIComponent(value)}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=${sameSite}${secure}`;
 }
+
+/** The header carrying a D1 session's bookmark (API.md "Edge scale"), and what one looks like. */
+export const BOOKMARK_HEADER = "X-Comptoir-Bookmark";
+export const isBookmark = (v: string | null): v is string => v !== null && /^[0-9a-f-]{1,256}$/i.test(v);

@@ -44,8 +44,7 @@ impl<S: DraftStore, K: Catalog, P: Clock + Ids> Desk<'_, S, K, P> {
         let now = self.platform.now();
         let id = self.platform.id("draft");
         let facts = DraftFacts {
-            channel_exists: context.channel_exists,
-            market: Some(market),
+            market,
             shipping_method: context.shipping_method.as_ref(),
             snapshot: &snapshot,
         };
@@ -95,8 +94,7 @@ impl<S: DraftStore, K: Catalog, P: Clock + Ids> Desk<'_, S, K, P> {
             let snapshot = self.catalog.snapshot(market).await?;
             let now = self.platform.now();
             let facts = DraftFacts {
-                channel_exists: context.channel_exists,
-                market: Some(market),
+                market,
                 shipping_method: context.shipping_method.as_ref(),
                 snapshot: &snapshot,
             };

@@ -17,8 +17,8 @@ struct OrderClaims<'a> {
     sub: &'a str,
 }
 
-/// The shortest secret that signs order tokens.
-pub const MIN_SECRET_BYTES: usize = 32;
+/// The shortest secret that signs order tokens (the production guard's rule for every secret).
+pub use crate::app::guard::MIN_SECRET_BYTES;
 
 /// `None` when the secret is missing or shorter than [`MIN_SECRET_BYTES`].
 pub fn issue(order_id: &str, secret: &str, now: DateTime<Utc>) -> Option<String> {

@@ -65,13 +65,6 @@ pub struct DraftInput {
     pub note: Option<Option<String>>,
 }
 
-impl DraftInput {
-    /// Whether it sets a price by hand (the route then needs `pricing:override`).
-    pub fn overrides_price(&self) -> bool {
-        self.lines.iter().flatten().any(|l| l.unit_price.is_some())
-    }
-}
-
 /// Reads the body of a create (`patch == false`: channel, market, email, lines, shipping
 /// method and address required) or of a patch (any of [`PATCH_FIELDS`]).
 ///
@@ -212,11 +205,10 @@ impl From<FieldError> for DraftRefusal {
     }
 }
 
-/// What a draft is checked against: its channel's market (`None` when the channel does not
-/// exist or does not sell it), the shipping method it names, and the market's catalog.
+/// What a draft is checked against: its market (the use case has checked that its channel
+/// exists and sells it), the shipping method it names, and the market's catalog.
 pub struct DraftFacts<'a> {
-    pub channel_exists: bool,
-    pub market: Option<&'a Market>,
+    pub market: &'a Market,
     pub shipping_method: Option<&'a ShippingDef>,
     pub snapshot: &'a CatalogSnapshot,
 }
@@ -237,9 +229,6 @@ pub fn decide(
     let mut record = match base {
         Some(r) => r.clone(),
         None => {
-            if !facts.channel_exists {
-                return Err(FieldError::new("channel", "no such channel").into());
-            }
             let mut record = CartRecord::new(
                 id,
                 CartKind::Draft,
@@ -251,13 +240,7 @@ pub fn decide(
             record
         }
     };
-    let Some(market) = facts.market else {
-        return Err(FieldError::new(
-            "market",
-            format!("market `{}` is not sold on this channel", record.market),
-        )
-        .into());
-    };
+    let market = facts.market;
     record.currency = market.currency.code().to_string();
     if let Some(email) = &input.email {
         record.email = Some(email.clone());

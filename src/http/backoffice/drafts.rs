@@ -165,9 +165,7 @@ fn refusal(r: CheckoutRefusal) -> ApiError {
     match r {
         CheckoutRefusal::NotFound => DraftRefusal::NotFound.into(),
         CheckoutRefusal::NotActive { .. } => DraftRefusal::Completed.into(),
-        CheckoutRefusal::MarketGone => {
-            ApiError::cart_not_active("this draft order's market is no longer sold on its channel")
-        }
+        CheckoutRefusal::MarketGone => DraftRefusal::MarketGone.into(),
         other => other.into(),
     }
 }

@@ -3,7 +3,7 @@
 // the role may not do the back office refuses (403) whatever the page asks. The answer (status
 // and JSON, errors in the API's envelope) is passed back as it is.
 import { error } from "../../lib/site";
-import { cookie, setCookie } from "../../../../functions/lib/guard";
+import { BOOKMARK_HEADER, cookie, isBookmark, setCookie } from "../../../../functions/lib/guard";
 import { adminToken, type Env, type Staff } from "../../lib/staff";
 
 interface Context {
@@ -19,7 +19,6 @@ const METHODS = new Set(["GET", "PUT", "POST", "PATCH", "DELETE"]);
 const PASSED = ["Content-Type", "Idempotency-Key", "If-Match", "X-Request-Id"];
 /** The cookie keeping the D1 bookmark of the staff member's latest call, and its shape. */
 const BOOKMARK_COOKIE = "comptoir_admin_bookmark";
-const BOOKMARK = /^[0-9a-f-]{1,256}$/i;
 /** Response headers passed back. */
 const RETURNED = ["Content-Type", "Retry-After", "X-Request-Id", "Allow", "ETag"];
 
@@ -36,7 +35,7 @@ export async function onRequest({ request, env, data }: Context): Promise<Respon
   }
   // The staff member reads their own writes from any D1 replica (API.md "Edge scale").
   const bookmark = cookie(request, BOOKMARK_COOKIE);
-  if (bookmark !== null && BOOKMARK.test(bookmark)) headers.set("X-Comptoir-Bookmark", bookmark);
+  if (isBookmark(bookmark)) headers.set(BOOKMARK_HEADER, bookmark);
   const base = env.BACKOFFICE ? "https://backoffice.internal" : env.BACKOFFICE_URL!.replace(/\/$/, "");
   const target = new Request(`${base}/admin/v1/${rest}${url.search}`, {
     method: request.method,
@@ -55,7 +54,7 @@ export async function onRequest({ request, env, data }: Context): Promise<Respon
     const value = answer.headers.get(name);
     if (value !== null) out.set(name, value);
   }
-  const latest = answer.headers.get("X-Comptoir-Bookmark");
-  if (latest !== null && BOOKMARK.test(latest)) out.append("Set-Cookie", setCookie(request, BOOKMARK_COOKIE, latest, 86_400, "Strict"));
+  const latest = answer.headers.get(BOOKMARK_HEADER);
+  if (isBookmark(latest)) out.append("Set-Cookie", setCookie(request, BOOKMARK_COOKIE, latest, 86_400, "Strict"));
   return new Response(answer.body, { status: answer.status, headers: out });
 }
