@@ -362,6 +362,8 @@ test("the owner takes a phone order as a draft with a price set by hand and plac
     const form = ops.page.locator("form", { has: ops.page.getByRole("heading", { name: "New draft order" }) });
     await form.getByLabel("SKU").waitFor();
     assert.equal(await form.getByLabel("Price set by hand").count(), 0, "operations is not offered prices");
+    // The form shows before the list's call has answered; the cookie comes with that answer.
+    await ops.page.getByRole("table", { name: "Draft orders" }).waitFor();
     // Each call keeps the back office's D1 bookmark in the staff member's cookie.
     const cookies = await ops.context.cookies();
     assert.match(cookies.find((c) => c.name === "comptoir_admin_bookmark")?.value ?? "", /^[0-9a-f-]+$/);
