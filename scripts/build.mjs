@@ -136,8 +136,11 @@ async function buildWorker(worker, outDir, env) {
   // a panic still logs its message and source location (console_error_panic_hook).
   const wasm = path.join(outDir, "index_bg.wasm");
   await run(env.WASM_OPT_BIN, [wasm, "--strip-debug", "-o", wasm, ...WASM_FEATURES], { env });
-  fs.copyFileSync(path.join(root, "scripts", "worker-entry.mjs"), path.join(outDir, "entry.mjs"));
-  fs.copyFileSync(path.join(root, "scripts", "test-entry.mjs"), path.join(outDir, "test-entry.mjs"));
+  // The back office also exports its Durable Object class (hot SKUs' stock) from its entry.
+  const classes = worker === "backoffice" ? `\n// The hot-stock Durable Object class (src/store/hot.rs).\nexport { HotStock } from "./index.js";\n` : "";
+  fs.writeFileSync(path.join(outDir, "entry.mjs"), fs.readFileSync(path.join(root, "scripts", "worker-entry.mjs"), "utf8") + classes);
+  const testClasses = worker === "backoffice" ? `\nexport { HotStock } from "./entry.mjs";\n` : "";
+  fs.writeFileSync(path.join(outDir, "test-entry.mjs"), fs.readFileSync(path.join(root, "scripts", "test-entry.mjs"), "utf8") + testClasses);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

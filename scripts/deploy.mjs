@@ -254,7 +254,8 @@ export async function deploy() {
   checkSecrets(files);
 
   step("Workers");
-  for (const [name, file] of [["storefront", files.storefront], ["backoffice", files.backoffice]]) {
+  // The back office first: it defines the hot-stock Durable Object class the storefront binds.
+  for (const [name, file] of [["backoffice", files.backoffice], ["storefront", files.storefront]]) {
     const args = ["deploy", "-c", file];
     if (dryRun) args.push("--dry-run", "--outdir", path.join(out, `${name}-bundle`));
     const said = wrangler(args);

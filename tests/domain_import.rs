@@ -36,6 +36,7 @@ fn known(available: i64) -> Known {
                 pickup: false,
             }],
             available: [(("CHOC-70".to_string(), "main".to_string()), available)].into(),
+            hot: vec![],
         },
     }
 }

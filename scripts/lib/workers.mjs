@@ -12,6 +12,13 @@ export function readConfig(worker) {
   return parseToml(fs.readFileSync(path.join(root, CONFIGS[worker]), "utf8"));
 }
 
+/** The Miniflare worker (a key of CONFIGS) whose wrangler config is named `name`. */
+function workerNamed(name) {
+  const found = Object.keys(CONFIGS).find((w) => readConfig(w).name === name);
+  if (!found) throw new Error(`no Worker config is named ${name}`);
+  return found;
+}
+
 /** KEY=value lines of a .dev.vars-style file; `#` comments and blank lines skipped. */
 export function readVarsFile(file) {
   const vars = {};
@@ -75,6 +82,13 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
       // Miniflare's Analytics Engine binding accepts data points and keeps none.
       analyticsEngineDatasets: Object.fromEntries((cfg.analytics_engine_datasets ?? []).map((d) => [d.binding, { dataset: d.dataset }])),
       queueProducers: Object.fromEntries((cfg.queues?.producers ?? []).map((q) => [q.binding, { queueName: q.queue }])),
+      // Durable Objects: a binding by script name names the Worker whose config has that name.
+      durableObjects: Object.fromEntries(
+        (cfg.durable_objects?.bindings ?? []).map((d) => [
+          d.name,
+          { className: d.class_name, useSQLite: true, ...(d.script_name ? { scriptName: workerNamed(d.script_name) } : {}) },
+        ]),
+      ),
       unsafeDirectSockets: [{ host: "127.0.0.1", port: ports[name] }],
       // Local limits are high enough for load tests unless a caller (a test) sets its own.
       ratelimits: Object.fromEntries(
@@ -99,7 +113,7 @@ export function miniflareOptions({ secretsFile, ports = { storefront: 0, backoff
   });
   if (demo) workers.push(demoWorker(ports.demo ?? 0));
   const persist = persistTo
-    ? { d1Persist: path.join(persistTo, "d1"), kvPersist: path.join(persistTo, "kv"), cachePersist: path.join(persistTo, "cache") }
+    ? { d1Persist: path.join(persistTo, "d1"), kvPersist: path.join(persistTo, "kv"), cachePersist: path.join(persistTo, "cache"), durableObjectsPersist: path.join(persistTo, "do") }
     : {};
   // `onLog` receives everything the Workers print (tests scan it for secrets).
   const stdio = onLog

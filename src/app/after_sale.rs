@@ -1086,6 +1086,8 @@ where
             // The exchange's own change records what staff did.
             action: None,
             placed,
+            generations: vec![],
+            hot_holds: vec![],
         };
         match store.exchange(&change, &placement).await {
             Ok(number) => {

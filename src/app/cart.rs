@@ -6,8 +6,8 @@
 //! the client sent `If-Match`.
 
 use crate::app::ports::{
-    iso_at, CartLoad, CartLookup, CartStore, CartWrite, Catalog, Clock, Ids, Limit, RateLimiter,
-    StoreError,
+    iso_at, CartLoad, CartLookup, CartStore, CartWrite, Catalog, Clock, HotObjects, Ids, Limit,
+    RateLimiter, StoreError,
 };
 use crate::app::{refuse, Failure, Settings};
 use crate::domain::admin_defs::DiscountDef;
@@ -56,7 +56,7 @@ pub struct CartUpdate {
     pub note: Option<Option<String>>,
 }
 
-impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
+impl<'a, S: CartStore, K: Catalog, P: Clock + Ids + HotObjects> Shop<'a, S, K, P> {
     fn expiry(&self) -> String {
         iso_at(self.platform.now_ms() + (self.settings.cart_ttl_seconds as f64) * 1000.0)
     }
@@ -79,11 +79,17 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids> Shop<'a, S, K, P> {
         }
     }
 
-    /// Prices and shows a loaded cart.
+    /// Prices and shows a loaded cart; a hot SKU's availability is what its objects have.
     pub async fn show(&self, data: &CartData) -> CartResult<CartShown> {
         let market = self.market_of(&data.cart)?;
         let snapshot = self.catalog.snapshot(market).await?;
-        let rendered = self.render(data, market, &snapshot)?;
+        let mut data = std::borrow::Cow::Borrowed(data);
+        for hot in data.picture.hot.clone().iter() {
+            let (available, _) = crate::app::hot::totals(self.platform, hot).await?;
+            let total = available.values().sum();
+            data.to_mut().stock.insert(hot.sku.clone(), total);
+        }
+        let rendered = self.render(&data, market, &snapshot)?;
         Ok(CartShown {
             view: rendered.view,
             version: data.cart.version,

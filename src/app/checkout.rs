@@ -6,18 +6,21 @@
 //! and stores this answer for replays, so a checkout is three D1 round trips: claim + read,
 //! place (with the intent's id), store the answer.
 
+use crate::app::hot;
 use crate::app::ports::{
-    iso_at, within, Catalog, Clock, Ids, Limit, OrderStore, Outbox, PaymentIntent, PaymentProvider,
-    Placement, RateLimiter, StoreError, Timer,
+    iso_at, within, Catalog, Clock, HotObjects, Ids, Limit, OrderStore, Outbox, PaymentIntent,
+    PaymentProvider, Placement, RateLimiter, StoreError, Timer,
 };
 use crate::app::{refuse, Failure, Settings};
 use crate::domain::cart::{self, CartData, CartKind};
 use crate::domain::channel::Channel;
 use crate::domain::checkout::{self as rules, CheckoutRefusal, Terms};
 use crate::domain::events::{Envelope, EventType};
+use crate::domain::hot::Units;
 use crate::domain::money::{describe, Currency};
+use crate::domain::order::StockMove;
 use crate::domain::order::{AdminAction, Order, OrderSource, PaymentMethod};
-use crate::domain::stock::{Destination, Short};
+use crate::domain::stock::{Destination, Short, StockPicture};
 
 /// How many times a checkout is placed before it gives up on stock that keeps moving. A retry
 /// follows another checkout's success at the same locations, and is made only when the fresh
@@ -85,7 +88,7 @@ impl<'a, S, K, P, Pay> Till<'a, S, K, P, Pay>
 where
     S: OrderStore,
     K: Catalog,
-    P: Clock + Ids + Outbox + Timer,
+    P: Clock + Ids + Outbox + Timer + HotObjects,
     Pay: PaymentProvider,
 {
     /// Places the order for `cart` (as read with the idempotency claim).
@@ -148,11 +151,20 @@ where
                 available: short.available.max(0),
             })
         };
-        let mut allocations = data.picture.allocate(&wanted, destination).map_err(short)?;
+        // Hot SKUs: what their objects have, not what D1 has not yet seen reserved.
+        let mut picture = self.with_hot(data.picture.clone()).await?;
+        let skus: Vec<String> = data.lines.iter().map(|l| l.sku.clone()).collect();
+        let mut allocations = picture.allocate(&wanted, destination).map_err(short)?;
         // The intent before the order: if the provider is down, there is nothing to undo.
         let intent = match method {
             PaymentMethod::Manual => None,
             PaymentMethod::Stripe => Some(self.start_payment(&placed).await?),
+        };
+        // No order holds the intent: it should not linger.
+        let drop_intent = || {
+            if let Some(intent) = &intent {
+                self.payments.cancel_intent(&intent.id);
+            }
         };
         let discounts: Vec<String> = rendered
             .priced
@@ -161,10 +173,42 @@ where
             .map(|a| a.id.clone())
             .collect();
         let mut attempt = 1;
-        let (order, number) = loop {
+        let (order, number, holds) = loop {
             let mut order = placed.clone();
             order.payment_reference = intent.as_ref().map(|i| i.id.clone());
             let reserve = order.hold(allocations.clone());
+            // A hot SKU's units are taken in its objects first; what they cannot cover is
+            // allocated again from what they said they have.
+            let holds = match self.take_hot(&picture, &order.id, &reserve, now_ms).await {
+                Ok(Ok(holds)) => holds,
+                Ok(Err((sku, available))) => {
+                    picture.set_available(&sku, &available);
+                    match picture.allocate(&wanted, destination) {
+                        Ok(next) if attempt < MAX_PLACEMENTS => {
+                            allocations = next;
+                            attempt += 1;
+                            continue;
+                        }
+                        Ok(_) => {
+                            drop_intent();
+                            return refuse(rules::conflict(
+                                &data,
+                                &[(sku.clone(), available.values().sum())],
+                                !discounts.is_empty(),
+                                "hot stock kept moving",
+                            ));
+                        }
+                        Err(s) => {
+                            drop_intent();
+                            return Err(short(s));
+                        }
+                    }
+                }
+                Err(e) => {
+                    drop_intent();
+                    return Err(e.into());
+                }
+            };
             let placement = Placement {
                 order: &order,
                 cart_id: &data.cart.id,
@@ -181,28 +225,42 @@ where
                     &now,
                     order.view(),
                 ),
+                generations: picture.generations(&skus),
+                hot_holds: holds
+                    .iter()
+                    .map(|h| (h.id.clone(), h.hot.sku.clone()))
+                    .collect(),
             };
-            let cause = match self.store.place(&placement).await {
-                Ok(number) => break (order, number),
+            let placed_now = self.store.place(&placement).await;
+            if placed_now.is_err() {
+                // Nothing was written: the objects' units go back at once.
+                self.release_all(&holds).await;
+            }
+            let cause = match placed_now {
+                Ok(number) => break (order, number, holds),
                 Err(StoreError::Refused(cause)) => cause,
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    drop_intent();
+                    return Err(e.into());
+                }
             };
-            // Nothing was written. When the stock moved meanwhile (another checkout took a
-            // location's last units), the order is allocated again from what is left: a
+            // When the stock moved meanwhile (another checkout took a location's last units,
+            // or a SKU changed mode), the order is allocated again from what is left: a
             // shopper is refused only for stock that is truly gone.
-            let skus: Vec<String> = data.lines.iter().map(|l| l.sku.clone()).collect();
-            let fresh = self.store.stock(&skus).await;
+            let fresh = match self.store.stock(&skus).await {
+                Ok(f) => Ok(self.with_hot(f).await.inspect_err(|_| drop_intent())?),
+                Err(e) => Err(e),
+            };
             let again = fresh.as_ref().map(|f| f.allocate(&wanted, destination));
+            let moved = fresh.as_ref().is_ok_and(|f| f.hot != picture.hot);
             match again {
-                Ok(Ok(next)) if next != allocations && attempt < MAX_PLACEMENTS => {
+                Ok(Ok(next)) if (moved || next != allocations) && attempt < MAX_PLACEMENTS => {
                     allocations = next;
+                    picture = fresh.unwrap_or(picture);
                     attempt += 1;
                 }
                 _ => {
-                    if let Some(intent) = &intent {
-                        // No order holds the intent: it should not linger.
-                        self.payments.cancel_intent(&intent.id);
-                    }
+                    drop_intent();
                     // Explaining is best effort: without the read, the cart is said to have
                     // changed.
                     let available: Vec<(String, i64)> = data
@@ -223,6 +281,10 @@ where
                 }
             }
         };
+        // The order holds the units now: the objects stop counting them as held.
+        for h in &holds {
+            hot::settle(self.platform, h).await;
+        }
         let mut order = order;
         order.number = number;
         self.platform.publish();
@@ -233,6 +295,57 @@ where
             },
         };
         Ok(Placed { order, payment })
+    }
+
+    /// `picture` with its hot SKUs' availability as their objects say.
+    async fn with_hot(&self, mut picture: StockPicture) -> Result<StockPicture, StoreError> {
+        for hot in picture.hot.clone().iter() {
+            let (available, _) = hot::totals(self.platform, hot).await?;
+            picture.set_available(&hot.sku, &available);
+        }
+        Ok(picture)
+    }
+
+    /// Takes each hot SKU's units of `reserve` in its objects, under a reservation named after
+    /// the order and SKU: the holds, or the first SKU they cannot cover and what they have
+    /// (nothing kept).
+    async fn take_hot(
+        &self,
+        picture: &StockPicture,
+        order_id: &str,
+        reserve: &[StockMove],
+        now_ms: f64,
+    ) -> Result<Result<Vec<hot::Hold>, (String, Units)>, StoreError> {
+        let expires_at_ms = (now_ms + self.settings.hot_reservation_ttl_seconds * 1000.0) as i64;
+        let mut holds: Vec<hot::Hold> = Vec::new();
+        for h in &picture.hot {
+            let mut want = Units::new();
+            for m in reserve.iter().filter(|m| m.sku == h.sku) {
+                *want.entry(m.location.clone()).or_insert(0) -= m.release;
+            }
+            if want.is_empty() {
+                continue;
+            }
+            let id = format!("{order_id}:{}", h.sku);
+            match hot::reserve(self.platform, h, &id, &want, expires_at_ms).await {
+                Ok(Ok(hold)) => holds.push(hold),
+                Ok(Err(available)) => {
+                    self.release_all(&holds).await;
+                    return Ok(Err((h.sku.clone(), available)));
+                }
+                Err(e) => {
+                    self.release_all(&holds).await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Ok(holds))
+    }
+
+    async fn release_all(&self, holds: &[hot::Hold]) {
+        for h in holds {
+            hot::release(self.platform, h).await;
+        }
     }
 
     /// What staff did, for the order's timeline: the draft completed, and each price set by

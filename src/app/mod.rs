@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod drafts;
 pub mod forwarding;
 pub mod guard;
+pub mod hot;
 pub mod idempotency;
 pub mod import;
 pub mod orders;
@@ -56,6 +57,9 @@ pub struct Settings {
     /// A shopper may ask to return a line this many days after it shipped
     /// (`RETURN_WINDOW_DAYS`).
     pub return_window_days: i64,
+    /// A hot SKU's reservation that no order holds is released after this
+    /// (`HOT_RESERVATION_TTL_SECONDS`).
+    pub hot_reservation_ttl_seconds: f64,
 }
 
 /// What a checkout may spend besides waiting on the payment provider (its D1 round trips and
@@ -75,6 +79,7 @@ impl Default for Settings {
             lease_seconds: idempotency::DEFAULT_LEASE_SECONDS,
             payment_timeout_ms: DEFAULT_PAYMENT_TIMEOUT_MS,
             return_window_days: 30,
+            hot_reservation_ttl_seconds: 600.0,
         }
     }
 }
@@ -108,6 +113,10 @@ impl Settings {
                 .and_then(|v| v.parse::<i64>().ok())
                 .filter(|v| (0..=3650).contains(v))
                 .unwrap_or(d.return_window_days),
+            hot_reservation_ttl_seconds: var("HOT_RESERVATION_TTL_SECONDS")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| *v > 0.0 && *v <= 86_400.0)
+                .unwrap_or(d.hot_reservation_ttl_seconds),
         }
     }
 

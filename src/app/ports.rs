@@ -390,6 +390,17 @@ pub enum OrderFilter {
     },
 }
 
+/// The Durable Objects that hold hot SKUs' stock (src/domain/hot.rs): one call to one shard.
+#[allow(async_fn_in_trait)]
+pub trait HotObjects {
+    async fn shard(
+        &self,
+        hot: &crate::domain::hot::HotSku,
+        shard: usize,
+        call: &crate::domain::hot::ShardCall,
+    ) -> Result<crate::domain::hot::ShardState, StoreError>;
+}
+
 /// What a checkout writes in one guarded batch.
 pub struct Placement<'a> {
     pub order: &'a Order,
@@ -408,6 +419,12 @@ pub struct Placement<'a> {
     /// What staff did (a draft completed), for the order's timeline.
     pub action: Option<crate::domain::order::AdminAction>,
     pub placed: crate::domain::events::Envelope,
+    /// Each SKU of the order and the hot generation it was planned with (0: the normal path);
+    /// the batch aborts if that no longer holds (the SKU changed mode meanwhile). Empty: no
+    /// guard (an exchange, which D1 alone allocates).
+    pub generations: Vec<(String, i64)>,
+    /// The reservations in hot SKUs' objects this order holds: (reservation id, SKU).
+    pub hot_holds: Vec<(String, String)>,
 }
 
 /// How an order is found from what belongs to it.

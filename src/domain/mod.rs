@@ -26,6 +26,7 @@ pub mod checkout;
 pub mod draft;
 pub mod events;
 pub mod fields;
+pub mod hot;
 pub mod import;
 pub mod market;
 pub mod money;

@@ -230,9 +230,35 @@ impl<'a> Destination<'a> {
 pub struct StockPicture {
     pub locations: Vec<Location>,
     pub available: Availability,
+    /// Those of its SKUs whose stock authority is in Durable Objects (hot SKUs).
+    pub hot: Vec<crate::domain::hot::HotSku>,
 }
 
 impl StockPicture {
+    /// The hot SKU `sku`, if it is one.
+    pub fn hot(&self, sku: &str) -> Option<&crate::domain::hot::HotSku> {
+        self.hot.iter().find(|h| h.sku == sku)
+    }
+
+    /// The generation each of `skus` is planned with: the hot one's, 0 for the normal path
+    /// (what a placement's guard checks is still so when it commits).
+    pub fn generations(&self, skus: &[String]) -> Vec<(String, i64)> {
+        skus.iter()
+            .map(|s| (s.clone(), self.hot(s).map_or(0, |h| h.generation)))
+            .collect()
+    }
+
+    /// Takes the objects' word for what `sku` has available per location.
+    pub fn set_available(&mut self, sku: &str, units: &crate::domain::hot::Units) {
+        self.available.retain(|(s, _), _| s != sku);
+        for (location, n) in units {
+            if *n > 0 {
+                self.available
+                    .insert((sku.to_string(), location.clone()), *n);
+            }
+        }
+    }
+
     /// Units of `sku` available at the locations eligible for `destination`.
     pub fn total(&self, sku: &str, destination: Destination<'_>) -> i64 {
         eligible(&self.locations, destination)

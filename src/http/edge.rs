@@ -2,7 +2,10 @@
 //! (with the request id), the outbox hand-off after the response, and the Workers rate limiters
 //! keyed by the client's IP. A missing or failing limiter allows (and says so in the log).
 
-use crate::app::ports::{Clock, Ids, Limit, Log, Outbox, RateLimiter, Timer};
+use crate::app::ports::{
+    Clock, HotObjects, Ids, Limit, Log, Outbox, RateLimiter, StoreError, Timer,
+};
+use crate::domain::hot::{HotSku, ShardCall, ShardState};
 use crate::http::server::Ctx;
 use crate::platform::{JsTimer, RandomIds, SystemClock};
 
@@ -51,6 +54,19 @@ impl Log for Edge<'_> {
 
     fn error(&self, message: &str) {
         worker::console_error!("[{}] {message}", self.ctx.request_id);
+    }
+}
+
+impl HotObjects for Edge<'_> {
+    async fn shard(
+        &self,
+        hot: &HotSku,
+        shard: usize,
+        call: &ShardCall,
+    ) -> Result<ShardState, StoreError> {
+        crate::store::hot::EnvObjects(&self.ctx.env)
+            .shard(hot, shard, call)
+            .await
     }
 }
 

@@ -148,7 +148,10 @@ pub(super) fn reads(db: &Db, cart_id: &str) -> Result<Vec<D1PreparedStatement>, 
                 'enabled', enabled, 'location_id', location_id)) \
               FROM shipping_methods WHERE id = (SELECT shipping_method_id FROM carts WHERE id = ?1)) AS shipping, \
            (SELECT json_group_array(json_object('sku', l.sku, 'available', {})) \
-              FROM cart_lines l WHERE l.cart_id = ?1) AS stock", available_to_cart("?1", "l.sku")),
+              FROM cart_lines l WHERE l.cart_id = ?1) AS stock, \
+           (SELECT json_group_array(json_object('sku', sku, 'generation', generation, 'split', json(split))) \
+              FROM hot_skus WHERE mode = 'hot' AND sku IN (SELECT sku FROM cart_lines WHERE cart_id = ?1)) AS hot",
+            available_to_cart("?1", "l.sku")),
         &[text(cart_id)],
     )?])
 }
@@ -160,6 +163,7 @@ struct ReadsRow {
     discounts: String,
     shipping: String,
     stock: String,
+    hot: String,
 }
 
 fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
@@ -250,7 +254,11 @@ pub(super) fn decode_reads(results: Vec<D1Result>) -> Result<Option<CartData>, S
         discounts,
         shipping,
         stock,
-        picture: Default::default(),
+        // Only which SKUs are hot: their availability is the objects' (app::cart).
+        picture: crate::domain::stock::StockPicture {
+            hot: json("hot skus", &row.hot)?,
+            ..Default::default()
+        },
         market: None,
     }))
 }

@@ -158,6 +158,29 @@ pub(super) fn place_statements(
         )?,
     ]);
     out.extend(levels::low_after_moves(db, &p.reserve, threshold, now)?);
+    if !p.generations.is_empty() {
+        // Each SKU still in the mode it was planned in (0: normal): a switch meanwhile aborts.
+        let planned = json!(p
+            .generations
+            .iter()
+            .map(|(s, g)| json!([s, g]))
+            .collect::<Vec<_>>());
+        out.push(db.statement(
+            "INSERT INTO write_guards (ok) SELECT 0 FROM json_each(?1) e              WHERE COALESCE((SELECT generation FROM hot_skus h WHERE h.sku = json_extract(e.value, '$[0]')                  AND h.mode = 'hot'), 0) != json_extract(e.value, '$[1]')",
+            &[json_text(&planned)],
+        )?);
+    }
+    if !p.hot_holds.is_empty() {
+        let holds = json!(p
+            .hot_holds
+            .iter()
+            .map(|(id, sku)| json!([id, sku]))
+            .collect::<Vec<_>>());
+        out.push(db.statement(
+            "INSERT INTO hot_holds (reservation, sku, order_id, created_at)              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2, ?3 FROM json_each(?1)",
+            &[json_text(&holds), text(&r.id), text(now)],
+        )?);
+    }
     if let Some(action) = &p.action {
         out.push(crate::store::after_sale::admin_action(
             db, &r.id, action, now,

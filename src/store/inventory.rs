@@ -3,6 +3,7 @@
 //! from the levels even under concurrent writes. The table's CHECKs refuse a level below zero
 //! or below what is reserved.
 
+use crate::domain::hot::{HotSku, Units};
 use crate::domain::stock::SyncItem;
 use crate::store::d1::{decode, int, json_param, text, Db, StoreError};
 use crate::store::levels;
@@ -33,6 +34,28 @@ struct LevelRow {
     known: Option<i64>,
     location_known: Option<i64>,
     levels: String,
+    #[serde(default)]
+    hot: Option<String>,
+}
+
+/// A SKU's row of `hot_skus`: its mode and the generation of its objects.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HotRow {
+    pub sku: String,
+    pub mode: String,
+    pub generation: i64,
+    pub split: Vec<Units>,
+}
+
+impl HotRow {
+    /// The hot SKU, while it is one.
+    pub fn hot(&self) -> Option<HotSku> {
+        (self.mode == "hot").then(|| HotSku {
+            sku: self.sku.clone(),
+            generation: self.generation,
+            split: self.split.clone(),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -50,6 +73,10 @@ pub struct Current {
     pub location_known: bool,
     /// Every market code, for refreshing snapshots.
     pub markets: Vec<String>,
+    /// Its `hot_skus` row, if it was ever hot.
+    pub hot: Option<HotRow>,
+    /// The levels as read (JSON), for a write that must find them unchanged.
+    pub levels_text: String,
 }
 
 /// The levels of the SKU `sku` (an SQL expression) as a JSON array, by location id: read by
@@ -65,7 +92,9 @@ fn levels_json(sku: &str) -> String {
 fn level_sql() -> String {
     format!(
         "SELECT (SELECT 1 FROM variants WHERE sku = ?1) AS known, \
-           (SELECT 1 FROM locations WHERE id = ?2) AS location_known, {} AS levels",
+           (SELECT 1 FROM locations WHERE id = ?2) AS location_known, {} AS levels, \
+           (SELECT json_object('sku', sku, 'mode', mode, 'generation', generation, 'split', json(split)) \
+              FROM hot_skus WHERE sku = ?1) AS hot",
         levels_json("?1")
     )
 }
@@ -117,7 +146,19 @@ pub async fn level(db: &Db, sku: &str, location: &str) -> Result<Current, StoreE
             "inventory batch returned too few results".into(),
         ));
     };
-    let (level, known, location_known) = decode_level(sku, row)?;
+    let row = decode::<LevelRow>(row)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Corrupt(format!("no level row for {sku}")))?;
+    let hot = match &row.hot {
+        Some(h) => Some(
+            serde_json::from_str::<HotRow>(h)
+                .map_err(|e| StoreError::Corrupt(format!("hot_skus row of {sku}: {e}")))?,
+        ),
+        None => None,
+    };
+    let levels_text = row.levels.clone();
+    let (level, known, location_known) = level_of(sku, row)?;
     let markets = decode::<Code>(markets)?
         .into_iter()
         .map(|c| c.code)
@@ -127,6 +168,8 @@ pub async fn level(db: &Db, sku: &str, location: &str) -> Result<Current, StoreE
         known,
         location_known,
         markets,
+        hot,
+        levels_text,
     })
 }
 
@@ -486,4 +529,46 @@ pub async fn syncs(
         &[text(&after.0), text(&after.1), int(limit as i64)],
     )?)
     .await
+}
+
+/// A mode switch (src/domain/hot.rs): the SKU's `hot_skus` row at the generation after the one
+/// `read` found, in `mode` with `split` (empty for normal), and its line `id` in the audit trail
+/// (delta 0), if its levels and generation are still as `read` found them; else refused with
+/// nothing written. One round trip.
+#[allow(clippy::too_many_arguments)]
+pub async fn switch(
+    db: &Db,
+    sku: &str,
+    read: &Current,
+    mode: &str,
+    split: &[Units],
+    reason: &str,
+    id: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    let read_generation = read.hot.as_ref().map_or(0, |h| h.generation);
+    let split = serde_json::to_string(split).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    db.batch(vec![
+        db.statement(
+            &format!(
+                "INSERT INTO write_guards (ok) SELECT 0 WHERE {} IS NOT ?2 \
+                 OR COALESCE((SELECT generation FROM hot_skus WHERE sku = ?1), 0) != ?3",
+                levels_json("?1")
+            ),
+            &[text(sku), text(&read.levels_text), int(read_generation)],
+        )?,
+        db.statement(
+            "INSERT INTO hot_skus (sku, mode, generation, split, changed_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (sku) DO UPDATE SET mode = excluded.mode, generation = excluded.generation, \
+                 split = excluded.split, changed_at = excluded.changed_at",
+            &[text(sku), text(mode), int(read_generation + 1), text(&split), text(now)],
+        )?,
+        db.statement(
+            "INSERT INTO inventory_adjustments (id, sku, location, delta, on_hand, reason, created_at) \
+             VALUES (?1, ?2, 'main', 0, COALESCE((SELECT on_hand FROM inventory_levels WHERE sku = ?2 AND location = 'main'), 0), ?3, ?4)",
+            &[text(id), text(sku), text(reason), text(now)],
+        )?,
+    ])
+    .await?;
+    Ok(())
 }

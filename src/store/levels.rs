@@ -22,7 +22,9 @@ pub fn picture(db: &Db, skus: &str, param: JsValue) -> Result<D1PreparedStatemen
                (SELECT json_group_array(json_object('sku', sku, 'location', location, 'available', on_hand - reserved)) \
                   FROM inventory_levels WHERE on_hand > reserved AND sku IN ({skus})) AS levels, \
                (SELECT json_group_array(json_object('id', id, 'kind', kind, 'countries', json(countries), \
-                   'priority', priority, 'pickup', pickup)) FROM locations) AS locations"
+                   'priority', priority, 'pickup', pickup)) FROM locations) AS locations, \
+               (SELECT json_group_array(json_object('sku', sku, 'generation', generation, 'split', json(split))) \
+                  FROM hot_skus WHERE mode = 'hot' AND sku IN ({skus})) AS hot"
         ),
         &[param],
     )
@@ -32,6 +34,7 @@ pub fn picture(db: &Db, skus: &str, param: JsValue) -> Result<D1PreparedStatemen
 struct PictureRow {
     levels: String,
     locations: String,
+    hot: String,
 }
 
 /// Decodes the result of [`picture`] (its JSON read as values: no decoder of its own to
@@ -70,6 +73,7 @@ pub fn decode_picture(result: D1Result) -> Result<StockPicture, StoreError> {
             })
             .collect(),
         available,
+        hot: serde_json::from_str(&row.hot).map_err(corrupt)?,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod d1;
 pub mod drafts;
 #[cfg(feature = "backoffice")]
 pub mod forwarding;
+pub mod hot;
 pub mod idempotency;
 #[cfg(feature = "backoffice")]
 pub mod imports;

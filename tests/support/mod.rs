@@ -15,6 +15,7 @@ use comptoir::domain::cart::{
 use comptoir::domain::catalog::{CatalogRow, CatalogSnapshot};
 use comptoir::domain::channel::Channel;
 use comptoir::domain::events::Envelope;
+use comptoir::domain::hot::{HotSku, ShardCall, ShardState, Units};
 use comptoir::domain::market::{Market, RoundingMode, TaxClass, TaxRounding};
 use comptoir::domain::money::Currency;
 use comptoir::domain::order::returns::Return;
@@ -126,6 +127,29 @@ pub struct FakePlatform {
     pub logged: RefCell<Vec<String>>,
     /// The waits use cases bounded their calls with, in ms.
     pub slept: RefCell<Vec<f64>>,
+    /// Hot SKUs' objects by name, as the Durable Object keeps them (src/store/hot.rs).
+    pub shards: RefCell<BTreeMap<String, FakeShard>>,
+}
+
+/// One hot-stock object: what it has per location and its reservations.
+#[derive(Debug, Clone, Default)]
+pub struct FakeShard {
+    pub available: Units,
+    pub holds: BTreeMap<String, Units>,
+}
+
+impl FakeShard {
+    fn state(&self, taken: Units) -> ShardState {
+        let mut held = Units::new();
+        for h in self.holds.values() {
+            comptoir::domain::hot::add(&mut held, h);
+        }
+        ShardState {
+            taken,
+            available: self.available.clone(),
+            held,
+        }
+    }
 }
 
 impl Default for FakePlatform {
@@ -138,6 +162,7 @@ impl Default for FakePlatform {
             published: Cell::new(0),
             logged: RefCell::new(vec![]),
             slept: RefCell::new(vec![]),
+            shards: RefCell::default(),
         }
     }
 }
@@ -180,6 +205,69 @@ impl Timer for FakePlatform {
     }
 }
 
+impl FakePlatform {
+    /// What every object of `hot` has available and holds, summed.
+    pub fn hot_totals(&self, hot: &HotSku) -> (Units, Units) {
+        let (mut available, mut held) = (Units::new(), Units::new());
+        for s in 0..hot.shards() {
+            if let Some(shard) = self.shards.borrow().get(&hot.object_name(s)) {
+                let st = shard.state(Units::new());
+                comptoir::domain::hot::add(&mut available, &st.available);
+                comptoir::domain::hot::add(&mut held, &st.held);
+            }
+        }
+        (available, held)
+    }
+}
+
+impl HotObjects for FakePlatform {
+    async fn shard(
+        &self,
+        hot: &HotSku,
+        shard: usize,
+        call: &ShardCall,
+    ) -> Result<ShardState, StoreError> {
+        let mut shards = self.shards.borrow_mut();
+        let name = hot.object_name(shard);
+        let object = shards.entry(name).or_insert_with(|| FakeShard {
+            available: hot.split[shard].clone(),
+            holds: BTreeMap::new(),
+        });
+        Ok(match call {
+            ShardCall::Take { id, want, .. } => {
+                if let Some(before) = object.holds.get(id) {
+                    let before = before.clone();
+                    return Ok(object.state(before));
+                }
+                let mut taken = Units::new();
+                for (location, n) in want {
+                    let have = object.available.entry(location.clone()).or_insert(0);
+                    let t = (*have).min(*n);
+                    if t > 0 {
+                        *have -= t;
+                        taken.insert(location.clone(), t);
+                    }
+                }
+                if !taken.is_empty() {
+                    object.holds.insert(id.clone(), taken.clone());
+                }
+                object.state(taken)
+            }
+            ShardCall::Release { id } => {
+                if let Some(units) = object.holds.remove(id) {
+                    comptoir::domain::hot::add(&mut object.available, &units);
+                }
+                object.state(Units::new())
+            }
+            ShardCall::Settle { id } => {
+                object.holds.remove(id);
+                object.state(Units::new())
+            }
+            ShardCall::State { .. } => object.state(Units::new()),
+        })
+    }
+}
+
 impl RateLimiter for FakePlatform {
     async fn allows(&self, limit: Limit<'_>) -> bool {
         self.asked.borrow_mut().push(format!("{limit:?}"));
@@ -208,6 +296,10 @@ pub struct Tables {
     pub lines: BTreeMap<String, Vec<LineRecord>>,
     /// SKU -> (on hand, reserved), all at the location `main` (the one location the fakes keep).
     pub inventory: BTreeMap<String, (i64, i64)>,
+    /// Hot SKUs (mode hot) by SKU.
+    pub hot: BTreeMap<String, HotSku>,
+    /// The `hot_holds` rows: (reservation, SKU, order id).
+    pub hot_holds: Vec<(String, String, String)>,
     /// (market, SKU) -> price, for published products.
     pub prices: BTreeMap<(String, String), i64>,
     pub discounts: Vec<(DiscountDef, u32)>,
@@ -306,7 +398,7 @@ impl FakeStore {
     }
 
     /// Where the stock of `skus` is: all at `main`, a warehouse serving every country.
-    fn picture<'s>(t: &Tables, skus: impl Iterator<Item = &'s str>) -> StockPicture {
+    fn picture<'s>(t: &Tables, skus: impl Iterator<Item = &'s str> + Clone) -> StockPicture {
         StockPicture {
             locations: vec![Location {
                 id: MAIN.into(),
@@ -316,11 +408,13 @@ impl FakeStore {
                 pickup: false,
             }],
             available: skus
+                .clone()
                 .filter_map(|s| {
                     let (h, r) = t.inventory.get(s)?;
                     (h > r).then(|| ((s.to_string(), MAIN.to_string()), h - r))
                 })
                 .collect(),
+            hot: skus.filter_map(|s| t.hot.get(s).cloned()).collect(),
         }
     }
 
@@ -557,7 +651,16 @@ impl FakeStore {
             cart.status = CartStatus::CheckedOut;
             cart.version += 1;
         }
+        for (sku, g) in &p.generations {
+            if t.hot.get(sku).map_or(0, |h| h.generation) != *g {
+                return refused("the SKU changed mode");
+            }
+        }
         FakeStore::moved(t, &p.reserve)?;
+        for (id, sku) in &p.hot_holds {
+            t.hot_holds
+                .push((id.clone(), sku.clone(), p.order.id.clone()));
+        }
         for id in &p.discounts {
             if let Some((d, used)) = t.discounts.iter_mut().find(|(d, _)| &d.id == id) {
                 *used += 1;

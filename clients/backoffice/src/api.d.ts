@@ -1024,6 +1024,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/inventory/{sku}/mode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Move a SKU's stock authority into Durable Objects (hot, for a flash sale) or back
+         * @description `{"mode": "hot", "shards": 4}` splits what each location has available over `shards`
+         *     SQLite-backed Durable Objects (1 to 16, default 4): add-to-cart availability comes from
+         *     them, and checkout reserves there first, then commits the order in D1, releasing the
+         *     reservation if the commit fails; a reservation no order holds expires after
+         *     `HOT_RESERVATION_TTL_SECONDS`. `{"mode": "normal"}` moves the authority back to D1, which
+         *     has counted every order all along. Checkouts in flight during a switch are planned again
+         *     on the new mode; nothing is lost or oversold. Switching to the mode (and shard count) the
+         *     SKU is in changes nothing. Each switch is recorded in the audit trail (delta 0).
+         */
+        put: operations["setInventoryMode"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/inventory/{sku}/locations/{location}": {
         parameters: {
             query?: never;
@@ -1423,6 +1450,14 @@ export interface components {
             on_hand: number;
             reserved: number;
             available: number;
+            /**
+             * @description Where the SKU's stock authority is (`GET /admin/v1/inventory/{sku}` and the mode switch
+             *     say): `hot`, in Durable Objects, whose reservations in flight count as `reserved`.
+             * @enum {string}
+             */
+            mode?: "normal" | "hot";
+            /** @description The hot SKU's objects (when `mode` is `hot`). */
+            shards?: number;
             locations: {
                 location: string;
                 on_hand: number;
@@ -4778,6 +4813,51 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setInventoryMode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed back when 1 to 128 characters of `[A-Za-z0-9._:-]`; otherwise one is minted. */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                /** @description Case-insensitive; stored upper-case. */
+                sku: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    mode: "hot" | "normal";
+                    /** @description Only with mode hot (default 4). */
+                    shards?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The SKU's stock, as GET shows it, in its mode now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Comptoir-Bookmark": components["headers"]["X-Comptoir-Bookmark"];
+                    "Server-Timing": components["headers"]["Server-Timing"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryLevel"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };

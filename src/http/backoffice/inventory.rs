@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 const MAX_UNITS: i64 = 1_000_000_000;
 
-fn sku_param(raw: &str) -> Result<String, ApiError> {
+pub(super) fn sku_param(raw: &str) -> Result<String, ApiError> {
     normalize_sku(raw)
         .ok_or_else(|| ApiError::invalid_parameter("sku", format!("`{raw}` is not a valid SKU")))
 }
@@ -45,7 +45,11 @@ fn location_param(params: &[(String, String)]) -> Result<String, ApiError> {
     }
 }
 
-async fn current(ctx: &Ctx, sku: &str, location: &str) -> Result<inventory::Current, ApiError> {
+pub(super) async fn current(
+    ctx: &Ctx,
+    sku: &str,
+    location: &str,
+) -> Result<inventory::Current, ApiError> {
     let current = inventory::level(&ctx.db()?, sku, location).await?;
     if current.level.is_none() && !current.known {
         return Err(ApiError::not_found(format!("no variant has SKU {sku}")));
@@ -58,15 +62,8 @@ async fn current(ctx: &Ctx, sku: &str, location: &str) -> Result<inventory::Curr
 
 pub async fn get(ctx: &Ctx, raw: &str) -> Result<Reply, ApiError> {
     let sku = sku_param(raw)?;
-    let level = current(ctx, &sku, stock::MAIN).await?.level;
-    let level = level.unwrap_or(inventory::Level {
-        sku,
-        on_hand: 0,
-        reserved: 0,
-        available: 0,
-        locations: vec![],
-    });
-    Reply::json(200, &level)
+    let read = current(ctx, &sku, stock::MAIN).await?;
+    Reply::json(200, &super::hot::shown(ctx, &sku, &read).await?)
 }
 
 /// `PUT /admin/v1/inventory/{sku}` (at `?location=`, else `main`).

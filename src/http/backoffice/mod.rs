@@ -5,6 +5,7 @@ mod after_sale;
 mod channels;
 mod drafts;
 mod forwarding;
+mod hot;
 mod inventory;
 mod inventory_list;
 mod locations;
@@ -209,6 +210,7 @@ async fn serve(
         Backoffice::PutInventoryAt { sku, location } => {
             inventory::put_at(ctx, sku, location, body).await
         }
+        Backoffice::PutInventoryMode { sku } => hot::put_mode(ctx, sku, body, actor).await,
         Backoffice::AdjustInventory { sku } => {
             inventory::adjust(ctx, sku, body, &crate::http::server::query_params(req)).await
         }

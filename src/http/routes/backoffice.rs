@@ -53,6 +53,7 @@ pub enum Backoffice<'a> {
     ListInventory,
     PutInventory { sku: &'a str },
     PutInventoryAt { sku: &'a str, location: &'a str },
+    PutInventoryMode { sku: &'a str },
     SyncInventory,
     ListSyncs,
     AdjustInventory { sku: &'a str },
@@ -210,6 +211,10 @@ pub fn match_backoffice<'a>(method: &str, path: &'a str) -> Result<Backoffice<'a
             Backoffice::PutInventoryAt { sku, location }
         }
         (_, ["admin", "v1", "inventory", _, "locations", _]) => {
+            return Err(ApiError::method_not_allowed(&["PUT"]))
+        }
+        ("PUT", ["admin", "v1", "inventory", sku, "mode"]) => Backoffice::PutInventoryMode { sku },
+        (_, ["admin", "v1", "inventory", _, "mode"]) => {
             return Err(ApiError::method_not_allowed(&["PUT"]))
         }
         ("GET", ["admin", "v1", "channels"]) => Backoffice::ListChannels,

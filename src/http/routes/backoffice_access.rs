@@ -67,6 +67,7 @@ impl Backoffice<'_> {
             | ExchangeReturn { .. } => Scope::ReturnsWrite,
             PutInventory { .. }
             | PutInventoryAt { .. }
+            | PutInventoryMode { .. }
             | SyncInventory
             | AdjustInventory { .. }
             | PutLocation { .. } => Scope::InventoryWrite,

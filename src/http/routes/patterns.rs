@@ -134,6 +134,7 @@ impl Backoffice<'_> {
                 "/admin/v1/inventory/{sku}/adjustments"
             }
             PutInventoryAt { .. } => "/admin/v1/inventory/{sku}/locations/{location}",
+            PutInventoryMode { .. } => "/admin/v1/inventory/{sku}/mode",
             ListChannels => "/admin/v1/channels",
             PutChannel { .. } | GetChannel { .. } => "/admin/v1/channels/{id}",
             RotateChannelKey { .. } => "/admin/v1/channels/{id}/rotate-key",

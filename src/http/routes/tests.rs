@@ -77,6 +77,11 @@ fn admin_routes_match_their_paths_and_methods() {
             },
         ),
         (
+            "PUT",
+            "/admin/v1/inventory/A-1/mode",
+            PutInventoryMode { sku: "A-1" },
+        ),
+        (
             "POST",
             "/admin/v1/orders/ord_1/allocations",
             MoveAllocations { id: "ord_1" },

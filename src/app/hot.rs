@@ -1,0 +1,129 @@
+//! Hot SKUs' stock in their Durable Objects (src/domain/hot.rs has the protocol and why it is
+//! safe): what the shards have available, and reservations drawn across them. A reservation
+//! starts at the shard its name picks and, when that one has run dry, draws the rest from the
+//! next ones: the shards rebalance each order between them, so no unit is stranded in one.
+
+use crate::app::ports::{HotObjects, StoreError};
+use crate::domain::hot::{add, less, HotSku, ShardCall, ShardState, Units};
+use futures_util::future::join_all;
+
+/// Units reserved in a hot SKU's objects under one id: the shards that hold some.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub hot: HotSku,
+    pub id: String,
+    pub shards: Vec<usize>,
+}
+
+/// Every shard's state, in shard order.
+pub async fn states(
+    objects: &impl HotObjects,
+    hot: &HotSku,
+) -> Result<Vec<ShardState>, StoreError> {
+    let calls = (0..hot.shards()).map(|s| {
+        let call = ShardCall::State {
+            sku: hot.sku.clone(),
+            generation: hot.generation,
+            init: hot.split[s].clone(),
+        };
+        async move { objects.shard(hot, s, &call).await }
+    });
+    join_all(calls).await.into_iter().collect()
+}
+
+/// What the objects have available and what they hold, per location.
+pub async fn totals(objects: &impl HotObjects, hot: &HotSku) -> Result<(Units, Units), StoreError> {
+    let (mut available, mut held) = (Units::new(), Units::new());
+    for s in states(objects, hot).await? {
+        add(&mut available, &s.available);
+        add(&mut held, &s.held);
+    }
+    Ok((available, held))
+}
+
+/// Reserves `want` (units per location) under `id` until `expires_at_ms`: `Ok(Ok(hold))`, or
+/// `Ok(Err(available))` with what the objects have, nothing kept, when they cannot cover it.
+pub async fn reserve(
+    objects: &impl HotObjects,
+    hot: &HotSku,
+    id: &str,
+    want: &Units,
+    expires_at_ms: i64,
+) -> Result<Result<Hold, Units>, StoreError> {
+    let mut hold = Hold {
+        hot: hot.clone(),
+        id: id.to_string(),
+        shards: vec![],
+    };
+    let mut need = less(want, &Units::new());
+    let mut seen = Units::new();
+    let first = hot.first_shard(id);
+    for k in 0..hot.shards() {
+        if need.is_empty() {
+            break;
+        }
+        let s = (first + k) % hot.shards();
+        let call = ShardCall::Take {
+            sku: hot.sku.clone(),
+            generation: hot.generation,
+            init: hot.split[s].clone(),
+            id: id.to_string(),
+            want: need.clone(),
+            expires_at_ms,
+        };
+        let answer = match objects.shard(hot, s, &call).await {
+            Ok(a) => a,
+            Err(e) => {
+                release(objects, &hold).await;
+                return Err(e);
+            }
+        };
+        if answer.taken.values().any(|n| *n > 0) {
+            hold.shards.push(s);
+        }
+        need = less(&need, &answer.taken);
+        add(&mut seen, &answer.available);
+        add(&mut seen, &answer.taken);
+    }
+    if need.is_empty() {
+        return Ok(Ok(hold));
+    }
+    // Every shard was asked: `seen` is all they have, counting what this draw took.
+    release(objects, &hold).await;
+    Ok(Err(seen))
+}
+
+/// Gives a hold's units back. Best effort: a shard that does not answer keeps them until the
+/// reservation expires, when its alarm finds no order holding it and releases them.
+pub async fn release(objects: &impl HotObjects, hold: &Hold) {
+    end(
+        objects,
+        hold,
+        ShardCall::Release {
+            id: hold.id.clone(),
+        },
+    )
+    .await;
+}
+
+/// Hands a hold's units to the order that now holds them (they leave the objects' count of
+/// held units). Best effort: a shard that does not answer settles at expiry, when its alarm
+/// finds the order's `hot_holds` row.
+pub async fn settle(objects: &impl HotObjects, hold: &Hold) {
+    end(
+        objects,
+        hold,
+        ShardCall::Settle {
+            id: hold.id.clone(),
+        },
+    )
+    .await;
+}
+
+async fn end(objects: &impl HotObjects, hold: &Hold, call: ShardCall) {
+    let calls = hold
+        .shards
+        .iter()
+        .map(|&s| objects.shard(&hold.hot, s, &call));
+    join_all(calls).await;
+}
