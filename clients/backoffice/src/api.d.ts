@@ -1451,8 +1451,9 @@ export interface components {
             reserved: number;
             available: number;
             /**
-             * @description Where the SKU's stock authority is (`GET /admin/v1/inventory/{sku}` and the mode switch
-             *     say): `hot`, in Durable Objects, whose reservations in flight count as `reserved`.
+             * @description Where the SKU's stock authority is: `hot`, in Durable Objects, whose reservations in
+             *     flight count as `reserved` (`GET /admin/v1/inventory/{sku}` says so only then); the
+             *     mode switch always names it.
              * @enum {string}
              */
             mode?: "normal" | "hot";
@@ -4858,6 +4859,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -17,8 +17,8 @@ use serde_json::{json, Map, Value};
 /// How often a switch reads again when stock moved between its read and its write.
 const SWITCH_ATTEMPTS: usize = 5;
 
-/// The SKU's stock as `GET /admin/v1/inventory/{sku}` shows it, with `mode` (and `shards`
-/// when hot). A hot SKU's reservations in its objects count as reserved.
+/// The SKU's stock as `GET /admin/v1/inventory/{sku}` shows it; a hot SKU's with `mode` and
+/// `shards`, its reservations in its objects counted as reserved.
 pub(super) async fn shown(ctx: &Ctx, sku: &str, current: &Current) -> Result<Value, ApiError> {
     let mut level = current.level.clone().unwrap_or(Level {
         sku: sku.to_string(),
@@ -28,9 +28,7 @@ pub(super) async fn shown(ctx: &Ctx, sku: &str, current: &Current) -> Result<Val
         locations: vec![],
     });
     let Some(hot) = current.hot.as_ref().and_then(|h| h.hot()) else {
-        let mut v = json!(level);
-        v["mode"] = json!("normal");
-        return Ok(v);
+        return Ok(json!(level));
     };
     let (_, held) = totals(&EnvObjects(&ctx.env), &hot).await?;
     add_held(&mut level, &held);
@@ -38,6 +36,12 @@ pub(super) async fn shown(ctx: &Ctx, sku: &str, current: &Current) -> Result<Val
     v["mode"] = json!("hot");
     v["shards"] = json!(hot.shards());
     Ok(v)
+}
+
+/// The switch's answer names the mode even when it is normal (`GET` leaves it out then).
+fn normal(mut shown: Value) -> Value {
+    shown["mode"] = json!("normal");
+    shown
 }
 
 /// Counts what the objects hold per location as reserved there.
@@ -65,7 +69,9 @@ pub(super) async fn put_mode(
         let read = current(ctx, &sku, stock::MAIN).await?;
         let now_hot = read.hot.as_ref().and_then(|h| h.hot());
         let (name, parts, reason) = match (mode, &now_hot) {
-            (Mode::Normal, None) => return Reply::json(200, &shown(ctx, &sku, &read).await?),
+            (Mode::Normal, None) => {
+                return Reply::json(200, &normal(shown(ctx, &sku, &read).await?))
+            }
             (Mode::Hot { shards }, Some(h)) if h.shards() as i64 == shards => {
                 return Reply::json(200, &shown(ctx, &sku, &read).await?)
             }
@@ -93,7 +99,13 @@ pub(super) async fn put_mode(
         match inventory::switch(&ctx.db()?, &sku, &read, name, &parts, &reason, &id, &now).await {
             Ok(()) => {
                 let after = current(ctx, &sku, stock::MAIN).await?;
-                return Reply::json(200, &shown(ctx, &sku, &after).await?);
+                let shown = shown(ctx, &sku, &after).await?;
+                let shown = if name == "normal" {
+                    normal(shown)
+                } else {
+                    shown
+                };
+                return Reply::json(200, &shown);
             }
             Err(StoreError::Refused(_)) => continue,
             Err(e) => return Err(e.into()),
