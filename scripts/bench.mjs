@@ -42,7 +42,13 @@ const ceilings = [
 ];
 // The storefront as deployed: its isolate memo on (local dev turns it off).
 const memoSeconds = readConfig("storefront").vars.ISOLATE_CACHE_SECONDS;
-const options = miniflareOptions({ secretsFile: path.join(root, ".dev.vars.example"), vars: { ISOLATE_CACHE_SECONDS: process.env.ISOLATE_CACHE_SECONDS ?? memoSeconds } });
+// Hot reservations no order holds expire after 20 s here (600 deployed), so the flash sale can
+// check that nothing stays reserved past the TTL without waiting ten minutes.
+const HOT_TTL_SECONDS = 20;
+const options = miniflareOptions({
+  secretsFile: path.join(root, ".dev.vars.example"),
+  vars: { ISOLATE_CACHE_SECONDS: process.env.ISOLATE_CACHE_SECONDS ?? memoSeconds, HOT_RESERVATION_TTL_SECONDS: String(HOT_TTL_SECONDS) },
+});
 options.workers.push(...ceilings);
 // Each request's JSON log line (console.log, stdout) is read and dropped here: piped on into this
 // process's terminal it cost Node, which also drives autocannon on the same cores, more than the
@@ -76,7 +82,7 @@ if (imported.status !== 200) throw new Error(`import failed: ${await imported.te
 await db.prepare("UPDATE inventory_levels SET on_hand = 1000000 WHERE location = 'main' AND sku LIKE 'GEN-%'").run();
 // Three locations for one SKU: Lyon (FR, first by priority), main, and New Jersey (US only),
 // for the checkout that allocates among them (beside the demo's Paris shop, which holds none).
-const stockAdmin = await new SignJWT({ scope: "inventory:write" }).setProtectedHeader({ alg: "HS256" }).setAudience("comptoir-admin").setExpirationTime("1h").sign(new TextEncoder().encode(secrets.ADMIN_JWT_SECRET));
+const stockAdmin = await new SignJWT({ scope: "inventory:read inventory:write" }).setProtectedHeader({ alg: "HS256" }).setAudience("comptoir-admin").setExpirationTime("1h").sign(new TextEncoder().encode(secrets.ADMIN_JWT_SECRET));
 for (const [id, body] of [["lyon", { name: "Lyon", kind: "warehouse", countries: ["FR"], priority: 10 }], ["nj", { name: "New Jersey", kind: "warehouse", countries: ["US"], priority: 20 }]]) {
   const put = await fetch(`${bo}/admin/v1/locations/${id}`, { method: "PUT", headers: { Authorization: `Bearer ${stockAdmin}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
   if (put.status !== 201) throw new Error(`location ${id}: ${await put.text()}`);
@@ -176,6 +182,66 @@ for (const [name, target, setup] of ops) {
     results.push(await measure(name, target, c, setup));
   }
 }
+
+// The flash sale: 2,000 checkout attempts, 64 at a time, on one SKU with 100 units, each for one
+// unit, on the D1 path and with the SKU hot (4 objects). Every attempt has its own ready cart.
+const FLASH = { attempts: 2000, connections: 64, units: 100, shards: 4 };
+async function flashSale(sku, hot) {
+  await settle();
+  step(`flash sale on the ${hot ? "hot" : "D1"} path: ${FLASH.attempts} attempts at c = ${FLASH.connections}, ${FLASH.units} units`);
+  await db.prepare("UPDATE inventory_levels SET on_hand = ?2, reserved = 0 WHERE sku = ?1 AND location = 'main'").bind(sku, FLASH.units).run();
+  const carts = [];
+  while (carts.length < FLASH.attempts) carts.push(...(await Promise.all(Array.from({ length: 16 }, () => newCart(true, sku)))));
+  const stock = { Authorization: `Bearer ${stockAdmin}`, "Content-Type": "application/json" };
+  if (hot) {
+    const put = await fetch(`${bo}/admin/v1/inventory/${sku}/mode`, { method: "PUT", headers: stock, body: JSON.stringify({ mode: "hot", shards: FLASH.shards }) });
+    if (put.status !== 200) throw new Error(`mode switch: ${await put.text()}`);
+  }
+  const latencies = [];
+  const statuses = {};
+  let taken = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: FLASH.connections }, async () => {
+    while (taken < carts.length) {
+      const cart = carts[taken++];
+      const t0 = performance.now();
+      const res = await fetch(`${sf}/v1/carts/${cart}/checkout`, { method: "POST", headers: { ...key, "Idempotency-Key": `flash-${cart}` }, body: '{"payment_provider":"manual"}' });
+      await res.arrayBuffer();
+      latencies.push(performance.now() - t0);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const { n: soldUnits } = await db.prepare("SELECT COALESCE(SUM(quantity), 0) AS n FROM order_lines WHERE sku = ?1").bind(sku).first();
+  const level = async () => (await (await fetch(`${bo}/admin/v1/inventory/${sku}`, { headers: stock })).json());
+  const after = await level();
+  let afterTtl = after;
+  if (hot) {
+    // Past the TTL every reservation no order holds has expired: the objects hold nothing.
+    await new Promise((r) => setTimeout(r, (HOT_TTL_SECONDS + 2) * 1000));
+    afterTtl = await level();
+  }
+  return {
+    path: hot ? `hot (${FLASH.shards} objects)` : "D1",
+    attempts: FLASH.attempts,
+    connections: FLASH.connections,
+    units: FLASH.units,
+    sold: statuses[201] ?? 0,
+    sold_units_in_d1: soldUnits,
+    oversold: Math.max(0, soldUnits - FLASH.units),
+    refused_sold_out: statuses[422] ?? 0,
+    other: Object.fromEntries(Object.entries(statuses).filter(([s]) => !["201", "422"].includes(s))),
+    attempts_per_second: Math.round(FLASH.attempts / seconds),
+    seconds: +seconds.toFixed(2),
+    p50_ms: Math.round(latencies[Math.floor(latencies.length * 0.5)]),
+    p99_ms: Math.round(latencies[Math.floor(latencies.length * 0.99)]),
+    reserved_after: after.reserved,
+    available_after: after.available,
+    reserved_after_ttl: afterTtl.reserved,
+  };
+}
+const flash = [await flashSale("GEN-20-A", false), await flashSale("GEN-21-A", true)];
 await mf.dispose();
 step(`${logLines} log lines from the Workers read and dropped`);
 if (next > pool.length) console.warn(`checkout used ${next} carts from a pool of ${pool.length}: the repeats count as errors`);
@@ -200,6 +266,7 @@ const report = {
   d1_round_trips: trips,
   runs: results.map((r) => ({ ...r, vs_empty: +(r.rps / ceilingEmpty(r.connections)).toFixed(2), vs_one_d1_read: +(r.rps / ceilingD1(r.connections)).toFixed(2) })),
   native_pricing: native,
+  flash_sale: flash,
 };
 fs.mkdirSync(path.join(root, "bench"), { recursive: true });
 fs.writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(report, null, 2) + "\n");
@@ -213,5 +280,11 @@ const lines = [
   "",
   `Bundles (wasm): storefront ${report.bundles.storefront.raw} B raw / ${report.bundles.storefront.gzip} B gzip; back-office ${report.bundles.backoffice.raw} B / ${report.bundles.backoffice.gzip} B gzip.`,
   ...native.map((l) => `Native: ${l}`),
+  "",
+  `Flash sale: ${FLASH.attempts} checkout attempts at c = ${FLASH.connections} on one SKU with ${FLASH.units} units (hot reservations expire after ${HOT_TTL_SECONDS} s here).`,
+  "",
+  "| path | sold | oversold | refused (sold out) | other answers | attempts/s | p50 ms | p99 ms | reserved after | reserved after the TTL |",
+  "|---|---|---|---|---|---|---|---|---|---|",
+  ...flash.map((f) => `| ${f.path} | ${f.sold} (${f.sold_units_in_d1} units in D1) | ${f.oversold} | ${f.refused_sold_out} | ${JSON.stringify(f.other)} | ${f.attempts_per_second} | ${f.p50_ms} | ${f.p99_ms} | ${f.reserved_after} | ${f.reserved_after_ttl} |`),
 ];
 console.log(lines.join("\n"));
