@@ -814,3 +814,81 @@ fn a_payment_naming_another_intent_or_for_a_manual_order_confirms_nothing() {
     assert!(logged[0].contains("another PaymentIntent"), "{logged:?}");
     assert!(logged[1].contains("not paid with Stripe"), "{logged:?}");
 }
+
+fn hot_tee(split: &[i64]) -> comptoir::domain::hot::HotSku {
+    comptoir::domain::hot::HotSku {
+        sku: "TEE-M".into(),
+        generation: 1,
+        split: split
+            .iter()
+            .map(|n| [("main".to_string(), *n)].into())
+            .collect(),
+    }
+}
+
+#[test]
+fn a_hot_skus_units_are_taken_in_its_objects_then_settled_once_the_order_holds_them() {
+    let w = World::new();
+    let hot = hot_tee(&[3, 2]);
+    w.store
+        .t
+        .borrow_mut()
+        .hot
+        .insert("TEE-M".into(), hot.clone());
+    let cart = w.cart(&[("TEE-M", 4)], false);
+    let placed = w.checkout(&cart, PaymentMethod::Manual).unwrap();
+    let holds = w.store.t.borrow().hot_holds.clone();
+    assert_eq!(
+        holds,
+        vec![(
+            format!("{}:TEE-M", placed.order.id),
+            "TEE-M".to_string(),
+            placed.order.id.clone()
+        )],
+        "the order holds its reservation in D1"
+    );
+    let (available, held) = w.platform.hot_totals(&hot);
+    assert_eq!(
+        available,
+        [("main".to_string(), 1)].into(),
+        "4 taken across both shards"
+    );
+    assert!(held.is_empty(), "settled: the order holds them now");
+    assert_eq!(
+        w.store.stock("TEE-M"),
+        (5, 4),
+        "D1, the ledger, reserved them too"
+    );
+}
+
+#[test]
+fn a_hot_sku_is_refused_with_what_its_objects_have_and_a_failed_placement_gives_their_units_back() {
+    let w = World::new();
+    let hot = hot_tee(&[1, 1]);
+    w.store
+        .t
+        .borrow_mut()
+        .hot
+        .insert("TEE-M".into(), hot.clone());
+    // D1 says 5 are left; the objects (other checkouts in flight) say 2.
+    let cart = w.cart(&[("TEE-M", 3)], false);
+    assert_eq!(
+        refused(w.checkout(&cart, PaymentMethod::Manual)),
+        CheckoutRefusal::InsufficientStock {
+            sku: "TEE-M".into(),
+            available: 2
+        }
+    );
+    // A placement D1 refuses (its levels sold meanwhile) releases what the objects gave.
+    let small = w.cart(&[("TEE-M", 2)], false);
+    *w.store.sold_meanwhile.borrow_mut() = Some(("TEE-M".into(), 4));
+    assert!(w.checkout(&small, PaymentMethod::Manual).is_err());
+    assert!(w.store.t.borrow().orders.is_empty());
+    let (available, held) = w.platform.hot_totals(&hot);
+    assert_eq!(
+        available,
+        [("main".to_string(), 2)].into(),
+        "nothing kept in the objects"
+    );
+    assert!(held.is_empty());
+}

@@ -29,6 +29,9 @@ const MAX_PLACEMENTS: u32 = 12;
 
 pub type CheckoutResult<T> = Result<T, Failure<CheckoutRefusal>>;
 
+/// Each hot SKU's shards as last read.
+type Shards = std::collections::BTreeMap<String, Vec<crate::domain::hot::ShardState>>;
+
 /// What checking out needs.
 pub struct Till<'a, S, K, P, Pay> {
     pub store: &'a S,
@@ -152,7 +155,7 @@ where
             })
         };
         // Hot SKUs: what their objects have, not what D1 has not yet seen reserved.
-        let mut picture = self.with_hot(data.picture.clone()).await?;
+        let (mut picture, mut shards) = self.with_hot(data.picture.clone()).await?;
         let skus: Vec<String> = data.lines.iter().map(|l| l.sku.clone()).collect();
         let mut allocations = picture.allocate(&wanted, destination).map_err(short)?;
         // The intent before the order: if the provider is down, there is nothing to undo.
@@ -179,7 +182,10 @@ where
             let reserve = order.hold(allocations.clone());
             // A hot SKU's units are taken in its objects first; what they cannot cover is
             // allocated again from what they said they have.
-            let holds = match self.take_hot(&picture, &order.id, &reserve, now_ms).await {
+            let holds = match self
+                .take_hot(&picture, &shards, &order.id, &reserve, now_ms)
+                .await
+            {
                 Ok(Ok(holds)) => holds,
                 Ok(Err((sku, available))) => {
                     picture.set_available(&sku, &available);
@@ -251,12 +257,16 @@ where
                 Ok(f) => Ok(self.with_hot(f).await.inspect_err(|_| drop_intent())?),
                 Err(e) => Err(e),
             };
-            let again = fresh.as_ref().map(|f| f.allocate(&wanted, destination));
-            let moved = fresh.as_ref().is_ok_and(|f| f.hot != picture.hot);
+            let again = fresh
+                .as_ref()
+                .map(|(f, _)| f.allocate(&wanted, destination));
+            let moved = fresh.as_ref().is_ok_and(|(f, _)| f.hot != picture.hot);
             match again {
                 Ok(Ok(next)) if (moved || next != allocations) && attempt < MAX_PLACEMENTS => {
                     allocations = next;
-                    picture = fresh.unwrap_or(picture);
+                    if let Ok((f, s)) = fresh {
+                        (picture, shards) = (f, s);
+                    }
                     attempt += 1;
                 }
                 _ => {
@@ -267,7 +277,7 @@ where
                         .lines
                         .iter()
                         .map(|l| match &fresh {
-                            Ok(f) => (l.sku.clone(), f.total(&l.sku, destination)),
+                            Ok((f, _)) => (l.sku.clone(), f.total(&l.sku, destination)),
                             Err(_) => (l.sku.clone(), l.quantity),
                         })
                         .collect();
@@ -283,7 +293,7 @@ where
         };
         // The order holds the units now: the objects stop counting them as held.
         for h in &holds {
-            hot::settle(self.platform, h).await;
+            hot::settle(self.platform, h);
         }
         let mut order = order;
         order.number = number;
@@ -297,13 +307,23 @@ where
         Ok(Placed { order, payment })
     }
 
-    /// `picture` with its hot SKUs' availability as their objects say.
-    async fn with_hot(&self, mut picture: StockPicture) -> Result<StockPicture, StoreError> {
+    /// `picture` with its hot SKUs' availability as their objects say, and each one's shards
+    /// as read (which order a reservation's visits).
+    async fn with_hot(
+        &self,
+        mut picture: StockPicture,
+    ) -> Result<(StockPicture, Shards), StoreError> {
+        let mut shards = Shards::new();
         for hot in picture.hot.clone().iter() {
-            let (available, _) = hot::totals(self.platform, hot).await?;
+            let states = hot::states(self.platform, hot).await?;
+            let mut available = Units::new();
+            for s in &states {
+                crate::domain::hot::add(&mut available, &s.available);
+            }
             picture.set_available(&hot.sku, &available);
+            shards.insert(hot.sku.clone(), states);
         }
-        Ok(picture)
+        Ok((picture, shards))
     }
 
     /// Takes each hot SKU's units of `reserve` in its objects, under a reservation named after
@@ -312,6 +332,7 @@ where
     async fn take_hot(
         &self,
         picture: &StockPicture,
+        shards: &Shards,
         order_id: &str,
         reserve: &[StockMove],
         now_ms: f64,
@@ -327,7 +348,8 @@ where
                 continue;
             }
             let id = format!("{order_id}:{}", h.sku);
-            match hot::reserve(self.platform, h, &id, &want, expires_at_ms).await {
+            let states = shards.get(&h.sku).map_or(&[][..], Vec::as_slice);
+            match hot::reserve(self.platform, h, &id, &want, expires_at_ms, states).await {
                 Ok(Ok(hold)) => holds.push(hold),
                 Ok(Err(available)) => {
                     self.release_all(&holds).await;

@@ -41,14 +41,34 @@ pub async fn totals(objects: &impl HotObjects, hot: &HotSku) -> Result<(Units, U
     Ok((available, held))
 }
 
+/// The order in which a reservation named `id` visits the shards: from the one its name picks,
+/// those that `states` (as last read, perhaps stale) say hold some of `want` first, then the
+/// rest, so a shard run dry costs a visit only when the others cannot cover the order.
+pub fn visits(hot: &HotSku, id: &str, want: &Units, states: &[ShardState]) -> Vec<usize> {
+    let n = hot.shards();
+    let first = hot.first_shard(id);
+    let has = |s: usize| {
+        states.get(s).is_none_or(|st| {
+            want.keys()
+                .any(|l| st.available.get(l).copied().unwrap_or(0) > 0)
+        })
+    };
+    let (mut order, rest): (Vec<usize>, Vec<usize>) =
+        (0..n).map(|k| (first + k) % n).partition(|&s| has(s));
+    order.extend(rest);
+    order
+}
+
 /// Reserves `want` (units per location) under `id` until `expires_at_ms`: `Ok(Ok(hold))`, or
 /// `Ok(Err(available))` with what the objects have, nothing kept, when they cannot cover it.
+/// `states` (the shards as last read, or none) orders the visits.
 pub async fn reserve(
     objects: &impl HotObjects,
     hot: &HotSku,
     id: &str,
     want: &Units,
     expires_at_ms: i64,
+    states: &[ShardState],
 ) -> Result<Result<Hold, Units>, StoreError> {
     let mut hold = Hold {
         hot: hot.clone(),
@@ -57,12 +77,10 @@ pub async fn reserve(
     };
     let mut need = less(want, &Units::new());
     let mut seen = Units::new();
-    let first = hot.first_shard(id);
-    for k in 0..hot.shards() {
+    for s in visits(hot, id, want, states) {
         if need.is_empty() {
             break;
         }
-        let s = (first + k) % hot.shards();
         let call = ShardCall::Take {
             sku: hot.sku.clone(),
             generation: hot.generation,
@@ -107,17 +125,13 @@ pub async fn release(objects: &impl HotObjects, hold: &Hold) {
 }
 
 /// Hands a hold's units to the order that now holds them (they leave the objects' count of
-/// held units). Best effort: a shard that does not answer settles at expiry, when its alarm
-/// finds the order's `hot_holds` row.
-pub async fn settle(objects: &impl HotObjects, hold: &Hold) {
-    end(
-        objects,
-        hold,
-        ShardCall::Settle {
-            id: hold.id.clone(),
-        },
-    )
-    .await;
+/// held units), after the response: a shard the call does not reach settles at expiry, when its
+/// alarm finds the order's `hot_holds` row.
+pub fn settle(objects: &impl HotObjects, hold: &Hold) {
+    for &s in &hold.shards {
+        let id = hold.id.clone();
+        objects.later(&hold.hot, s, ShardCall::Settle { id });
+    }
 }
 
 async fn end(objects: &impl HotObjects, hold: &Hold, call: ShardCall) {
@@ -126,4 +140,32 @@ async fn end(objects: &impl HotObjects, hold: &Hold, call: ShardCall) {
         .iter()
         .map(|&s| objects.shard(&hold.hot, s, &call));
     join_all(calls).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reservation_visits_the_shards_that_have_stock_first_then_the_rest() {
+        let hot = HotSku {
+            sku: "TEE".into(),
+            generation: 1,
+            split: vec![Units::new(); 4],
+        };
+        let want: Units = [("main".to_string(), 1)].into();
+        let state = |n: i64| ShardState {
+            available: [("main".to_string(), n)].into(),
+            ..ShardState::default()
+        };
+        let id = "ord_1:TEE";
+        let first = hot.first_shard(id);
+        let all = visits(&hot, id, &want, &[]);
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[0], first, "without a reading, from the shard its name picks");
+        let dry_first: Vec<ShardState> = (0..4).map(|s| state(i64::from(s != first))).collect();
+        let order = visits(&hot, id, &want, &dry_first);
+        assert_eq!(order.len(), 4, "every shard is still visited if need be");
+        assert_eq!(*order.last().unwrap(), first, "the dry one last");
+    }
 }

@@ -399,6 +399,15 @@ pub trait HotObjects {
         shard: usize,
         call: &crate::domain::hot::ShardCall,
     ) -> Result<crate::domain::hot::ShardState, StoreError>;
+
+    /// The same call made after the response is sent, its answer unread (a settle: the
+    /// shopper need not wait for it, and the alarm settles what never arrives).
+    fn later(
+        &self,
+        hot: &crate::domain::hot::HotSku,
+        shard: usize,
+        call: crate::domain::hot::ShardCall,
+    );
 }
 
 /// What a checkout writes in one guarded batch.

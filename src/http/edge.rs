@@ -68,6 +68,17 @@ impl HotObjects for Edge<'_> {
             .shard(hot, shard, call)
             .await
     }
+
+    fn later(&self, hot: &HotSku, shard: usize, call: ShardCall) {
+        let (env, hot) = (self.ctx.env.clone(), hot.clone());
+        self.ctx.worker.wait_until(async move {
+            if let Err(e) = crate::store::hot::call(&env, &hot, shard, &call).await {
+                worker::console_warn!(
+                    "hot stock: a call after the response failed, the alarm will settle it: {e}"
+                );
+            }
+        });
+    }
 }
 
 impl Outbox for Edge<'_> {

@@ -52,6 +52,16 @@ impl crate::app::ports::HotObjects for EnvObjects<'_> {
     ) -> Result<ShardState, StoreError> {
         call(self.0, hot, shard, c).await
     }
+
+    /// Outside a request (no `waitUntil` here): made at once, its failure logged.
+    fn later(&self, hot: &HotSku, shard: usize, c: ShardCall) {
+        let (env, hot) = (self.0.clone(), hot.clone());
+        worker::wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = call(&env, &hot, shard, &c).await {
+                worker::console_warn!("hot stock: a call failed, the alarm will settle it: {e}");
+            }
+        });
+    }
 }
 
 /// The object (its class is exported by the `#[durable_object]` attribute).

@@ -227,17 +227,28 @@ impl HotObjects for FakePlatform {
         shard: usize,
         call: &ShardCall,
     ) -> Result<ShardState, StoreError> {
+        Ok(self.call_shard(hot, shard, call))
+    }
+
+    /// At once: the fakes have no "after the response".
+    fn later(&self, hot: &HotSku, shard: usize, call: ShardCall) {
+        self.call_shard(hot, shard, &call);
+    }
+}
+
+impl FakePlatform {
+    fn call_shard(&self, hot: &HotSku, shard: usize, call: &ShardCall) -> ShardState {
         let mut shards = self.shards.borrow_mut();
         let name = hot.object_name(shard);
         let object = shards.entry(name).or_insert_with(|| FakeShard {
             available: hot.split[shard].clone(),
             holds: BTreeMap::new(),
         });
-        Ok(match call {
+        match call {
             ShardCall::Take { id, want, .. } => {
                 if let Some(before) = object.holds.get(id) {
                     let before = before.clone();
-                    return Ok(object.state(before));
+                    return object.state(before);
                 }
                 let mut taken = Units::new();
                 for (location, n) in want {
@@ -264,7 +275,7 @@ impl HotObjects for FakePlatform {
                 object.state(Units::new())
             }
             ShardCall::State { .. } => object.state(Units::new()),
-        })
+        }
     }
 }
 
