@@ -11,7 +11,9 @@ import { spawnSync } from "node:child_process";
 import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { SignJWT } from "jose";
+import net from "node:net";
 import { root, step } from "./lib/proc.mjs";
+import { isolateMemory } from "./lib/memory.mjs";
 import { build } from "./build.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -58,6 +60,14 @@ options.handleRuntimeStdio = (stdout, stderr) => {
   stdout.on("data", (d) => { logLines += d.toString().split("\n").length - 1; });
   stderr.pipe(process.stderr);
 };
+// workerd's inspector, to read the storefront isolate's memory (scripts/lib/memory.mjs).
+const inspectorPort = await new Promise((resolve) => {
+  const s = net.createServer().listen(0, "127.0.0.1", () => {
+    const { port } = s.address();
+    s.close(() => resolve(port));
+  });
+});
+options.inspectorPort = inspectorPort;
 const startedAt = performance.now();
 const mf = new Miniflare(options);
 await mf.ready;
@@ -200,6 +210,7 @@ async function flashSale(sku, hot) {
   const latencies = [];
   const statuses = {};
   let taken = 0;
+  let d1Trips = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: FLASH.connections }, async () => {
     while (taken < carts.length) {
@@ -207,6 +218,7 @@ async function flashSale(sku, hot) {
       const t0 = performance.now();
       const res = await fetch(`${sf}/v1/carts/${cart}/checkout`, { method: "POST", headers: { ...key, "Idempotency-Key": `flash-${cart}` }, body: '{"payment_provider":"manual"}' });
       await res.arrayBuffer();
+      d1Trips += roundTrips(res.headers);
       latencies.push(performance.now() - t0);
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
     }
@@ -232,6 +244,7 @@ async function flashSale(sku, hot) {
     oversold: Math.max(0, soldUnits - FLASH.units),
     refused_sold_out: statuses[422] ?? 0,
     other: Object.fromEntries(Object.entries(statuses).filter(([s]) => !["201", "422"].includes(s))),
+    d1_round_trips: d1Trips,
     attempts_per_second: Math.round(FLASH.attempts / seconds),
     seconds: +seconds.toFixed(2),
     p50_ms: Math.round(latencies[Math.floor(latencies.length * 0.5)]),
@@ -242,6 +255,20 @@ async function flashSale(sku, hot) {
   };
 }
 const flash = [await flashSale("GEN-20-A", false), await flashSale("GEN-21-A", true)];
+
+// Memory: the storefront isolate's V8 heap and ArrayBuffer backing stores (the wasm linear
+// memory among them) while 16 connections read a 250-line cart, the most a cart holds.
+await settle();
+step("memory: GET of a 250-line cart at c = 16, the storefront isolate sampled through the inspector");
+const bigCart = await newCart(false);
+for (let i = 0; i < 250; i++) {
+  const r = await fetch(`${sf}/v1/carts/${bigCart}/lines`, { method: "POST", headers: key, body: JSON.stringify({ sku: `GEN-${300 + i}-A`, quantity: 1 }) });
+  if (r.status !== 200) throw new Error(`line ${i}: ${await r.text()}`);
+}
+let bigCartRun;
+const memory = await isolateMemory(inspectorPort, "storefront", async () => {
+  bigCartRun = await measure("GET cart, 250 lines", { url: `${sf}/v1/carts/${bigCart}`, headers: key }, 16);
+});
 await mf.dispose();
 step(`${logLines} log lines from the Workers read and dropped`);
 if (next > pool.length) console.warn(`checkout used ${next} carts from a pool of ${pool.length}: the repeats count as errors`);
@@ -267,6 +294,7 @@ const report = {
   runs: results.map((r) => ({ ...r, vs_empty: +(r.rps / ceilingEmpty(r.connections)).toFixed(2), vs_one_d1_read: +(r.rps / ceilingD1(r.connections)).toFixed(2) })),
   native_pricing: native,
   flash_sale: flash,
+  memory: { ...memory, during: bigCartRun },
 };
 fs.mkdirSync(path.join(root, "bench"), { recursive: true });
 fs.writeFileSync(path.join(root, "bench", "results.json"), JSON.stringify(report, null, 2) + "\n");
@@ -286,5 +314,8 @@ const lines = [
   "| path | sold | oversold | refused (sold out) | other answers | attempts/s | p50 ms | p99 ms | reserved after | reserved after the TTL |",
   "|---|---|---|---|---|---|---|---|---|---|",
   ...flash.map((f) => `| ${f.path} | ${f.sold} (${f.sold_units_in_d1} units in D1) | ${f.oversold} | ${f.refused_sold_out} | ${JSON.stringify(f.other)} | ${f.attempts_per_second} | ${f.p50_ms} | ${f.p99_ms} | ${f.reserved_after} | ${f.reserved_after_ttl} |`),
+  ...flash.map((f) => `D1 round trips of the ${f.path} sale: ${f.d1_round_trips} for ${f.attempts} attempts.`),
+  "",
+  `Memory of the storefront isolate while 16 connections read a 250-line cart (${bigCartRun.rps} req/s, p99 ${bigCartRun.p99} ms; ${memory.samples} samples): V8 heap at most ${(memory.heap_used_max / 2 ** 20).toFixed(1)} MiB used of ${(memory.heap_total_max / 2 ** 20).toFixed(1)} MiB, ArrayBuffer backing stores at most ${(memory.backing_stores_max / 2 ** 20).toFixed(1)} MiB, wasm linear memory ${(memory.wasm_linear_memory / 2 ** 20).toFixed(1)} MiB at the end (it only grows): ${((memory.heap_total_max + memory.backing_stores_max + memory.wasm_linear_memory) / 2 ** 20).toFixed(1)} MiB in all of the isolate's 128 MB.`,
 ];
 console.log(lines.join("\n"));
