@@ -841,7 +841,7 @@ fn a_hot_skus_units_are_taken_in_its_objects_then_settled_once_the_order_holds_t
     assert_eq!(
         holds,
         vec![(
-            format!("{}:TEE-M", placed.order.id),
+            format!("{}:TEE-M:1", placed.order.id),
             "TEE-M".to_string(),
             placed.order.id.clone()
         )],
@@ -891,4 +891,49 @@ fn a_hot_sku_is_refused_with_what_its_objects_have_and_a_failed_placement_gives_
         "nothing kept in the objects"
     );
     assert!(held.is_empty());
+}
+
+#[test]
+fn a_checkout_planned_on_one_generation_that_commits_after_a_switch_plans_again_on_the_new_one() {
+    let w = World::new();
+    let old = hot_tee(&[5]);
+    w.store
+        .t
+        .borrow_mut()
+        .hot
+        .insert("TEE-M".into(), old.clone());
+    let cart = w.cart(&[("TEE-M", 2)], false);
+    let (_, data) = block_on(w.store.claim(&claim(&cart), Some(&cart))).unwrap();
+    // The SKU is switched meanwhile: generation 2, two shards.
+    let new = comptoir::domain::hot::HotSku {
+        generation: 2,
+        ..hot_tee(&[3, 2])
+    };
+    w.store
+        .t
+        .borrow_mut()
+        .hot
+        .insert("TEE-M".into(), new.clone());
+    let placed = block_on(w.till().place(data, PaymentMethod::Manual)).unwrap();
+    let (old_available, old_held) = w.platform.hot_totals(&old);
+    assert_eq!(
+        old_available,
+        [("main".to_string(), 5)].into(),
+        "the first plan's take went back"
+    );
+    assert!(old_held.is_empty());
+    let (new_available, new_held) = w.platform.hot_totals(&new);
+    assert_eq!(
+        new_available,
+        [("main".to_string(), 3)].into(),
+        "taken on the new generation"
+    );
+    assert!(new_held.is_empty(), "and settled");
+    let holds = w.store.t.borrow().hot_holds.clone();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(
+        holds[0].0,
+        format!("{}:TEE-M:2", placed.order.id),
+        "the second attempt's reservation"
+    );
 }

@@ -183,7 +183,7 @@ where
             // A hot SKU's units are taken in its objects first; what they cannot cover is
             // allocated again from what they said they have.
             let holds = match self
-                .take_hot(&picture, &shards, &order.id, &reserve, now_ms)
+                .take_hot(&picture, &shards, &order.id, attempt, &reserve, now_ms)
                 .await
             {
                 Ok(Ok(holds)) => holds,
@@ -237,18 +237,17 @@ where
                     .map(|h| (h.id.clone(), h.hot.sku.clone()))
                     .collect(),
             };
-            let placed_now = self.store.place(&placement).await;
-            if placed_now.is_err() {
-                // Nothing was written: the objects' units go back at once.
-                self.release_all(&holds).await;
-            }
-            let cause = match placed_now {
+            let cause = match self.store.place(&placement).await {
                 Ok(number) => break (order, number, holds),
-                Err(StoreError::Refused(cause)) => cause,
-                Err(e) => {
-                    drop_intent();
-                    return Err(e.into());
+                Err(StoreError::Refused(cause)) => {
+                    // Nothing was written: the objects' units go back at once.
+                    self.release_all(&holds).await;
+                    cause
                 }
+                // D1 may have committed before the failure reached us: the order may exist,
+                // with its intent and its reservations. The objects' alarm settles them if its
+                // hot_holds row is there and releases them if not; the intent stays.
+                Err(e) => return Err(e.into()),
             };
             // When the stock moved meanwhile (another checkout took a location's last units,
             // or a SKU changed mode), the order is allocated again from what is left: a
@@ -334,6 +333,7 @@ where
         picture: &StockPicture,
         shards: &Shards,
         order_id: &str,
+        attempt: u32,
         reserve: &[StockMove],
         now_ms: f64,
     ) -> Result<Result<Vec<hot::Hold>, (String, Units)>, StoreError> {
@@ -347,7 +347,9 @@ where
             if want.is_empty() {
                 continue;
             }
-            let id = format!("{order_id}:{}", h.sku);
+            // One reservation per attempt: a retry never finds an earlier attempt's hold (one
+            // whose release did not arrive) and takes it for its own.
+            let id = format!("{order_id}:{}:{attempt}", h.sku);
             let states = shards.get(&h.sku).map_or(&[][..], Vec::as_slice);
             match hot::reserve(self.platform, h, &id, &want, expires_at_ms, states).await {
                 Ok(Ok(hold)) => holds.push(hold),

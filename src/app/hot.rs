@@ -162,7 +162,10 @@ mod tests {
         let first = hot.first_shard(id);
         let all = visits(&hot, id, &want, &[]);
         assert_eq!(all.len(), 4);
-        assert_eq!(all[0], first, "without a reading, from the shard its name picks");
+        assert_eq!(
+            all[0], first,
+            "without a reading, from the shard its name picks"
+        );
         let dry_first: Vec<ShardState> = (0..4).map(|s| state(i64::from(s != first))).collect();
         let order = visits(&hot, id, &want, &dry_first);
         assert_eq!(order.len(), 4, "every shard is still visited if need be");

@@ -70,19 +70,20 @@ impl HotSku {
 /// `PUT /admin/v1/inventory/{sku}/mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    Hot { shards: i64 },
+    /// `shards` when given (else [`DEFAULT_SHARDS`] for a SKU not hot yet; a hot one keeps its).
+    Hot {
+        shards: Option<i64>,
+    },
     Normal,
 }
 
-/// Reads `{"mode": "hot", "shards": 4}` (shards 1 to 16, default 4) or `{"mode": "normal"}`.
+/// Reads `{"mode": "hot", "shards": 4}` (shards 1 to 16) or `{"mode": "normal"}`.
 pub fn mode_from(body: &Map<String, Value>) -> Result<Mode, FieldError> {
     let f = Fields::new(body);
     f.only(&["mode", "shards"])?;
     match f.string("mode")? {
         "hot" => Ok(Mode::Hot {
-            shards: f
-                .opt_int("shards", 1..=MAX_SHARDS)?
-                .unwrap_or(DEFAULT_SHARDS),
+            shards: f.opt_int("shards", 1..=MAX_SHARDS)?,
         }),
         "normal" => match body.get("shards") {
             None | Some(Value::Null) => Ok(Mode::Normal),
@@ -138,6 +139,13 @@ pub enum ShardCall {
         generation: i64,
         init: Units,
     },
+    /// The same, with each reservation it holds (for inventory reads, which leave out those an
+    /// order holds already).
+    Holds {
+        sku: String,
+        generation: i64,
+        init: Units,
+    },
 }
 
 /// A shard's answer: what it took (for a take), what it has left and what it holds.
@@ -149,6 +157,9 @@ pub struct ShardState {
     pub available: Units,
     #[serde(default)]
     pub held: Units,
+    /// Each reservation held, by id (answered to `Holds` only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub holds: BTreeMap<String, Units>,
 }
 
 /// The units of `b` added to `a`.
@@ -203,11 +214,11 @@ mod tests {
         let body = |v: Value| v.as_object().unwrap().clone();
         assert_eq!(
             mode_from(&body(json!({"mode": "hot"}))),
-            Ok(Mode::Hot { shards: 4 })
+            Ok(Mode::Hot { shards: None })
         );
         assert_eq!(
             mode_from(&body(json!({"mode": "hot", "shards": 16}))),
-            Ok(Mode::Hot { shards: 16 })
+            Ok(Mode::Hot { shards: Some(16) })
         );
         assert_eq!(
             mode_from(&body(json!({"mode": "normal"}))),

@@ -92,6 +92,13 @@ mod object {
     }
 
     #[derive(Deserialize)]
+    struct HoldRow {
+        id: String,
+        location: String,
+        n: i64,
+    }
+
+    #[derive(Deserialize)]
     struct Next {
         at: Option<f64>,
     }
@@ -152,6 +159,7 @@ mod object {
                 available: self.units("SELECT location, available AS n FROM stock")?,
                 held: self
                     .units("SELECT location, SUM(quantity) AS n FROM holds GROUP BY location")?,
+                holds: Default::default(),
             })
         }
 
@@ -267,6 +275,22 @@ mod object {
                     self.ensure(sku, *generation, init)?;
                     Ok((self.state_with(Units::new())?, false))
                 }
+                ShardCall::Holds {
+                    sku,
+                    generation,
+                    init,
+                } => {
+                    self.ensure(sku, *generation, init)?;
+                    let mut state = self.state_with(Units::new())?;
+                    for h in self
+                        .sql()
+                        .exec("SELECT id, location, quantity AS n FROM holds", None)?
+                        .to_array::<HoldRow>()?
+                    {
+                        state.holds.entry(h.id).or_default().insert(h.location, h.n);
+                    }
+                    Ok((state, false))
+                }
             }
         }
     }
@@ -294,8 +318,12 @@ mod object {
                 Err(e) => return Response::error(format!("not a shard call: {e}"), 400),
             };
             let (state, reschedule) = self.answer(&call)?;
+            // The call's writes stand whatever happens here: a failed alarm is logged, not
+            // answered as the call's failure (the next call schedules again).
             if reschedule {
-                self.schedule().await?;
+                if let Err(e) = self.schedule().await {
+                    worker::console_error!("hot stock: scheduling its alarm failed: {e}");
+                }
             }
             Response::from_json(&state)
         }

@@ -533,8 +533,8 @@ pub async fn syncs(
 
 /// A mode switch (src/domain/hot.rs): the SKU's `hot_skus` row at the generation after the one
 /// `read` found, in `mode` with `split` (empty for normal), and its line `id` in the audit trail
-/// (delta 0), if its levels and generation are still as `read` found them; else refused with
-/// nothing written. One round trip.
+/// (delta 0), if its generation (and, for a split, its levels) are still as `read` found them;
+/// else refused with nothing written. One round trip.
 #[allow(clippy::too_many_arguments)]
 pub async fn switch(
     db: &Db,
@@ -551,11 +551,11 @@ pub async fn switch(
     db.batch(vec![
         db.statement(
             &format!(
-                "INSERT INTO write_guards (ok) SELECT 0 WHERE {} IS NOT ?2 \
+                "INSERT INTO write_guards (ok) SELECT 0 WHERE (?4 = 'hot' AND {} IS NOT ?2) \
                  OR COALESCE((SELECT generation FROM hot_skus WHERE sku = ?1), 0) != ?3",
                 levels_json("?1")
             ),
-            &[text(sku), text(&read.levels_text), int(read_generation)],
+            &[text(sku), text(&read.levels_text), int(read_generation), text(mode)],
         )?,
         db.statement(
             "INSERT INTO hot_skus (sku, mode, generation, split, changed_at) VALUES (?1, ?2, ?3, ?4, ?5) \
@@ -571,4 +571,29 @@ pub async fn switch(
     ])
     .await?;
     Ok(())
+}
+
+/// Which of the reservations `ids` a placed order holds (their `hot_holds` rows). One round
+/// trip, none for no ids.
+pub async fn placed_holds(db: &Db, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    #[derive(Deserialize)]
+    struct Row {
+        reservation: String,
+    }
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let result = db
+        .batch(vec![db.statement(
+            "SELECT reservation FROM hot_holds WHERE reservation IN (SELECT value FROM json_each(?1))",
+            &[json_param(&serde_json::json!(ids))],
+        )?])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Corrupt("hot_holds read: no result".into()))?;
+    Ok(decode::<Row>(result)?
+        .into_iter()
+        .map(|r| r.reservation)
+        .collect())
 }

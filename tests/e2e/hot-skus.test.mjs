@@ -81,8 +81,9 @@ test("hot mode: 40 racing checkouts of a SKU with 25 units sell exactly 25, and 
   assert.deepEqual([on.body.mode, on.body.shards, on.body.on_hand, on.body.reserved, on.body.available], ["hot", 4, 25, 0, 25]);
   const again = await mode(sku, { mode: "hot", shards: 4 });
   assert.equal(again.status, 200, "switching to the mode it is in changes nothing");
+  assert.equal((await mode(sku, { mode: "hot" })).body.shards, 4, "hot without shards keeps a hot SKU's");
   const [{ generation }] = await stack.sql("SELECT generation FROM hot_skus WHERE sku = ?1", sku);
-  assert.equal(generation, 1);
+  assert.equal(generation, 1, "no new generation: checkouts in flight were not disturbed");
 
   const carts = [];
   for (let i = 0; i < 40; i++) carts.push(await cart(sku));
@@ -92,6 +93,10 @@ test("hot mode: 40 racing checkouts of a SKU with 25 units sell exactly 25, and 
   assert.equal(placed.length, 25, "every unit sold");
   for (const r of refused) envelope(assert, r, 422, "insufficient_stock");
   assert.equal(await sold(sku), 25, "never oversold");
+  // At once, before the settles (sent after each answer) have all arrived: a reservation an
+  // order holds counts once, in D1's reserved.
+  const now = await level(sku);
+  assert.deepEqual([now.reserved, now.available], [25, 0]);
   // Each order settles its reservation after its answer: the objects then hold nothing, and
   // what they held no longer counts twice.
   await until("every reservation is settled", async () => {
@@ -180,8 +185,11 @@ test("switching back and forth with checkouts in flight loses nothing and never 
   assert.ok(placed.length <= 30, "never oversold");
   await until("every reservation is settled", async () => (await level(sku)).reserved === placed.length);
   const hot = await level(sku);
-  assert.deepEqual([hot.mode, hot.on_hand, hot.reserved + hot.available], ["hot", 30, 30]);
-  assert.equal(hot.reserved, placed.length, "inventory reads agree with the orders");
+  assert.deepEqual([hot.mode, hot.on_hand, hot.reserved], ["hot", 30, placed.length], "inventory reads agree with the orders");
+  const [d1] = await stack.sql("SELECT reserved FROM inventory_levels WHERE sku = ?1 AND location = 'main'", sku);
+  assert.equal(d1.reserved, placed.length, "and D1's own level too");
+  const [{ generation }] = await stack.sql("SELECT generation FROM hot_skus WHERE sku = ?1", sku);
+  assert.equal(generation, 5, "five switches, five generations");
   // Back to normal: the same numbers from D1 alone, and what is left sells on the D1 path.
   const off = await mode(sku, { mode: "normal" });
   assert.deepEqual([off.body.mode, off.body.reserved, off.body.available], ["normal", placed.length, 30 - placed.length]);

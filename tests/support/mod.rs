@@ -148,6 +148,7 @@ impl FakeShard {
             taken,
             available: self.available.clone(),
             held,
+            holds: BTreeMap::new(),
         }
     }
 }
@@ -275,6 +276,11 @@ impl FakePlatform {
                 object.state(Units::new())
             }
             ShardCall::State { .. } => object.state(Units::new()),
+            ShardCall::Holds { .. } => {
+                let mut state = object.state(Units::new());
+                state.holds = object.holds.clone();
+                state
+            }
         }
     }
 }

@@ -4,15 +4,17 @@
 
 use super::invalid;
 use super::inventory::{current, sku_param};
-use crate::app::hot::totals;
-use crate::domain::hot::{mode_from, split, Mode, Units};
+use crate::app::ports::HotObjects;
+use crate::domain::hot::{add, mode_from, split, Mode, ShardCall, Units, DEFAULT_SHARDS};
 use crate::domain::stock;
 use crate::http::error::ApiError;
 use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
 use crate::store::d1::StoreError;
 use crate::store::hot::EnvObjects;
 use crate::store::inventory::{self, Current, Level};
+use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 /// How often a switch reads again when stock moved between its read and its write.
 const SWITCH_ATTEMPTS: usize = 5;
@@ -30,7 +32,31 @@ pub(super) async fn shown(ctx: &Ctx, sku: &str, current: &Current) -> Result<Val
     let Some(hot) = current.hot.as_ref().and_then(|h| h.hot()) else {
         return Ok(json!(level));
     };
-    let (_, held) = totals(&EnvObjects(&ctx.env), &hot).await?;
+    // What the objects hold for checkouts still in flight: a reservation an order holds already
+    // is counted in D1's `reserved` (its settle may not have arrived yet).
+    let objects = EnvObjects(&ctx.env);
+    let calls = (0..hot.shards()).map(|s| {
+        let call = ShardCall::Holds {
+            sku: hot.sku.clone(),
+            generation: hot.generation,
+            init: hot.split[s].clone(),
+        };
+        let objects = &objects;
+        let hot = &hot;
+        async move { objects.shard(hot, s, &call).await }
+    });
+    let mut holds = BTreeMap::new();
+    for state in join_all(calls).await {
+        holds.extend(state?.holds);
+    }
+    let ids: Vec<String> = holds.keys().cloned().collect();
+    let placed = inventory::placed_holds(&ctx.db()?, &ids).await?;
+    let mut held = Units::new();
+    for (id, units) in &holds {
+        if !placed.contains(id) {
+            add(&mut held, units);
+        }
+    }
     add_held(&mut level, &held);
     let mut v = json!(level);
     v["mode"] = json!("hot");
@@ -72,11 +98,12 @@ pub(super) async fn put_mode(
             (Mode::Normal, None) => {
                 return Reply::json(200, &normal(shown(ctx, &sku, &read).await?))
             }
-            (Mode::Hot { shards }, Some(h)) if h.shards() as i64 == shards => {
+            (Mode::Hot { shards }, Some(h)) if shards.is_none_or(|n| h.shards() as i64 == n) => {
                 return Reply::json(200, &shown(ctx, &sku, &read).await?)
             }
             (Mode::Normal, Some(_)) => ("normal", vec![], format!("mode normal, by {actor}")),
             (Mode::Hot { shards }, _) => {
+                let shards = shards.unwrap_or(DEFAULT_SHARDS);
                 // What D1 has available now: units reserved in an older generation's objects
                 // are not counted; their orders, planned on that generation, abort and plan
                 // again on this one.
