@@ -245,9 +245,15 @@ where
                     cause
                 }
                 // D1 may have committed before the failure reached us: the order may exist,
-                // with its intent and its reservations. The objects' alarm settles them if its
-                // hot_holds row is there and releases them if not; the intent stays.
-                Err(e) => return Err(e.into()),
+                // with its intent and its reservations. One read says: no order, and the
+                // objects' units go back at once; an order, or no answer, and the objects'
+                // alarm settles or releases them by its hot_holds row. The intent stays.
+                Err(e) => {
+                    if !holds.is_empty() && matches!(self.store.order(&order.id).await, Ok(None)) {
+                        self.release_all(&holds).await;
+                    }
+                    return Err(e.into());
+                }
             };
             // When the stock moved meanwhile (another checkout took a location's last units,
             // or a SKU changed mode), the order is allocated again from what is left: a

@@ -45,9 +45,12 @@ pub(super) async fn shown(ctx: &Ctx, sku: &str, current: &Current) -> Result<Val
         let hot = &hot;
         async move { objects.shard(hot, s, &call).await }
     });
-    let mut holds = BTreeMap::new();
+    // One reservation may hold units in several shards.
+    let mut holds: BTreeMap<String, Units> = BTreeMap::new();
     for state in join_all(calls).await {
-        holds.extend(state?.holds);
+        for (id, units) in state?.holds {
+            add(holds.entry(id).or_default(), &units);
+        }
     }
     let ids: Vec<String> = holds.keys().cloned().collect();
     let placed = inventory::placed_holds(&ctx.db()?, &ids).await?;
