@@ -48,6 +48,9 @@ mod jobs {
         if let Err(e) = expire_orders(&env).await {
             worker::console_error!("cron: unpaid order expiry failed: {e}");
         }
+        if let Err(e) = reconcile_hot(&env).await {
+            worker::console_error!("cron: hot SKUs' reconciliation failed: {e}");
+        }
         // Events the expiry just wrote, then anything committed but never handed off.
         if let Err(e) = crate::store::outbox::publish(&env, None).await {
             worker::console_error!("cron: publishing events failed: {e}");
@@ -55,6 +58,20 @@ mod jobs {
         if let Err(e) = crate::delivery::sweep(&env).await {
             worker::console_error!("cron: outbox sweep failed: {e}");
         }
+    }
+
+    /// Splits again the hot SKUs whose objects drifted from D1 (`store::hot::reconcile`).
+    async fn reconcile_hot(env: &Env) -> Result<(), String> {
+        let db = Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default());
+        let done = crate::store::hot::reconcile(env, &db, &now_rfc3339(), || {
+            crate::http::server::random_id("adj")
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        for sku in done {
+            worker::console_log!("cron: hot SKU {sku} split again from D1's numbers");
+        }
+        Ok(())
     }
 
     /// Cancels unpaid orders past their deadline (`app::orders::expire_overdue`): at most 100

@@ -162,6 +162,27 @@ pub struct ShardState {
     pub holds: BTreeMap<String, Units>,
 }
 
+/// How the objects' numbers differ from D1's, per location (empty: in step). What D1 has
+/// available (`on_hand - reserved`) should be what the objects have plus what they hold for
+/// checkouts still in flight (`in_flight`: reservations no order holds yet). Stock moved in D1
+/// alone (a restock, a canceled order, an import) makes them differ: the difference is D1's
+/// number less the objects'.
+pub fn drift(d1_available: &Units, objects_available: &Units, in_flight: &Units) -> Units {
+    let mut theirs = objects_available.clone();
+    add(&mut theirs, in_flight);
+    let mut locations: Vec<&String> = d1_available.keys().chain(theirs.keys()).collect();
+    locations.sort();
+    locations.dedup();
+    locations
+        .into_iter()
+        .filter_map(|l| {
+            let d = d1_available.get(l).copied().unwrap_or(0).max(0)
+                - theirs.get(l).copied().unwrap_or(0);
+            (d != 0).then(|| (l.clone(), d))
+        })
+        .collect()
+}
+
 /// The units of `b` added to `a`.
 pub fn add(a: &mut Units, b: &Units) {
     for (location, n) in b {
@@ -254,6 +275,36 @@ mod tests {
         assert_eq!(firsts.len(), 4, "every shard is someone's first");
         assert_eq!(hot.first_shard("ord_1:TEE"), hot.first_shard("ord_1:TEE"));
         assert_eq!(hot.object_name(2), "TEE|3|2");
+    }
+
+    #[test]
+    fn the_objects_are_in_step_when_what_they_have_and_hold_in_flight_is_what_d1_has() {
+        let d1 = units(&[("main", 7), ("paris", 2)]);
+        assert!(drift(
+            &d1,
+            &units(&[("main", 5), ("paris", 2)]),
+            &units(&[("main", 2)])
+        )
+        .is_empty());
+        // A restock of 10 at main in D1 alone; a canceled order gives paris 1 back.
+        let after = units(&[("main", 17), ("paris", 3)]);
+        assert_eq!(
+            drift(
+                &after,
+                &units(&[("main", 5), ("paris", 2)]),
+                &units(&[("main", 2)])
+            ),
+            units(&[("main", 10), ("paris", 1)])
+        );
+        // An import took 3 in D1 the objects still count.
+        assert_eq!(
+            drift(
+                &units(&[("main", 4)]),
+                &units(&[("main", 7)]),
+                &Units::new()
+            ),
+            units(&[("main", -3)])
+        );
     }
 
     #[test]

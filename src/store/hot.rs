@@ -64,6 +64,98 @@ impl crate::app::ports::HotObjects for EnvObjects<'_> {
     }
 }
 
+/// What `hot`'s objects have available, and what they hold for checkouts still in flight
+/// (reservations no order holds yet: an order's `hot_holds` row says it holds one), per
+/// location. The objects are read first, D1 after: a checkout that commits between the two is
+/// seen committed, not in flight.
+#[cfg(feature = "backoffice")]
+pub async fn in_flight(
+    env: &Env,
+    db: &crate::store::d1::Db,
+    hot: &HotSku,
+) -> Result<(crate::domain::hot::Units, crate::domain::hot::Units), StoreError> {
+    use crate::domain::hot::{add, Units};
+    let calls = (0..hot.shards()).map(|s| {
+        let c = ShardCall::Holds {
+            sku: hot.sku.clone(),
+            generation: hot.generation,
+            init: hot.split[s].clone(),
+        };
+        async move { call(env, hot, s, &c).await }
+    });
+    let (mut available, mut holds) = (Units::new(), std::collections::BTreeMap::new());
+    for state in futures_util::future::join_all(calls).await {
+        let state = state?;
+        add(&mut available, &state.available);
+        // One reservation may hold units in several shards.
+        for (id, units) in state.holds {
+            add(holds.entry(id).or_insert_with(Units::new), &units);
+        }
+    }
+    let ids: Vec<String> = holds.keys().cloned().collect();
+    let placed = crate::store::inventory::placed_holds(db, &ids).await?;
+    let mut flying = Units::new();
+    for (id, units) in &holds {
+        if !placed.contains(id) {
+            add(&mut flying, units);
+        }
+    }
+    Ok((available, flying))
+}
+
+/// The cron's check of every hot SKU: where its objects have drifted from D1 (stock moved in D1
+/// alone: a restock, a canceled order, an import), it is split again from D1's numbers at a new
+/// generation, as a switch does (checkouts in flight plan again). A drift must be seen twice in
+/// a row, so a checkout that commits between the two reads of one check does not split a SKU in
+/// step. Answers the SKUs split again.
+#[cfg(feature = "backoffice")]
+pub async fn reconcile(
+    env: &Env,
+    db: &crate::store::d1::Db,
+    now: &str,
+    id: impl Fn() -> String,
+) -> Result<Vec<String>, StoreError> {
+    use crate::domain::hot::{drift, split, Units};
+    use crate::store::inventory;
+    let mut done = Vec::new();
+    for sku in inventory::hot_skus(db).await? {
+        let mut seen: Option<Units> = None;
+        for _ in 0..2 {
+            let read = inventory::level(db, &sku, crate::domain::stock::MAIN).await?;
+            let Some(hot) = read.hot.as_ref().and_then(|h| h.hot()) else {
+                break;
+            };
+            let (available, flying) = in_flight(env, db, &hot).await?;
+            let d1: Units = read
+                .level
+                .iter()
+                .flat_map(|l| &l.locations)
+                .map(|l| (l.location.clone(), l.available))
+                .collect();
+            let off = drift(&d1, &available, &flying);
+            if off.is_empty() || seen.as_ref().is_some_and(|s| *s != off) {
+                break;
+            }
+            if seen.is_none() {
+                seen = Some(off);
+                continue;
+            }
+            let parts = split(&d1, hot.shards());
+            let reason = format!(
+                "mode hot, {} shards, split again: the objects differed from D1 by {off:?}",
+                hot.shards()
+            );
+            match inventory::switch(db, &sku, &read, "hot", &parts, &reason, &id(), now).await {
+                Ok(()) => done.push(sku.clone()),
+                // Moved meanwhile (a switch, a sale): the next tick looks again.
+                Err(StoreError::Refused(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(done)
+}
+
 /// The object (its class is exported by the `#[durable_object]` attribute).
 #[cfg(feature = "backoffice")]
 mod object {

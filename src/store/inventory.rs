@@ -597,3 +597,21 @@ pub async fn placed_holds(db: &Db, ids: &[String]) -> Result<Vec<String>, StoreE
         .map(|r| r.reservation)
         .collect())
 }
+
+/// The SKUs in mode hot. One round trip.
+pub async fn hot_skus(db: &Db) -> Result<Vec<String>, StoreError> {
+    #[derive(Deserialize)]
+    struct Row {
+        sku: String,
+    }
+    let result = db
+        .batch(vec![db.statement(
+            "SELECT sku FROM hot_skus WHERE mode = 'hot' ORDER BY sku",
+            &[],
+        )?])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Corrupt("hot_skus read: no result".into()))?;
+    Ok(decode::<Row>(result)?.into_iter().map(|r| r.sku).collect())
+}

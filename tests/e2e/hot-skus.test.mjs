@@ -200,3 +200,30 @@ test("switching back and forth with checkouts in flight loses nothing and never 
   if (left > 0) assert.equal((await checkout(await cart(sku, left))).status, 201);
   assert.equal((await level(sku)).available, 0);
 });
+
+test("stock moved in D1 alone (a restock, a canceled order) reaches a hot SKU's objects at the next cron tick", async () => {
+  const sku = "OIL-500";
+  await setStock(sku, 2);
+  assert.equal((await mode(sku, { mode: "hot", shards: 2 })).status, 200);
+  const first = await checkout(await cart(sku, 2));
+  assert.equal(first.status, 201, first.text);
+  const tick = async () => (await stack.mf.getWorker("backoffice")).scheduled({ cron: "* * * * *" });
+  await tick();
+  let [{ generation }] = await stack.sql("SELECT generation FROM hot_skus WHERE sku = ?1", sku);
+  assert.equal(generation, 1, "in step: a tick changes nothing");
+  // A restock of 3 in D1 alone: the objects still say none are left.
+  await setStock(sku, 5);
+  const id = await cart(sku, 3);
+  envelope(assert, await checkout(id), 422, "insufficient_stock");
+  await tick();
+  [{ generation }] = await stack.sql("SELECT generation FROM hot_skus WHERE sku = ?1", sku);
+  assert.equal(generation, 2, "split again from D1's numbers");
+  assert.equal((await checkout(id)).status, 201, "the restocked units sell");
+  // The first order canceled: its 2 units come back in D1, and at the next tick in the objects.
+  const canceled = await stack.bo(`/admin/v1/orders/${first.body.order.id}/cancel`, { method: "POST", headers: { ...admin, "Idempotency-Key": key() } });
+  assert.equal(canceled.status, 200, canceled.text);
+  await tick();
+  assert.equal((await checkout(await cart(sku, 2))).status, 201, "the canceled order's units sell again");
+  const last = await level(sku);
+  assert.deepEqual([last.on_hand, last.reserved, last.available], [5, 5, 0]);
+});

@@ -4,17 +4,13 @@
 
 use super::invalid;
 use super::inventory::{current, sku_param};
-use crate::app::ports::HotObjects;
-use crate::domain::hot::{add, mode_from, split, Mode, ShardCall, Units, DEFAULT_SHARDS};
+use crate::domain::hot::{mode_from, split, Mode, Units, DEFAULT_SHARDS};
 use crate::domain::stock;
 use crate::http::error::ApiError;
 use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
 use crate::store::d1::StoreError;
-use crate::store::hot::EnvObjects;
 use crate::store::inventory::{self, Current, Level};
-use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 
 /// How often a switch reads again when stock moved between its read and its write.
 const SWITCH_ATTEMPTS: usize = 5;
@@ -34,32 +30,7 @@ pub(super) async fn shown(ctx: &Ctx, sku: &str, current: &Current) -> Result<Val
     };
     // What the objects hold for checkouts still in flight: a reservation an order holds already
     // is counted in D1's `reserved` (its settle may not have arrived yet).
-    let objects = EnvObjects(&ctx.env);
-    let calls = (0..hot.shards()).map(|s| {
-        let call = ShardCall::Holds {
-            sku: hot.sku.clone(),
-            generation: hot.generation,
-            init: hot.split[s].clone(),
-        };
-        let objects = &objects;
-        let hot = &hot;
-        async move { objects.shard(hot, s, &call).await }
-    });
-    // One reservation may hold units in several shards.
-    let mut holds: BTreeMap<String, Units> = BTreeMap::new();
-    for state in join_all(calls).await {
-        for (id, units) in state?.holds {
-            add(holds.entry(id).or_default(), &units);
-        }
-    }
-    let ids: Vec<String> = holds.keys().cloned().collect();
-    let placed = inventory::placed_holds(&ctx.db()?, &ids).await?;
-    let mut held = Units::new();
-    for (id, units) in &holds {
-        if !placed.contains(id) {
-            add(&mut held, units);
-        }
-    }
+    let (_, held) = crate::store::hot::in_flight(&ctx.env, &ctx.db()?, &hot).await?;
     add_held(&mut level, &held);
     let mut v = json!(level);
     v["mode"] = json!("hot");
