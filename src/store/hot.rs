@@ -126,12 +126,7 @@ pub async fn reconcile(
                 break;
             };
             let (available, flying) = in_flight(env, db, &hot).await?;
-            let d1: Units = read
-                .level
-                .iter()
-                .flat_map(|l| &l.locations)
-                .map(|l| (l.location.clone(), l.available))
-                .collect();
+            let d1 = read.available();
             let off = drift(&d1, &available, &flying);
             if off.is_empty() || seen.as_ref().is_some_and(|s| *s != off) {
                 break;

@@ -79,6 +79,17 @@ pub struct Current {
     pub levels_text: String,
 }
 
+impl Current {
+    /// What D1 has available per location (`on_hand - reserved`).
+    pub fn available(&self) -> Units {
+        self.level
+            .iter()
+            .flat_map(|l| &l.locations)
+            .map(|l| (l.location.clone(), l.available))
+            .collect()
+    }
+}
+
 /// The levels of the SKU `sku` (an SQL expression) as a JSON array, by location id: read by
 /// [`level_from`].
 fn levels_json(sku: &str) -> String {

@@ -81,13 +81,7 @@ pub(super) async fn put_mode(
                 // What D1 has available now: units reserved in an older generation's objects
                 // are not counted; their orders, planned on that generation, abort and plan
                 // again on this one.
-                let available: Units = read
-                    .level
-                    .iter()
-                    .flat_map(|l| &l.locations)
-                    .map(|l| (l.location.clone(), l.available))
-                    .collect();
-                let parts = split(&available, shards as usize);
+                let parts = split(&read.available(), shards as usize);
                 (
                     "hot",
                     parts,
