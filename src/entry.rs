@@ -63,7 +63,8 @@ mod jobs {
     /// Splits again the hot SKUs whose objects drifted from D1 (`store::hot::reconcile`).
     async fn reconcile_hot(env: &Env) -> Result<(), String> {
         let db = Db::new(env.d1("DB").map_err(|e| e.to_string())?, Meter::default());
-        let done = crate::store::hot::reconcile(env, &db, &now_rfc3339(), || {
+        let now_ms = worker::Date::now().as_millis() as f64;
+        let done = crate::store::hot::reconcile(env, &db, now_ms, || {
             crate::http::server::random_id("adj")
         })
         .await

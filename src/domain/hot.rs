@@ -96,24 +96,6 @@ pub fn mode_from(body: &Map<String, Value>) -> Result<Mode, FieldError> {
     }
 }
 
-/// Splits what is available per location over `shards` objects as evenly as units go (the
-/// first shards take the remainder), so each starts with a share of every location.
-pub fn split(available: &Units, shards: usize) -> Vec<Units> {
-    let shards = shards.max(1);
-    (0..shards)
-        .map(|s| {
-            available
-                .iter()
-                .map(|(location, &n)| {
-                    let n = n.max(0);
-                    let share = n / shards as i64 + i64::from((s as i64) < n % shards as i64);
-                    (location.clone(), share)
-                })
-                .collect()
-        })
-        .collect()
-}
-
 /// A call to one shard's object (`POST` with this JSON). `init` is the shard's share of the
 /// split, which the object takes as its stock the first time it is called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,29 +187,6 @@ mod tests {
 
     fn units(pairs: &[(&str, i64)]) -> Units {
         pairs.iter().map(|(l, n)| (l.to_string(), *n)).collect()
-    }
-
-    #[test]
-    fn a_split_keeps_every_unit_and_differs_by_at_most_one() {
-        let parts = split(&units(&[("main", 10), ("paris", 3), ("lyon", 0)]), 4);
-        assert_eq!(parts.len(), 4);
-        let mut total = Units::new();
-        for p in &parts {
-            add(&mut total, p);
-        }
-        assert_eq!(total, units(&[("main", 10), ("paris", 3), ("lyon", 0)]));
-        let mains: Vec<i64> = parts.iter().map(|p| p["main"]).collect();
-        assert_eq!(mains, vec![3, 3, 2, 2]);
-        let paris: Vec<i64> = parts.iter().map(|p| p["paris"]).collect();
-        assert_eq!(paris, vec![1, 1, 1, 0]);
-    }
-
-    #[test]
-    fn negative_availability_splits_as_nothing() {
-        assert_eq!(
-            split(&units(&[("main", -2)]), 2),
-            vec![units(&[("main", 0)]); 2]
-        );
     }
 
     #[test]

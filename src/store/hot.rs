@@ -4,6 +4,8 @@
 //! The class lives in the back-office Worker; the storefront binds it by script name.
 
 use crate::app::ports::StoreError;
+#[cfg(feature = "backoffice")]
+use crate::domain::hot::{add, Units};
 use crate::domain::hot::{HotSku, ShardCall, ShardState};
 use worker::{Env, Method, Request, RequestInit};
 
@@ -64,17 +66,13 @@ impl crate::app::ports::HotObjects for EnvObjects<'_> {
     }
 }
 
-/// What `hot`'s objects have available, and what they hold for checkouts still in flight
-/// (reservations no order holds yet: an order's `hot_holds` row says it holds one), per
-/// location. The objects are read first, D1 after: a checkout that commits between the two is
-/// seen committed, not in flight.
+/// What `hot`'s objects have available (summed), and each reservation they hold (its units
+/// over all its shards: one reservation may hold units in several).
 #[cfg(feature = "backoffice")]
-pub async fn in_flight(
+async fn holds(
     env: &Env,
-    db: &crate::store::d1::Db,
     hot: &HotSku,
-) -> Result<(crate::domain::hot::Units, crate::domain::hot::Units), StoreError> {
-    use crate::domain::hot::{add, Units};
+) -> Result<(Units, std::collections::BTreeMap<String, Units>), StoreError> {
     let calls = (0..hot.shards()).map(|s| {
         let c = ShardCall::Holds {
             sku: hot.sku.clone(),
@@ -87,65 +85,104 @@ pub async fn in_flight(
     for state in futures_util::future::join_all(calls).await {
         let state = state?;
         add(&mut available, &state.available);
-        // One reservation may hold units in several shards.
         for (id, units) in state.holds {
             add(holds.entry(id).or_insert_with(Units::new), &units);
         }
     }
-    let ids: Vec<String> = holds.keys().cloned().collect();
-    let placed = crate::store::inventory::placed_holds(db, &ids).await?;
-    let mut flying = Units::new();
-    for (id, units) in &holds {
+    Ok((available, holds))
+}
+
+/// The units of `holds` that no placed order holds (`placed`): checkouts still in flight.
+#[cfg(feature = "backoffice")]
+fn flying(holds: &std::collections::BTreeMap<String, Units>, placed: &[String]) -> Units {
+    let mut out = Units::new();
+    for (id, units) in holds {
         if !placed.contains(id) {
-            add(&mut flying, units);
+            add(&mut out, units);
         }
     }
-    Ok((available, flying))
+    out
+}
+
+/// What `hot`'s objects have available, and what they hold for checkouts still in flight
+/// (reservations no order holds yet: an order's `hot_holds` row says it holds one), per
+/// location. For display: a checkout that commits between the reads can show for a moment.
+#[cfg(feature = "backoffice")]
+pub async fn in_flight(
+    env: &Env,
+    db: &crate::store::d1::Db,
+    hot: &HotSku,
+) -> Result<(Units, Units), StoreError> {
+    let (available, holds) = holds(env, hot).await?;
+    let ids: Vec<String> = holds.keys().cloned().collect();
+    let placed = crate::store::inventory::placed_holds(db, &ids).await?;
+    Ok((available, flying(&holds, &placed)))
 }
 
 /// The cron's check of every hot SKU: where its objects have drifted from D1 (stock moved in D1
-/// alone: a restock, a canceled order, an import), it is split again from D1's numbers at a new
-/// generation, as a switch does (checkouts in flight plan again). A drift must be seen twice in
-/// a row, so a checkout that commits between the two reads of one check does not split a SKU in
-/// step. Answers the SKUs split again.
+/// alone: a restock, a canceled or expired order, an import), it is split again from D1 at a
+/// new generation, as a switch does (checkouts in flight plan again). Answers the SKUs split
+/// again; a SKU whose check fails is logged and the others are checked.
+///
+/// The objects are read, then D1 (the levels and the reservations recent orders hold, in one
+/// batch), then the objects again. Checkouts between the reads skew each comparison one way
+/// only: against the first reading, a checkout that took and committed in between makes D1
+/// look short (the drift errs low); against the second, one that committed after D1's read and
+/// settled before it makes the objects look short (the drift errs high). A real drift shows in
+/// both with the same sign; a busy SKU in step never does.
 #[cfg(feature = "backoffice")]
 pub async fn reconcile(
     env: &Env,
     db: &crate::store::d1::Db,
-    now: &str,
+    now_ms: f64,
     id: impl Fn() -> String,
 ) -> Result<Vec<String>, StoreError> {
-    use crate::domain::hot::{drift, split, Units};
+    use crate::domain::hot::drift;
     use crate::store::inventory;
+    let now = crate::app::ports::iso_at(now_ms);
+    // A reservation lives at most its TTL (600 s by default) before the alarm ends it: a day
+    // back covers every one an object can still hold.
+    let since = crate::app::ports::iso_at(now_ms - 86_400_000.0);
     let mut done = Vec::new();
     for sku in inventory::hot_skus(db).await? {
-        let mut seen: Option<Units> = None;
-        for _ in 0..2 {
-            let read = inventory::level(db, &sku, crate::domain::stock::MAIN).await?;
-            let Some(hot) = read.hot.as_ref().and_then(|h| h.hot()) else {
-                break;
+        let check = async {
+            let first = inventory::level(db, &sku, crate::domain::stock::MAIN).await?;
+            let Some(hot) = first.hot.as_ref().and_then(|h| h.hot()) else {
+                return Ok(false);
             };
-            let (available, flying) = in_flight(env, db, &hot).await?;
+            let (before, before_holds) = holds(env, &hot).await?;
+            let (read, placed) =
+                inventory::level_and_holds(db, &sku, crate::domain::stock::MAIN, Some(&since))
+                    .await?;
+            if read.hot.as_ref().and_then(|h| h.hot()).as_ref() != Some(&hot) {
+                return Ok(false); // switched meanwhile
+            }
+            let (after, after_holds) = holds(env, &hot).await?;
             let d1 = read.available();
-            let off = drift(&d1, &available, &flying);
-            if off.is_empty() || seen.as_ref().is_some_and(|s| *s != off) {
-                break;
+            let low = drift(&d1, &before, &flying(&before_holds, &placed));
+            let high = drift(&d1, &after, &flying(&after_holds, &placed));
+            let real = low.iter().any(|(l, n)| {
+                high.get(l)
+                    .is_some_and(|m| (*n > 0 && *m > 0) || (*n < 0 && *m < 0))
+            });
+            if !real {
+                return Ok(false);
             }
-            if seen.is_none() {
-                seen = Some(off);
-                continue;
-            }
-            let parts = split(&d1, hot.shards());
             let reason = format!(
-                "mode hot, {} shards, split again: the objects differed from D1 by {off:?}",
+                "mode hot, {} shards, split again: the objects differed from D1 by {low:?} to {high:?}",
                 hot.shards()
             );
-            match inventory::switch(db, &sku, &read, "hot", &parts, &reason, &id(), now).await {
-                Ok(()) => done.push(sku.clone()),
-                // Moved meanwhile (a switch, a sale): the next tick looks again.
-                Err(StoreError::Refused(_)) => {}
-                Err(e) => return Err(e),
+            match inventory::switch(db, &sku, &read, hot.shards(), &reason, &id(), &now).await {
+                Ok(()) => Ok(true),
+                // Switched meanwhile: the next tick looks again.
+                Err(StoreError::Refused(_)) => Ok(false),
+                Err(e) => Err(e),
             }
+        };
+        match check.await {
+            Ok(true) => done.push(sku),
+            Ok(false) => {}
+            Err(e) => worker::console_error!("cron: reconciling hot SKU {sku} failed: {e}"),
         }
     }
     Ok(done)

@@ -75,8 +75,6 @@ pub struct Current {
     pub markets: Vec<String>,
     /// Its `hot_skus` row, if it was ever hot.
     pub hot: Option<HotRow>,
-    /// The levels as read (JSON), for a write that must find them unchanged.
-    pub levels_text: String,
 }
 
 impl Current {
@@ -145,17 +143,43 @@ fn decode_level(
 
 /// The SKU's stock, whether `location` exists, and every market code: one round trip.
 pub async fn level(db: &Db, sku: &str, location: &str) -> Result<Current, StoreError> {
-    let results = db
-        .batch(vec![
-            db.statement(&level_sql(), &[text(sku), text(location)])?,
-            db.statement("SELECT code FROM markets ORDER BY code", &[])?,
-        ])
-        .await?;
-    let mut r = results.into_iter();
+    Ok(level_and_holds(db, sku, location, None).await?.0)
+}
+
+/// [`level`], and with `since` the reservations the SKU's orders placed since then hold (their
+/// `hot_holds` rows), read in the same batch: one round trip, one point in time.
+pub async fn level_and_holds(
+    db: &Db,
+    sku: &str,
+    location: &str,
+    since: Option<&str>,
+) -> Result<(Current, Vec<String>), StoreError> {
+    #[derive(Deserialize)]
+    struct Hold {
+        reservation: String,
+    }
+    let mut batch = vec![
+        db.statement(&level_sql(), &[text(sku), text(location)])?,
+        db.statement("SELECT code FROM markets ORDER BY code", &[])?,
+    ];
+    if let Some(since) = since {
+        batch.push(db.statement(
+            "SELECT reservation FROM hot_holds WHERE sku = ?1 AND created_at >= ?2",
+            &[text(sku), text(since)],
+        )?);
+    }
+    let mut r = db.batch(batch).await?.into_iter();
     let (Some(row), Some(markets)) = (r.next(), r.next()) else {
         return Err(StoreError::Corrupt(
             "inventory batch returned too few results".into(),
         ));
+    };
+    let holds = match r.next() {
+        Some(h) => decode::<Hold>(h)?
+            .into_iter()
+            .map(|h| h.reservation)
+            .collect(),
+        None => vec![],
     };
     let row = decode::<LevelRow>(row)?
         .into_iter()
@@ -168,20 +192,21 @@ pub async fn level(db: &Db, sku: &str, location: &str) -> Result<Current, StoreE
         ),
         None => None,
     };
-    let levels_text = row.levels.clone();
     let (level, known, location_known) = level_of(sku, row)?;
     let markets = decode::<Code>(markets)?
         .into_iter()
         .map(|c| c.code)
         .collect();
-    Ok(Current {
-        level,
-        known,
-        location_known,
-        markets,
-        hot,
-        levels_text,
-    })
+    Ok((
+        Current {
+            level,
+            known,
+            location_known,
+            markets,
+            hot,
+        },
+        holds,
+    ))
 }
 
 /// A page of stock by SKU, after `after`, at most `limit`: every SKU `inventory` holds (a
@@ -543,36 +568,41 @@ pub async fn syncs(
 }
 
 /// A mode switch (src/domain/hot.rs): the SKU's `hot_skus` row at the generation after the one
-/// `read` found, in `mode` with `split` (empty for normal), and its line `id` in the audit trail
-/// (delta 0), if its generation (and, for a split, its levels) are still as `read` found them;
-/// else refused with nothing written. One round trip.
+/// `read` found, hot over `shards` objects (0: back to normal), and its line `id` in the audit
+/// trail (delta 0), if its generation is still the one `read` found; else refused with nothing
+/// written. One round trip. The split is computed in the same statement from what D1 has
+/// available then, so it is exact however busy the SKU is: a placement that commits before it
+/// is in the numbers, one planned on the old generation that commits after it aborts (its
+/// generation guard) and plans again. Each location's available units go to the shards as
+/// evenly as units go, the first shards taking the remainder.
 #[allow(clippy::too_many_arguments)]
 pub async fn switch(
     db: &Db,
     sku: &str,
     read: &Current,
-    mode: &str,
-    split: &[Units],
+    shards: usize,
     reason: &str,
     id: &str,
     now: &str,
 ) -> Result<(), StoreError> {
     let read_generation = read.hot.as_ref().map_or(0, |h| h.generation);
-    let split = serde_json::to_string(split).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     db.batch(vec![
         db.statement(
-            &format!(
-                "INSERT INTO write_guards (ok) SELECT 0 WHERE (?4 = 'hot' AND {} IS NOT ?2) \
-                 OR COALESCE((SELECT generation FROM hot_skus WHERE sku = ?1), 0) != ?3",
-                levels_json("?1")
-            ),
-            &[text(sku), text(&read.levels_text), int(read_generation), text(mode)],
+            "INSERT INTO write_guards (ok) SELECT 0 \
+             WHERE COALESCE((SELECT generation FROM hot_skus WHERE sku = ?1), 0) != ?2",
+            &[text(sku), int(read_generation)],
         )?,
         db.statement(
-            "INSERT INTO hot_skus (sku, mode, generation, split, changed_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+            "INSERT INTO hot_skus (sku, mode, generation, split, changed_at) \
+             SELECT ?1, CASE WHEN ?3 > 0 THEN 'hot' ELSE 'normal' END, ?2 + 1, \
+               CASE WHEN ?3 > 0 THEN (WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?3) \
+                 SELECT json_group_array(json(part)) FROM (SELECT (SELECT json_group_object(location, \
+                     max(on_hand - reserved, 0) / CAST(?3 AS INTEGER) + (s.i < max(on_hand - reserved, 0) % CAST(?3 AS INTEGER))) \
+                   FROM inventory_levels WHERE sku = ?1) AS part FROM s ORDER BY s.i)) ELSE '[]' END, ?4 \
+             WHERE true \
              ON CONFLICT (sku) DO UPDATE SET mode = excluded.mode, generation = excluded.generation, \
                  split = excluded.split, changed_at = excluded.changed_at",
-            &[text(sku), text(mode), int(read_generation + 1), text(&split), text(now)],
+            &[text(sku), int(read_generation), int(shards as i64), text(now)],
         )?,
         db.statement(
             "INSERT INTO inventory_adjustments (id, sku, location, delta, on_hand, reason, created_at) \

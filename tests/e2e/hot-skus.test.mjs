@@ -82,8 +82,9 @@ test("hot mode: 40 racing checkouts of a SKU with 25 units sell exactly 25, and 
   const again = await mode(sku, { mode: "hot", shards: 4 });
   assert.equal(again.status, 200, "switching to the mode it is in changes nothing");
   assert.equal((await mode(sku, { mode: "hot" })).body.shards, 4, "hot without shards keeps a hot SKU's");
-  const [{ generation }] = await stack.sql("SELECT generation FROM hot_skus WHERE sku = ?1", sku);
+  const [{ generation, split }] = await stack.sql("SELECT generation, split FROM hot_skus WHERE sku = ?1", sku);
   assert.equal(generation, 1, "no new generation: checkouts in flight were not disturbed");
+  assert.deepEqual(JSON.parse(split), [{ main: 7 }, { main: 6 }, { main: 6 }, { main: 6 }], "every unit, as evenly as units go");
 
   const carts = [];
   for (let i = 0; i < 40; i++) carts.push(await cart(sku));
@@ -226,4 +227,22 @@ test("stock moved in D1 alone (a restock, a canceled order) reaches a hot SKU's 
   assert.equal((await checkout(await cart(sku, 2))).status, 201, "the canceled order's units sell again");
   const last = await level(sku);
   assert.deepEqual([last.on_hand, last.reserved, last.available], [5, 5, 0]);
+});
+
+test("the cron's reconciliation leaves a busy hot SKU in step alone", async () => {
+  const sku = "PRESS-1L";
+  await setStock(sku, 14);
+  assert.equal((await mode(sku, { mode: "hot", shards: 2 })).status, 200);
+  const carts = [];
+  for (let i = 0; i < 12; i++) carts.push(await cart(sku));
+  const worker = await stack.mf.getWorker("backoffice");
+  const ticks = (async () => {
+    for (let i = 0; i < 3; i++) await worker.scheduled({ cron: "* * * * *" });
+  })();
+  const results = await Promise.all([...carts.map((id) => checkout(id)), ticks]);
+  assert.equal(results.slice(0, 12).filter((r) => r.status === 201).length, 12);
+  await worker.scheduled({ cron: "* * * * *" });
+  const [{ generation }] = await stack.sql("SELECT generation FROM hot_skus WHERE sku = ?1", sku);
+  assert.equal(generation, 1, "checkouts in flight during a tick are no drift");
+  assert.deepEqual([(await level(sku)).reserved, (await level(sku)).available], [12, 2]);
 });

@@ -4,7 +4,7 @@
 
 use super::invalid;
 use super::inventory::{current, sku_param};
-use crate::domain::hot::{mode_from, split, Mode, Units, DEFAULT_SHARDS};
+use crate::domain::hot::{mode_from, Mode, Units, DEFAULT_SHARDS};
 use crate::domain::stock;
 use crate::http::error::ApiError;
 use crate::http::server::{now_rfc3339, random_id, Ctx, Reply};
@@ -12,7 +12,7 @@ use crate::store::d1::StoreError;
 use crate::store::inventory::{self, Current, Level};
 use serde_json::{json, Map, Value};
 
-/// How often a switch reads again when stock moved between its read and its write.
+/// How often a switch reads again when another switch (or the cron's reconciliation) came between.
 const SWITCH_ATTEMPTS: usize = 5;
 
 /// The SKU's stock as `GET /admin/v1/inventory/{sku}` shows it; a hot SKU's with `mode` and
@@ -68,38 +68,32 @@ pub(super) async fn put_mode(
     for _ in 0..SWITCH_ATTEMPTS {
         let read = current(ctx, &sku, stock::MAIN).await?;
         let now_hot = read.hot.as_ref().and_then(|h| h.hot());
-        let (name, parts, reason) = match (mode, &now_hot) {
+        let (shards, reason) = match (mode, &now_hot) {
             (Mode::Normal, None) => {
                 return Reply::json(200, &normal(shown(ctx, &sku, &read).await?))
             }
             (Mode::Hot { shards }, Some(h)) if shards.is_none_or(|n| h.shards() as i64 == n) => {
                 return Reply::json(200, &shown(ctx, &sku, &read).await?)
             }
-            (Mode::Normal, Some(_)) => ("normal", vec![], format!("mode normal, by {actor}")),
+            (Mode::Normal, Some(_)) => (0, format!("mode normal, by {actor}")),
             (Mode::Hot { shards }, _) => {
+                // Split from what D1 has available as the switch commits: units reserved in
+                // an older generation's objects are not counted; their orders, planned on that
+                // generation, abort and plan again on this one.
                 let shards = shards.unwrap_or(DEFAULT_SHARDS);
-                // What D1 has available now: units reserved in an older generation's objects
-                // are not counted; their orders, planned on that generation, abort and plan
-                // again on this one.
-                let parts = split(&read.available(), shards as usize);
                 (
-                    "hot",
-                    parts,
+                    shards as usize,
                     format!("mode hot, {shards} shards, by {actor}"),
                 )
             }
         };
         let id = random_id("adj");
         let now = now_rfc3339();
-        match inventory::switch(&ctx.db()?, &sku, &read, name, &parts, &reason, &id, &now).await {
+        match inventory::switch(&ctx.db()?, &sku, &read, shards, &reason, &id, &now).await {
             Ok(()) => {
                 let after = current(ctx, &sku, stock::MAIN).await?;
                 let shown = shown(ctx, &sku, &after).await?;
-                let shown = if name == "normal" {
-                    normal(shown)
-                } else {
-                    shown
-                };
+                let shown = if shards == 0 { normal(shown) } else { shown };
                 return Reply::json(200, &shown);
             }
             Err(StoreError::Refused(_)) => continue,
