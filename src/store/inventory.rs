@@ -217,11 +217,12 @@ pub async fn page(
     prefix: Option<&str>,
     after: Option<&str>,
     limit: usize,
-) -> Result<Vec<Level>, StoreError> {
+) -> Result<Vec<(Level, Option<HotSku>)>, StoreError> {
     #[derive(Deserialize)]
     struct Row {
         sku: String,
         levels: String,
+        hot: Option<String>,
     }
     let mut params = vec![text(after.unwrap_or("")), int(limit as i64)];
     // The beginning as a range over the primary key (a LIKE would need escaping and could
@@ -236,13 +237,26 @@ pub async fn page(
     let rows: Vec<Row> = db
         .all(db.statement(
             &format!(
-                "SELECT sku, {} AS levels FROM inventory WHERE sku > ?1{range} ORDER BY sku LIMIT ?2",
+                "SELECT sku, {} AS levels, (SELECT json_object('sku', h.sku, 'mode', h.mode, \
+                   'generation', h.generation, 'split', json(h.split)) FROM hot_skus h \
+                   WHERE h.sku = inventory.sku AND h.mode = 'hot') AS hot \
+                 FROM inventory WHERE sku > ?1{range} ORDER BY sku LIMIT ?2",
                 levels_json("inventory.sku")
             ),
             &params,
         )?)
         .await?;
-    rows.iter().map(|r| level_from(&r.sku, &r.levels)).collect()
+    rows.iter()
+        .map(|r| {
+            let hot = match &r.hot {
+                Some(h) => serde_json::from_str::<HotRow>(h)
+                    .map_err(|e| StoreError::Corrupt(format!("hot_skus row of {}: {e}", r.sku)))?
+                    .hot(),
+                None => None,
+            };
+            Ok((level_from(&r.sku, &r.levels)?, hot))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -106,6 +106,8 @@ test("hot mode: 40 racing checkouts of a SKU with 25 units sell exactly 25, and 
   });
   const after = await level(sku);
   assert.deepEqual([after.on_hand, after.reserved, after.available, after.mode], [25, 25, 0, "hot"]);
+  const listed = (await stack.bo(`/admin/v1/inventory?q=${sku}`, { headers: admin })).body.data.find((l) => l.sku === sku);
+  assert.deepEqual(listed, after, "the inventory list shows it as GET does");
   // D1's own levels agree: each order reserved its unit there too.
   const [d1] = await stack.sql("SELECT on_hand, reserved FROM inventory_levels WHERE sku = ?1 AND location = 'main'", sku);
   assert.deepEqual([d1.on_hand, d1.reserved], [25, 25]);

@@ -18,14 +18,24 @@ const SWITCH_ATTEMPTS: usize = 5;
 /// The SKU's stock as `GET /admin/v1/inventory/{sku}` shows it; a hot SKU's with `mode` and
 /// `shards`, its reservations in its objects counted as reserved.
 pub(super) async fn shown(ctx: &Ctx, sku: &str, current: &Current) -> Result<Value, ApiError> {
-    let mut level = current.level.clone().unwrap_or(Level {
+    let level = current.level.clone().unwrap_or(Level {
         sku: sku.to_string(),
         on_hand: 0,
         reserved: 0,
         available: 0,
         locations: vec![],
     });
-    let Some(hot) = current.hot.as_ref().and_then(|h| h.hot()) else {
+    with_objects(ctx, level, current.hot.as_ref().and_then(|h| h.hot())).await
+}
+
+/// `level` as inventory reads show it: a hot SKU's (`hot`) with `mode` and `shards`, its
+/// reservations in its objects counted as reserved.
+pub(super) async fn with_objects(
+    ctx: &Ctx,
+    mut level: Level,
+    hot: Option<crate::domain::hot::HotSku>,
+) -> Result<Value, ApiError> {
+    let Some(hot) = hot else {
         return Ok(json!(level));
     };
     // What the objects hold for checkouts still in flight: a reservation an order holds already

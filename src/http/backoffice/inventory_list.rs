@@ -9,7 +9,8 @@ use crate::store::inventory;
 
 /// `GET /admin/v1/inventory?q=`: by SKU, with the cursor convention, each as
 /// `GET /admin/v1/inventory/{sku}` shows it; `q` keeps the SKUs beginning with it (any case,
-/// every character literal). One round trip.
+/// every character literal). One round trip; a hot SKU on the page adds its objects' calls and
+/// one more.
 pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiError> {
     let page = page_request(params)?;
     let prefix = match query(params, "q") {
@@ -26,7 +27,17 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
         page.limit + 1,
     )
     .await?;
-    Reply::json(200, &page_of(rows, page.limit, |l| encode_cursor(&l.sku)))
+    // A hot SKU as GET shows it: its objects' reservations in flight, its mode.
+    let mut shown = Vec::with_capacity(rows.len());
+    for (level, hot) in rows {
+        shown.push(super::hot::with_objects(ctx, level, hot).await?);
+    }
+    Reply::json(
+        200,
+        &page_of(shown, page.limit, |l| {
+            encode_cursor(l["sku"].as_str().unwrap_or(""))
+        }),
+    )
 }
 
 /// `GET /admin/v1/inventory/syncs`: the stock pictures pushed, newest first, with the cursor
