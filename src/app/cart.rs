@@ -85,8 +85,8 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids + HotObjects> Shop<'a, S, K, P
         let snapshot = self.catalog.snapshot(market).await?;
         let mut data = std::borrow::Cow::Borrowed(data);
         for hot in data.picture.hot.clone().iter() {
-            let (available, _) = crate::app::hot::totals(self.platform, hot).await?;
-            let total = available.values().sum();
+            let states = crate::app::hot::states(self.platform, hot).await?;
+            let total = crate::app::hot::available(&states).values().sum();
             data.to_mut().stock.insert(hot.sku.clone(), total);
         }
         let rendered = self.render(&data, market, &snapshot)?;

@@ -321,11 +321,7 @@ where
         let mut shards = Shards::new();
         for hot in picture.hot.clone().iter() {
             let states = hot::states(self.platform, hot).await?;
-            let mut available = Units::new();
-            for s in &states {
-                crate::domain::hot::add(&mut available, &s.available);
-            }
-            picture.set_available(&hot.sku, &available);
+            picture.set_available(&hot.sku, &hot::available(&states));
             shards.insert(hot.sku.clone(), states);
         }
         Ok((picture, shards))

@@ -6,6 +6,7 @@
 use crate::app::ports::{HotObjects, StoreError};
 use crate::domain::hot::{add, less, HotSku, ShardCall, ShardState, Units};
 use futures_util::future::join_all;
+use std::collections::BTreeMap;
 
 /// Units reserved in a hot SKU's objects under one id: the shards that hold some.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,30 +16,72 @@ pub struct Hold {
     pub shards: Vec<usize>,
 }
 
-/// Every shard's state, in shard order.
-pub async fn states(
+/// Asks every shard at once (`State`, or `Holds` with each reservation), in shard order.
+async fn every_shard(
     objects: &impl HotObjects,
     hot: &HotSku,
+    with_holds: bool,
 ) -> Result<Vec<ShardState>, StoreError> {
     let calls = (0..hot.shards()).map(|s| {
-        let call = ShardCall::State {
-            sku: hot.sku.clone(),
-            generation: hot.generation,
-            init: hot.split[s].clone(),
+        let (sku, generation, init) = (hot.sku.clone(), hot.generation, hot.split[s].clone());
+        let call = if with_holds {
+            ShardCall::Holds {
+                sku,
+                generation,
+                init,
+            }
+        } else {
+            ShardCall::State {
+                sku,
+                generation,
+                init,
+            }
         };
         async move { objects.shard(hot, s, &call).await }
     });
     join_all(calls).await.into_iter().collect()
 }
 
-/// What the objects have available and what they hold, per location.
-pub async fn totals(objects: &impl HotObjects, hot: &HotSku) -> Result<(Units, Units), StoreError> {
-    let (mut available, mut held) = (Units::new(), Units::new());
-    for s in states(objects, hot).await? {
-        add(&mut available, &s.available);
-        add(&mut held, &s.held);
+/// Every shard's state, in shard order.
+pub async fn states(
+    objects: &impl HotObjects,
+    hot: &HotSku,
+) -> Result<Vec<ShardState>, StoreError> {
+    every_shard(objects, hot, false).await
+}
+
+/// What `states` have available together, per location.
+pub fn available(states: &[ShardState]) -> Units {
+    let mut out = Units::new();
+    for s in states {
+        add(&mut out, &s.available);
     }
-    Ok((available, held))
+    out
+}
+
+/// What the objects have available (summed), and each reservation they hold (its units over
+/// all its shards: one reservation may hold units in several).
+pub async fn holds(
+    objects: &impl HotObjects,
+    hot: &HotSku,
+) -> Result<(Units, BTreeMap<String, Units>), StoreError> {
+    let states = every_shard(objects, hot, true).await?;
+    let mut holds: BTreeMap<String, Units> = BTreeMap::new();
+    for s in &states {
+        for (id, units) in &s.holds {
+            add(holds.entry(id.clone()).or_default(), units);
+        }
+    }
+    Ok((available(&states), holds))
+}
+
+/// The units of `holds` that no placed order holds (`placed`): checkouts still in flight.
+pub fn flying(holds: &BTreeMap<String, Units>, placed: &[String]) -> Units {
+    let mut out = Units::new();
+    for (_, units) in holds.iter().filter(|(id, _)| !placed.contains(id)) {
+        add(&mut out, units);
+    }
+    out
 }
 
 /// The order in which a reservation named `id` visits the shards: from the one its name picks,

@@ -3,9 +3,11 @@
 //! Object holding a share of one SKU's stock per location and the reservations taken from it.
 //! The class lives in the back-office Worker; the storefront binds it by script name.
 
+#[cfg(feature = "backoffice")]
+use crate::app::hot::{flying, holds};
 use crate::app::ports::StoreError;
 #[cfg(feature = "backoffice")]
-use crate::domain::hot::{add, Units};
+use crate::domain::hot::Units;
 use crate::domain::hot::{HotSku, ShardCall, ShardState};
 use worker::{Env, Method, Request, RequestInit};
 
@@ -66,44 +68,6 @@ impl crate::app::ports::HotObjects for EnvObjects<'_> {
     }
 }
 
-/// What `hot`'s objects have available (summed), and each reservation they hold (its units
-/// over all its shards: one reservation may hold units in several).
-#[cfg(feature = "backoffice")]
-async fn holds(
-    env: &Env,
-    hot: &HotSku,
-) -> Result<(Units, std::collections::BTreeMap<String, Units>), StoreError> {
-    let calls = (0..hot.shards()).map(|s| {
-        let c = ShardCall::Holds {
-            sku: hot.sku.clone(),
-            generation: hot.generation,
-            init: hot.split[s].clone(),
-        };
-        async move { call(env, hot, s, &c).await }
-    });
-    let (mut available, mut holds) = (Units::new(), std::collections::BTreeMap::new());
-    for state in futures_util::future::join_all(calls).await {
-        let state = state?;
-        add(&mut available, &state.available);
-        for (id, units) in state.holds {
-            add(holds.entry(id).or_insert_with(Units::new), &units);
-        }
-    }
-    Ok((available, holds))
-}
-
-/// The units of `holds` that no placed order holds (`placed`): checkouts still in flight.
-#[cfg(feature = "backoffice")]
-fn flying(holds: &std::collections::BTreeMap<String, Units>, placed: &[String]) -> Units {
-    let mut out = Units::new();
-    for (id, units) in holds {
-        if !placed.contains(id) {
-            add(&mut out, units);
-        }
-    }
-    out
-}
-
 /// What `hot`'s objects have available, and what they hold for checkouts still in flight
 /// (reservations no order holds yet: an order's `hot_holds` row says it holds one), per
 /// location. For display: a checkout that commits between the reads can show for a moment.
@@ -113,7 +77,7 @@ pub async fn in_flight(
     db: &crate::store::d1::Db,
     hot: &HotSku,
 ) -> Result<(Units, Units), StoreError> {
-    let (available, holds) = holds(env, hot).await?;
+    let (available, holds) = holds(&EnvObjects(env), hot).await?;
     let ids: Vec<String> = holds.keys().cloned().collect();
     let placed = crate::store::inventory::placed_holds(db, &ids).await?;
     Ok((available, flying(&holds, &placed)))
@@ -144,20 +108,17 @@ pub async fn reconcile(
     // back covers every one an object can still hold.
     let since = crate::app::ports::iso_at(now_ms - 86_400_000.0);
     let mut done = Vec::new();
-    for sku in inventory::hot_skus(db).await? {
+    for hot in inventory::hot_skus(db).await? {
+        let sku = hot.sku.clone();
         let check = async {
-            let first = inventory::level(db, &sku, crate::domain::stock::MAIN).await?;
-            let Some(hot) = first.hot.as_ref().and_then(|h| h.hot()) else {
-                return Ok(false);
-            };
-            let (before, before_holds) = holds(env, &hot).await?;
+            let (before, before_holds) = holds(&EnvObjects(env), &hot).await?;
             let (read, placed) =
                 inventory::level_and_holds(db, &sku, crate::domain::stock::MAIN, Some(&since))
                     .await?;
             if read.hot.as_ref().and_then(|h| h.hot()).as_ref() != Some(&hot) {
                 return Ok(false); // switched meanwhile
             }
-            let (after, after_holds) = holds(env, &hot).await?;
+            let (after, after_holds) = holds(&EnvObjects(env), &hot).await?;
             let d1 = read.available();
             let low = drift(&d1, &before, &flying(&before_holds, &placed));
             let high = drift(&d1, &after, &flying(&after_holds, &placed));

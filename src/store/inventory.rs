@@ -653,20 +653,27 @@ pub async fn placed_holds(db: &Db, ids: &[String]) -> Result<Vec<String>, StoreE
         .collect())
 }
 
-/// The SKUs in mode hot. One round trip.
-pub async fn hot_skus(db: &Db) -> Result<Vec<String>, StoreError> {
+/// The SKUs in mode hot, with their generation and split. One round trip.
+pub async fn hot_skus(db: &Db) -> Result<Vec<HotSku>, StoreError> {
     #[derive(Deserialize)]
     struct Row {
-        sku: String,
+        row: String,
     }
     let result = db
         .batch(vec![db.statement(
-            "SELECT sku FROM hot_skus WHERE mode = 'hot' ORDER BY sku",
+            "SELECT json_object('sku', sku, 'mode', mode, 'generation', generation, 'split', json(split)) AS row \
+             FROM hot_skus WHERE mode = 'hot' ORDER BY sku",
             &[],
         )?])
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| StoreError::Corrupt("hot_skus read: no result".into()))?;
-    Ok(decode::<Row>(result)?.into_iter().map(|r| r.sku).collect())
+    decode::<Row>(result)?
+        .into_iter()
+        .filter_map(|r| match serde_json::from_str::<HotRow>(&r.row) {
+            Ok(h) => h.hot().map(Ok),
+            Err(e) => Some(Err(StoreError::Corrupt(format!("hot_skus row: {e}")))),
+        })
+        .collect()
 }
