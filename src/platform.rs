@@ -90,3 +90,95 @@ pub fn write_metric(env: &worker::Env, point: &crate::metrics::DataPoint) {
         worker::console_warn!("metrics: writing a {} data point failed: {e}", point.index);
     }
 }
+
+/// Token signatures checked by the platform's WebCrypto (Ed25519, and ECDSA on P-256 with
+/// SHA-256), so the wasm carries no elliptic-curve code of its own.
+pub struct WebCrypto;
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = importKey, catch)]
+    fn import_key(
+        format: &str,
+        key: &js_sys::Uint8Array,
+        algorithm: &js_sys::Object,
+        extractable: bool,
+        usages: &js_sys::Array,
+    ) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = verify, catch)]
+    fn subtle_verify(
+        algorithm: &js_sys::Object,
+        key: &wasm_bindgen::JsValue,
+        signature: &js_sys::Uint8Array,
+        data: &js_sys::Uint8Array,
+    ) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
+}
+
+impl crate::auth::jwt::SignatureCheck for WebCrypto {
+    async fn verify(
+        &self,
+        alg: crate::auth::jwt::PublicAlg,
+        key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String> {
+        use crate::auth::jwt::PublicAlg;
+        use worker::wasm_bindgen_futures::JsFuture;
+        let object = |pairs: &[(&str, &str)]| {
+            let o = js_sys::Object::new();
+            for (name, value) in pairs {
+                // Setting a property of a fresh plain object cannot fail.
+                let _ = js_sys::Reflect::set(&o, &(*name).into(), &(*value).into());
+            }
+            o
+        };
+        let (import, check) = match alg {
+            PublicAlg::EdDsa => (
+                object(&[("name", "Ed25519")]),
+                object(&[("name", "Ed25519")]),
+            ),
+            PublicAlg::Es256 => (
+                object(&[("name", "ECDSA"), ("namedCurve", "P-256")]),
+                object(&[("name", "ECDSA"), ("hash", "SHA-256")]),
+            ),
+        };
+        let usages = js_sys::Array::of1(&"verify".into());
+        // Copies (`from`), not views of the wasm memory.
+        let imported = import_key(
+            "raw",
+            &js_sys::Uint8Array::from(key),
+            &import,
+            false,
+            &usages,
+        );
+        let crypto_key = match imported {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| format!("WebCrypto refused the key: {}", js_message(e)))?;
+        let verified = subtle_verify(
+            &check,
+            &crypto_key,
+            &js_sys::Uint8Array::from(signature),
+            &js_sys::Uint8Array::from(message),
+        );
+        let answer = match verified {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(e) => Err(e),
+        };
+        // A signature WebCrypto cannot even read (not a point, not canonical) is not a valid one.
+        Ok(answer.ok().and_then(|v| v.as_bool()) == Some(true))
+    }
+}
+
+/// A thrown JS value's message (an `Error`'s, without its stack), for the log.
+fn js_message(e: wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    match e.dyn_into::<js_sys::Error>() {
+        Ok(error) => String::from(error.message()),
+        Err(other) => other
+            .as_string()
+            .unwrap_or_else(|| "a non-Error value".into()),
+    }
+}

@@ -1,7 +1,7 @@
 //! Admin tokens: the back-office's bearer JWTs (`aud` = `comptoir-admin`) and their scopes.
 //! Back-office only: the storefront bundle holds none of this.
 
-use crate::auth::jwt::{AuthError, JwtVerifier};
+use crate::auth::jwt::{AuthError, JwtVerifier, SignatureCheck};
 use chrono::{DateTime, Utc};
 
 pub use crate::auth::jwt::AuthError as AdminAuthError;
@@ -95,8 +95,13 @@ impl AdminVerifier {
         &self.inner.config_errors
     }
 
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Admin, AuthError> {
-        let v = self.inner.verify(token, now)?;
+    pub async fn verify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        check: &impl SignatureCheck,
+    ) -> Result<Admin, AuthError> {
+        let v = self.inner.verify(token, now, check).await?;
         Ok(Admin {
             subject: v.subject,
             scopes: v.scope.split_whitespace().map(str::to_string).collect(),
@@ -107,14 +112,28 @@ impl AdminVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::jwt::AuthError;
+    use crate::auth::jwt::{AuthError, LibraryCheck};
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     use chrono::Duration;
+    use futures_util::FutureExt;
     use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key};
     use jwt_compact::Header;
     use jwt_compact::{AlgorithmExt, Claims};
     use serde::Serialize;
+
+    /// The verifier, with the crypto crates' signature checks (ready at once: no waiting).
+    trait Check {
+        fn check(&self, token: &str, now: DateTime<Utc>) -> Result<Admin, AuthError>;
+    }
+
+    impl Check for AdminVerifier {
+        fn check(&self, token: &str, now: DateTime<Utc>) -> Result<Admin, AuthError> {
+            self.verify(token, now, &LibraryCheck)
+                .now_or_never()
+                .expect("the crypto crates never wait")
+        }
+    }
 
     const SECRET: &str = "test-admin-secret-0123456789abcdef-long-enough";
 
@@ -159,7 +178,7 @@ mod tests {
     #[test]
     fn a_valid_token_carries_its_scopes() {
         let admin = verifier()
-            .verify(&good("catalog:write orders:read"), now())
+            .check(&good("catalog:write orders:read"), now())
             .unwrap();
         assert!(admin.require(Scope::CatalogWrite).is_ok());
         assert!(admin.require(Scope::OrdersRead).is_ok());
@@ -173,7 +192,7 @@ mod tests {
     #[test]
     fn a_support_desk_scope_grants_returns_or_refunds_and_nothing_else_of_orders() {
         let desk = verifier()
-            .verify(&good("orders:read returns:write refunds:write"), now())
+            .check(&good("orders:read returns:write refunds:write"), now())
             .unwrap();
         assert!(desk.require(Scope::ReturnsWrite).is_ok());
         assert!(desk.require(Scope::RefundsWrite).is_ok());
@@ -181,13 +200,13 @@ mod tests {
             desk.require(Scope::OrdersWrite),
             Err(AuthError::MissingScope("orders:write"))
         );
-        let returns_only = verifier().verify(&good("returns:write"), now()).unwrap();
+        let returns_only = verifier().check(&good("returns:write"), now()).unwrap();
         assert_eq!(
             returns_only.require(Scope::RefundsWrite),
             Err(AuthError::MissingScope("refunds:write"))
         );
         // orders:write keeps granting every order write, returns and refunds included.
-        let full = verifier().verify(&good("orders:write"), now()).unwrap();
+        let full = verifier().check(&good("orders:write"), now()).unwrap();
         assert!(full.require(Scope::ReturnsWrite).is_ok());
         assert!(full.require(Scope::RefundsWrite).is_ok());
     }
@@ -200,7 +219,7 @@ mod tests {
             Some(60),
             SECRET,
         );
-        assert!(verifier().verify(&t, now()).is_ok());
+        assert!(verifier().check(&t, now()).is_ok());
     }
 
     #[test]
@@ -211,21 +230,21 @@ mod tests {
             Some(serde_json::json!(["x"])),
         ] {
             let t = mint(aud, "catalog:write", Some(60), SECRET);
-            assert_eq!(verifier().verify(&t, now()), Err(AuthError::WrongAudience));
+            assert_eq!(verifier().check(&t, now()), Err(AuthError::WrongAudience));
         }
     }
 
     #[test]
     fn expiry_is_required_and_has_sixty_seconds_of_leeway() {
         let t = mint(Some("comptoir-admin".into()), "", None, SECRET);
-        assert_eq!(verifier().verify(&t, now()), Err(AuthError::MissingExpiry));
+        assert_eq!(verifier().check(&t, now()), Err(AuthError::MissingExpiry));
         let t = mint(Some("comptoir-admin".into()), "", Some(-30), SECRET);
         assert!(
-            verifier().verify(&t, now()).is_ok(),
+            verifier().check(&t, now()).is_ok(),
             "30 s past expiry is within leeway"
         );
         let t = mint(Some("comptoir-admin".into()), "", Some(-61), SECRET);
-        assert_eq!(verifier().verify(&t, now()), Err(AuthError::Expired));
+        assert_eq!(verifier().check(&t, now()), Err(AuthError::Expired));
     }
 
     #[test]
@@ -236,7 +255,7 @@ mod tests {
             Some(60),
             "another-secret-0123456789abcdef-xyz",
         );
-        assert_eq!(verifier().verify(&t, now()), Err(AuthError::BadSignature));
+        assert_eq!(verifier().check(&t, now()), Err(AuthError::BadSignature));
     }
 
     #[test]
@@ -245,12 +264,12 @@ mod tests {
         let body = URL_SAFE_NO_PAD
             .encode(r#"{"aud":"comptoir-admin","exp":1900000000,"scope":"catalog:write"}"#);
         for token in [format!("{header}.{body}."), format!("{header}.{body}")] {
-            assert!(verifier().verify(&token, now()).is_err(), "{token}");
+            assert!(verifier().check(&token, now()).is_err(), "{token}");
         }
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS512","typ":"JWT"}"#);
         let t = format!("{header}.{body}.c2ln");
         assert_eq!(
-            verifier().verify(&t, now()),
+            verifier().check(&t, now()),
             Err(AuthError::Algorithm("HS512".into()))
         );
     }
@@ -258,7 +277,7 @@ mod tests {
     #[test]
     fn garbage_is_malformed() {
         for t in ["", "abc", "a.b.c", "....", "eyJ.eyJ.sig"] {
-            assert!(verifier().verify(t, now()).is_err(), "{t:?}");
+            assert!(verifier().check(t, now()).is_err(), "{t:?}");
         }
     }
 
@@ -266,12 +285,12 @@ mod tests {
     fn without_a_strong_secret_nothing_verifies() {
         let weak = AdminVerifier::new(Some("short"), None, None);
         assert_eq!(
-            weak.verify(&good("catalog:write"), now()),
+            weak.check(&good("catalog:write"), now()),
             Err(AuthError::NotConfigured)
         );
         let none = AdminVerifier::new(None, None, None);
         assert_eq!(
-            none.verify(&good("catalog:write"), now()),
+            none.check(&good("catalog:write"), now()),
             Err(AuthError::NotConfigured)
         );
     }
@@ -280,7 +299,7 @@ mod tests {
     fn the_issuer_is_checked_when_configured() {
         let strict = AdminVerifier::new(Some(SECRET), Some("https://idp.example"), None);
         assert_eq!(
-            strict.verify(&good("catalog:write"), now()),
+            strict.check(&good("catalog:write"), now()),
             Err(AuthError::WrongIssuer)
         );
         let mut claims = Claims::new(Out {
@@ -292,7 +311,7 @@ mod tests {
         let t = Hs256
             .token(&Header::empty(), &claims, &Hs256Key::new(SECRET.as_bytes()))
             .unwrap();
-        assert!(strict.verify(&t, now()).is_ok());
+        assert!(strict.check(&t, now()).is_ok());
     }
 
     #[test]
@@ -307,7 +326,7 @@ mod tests {
         let t = Hs256
             .token(&Header::empty(), &claims, &Hs256Key::new(SECRET.as_bytes()))
             .unwrap();
-        assert_eq!(verifier().verify(&t, now()), Err(AuthError::NotYetValid));
+        assert_eq!(verifier().check(&t, now()), Err(AuthError::NotYetValid));
     }
 
     fn jwk_with_kid(jwk: jwt_compact::jwk::JsonWebKey<'_>, kid: &str) -> serde_json::Value {
@@ -344,24 +363,24 @@ mod tests {
             .token(&Header::empty().with_key_id("ec-1"), &claims(), &ec)
             .unwrap();
         assert!(v
-            .verify(&ed_token, now())
+            .check(&ed_token, now())
             .unwrap()
             .require(Scope::OrdersRead)
             .is_ok());
-        assert!(v.verify(&ec_token, now()).is_ok());
+        assert!(v.check(&ec_token, now()).is_ok());
         // Without a kid, every key of the algorithm is tried.
         let no_kid = Ed25519.token(&Header::empty(), &claims(), &ed.sk).unwrap();
-        assert!(v.verify(&no_kid, now()).is_ok());
+        assert!(v.check(&no_kid, now()).is_ok());
         // A kid the set does not hold, or the wrong key under a kid, is refused.
         let unknown = Ed25519
             .token(&Header::empty().with_key_id("ed-2"), &claims(), &ed.sk)
             .unwrap();
-        assert_eq!(v.verify(&unknown, now()), Err(AuthError::UnknownKey));
+        assert_eq!(v.check(&unknown, now()), Err(AuthError::UnknownKey));
         let other = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([4; 32]));
         let forged = Ed25519
             .token(&Header::empty().with_key_id("ed-1"), &claims(), &other.sk)
             .unwrap();
-        assert_eq!(v.verify(&forged, now()), Err(AuthError::BadSignature));
+        assert_eq!(v.check(&forged, now()), Err(AuthError::BadSignature));
     }
 
     #[test]
@@ -377,7 +396,23 @@ mod tests {
                 &Hs256Key::new(ed.pk.as_ref()),
             )
             .unwrap();
-        assert_eq!(v.verify(&token, now()), Err(AuthError::NotConfigured));
+        assert_eq!(v.check(&token, now()), Err(AuthError::NotConfigured));
+    }
+
+    #[test]
+    fn a_key_the_platform_cannot_use_refuses_its_tokens_and_says_why() {
+        let ec = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+        // Coordinates of the right length that are no point of P-256.
+        let set = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "off",
+            "x": URL_SAFE_NO_PAD.encode([1u8; 32]), "y": URL_SAFE_NO_PAD.encode([2u8; 32])}]});
+        let v = AdminVerifier::new(None, None, Some(&set.to_string()));
+        assert!(v.config_errors().is_empty(), "{:?}", v.config_errors());
+        let token = Es256
+            .token(&Header::empty().with_key_id("off"), &claims(), &ec)
+            .unwrap();
+        let refused = v.check(&token, now()).unwrap_err();
+        assert!(matches!(refused, AuthError::KeyUnusable(_)), "{refused:?}");
+        assert_eq!(refused.status(), 401);
     }
 
     #[test]

@@ -2,25 +2,61 @@
 //! (storefront): algorithm, signature (HS256 secret or an EdDSA / ES256 JWK set), expiry with
 //! 60 s leeway, not-before, audience and issuer.
 //!
-//! Pure: the current time comes in as an argument, so every rule is tested natively.
+//! Pure: the current time comes in as an argument, and checking a public-key signature is a
+//! port ([`SignatureCheck`]): the platform's WebCrypto in a Worker (`platform::WebCrypto`), a
+//! crypto library in the native tests. So the Workers' wasm carries no elliptic-curve code
+//! (Ed25519 and P-256 verification weighed 44 KB of the storefront's gzip, docs/benchmarks.md);
+//! jwt-compact still reads the token and its claims, and checks HS256.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key};
-use jwt_compact::jwk::JsonWebKey;
-use jwt_compact::{Algorithm, AlgorithmExt, Claims, TimeOptions, Token, UntrustedToken};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, TimeOptions, UntrustedToken};
 use serde::Deserialize;
 
 const LEEWAY_SECONDS: i64 = 60;
 
-/// A public key of the identity provider, from the `ADMIN_JWT_PUBLIC_KEYS` JWK set.
-enum PublicKey {
-    Ed25519(<Ed25519 as Algorithm>::VerifyingKey),
-    Es256(<Es256 as Algorithm>::VerifyingKey),
+/// The public-key algorithms a JWK set may hold keys for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicAlg {
+    /// Ed25519 (`OKP` keys).
+    EdDsa,
+    /// ECDSA on P-256 with SHA-256 (`EC` keys); the signature is `r || s`, 64 bytes.
+    Es256,
 }
 
+impl PublicAlg {
+    fn of(alg: &str) -> Option<PublicAlg> {
+        match alg {
+            "EdDSA" => Some(PublicAlg::EdDsa),
+            "ES256" => Some(PublicAlg::Es256),
+            _ => None,
+        }
+    }
+}
+
+/// Checks a token's public-key signature.
+#[allow(async_fn_in_trait)]
+pub trait SignatureCheck {
+    /// `Ok(true)` when `signature` is `alg`'s signature of `message` by `key` (raw: Ed25519's
+    /// 32 bytes, or P-256's uncompressed point `04 || x || y`); `Ok(false)` when it is not;
+    /// `Err` (for the log) when the key cannot be used at all.
+    async fn verify(
+        &self,
+        alg: PublicAlg,
+        key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String>;
+}
+
+/// A public key of the identity provider, from the `*_JWT_PUBLIC_KEYS` JWK set.
 struct KeyEntry {
     kid: Option<String>,
-    key: PublicKey,
+    alg: PublicAlg,
+    /// Raw, as [`SignatureCheck::verify`] takes it.
+    key: Vec<u8>,
 }
 
 /// Verifies tokens: HS256 with a shared secret, and/or EdDSA (Ed25519) and ES256 with a JWK set
@@ -45,6 +81,8 @@ pub enum AuthError {
     /// `alg` other than the configured ones (`none` included).
     Algorithm(String),
     BadSignature,
+    /// A key of the JWK set the platform refused (not a point of its curve...): for the log.
+    KeyUnusable(String),
     /// The token names a key id the JWK set does not hold (or no key fits its algorithm).
     UnknownKey,
     Expired,
@@ -119,63 +157,104 @@ impl JwtVerifier {
         }
     }
 
-    /// Verifies `Authorization: Bearer <token>`'s token at time `now`.
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Verified, AuthError> {
+    /// Verifies `Authorization: Bearer <token>`'s token at time `now`, public-key signatures
+    /// through `check`.
+    pub async fn verify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        check: &impl SignatureCheck,
+    ) -> Result<Verified, AuthError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Malformed)?;
-        let alg = untrusted.algorithm().to_string();
-        let kid = untrusted.header().key_id.clone();
         // Each algorithm is checked only with keys made for it: an HS256 token is never checked
         // against a public key's bytes (algorithm confusion), nor an EdDSA token against an
         // EC key.
-        let token = match alg.as_str() {
-            "HS256" => {
-                let secret = self.hs256_secret.as_ref().ok_or(AuthError::NotConfigured)?;
-                Hs256
-                    .validator::<TokenClaims>(&Hs256Key::new(secret))
-                    .validate(&untrusted)
-                    .map_err(signature_error)?
+        let claims = match PublicAlg::of(untrusted.algorithm()) {
+            Some(alg) => {
+                self.public_key_claims(token, &untrusted, alg, check)
+                    .await?
             }
-            "EdDSA" | "ES256" => {
-                if self.public_keys.is_empty() {
-                    return Err(AuthError::NotConfigured);
-                }
-                let mut last = AuthError::UnknownKey;
-                let mut verified = None;
-                for entry in self
-                    .public_keys
-                    .iter()
-                    .filter(|e| kid.is_none() || e.kid == kid)
-                {
-                    let result = match (&entry.key, alg.as_str()) {
-                        (PublicKey::Ed25519(k), "EdDSA") => {
-                            Ed25519.validator::<TokenClaims>(k).validate(&untrusted)
-                        }
-                        (PublicKey::Es256(k), "ES256") => {
-                            Es256.validator::<TokenClaims>(k).validate(&untrusted)
-                        }
-                        _ => continue,
-                    };
-                    match result {
-                        Ok(t) => {
-                            verified = Some(t);
-                            break;
-                        }
-                        Err(e) => last = signature_error(e),
-                    }
-                }
-                verified.ok_or(last)?
-            }
-            _ => return Err(AuthError::Algorithm(alg)),
+            None => self.shared_secret_claims(&untrusted)?,
         };
-        self.check_claims(&token, now)
+        self.check_claims(&claims, now)
+    }
+
+    /// Verifies an HS256 token (order tokens): a public-key token is refused as not configured.
+    pub fn verify_shared_secret(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Verified, AuthError> {
+        let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Malformed)?;
+        if PublicAlg::of(untrusted.algorithm()).is_some() {
+            return Err(AuthError::NotConfigured);
+        }
+        let claims = self.shared_secret_claims(&untrusted)?;
+        self.check_claims(&claims, now)
+    }
+
+    fn shared_secret_claims(
+        &self,
+        untrusted: &UntrustedToken<'_>,
+    ) -> Result<Claims<TokenClaims>, AuthError> {
+        if untrusted.algorithm() != "HS256" {
+            return Err(AuthError::Algorithm(untrusted.algorithm().to_string()));
+        }
+        let secret = self.hs256_secret.as_ref().ok_or(AuthError::NotConfigured)?;
+        Hs256
+            .validator::<TokenClaims>(&Hs256Key::new(secret))
+            .validate(untrusted)
+            .map(|token| token.into_parts().1)
+            .map_err(signature_error)
+    }
+
+    /// The claims of a token signed by a key of the set: the keys of its algorithm (those of its
+    /// `kid` when it names one) are tried in turn.
+    async fn public_key_claims(
+        &self,
+        token: &str,
+        untrusted: &UntrustedToken<'_>,
+        alg: PublicAlg,
+        check: &impl SignatureCheck,
+    ) -> Result<Claims<TokenClaims>, AuthError> {
+        if self.public_keys.is_empty() {
+            return Err(AuthError::NotConfigured);
+        }
+        // The signing input is the token up to its last dot (JWS compact serialization).
+        let (message, _) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
+        let signature = untrusted.signature_bytes();
+        let kid = untrusted.header().key_id.as_deref();
+        let mut last = AuthError::UnknownKey;
+        for entry in self
+            .public_keys
+            .iter()
+            .filter(|e| e.alg == alg && (kid.is_none() || e.kid.as_deref() == kid))
+        {
+            // Both algorithms sign in 64 bytes (Ed25519; ES256's r || s).
+            if signature.len() != 64 {
+                return Err(AuthError::BadSignature);
+            }
+            match check
+                .verify(alg, &entry.key, message.as_bytes(), signature)
+                .await
+            {
+                Ok(true) => {
+                    return untrusted
+                        .deserialize_claims_unchecked()
+                        .map_err(|_| AuthError::Malformed)
+                }
+                Ok(false) => last = AuthError::BadSignature,
+                Err(e) => last = AuthError::KeyUnusable(e),
+            }
+        }
+        Err(last)
     }
 
     fn check_claims(
         &self,
-        token: &Token<TokenClaims>,
+        claims: &Claims<TokenClaims>,
         now: DateTime<Utc>,
     ) -> Result<Verified, AuthError> {
-        let claims: &Claims<TokenClaims> = token.claims();
         check_time(claims, now)?;
         let custom = &claims.custom;
         if let Some(expected) = &self.audience {
@@ -210,70 +289,61 @@ fn signature_error(e: jwt_compact::ValidationError) -> AuthError {
 }
 
 /// Reads the usable keys of a JWK set; anything else is reported in `errors` and skipped.
+/// Whether a key is a point of its curve is the platform's to say, when a token names it.
 fn parse_jwk_set(json: &str, errors: &mut Vec<String>) -> Vec<KeyEntry> {
     let set: serde_json::Value = match serde_json::from_str(json) {
         Ok(v) => v,
         Err(e) => {
-            errors.push(format!("ADMIN_JWT_PUBLIC_KEYS is not JSON: {e}"));
+            errors.push(format!("the JWK set is not JSON: {e}"));
             return Vec::new();
         }
     };
     let Some(keys) = set.get("keys").and_then(|k| k.as_array()) else {
-        errors.push("ADMIN_JWT_PUBLIC_KEYS has no `keys` array".into());
+        errors.push("the JWK set has no `keys` array".into());
         return Vec::new();
     };
     let mut out = Vec::new();
     for (i, raw) in keys.iter().enumerate() {
-        let kid = raw.get("kid").and_then(|k| k.as_str()).map(str::to_string);
-        let declared = raw.get("alg").and_then(|a| a.as_str());
-        let jwk: JsonWebKey<'_> = match serde_json::from_value(raw.clone()) {
-            Ok(k) => k,
-            Err(e) => {
-                errors.push(format!("key {i}: not a JWK: {e}"));
-                continue;
+        let text = |name: &str| raw.get(name).and_then(|v| v.as_str());
+        let key = if raw.get("d").is_some() || raw.get("k").is_some() {
+            Err("holds a private part; publish public keys only".to_string())
+        } else {
+            match (text("kty"), text("crv"), text("alg")) {
+                (Some("OKP"), Some("Ed25519"), None | Some("EdDSA")) => {
+                    coordinate(text("x"), "x").map(|x| (PublicAlg::EdDsa, x))
+                }
+                (Some("EC"), Some("P-256"), None | Some("ES256")) => coordinate(text("x"), "x")
+                    .and_then(|x| {
+                        let y = coordinate(text("y"), "y")?;
+                        Ok((PublicAlg::Es256, [&[4u8][..], &x, &y].concat()))
+                    }),
+                _ => Err(
+                    "only Ed25519 (OKP, EdDSA) and P-256 (EC, ES256) public keys are accepted"
+                        .to_string(),
+                ),
             }
         };
-        let key = match (&jwk, declared) {
-            (
-                JsonWebKey::KeyPair {
-                    curve,
-                    secret: None,
-                    ..
-                },
-                None | Some("EdDSA"),
-            ) if curve == "Ed25519" => <Ed25519 as Algorithm>::VerifyingKey::try_from(&jwk)
-                .map(PublicKey::Ed25519)
-                .map_err(|e| e.to_string()),
-            (
-                JsonWebKey::EllipticCurve {
-                    curve,
-                    secret: None,
-                    ..
-                },
-                None | Some("ES256"),
-            ) if curve == "P-256" => <Es256 as Algorithm>::VerifyingKey::try_from(&jwk)
-                .map(PublicKey::Es256)
-                .map_err(|e| e.to_string()),
-            (
-                JsonWebKey::KeyPair {
-                    secret: Some(_), ..
-                }
-                | JsonWebKey::EllipticCurve {
-                    secret: Some(_), ..
-                },
-                _,
-            ) => Err("holds a private part; publish public keys only".to_string()),
-            _ => Err(
-                "only Ed25519 (OKP, EdDSA) and P-256 (EC, ES256) public keys are accepted"
-                    .to_string(),
-            ),
-        };
         match key {
-            Ok(key) => out.push(KeyEntry { kid, key }),
+            Ok((alg, key)) => out.push(KeyEntry {
+                kid: text("kid").map(str::to_string),
+                alg,
+                key,
+            }),
             Err(e) => errors.push(format!("key {i}: {e}")),
         }
     }
     out
+}
+
+/// A key's 32-byte coordinate (`x`, `y`), base64url without padding.
+fn coordinate(value: Option<&str>, name: &str) -> Result<Vec<u8>, String> {
+    let bytes = value
+        .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        .ok_or_else(|| format!("`{name}` is not base64url"))?;
+    if bytes.len() != 32 {
+        return Err(format!("`{name}` is not 32 bytes"));
+    }
+    Ok(bytes)
 }
 
 fn check_time<T>(claims: &Claims<T>, now: DateTime<Utc>) -> Result<(), AuthError> {
@@ -288,4 +358,37 @@ fn check_time<T>(claims: &Claims<T>, now: DateTime<Utc>) -> Result<(), AuthError
             .map_err(|_| AuthError::NotYetValid)?;
     }
     Ok(())
+}
+
+/// The tests' signature checks, by the crypto crates (a Worker asks WebCrypto).
+#[cfg(test)]
+pub(crate) struct LibraryCheck;
+
+#[cfg(test)]
+impl SignatureCheck for LibraryCheck {
+    async fn verify(
+        &self,
+        alg: PublicAlg,
+        key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String> {
+        match alg {
+            PublicAlg::EdDsa => {
+                let key = ed25519_compact::PublicKey::from_slice(key).map_err(|e| e.to_string())?;
+                let signature =
+                    ed25519_compact::Signature::from_slice(signature).map_err(|e| e.to_string())?;
+                Ok(key.verify(message, &signature).is_ok())
+            }
+            PublicAlg::Es256 => {
+                use p256::ecdsa::signature::Verifier;
+                let key =
+                    p256::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|e| e.to_string())?;
+                let Ok(signature) = p256::ecdsa::Signature::from_slice(signature) else {
+                    return Ok(false);
+                };
+                Ok(key.verify(message, &signature).is_ok())
+            }
+        }
+    }
 }

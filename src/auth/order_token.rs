@@ -39,7 +39,7 @@ pub fn issue(order_id: &str, secret: &str, now: DateTime<Utc>) -> Option<String>
 /// Whether `token` is a valid order token for `order_id`.
 pub fn grants(token: &str, order_id: &str, secret: &str, now: DateTime<Utc>) -> bool {
     JwtVerifier::new(Some(secret), None, Some(AUDIENCE), None)
-        .verify(token, now)
+        .verify_shared_secret(token, now)
         .is_ok_and(|v| v.subject.as_deref() == Some(order_id))
 }
 

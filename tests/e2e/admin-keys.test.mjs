@@ -1,5 +1,6 @@
-// Admin tokens signed by an identity provider with EdDSA or ES256 keys published as a JWK set
-// (ADMIN_JWT_PUBLIC_KEYS), two keys at once for rotation, and the attacks on them.
+// Admin and customer tokens signed by an identity provider with EdDSA or ES256 keys published as
+// a JWK set (ADMIN_JWT_PUBLIC_KEYS, CUSTOMER_JWT_PUBLIC_KEYS), two keys at once for rotation, and
+// the attacks on them. The Workers check these signatures with the platform's WebCrypto.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { SignJWT, generateKeyPair, exportJWK } from "jose";
@@ -18,7 +19,15 @@ before(async () => {
     { ...(await exportJWK(ed.publicKey)), kid: "idp-2026-11", alg: "EdDSA" },
     { ...(await exportJWK(ec.publicKey)), kid: "idp-ec", alg: "ES256" },
   ];
-  stack = await startStack({ vars: { ADMIN_JWT_PUBLIC_KEYS: JSON.stringify({ keys }) } });
+  // Keys under their own kids that cannot check these tokens: an Ed25519 `x` that is nobody's
+  // key, and a P-256 point off the curve (WebCrypto refuses to import it; logged, still 401).
+  const broken = [
+    { kty: "OKP", crv: "Ed25519", x: Buffer.alloc(32, 2).toString("base64url"), kid: "broken-ed" },
+    { kty: "EC", crv: "P-256", x: Buffer.alloc(32, 1).toString("base64url"), y: Buffer.alloc(32, 2).toString("base64url"), kid: "broken-ec" },
+  ];
+  stack = await startStack({
+    vars: { ADMIN_JWT_PUBLIC_KEYS: JSON.stringify({ keys }), CUSTOMER_JWT_PUBLIC_KEYS: JSON.stringify({ keys: [...keys, ...broken] }) },
+  });
 });
 after(() => stack?.dispose());
 
@@ -55,4 +64,33 @@ test("an HS256 token keyed with the public key's bytes (algorithm confusion) is 
 test("a valid token still needs the route's scope", async () => {
   const token = await sign(ed.privateKey, "EdDSA", "idp-2026-11", { scope: "orders:read" });
   envelope(assert, await read(token), 403, "forbidden");
+});
+
+const customer = (key, alg, kid, sub = "cus_idp_jeanne") =>
+  new SignJWT({}).setProtectedHeader({ alg, kid }).setSubject(sub).setExpirationTime("5m").sign(key);
+const myOrders = (token) => stack.sf("/v1/customers/me/orders", { headers: bearer(token) });
+
+test("customer tokens from the published keys sign a shopper in at the storefront; others are 401", async () => {
+  const cart = (await stack.sf("/v1/carts", { method: "POST", json: { market: "FR" } })).body.id;
+  const attached = await stack.sf(`/v1/carts/${cart}/customer`, { method: "POST", headers: bearer(await customer(ed.privateKey, "EdDSA", "idp-2026-11")) });
+  assert.equal(attached.status, 200, attached.text);
+  const mine = await myOrders(await customer(ec.privateKey, "ES256", "idp-ec"));
+  assert.equal(mine.status, 200, mine.text);
+  assert.deepEqual(mine.body.data, []);
+  // Without a kid, the keys of the token's algorithm are tried in turn.
+  assert.equal((await myOrders(await customer(ec.privateKey, "ES256", undefined))).status, 200);
+
+  const good = await customer(ed.privateKey, "EdDSA", "idp-2026-11");
+  const [header, payload, signature] = good.split(".");
+  const otherSub = Buffer.from(JSON.stringify({ sub: "cus_someone_else", exp: Math.floor(Date.now() / 1000) + 300 })).toString("base64url");
+  for (const token of [
+    `${header}.${otherSub}.${signature}`, // the claims changed under a valid signature
+    `${header}.${payload}.${signature.slice(0, -4)}AAAA`, // a damaged signature
+    `${header}.${payload}.${Buffer.alloc(10).toString("base64url")}`, // a signature of the wrong length
+    await customer(retired.privateKey, "EdDSA", "idp-2026-11"),
+    await customer(ed.privateKey, "EdDSA", "broken-ed"),
+    await customer(ec.privateKey, "ES256", "broken-ec"),
+  ]) {
+    envelope(assert, await myOrders(token), 401, "unauthorized");
+  }
 });

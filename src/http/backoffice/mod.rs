@@ -56,7 +56,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         _ => BACKOFFICE_BODY_LIMIT,
     };
     check_declared_length(header(req, "Content-Length").as_deref(), limit)?;
-    let (admin, token) = authenticate(req, ctx)?;
+    let (admin, token) = authenticate(req, ctx).await?;
     if let Some(sub) = &admin.subject {
         ctx.acting_for(sub);
     }
@@ -222,7 +222,7 @@ async fn serve(
 }
 
 /// The admin behind the bearer token, and the token.
-fn authenticate(req: &Request, ctx: &Ctx) -> Result<(Admin, String), ApiError> {
+async fn authenticate(req: &Request, ctx: &Ctx) -> Result<(Admin, String), ApiError> {
     let token = bearer(req).ok_or_else(|| {
         ApiError::unauthorized("send an admin token as Authorization: Bearer <JWT>")
     })?;
@@ -234,12 +234,19 @@ fn authenticate(req: &Request, ctx: &Ctx) -> Result<(Admin, String), ApiError> {
     for problem in verifier.config_errors() {
         worker::console_error!("[{}] ADMIN_JWT_PUBLIC_KEYS: {problem}", ctx.request_id);
     }
-    let admin = verifier.verify(&token, now_chrono()).map_err(|e| {
-        if e == AuthError::NotConfigured {
-            worker::console_error!(
+    let verified = verifier
+        .verify(&token, now_chrono(), &crate::platform::WebCrypto)
+        .await;
+    let admin = verified.map_err(|e| {
+        match e {
+            AuthError::NotConfigured => worker::console_error!(
                 "[{}] ADMIN_JWT_SECRET is missing or shorter than 32 bytes",
                 ctx.request_id
-            );
+            ),
+            AuthError::KeyUnusable(problem) => {
+                worker::console_error!("[{}] ADMIN_JWT_PUBLIC_KEYS: {problem}", ctx.request_id)
+            }
+            _ => {}
         }
         ApiError::unauthorized("the admin token is not valid")
     })?;

@@ -77,7 +77,8 @@ pub async fn dispatch(
                 req,
                 ctx,
                 "send the signed-in customer's token as Authorization: Bearer <JWT>",
-            )?;
+            )
+            .await?;
             if customer.len() > 255 {
                 return Err(ApiError::unauthorized("the customer token is not valid"));
             }

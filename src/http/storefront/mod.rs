@@ -4,7 +4,7 @@
 
 use crate::app::ports::{Limit, RateLimiter};
 use crate::app::Settings;
-use crate::auth::jwt::JwtVerifier;
+use crate::auth::jwt::{AuthError, JwtVerifier};
 use crate::domain::channel::{is_publishable_key_shape, normalize_origin, Channel};
 use crate::domain::market::Market;
 use crate::domain::pagination::paginate;
@@ -255,7 +255,7 @@ fn with_cors(reply: Reply, channel: &Channel, origin: Option<&str>) -> Reply {
 }
 
 /// The verifier of customer tokens, as configured.
-pub fn customer_verifier(ctx: &Ctx) -> JwtVerifier {
+fn customer_verifier(ctx: &Ctx) -> JwtVerifier {
     JwtVerifier::new(
         ctx.var("CUSTOMER_JWT_SECRET").as_deref(),
         ctx.var("CUSTOMER_JWT_PUBLIC_KEYS").as_deref(),
@@ -266,11 +266,24 @@ pub fn customer_verifier(ctx: &Ctx) -> JwtVerifier {
 
 /// The customer of a valid customer token (its `sub`); `missing` is the message when no
 /// bearer token is sent.
-pub fn customer(req: &worker::Request, ctx: &Ctx, missing: &str) -> Result<String, ApiError> {
+pub async fn customer(req: &worker::Request, ctx: &Ctx, missing: &str) -> Result<String, ApiError> {
     let token = bearer(req).ok_or_else(|| ApiError::unauthorized(missing))?;
-    customer_verifier(ctx)
-        .verify(&token, crate::http::server::now_chrono())
-        .ok()
-        .and_then(|v| v.subject)
+    verified_customer(ctx, &token)
+        .await
         .ok_or_else(|| ApiError::unauthorized("the customer token is not valid"))
+}
+
+/// The customer (`sub`) of `token` when it is a valid customer token.
+pub async fn verified_customer(ctx: &Ctx, token: &str) -> Option<String> {
+    let verified = customer_verifier(ctx)
+        .verify(
+            token,
+            crate::http::server::now_chrono(),
+            &crate::platform::WebCrypto,
+        )
+        .await;
+    if let Err(AuthError::KeyUnusable(problem)) = &verified {
+        worker::console_error!("[{}] CUSTOMER_JWT_PUBLIC_KEYS: {problem}", ctx.request_id);
+    }
+    verified.ok().and_then(|v| v.subject)
 }
