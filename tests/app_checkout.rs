@@ -5,7 +5,7 @@
 mod support;
 
 use comptoir::app::cart::CartUpdate;
-use comptoir::app::checkout::{PaymentStart, Placed};
+use comptoir::app::checkout::{Keep, PaymentStart, Placed};
 use comptoir::app::idempotency::{
     decide, once, Claim, Claimed, IdempotencyRefusal, IdempotencyStore, Once,
 };
@@ -53,24 +53,37 @@ impl World {
     }
 
     /// A checkout run under its key as the HTTP adapter runs it: the claim reads the cart, an
-    /// order is stored as "placed", a refusal below 500 is stored, one from 500 gives the key up.
+    /// order's answer (`{"order": {"id", "number"}}` here) is kept by its placement, a refusal
+    /// below 500 is stored after, one from 500 gives the key up.
     fn checkout_once(&self, cart: &str, token: &str, method: PaymentMethod) -> Keyed {
         let c = Claim {
             token: token.into(),
             ..claim(cart)
         };
         let till = self.till();
+        let body =
+            |p: &Placed| json!({"order": {"id": p.order.id, "number": p.order.number}}).to_string();
         block_on(once(
             &self.store,
             &self.platform,
             &c,
             Some(cart),
-            |data| till.place(data, method),
+            |data| {
+                till.place_kept(
+                    data,
+                    method,
+                    Some(Keep {
+                        claim: &c,
+                        body: &body,
+                    }),
+                )
+            },
             |r: &Result<Placed, Failure<CheckoutRefusal>>| match r {
-                Ok(_) => (201, Some("placed")),
+                Ok(p) => (201, None, p.kept),
                 Err(e) => (
                     comptoir::http::error::ApiError::from(e.clone()).status,
                     None,
+                    false,
                 ),
             },
         ))
@@ -399,7 +412,9 @@ fn a_checkout_retried_under_its_key_after_a_stripe_outage_places_the_order_once(
         run("t4"),
         Once::Replayed {
             status: 201,
-            body: Some("placed".into())
+            body: Some(
+                json!({"order": {"id": placed.order.id, "number": "FR-000001"}}).to_string()
+            )
         }
     );
     let t = w.store.t.borrow();
@@ -451,7 +466,8 @@ fn a_stripe_checkouts_idempotency_lease_outlives_the_payment_providers_timeout()
 }
 
 #[test]
-fn a_checkout_run_under_its_key_costs_three_round_trips_and_a_retry_replays_the_order() {
+fn a_checkout_run_under_its_key_costs_two_round_trips_and_a_retry_replays_the_order_with_its_number(
+) {
     let w = World::new();
     let cart = w.cart(&[("MUG", 1)], false);
     let run = |token: &str| {
@@ -460,19 +476,27 @@ fn a_checkout_run_under_its_key_costs_three_round_trips_and_a_retry_replays_the_
         (out, w.store.round_trips.get())
     };
     let (first, trips) = run("claim-first");
-    assert!(matches!(first, Once::Ran(Ok(_))));
+    let Once::Ran(Ok(placed)) = first else {
+        panic!("the first run places the order: {first:?}")
+    };
+    assert!(placed.kept);
     assert_eq!(
-        trips, 3,
-        "claim + cart read, the order's batch, the stored answer"
+        trips, 2,
+        "claim + cart read, then the order's batch keeping the answer"
     );
     let (again, trips) = run("claim-retry");
     assert_eq!(
         again,
         Once::Replayed {
             status: 201,
-            body: Some("placed".into())
-        }
+            body: Some(
+                json!({"order": {"id": placed.order.id, "number": placed.order.number}})
+                    .to_string()
+            )
+        },
+        "the kept answer carries the number the placement gave"
     );
+    assert_eq!(placed.order.number, "FR-000001");
     assert_eq!(trips, 1);
     assert_eq!(w.store.t.borrow().orders.len(), 1);
 }
@@ -491,7 +515,7 @@ fn a_5xx_gives_the_key_up_so_a_retry_runs_again_and_a_4xx_is_kept() {
             &c,
             None,
             |_| async { status },
-            |s| (*s, None),
+            |s| (*s, None, false),
         ))
     };
     assert_eq!(run("t1", 503), Ok(Once::Ran(503)));
@@ -519,7 +543,7 @@ fn a_5xx_gives_the_key_up_so_a_retry_runs_again_and_a_4xx_is_kept() {
             &other,
             None,
             |_| async { 201u16 },
-            |s| (*s, None)
+            |s| (*s, None, false)
         )),
         Err(Failure::Refused(IdempotencyRefusal::KeyReused))
     );

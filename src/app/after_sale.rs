@@ -1088,6 +1088,7 @@ where
             placed,
             generations: vec![],
             hot_holds: vec![],
+            answer: None,
         };
         match store.exchange(&change, &placement).await {
             Ok(number) => {

@@ -168,8 +168,9 @@ pub enum Once<T> {
 
 /// Claims the key (with `cart`, reading that cart in the same round trip for `run`), then
 /// replays the stored answer or runs `run` once and stores its answer (`answer` gives its
-/// status and body) below 500, or gives the key up from 500 so a retry runs again. A failure
-/// to store is logged: the request's own answer still goes out.
+/// status, its body, and whether `run`'s own write kept it already) below 500, or gives the
+/// key up from 500 so a retry runs again. A failure to store is logged: the request's own
+/// answer still goes out.
 ///
 /// # Errors
 /// The key's refusal (another body, still in flight); storage failing at the claim.
@@ -179,7 +180,7 @@ pub async fn once<S, P, T, F, Fut>(
     claim: &Claim,
     cart: Option<&str>,
     run: F,
-    answer: impl Fn(&T) -> (u16, Option<&str>),
+    answer: impl Fn(&T) -> (u16, Option<&str>, bool),
 ) -> Result<Once<T>, Failure<IdempotencyRefusal>>
 where
     S: IdempotencyStore,
@@ -193,8 +194,10 @@ where
         Claimed::Run => {}
     }
     let out = run(data).await;
-    let (status, body) = answer(&out);
-    let stored = if keeps(status) {
+    let (status, body, kept) = answer(&out);
+    let stored = if kept {
+        Ok(())
+    } else if keeps(status) {
         let keep_until = iso_at(platform.now_ms() + KEEP_SECONDS * 1000.0);
         store
             .finish(claim, status, body.unwrap_or(""), &keep_until)

@@ -434,6 +434,18 @@ pub struct Placement<'a> {
     pub generations: Vec<(String, i64)>,
     /// The reservations in hot SKUs' objects this order holds: (reservation id, SKU).
     pub hot_holds: Vec<(String, String)>,
+    /// The request's answer, stored under its idempotency claim in this same batch (one round
+    /// trip fewer than storing it after); the order's `number` is filled in as given.
+    pub answer: Option<KeptAnswer<'a>>,
+}
+
+/// An idempotent request's answer, kept by the write that makes it.
+pub struct KeptAnswer<'a> {
+    pub claim: &'a crate::app::idempotency::Claim,
+    pub status: u16,
+    /// JSON; its `order.number` is replaced by the number the store gives the order.
+    pub body: String,
+    pub keep_until: String,
 }
 
 /// How an order is found from what belongs to it.

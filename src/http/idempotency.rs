@@ -43,7 +43,7 @@ where
         claim,
         cart,
         |data| async { run(data).await.unwrap_or_else(Reply::from) },
-        |reply: &Reply| (reply.status, reply.body.as_deref()),
+        |reply: &Reply| (reply.status, reply.body.as_deref(), reply.kept),
     )
     .await?;
     Ok(match ran {
@@ -53,6 +53,7 @@ where
             body,
             headers: vec![],
             cause: None,
+            kept: true,
         }
         .header("Idempotent-Replayed", "true"),
     })

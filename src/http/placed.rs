@@ -32,7 +32,7 @@ pub fn token_secret(ctx: &Ctx) -> Result<String, ApiError> {
 }
 
 /// 201 with the order, the token that reads it (signed with `secret`, from [`token_secret`]),
-/// and how to pay; the order is counted.
+/// and how to pay ([`body`]); the order is counted.
 pub fn answer(
     ctx: &Ctx,
     secret: &str,
@@ -49,17 +49,31 @@ pub fn answer(
             order.total_minor,
         ),
     );
-    let token = order_token::issue(&order.id, secret, now_chrono()).ok_or_else(|| {
+    let body = body(secret, &placed).ok_or_else(|| {
         ApiError::internal().caused_by("ORDER_TOKEN_SECRET is missing or shorter than 32 bytes")
     })?;
-    let payment = match placed.payment {
+    Ok(Reply {
+        status: 201,
+        body: Some(body),
+        headers: Vec::new(),
+        cause: None,
+        kept: placed.kept,
+    })
+}
+
+/// The 201 body of a placed order: `{order, order_token, payment}`. The same order gives the
+/// same body (the token is signed over the order's id and creation time), so the answer a
+/// placement keeps for replays is the one sent. `None` without a usable secret.
+pub fn body(secret: &str, placed: &Placed) -> Option<String> {
+    let order = &placed.order;
+    let issued = chrono::DateTime::parse_from_rfc3339(&order.created_at)
+        .map_or_else(|_| now_chrono(), |t| t.with_timezone(&chrono::Utc));
+    let token = order_token::issue(&order.id, secret, issued)?;
+    let payment = match &placed.payment {
         PaymentStart::Manual => json!({"provider": "manual", "status": "pending"}),
         PaymentStart::Stripe { client_secret } => {
             json!({"provider": "stripe", "status": "requires_payment_method", "client_secret": client_secret})
         }
     };
-    Reply::json(
-        201,
-        &json!({ "order": placed.order.view(), "order_token": token, "payment": payment }),
-    )
+    Some(json!({ "order": order.view(), "order_token": token, "payment": payment }).to_string())
 }

@@ -11,6 +11,9 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// A failure's cause, logged with the request id and never sent.
     pub cause: Option<String>,
+    /// The answer is stored under the request's Idempotency-Key already, by the write that
+    /// made it (a checkout's placement).
+    pub kept: bool,
 }
 
 impl Reply {
@@ -24,6 +27,7 @@ impl Reply {
             body: Some(body),
             headers: Vec::new(),
             cause: None,
+            kept: false,
         })
     }
 
@@ -33,6 +37,7 @@ impl Reply {
             body: None,
             headers: Vec::new(),
             cause: None,
+            kept: false,
         }
     }
 
@@ -49,6 +54,7 @@ impl From<ApiError> for Reply {
             body: Some(error.body().to_string()),
             headers: Vec::new(),
             cause: error.cause.as_deref().cloned(),
+            kept: false,
         };
         for (name, value) in error.headers {
             reply = reply.header(name, value);

@@ -266,6 +266,7 @@ pub fn common(
             body: Some(openapi.to_string()),
             headers: Vec::new(),
             cause: None,
+            kept: false,
         }),
         Common::TestPanic => {
             if ctx.var("COMPTOIR_TEST_HOOKS").as_deref() == Some("1") {

@@ -212,6 +212,9 @@ pub(super) fn place_statements(
             )?);
         }
     }
+    if let Some(answer) = &p.answer {
+        out.push(crate::store::idempotency::finish_placed(db, answer, &r.id)?);
+    }
     out.push(db.statement("SELECT number FROM orders WHERE id = ?1", &[text(&r.id)])?);
     Ok(out)
 }

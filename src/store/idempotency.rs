@@ -2,7 +2,7 @@
 //! only when no live record holds it, followed by a read of the record, in one batch.
 
 use crate::app::idempotency::{Claim, IdempotencyStore, KeyRecord};
-use crate::app::ports::StoreError;
+use crate::app::ports::{KeptAnswer, StoreError};
 use crate::domain::cart::CartData;
 use crate::store::d1::{decode, int, text, Db};
 use crate::store::D1Store;
@@ -138,6 +138,38 @@ fn finish(
     body: &str,
     keep_until: &str,
 ) -> Result<D1PreparedStatement, StoreError> {
+    finish_as(db, c, status, body, keep_until, "?7", None)
+}
+
+/// [`finish`] in a placement's batch: `body`'s `order.number` becomes the number the batch
+/// gave order `order_id`.
+pub(super) fn finish_placed(
+    db: &Db,
+    answer: &KeptAnswer<'_>,
+    order_id: &str,
+) -> Result<D1PreparedStatement, StoreError> {
+    finish_as(
+        db,
+        answer.claim,
+        answer.status,
+        &answer.body,
+        &answer.keep_until,
+        "json_set(?7, '$.order.number', (SELECT number FROM orders WHERE id = ?9))",
+        Some(order_id),
+    )
+}
+
+/// The update that stores an answer: `body_sql` is the stored body's SQL (from `?7`, and `?9`
+/// when `order_id` is given).
+fn finish_as(
+    db: &Db,
+    c: &Claim,
+    status: u16,
+    body: &str,
+    keep_until: &str,
+    body_sql: &str,
+    order_id: Option<&str>,
+) -> Result<D1PreparedStatement, StoreError> {
     let mut params = key(c);
     params.extend([
         text(&c.token),
@@ -145,9 +177,12 @@ fn finish(
         text(body),
         text(keep_until),
     ]);
+    params.extend(order_id.map(text));
     db.statement(
-        "UPDATE idempotency_keys SET state = 'done', response_status = ?6, response_body = ?7, expires_at = ?8 \
-         WHERE channel_id = ?1 AND key = ?2 AND method = ?3 AND path = ?4 AND state = 'in_flight' AND response_body = ?5",
+        &format!(
+            "UPDATE idempotency_keys SET state = 'done', response_status = ?6, response_body = {body_sql}, expires_at = ?8 \
+             WHERE channel_id = ?1 AND key = ?2 AND method = ?3 AND path = ?4 AND state = 'in_flight' AND response_body = ?5"
+        ),
         &params,
     )
 }

@@ -659,6 +659,27 @@ impl CartStore for FakeStore {
 
 impl FakeStore {
     /// A placement's effects on `t` (the cart closed when a checkout's), or why refused.
+    /// Stores the answer of the claim holding `c.token` (`IdempotencyStore::finish`).
+    fn keep(t: &mut Tables, c: &Claim, status: u16, body: &str, keep_until: &str) {
+        let k = (
+            c.channel.clone(),
+            c.key.clone(),
+            c.method.clone(),
+            c.path.clone(),
+        );
+        if let Some((r, expires)) = t.keys.get_mut(&k) {
+            if r.state == "in_flight" && r.response_body.as_deref() == Some(c.token.as_str()) {
+                *r = KeyRecord {
+                    body_hash: r.body_hash.clone(),
+                    state: "done".into(),
+                    response_status: Some(i64::from(status)),
+                    response_body: Some(body.into()),
+                };
+                *expires = keep_until.into();
+            }
+        }
+    }
+
     fn placed(t: &mut Tables, p: &Placement<'_>) -> Result<String, StoreError> {
         if p.close_cart {
             let cart = t.carts.get_mut(p.cart_id).unwrap();
@@ -695,6 +716,18 @@ impl FakeStore {
         let mut placed = p.placed.clone();
         placed.data["number"] = json!(number);
         t.outbox.push(placed);
+        if let Some(answer) = &p.answer {
+            // As the placement's batch does: the claim's answer, with the number it gave.
+            let mut body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+            body["order"]["number"] = json!(number);
+            FakeStore::keep(
+                t,
+                answer.claim,
+                answer.status,
+                &body.to_string(),
+                &answer.keep_until,
+            );
+        }
         Ok(number)
     }
 }
@@ -1007,24 +1040,7 @@ impl IdempotencyStore for FakeStore {
         keep_until: &str,
     ) -> Result<(), StoreError> {
         self.trip();
-        let mut t = self.t.borrow_mut();
-        let k = (
-            c.channel.clone(),
-            c.key.clone(),
-            c.method.clone(),
-            c.path.clone(),
-        );
-        if let Some((r, expires)) = t.keys.get_mut(&k) {
-            if r.state == "in_flight" && r.response_body.as_deref() == Some(c.token.as_str()) {
-                *r = KeyRecord {
-                    body_hash: r.body_hash.clone(),
-                    state: "done".into(),
-                    response_status: Some(i64::from(status)),
-                    response_body: Some(body.into()),
-                };
-                *expires = keep_until.into();
-            }
-        }
+        FakeStore::keep(&mut self.t.borrow_mut(), c, status, body, keep_until);
         Ok(())
     }
 

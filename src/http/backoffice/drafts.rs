@@ -2,7 +2,7 @@
 //! complete it as a checkout. The rules live in `app::drafts`, `domain::draft` and
 //! `app::checkout`; a price set by hand already passed `pricing:override` in the router.
 
-use crate::app::checkout::{PlacedBy, Till};
+use crate::app::checkout::{Keep, PlacedBy, Till};
 use crate::app::drafts::Desk;
 use crate::app::idempotency::{object_hash, Claim};
 use crate::domain::cart::parse_if_match;
@@ -127,6 +127,10 @@ pub async fn complete(
         settings.checkout_lease_seconds(method),
     );
     let payments = Stripe::from_ctx(ctx, settings.payment_timeout_ms);
+    // The answer is kept by the placement's own write, as a checkout's.
+    let body = |placed: &crate::app::checkout::Placed| {
+        crate::http::placed::body(&secret, placed).unwrap_or_default()
+    };
     crate::http::idempotency::once(&a.store, &a.edge, &claim, Some(id), |data| async {
         // The draft's channel, as far as completing needs it: its id and the draft's market.
         let channel = Channel {
@@ -151,10 +155,17 @@ pub async fn complete(
             settings: &settings,
             by: PlacedBy::Staff { actor },
         };
-        let placed = till.place(data, method).await.map_err(|e| match e {
-            crate::app::Failure::Refused(r) => refusal(r),
-            other => ApiError::from(other),
-        })?;
+        let keep = Keep {
+            claim: &claim,
+            body: &body,
+        };
+        let placed = till
+            .place_kept(data, method, Some(keep))
+            .await
+            .map_err(|e| match e {
+                crate::app::Failure::Refused(r) => refusal(r),
+                other => ApiError::from(other),
+            })?;
         crate::http::placed::answer(ctx, &secret, placed, method)
     })
     .await

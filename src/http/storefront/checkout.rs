@@ -1,11 +1,12 @@
 //! `POST /v1/carts/{id}/checkout`: the key is checked and the client admitted before the key is
 //! claimed (a 428, 400 or 429 is not stored); the claim reads the cart in the same round trip;
-//! `app::checkout` places the order; the answer is stored for replays. Three D1 round trips.
+//! `app::checkout` places the order and keeps the answer for replays in the same write. Two D1
+//! round trips (a refusal is stored after, in a third).
 //! Each checkout that runs is counted (`metrics`): the order placed, or why it was refused; a
 //! replay is not counted again.
 
 use super::Adapters;
-use crate::app::checkout::{admit, PlacedBy, Till};
+use crate::app::checkout::{admit, Keep, PlacedBy, Till};
 use crate::app::idempotency::{object_hash, Claim};
 use crate::domain::channel::Channel;
 use crate::http::body::STOREFRONT_BODY_LIMIT;
@@ -68,9 +69,17 @@ async fn place(
         settings: &a.settings,
         by: PlacedBy::Shopper,
     };
+    // The answer is kept by the placement's own write: two round trips, not three.
+    let body = |placed: &crate::app::checkout::Placed| {
+        crate::http::placed::body(&secret, placed).unwrap_or_default()
+    };
     idempotency::once(&a.store, &a.edge, &claim, Some(cart_id), |cart| async {
+        let keep = Keep {
+            claim: &claim,
+            body: &body,
+        };
         let placed = till
-            .place(cart, method)
+            .place_kept(cart, method, Some(keep))
             .await
             .map_err(ApiError::from)
             .inspect_err(|e| refused(ctx, e))?;
