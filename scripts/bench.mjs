@@ -14,6 +14,7 @@ import { SignJWT } from "jose";
 import net from "node:net";
 import { root, step } from "./lib/proc.mjs";
 import { isolateMemory } from "./lib/memory.mjs";
+import { isolateStartup } from "./lib/startup.mjs";
 import { build } from "./build.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -270,6 +271,10 @@ const memory = await isolateMemory(inspectorPort, "storefront", async () => {
   bigCartRun = await measure("GET cart, 250 lines", { url: `${sf}/v1/carts/${bigCart}`, headers: key }, 16);
 });
 await mf.dispose();
+// Isolate startup, on its own runtimes once the bench's is gone (nothing else competes for CPU).
+const STARTUP_RUNS = 9;
+step("isolate startup: 8 isolates of the storefront bundle against 8 of a fixed response, in workerd");
+const startup = await isolateStartup(path.join(root, "build", "storefront"), STARTUP_RUNS);
 step(`${logLines} log lines from the Workers read and dropped`);
 if (next > pool.length) console.warn(`checkout used ${next} carts from a pool of ${pool.length}: the repeats count as errors`);
 if (next3 > pool3.length) console.warn(`checkout, 3 locations used ${next3} carts from a pool of ${pool3.length}: the repeats count as errors`);
@@ -289,6 +294,7 @@ const report = {
   seconds_per_run: SECONDS,
   isolate_cache_seconds: Number(options.workers.find((w) => w.name === "storefront").bindings.ISOLATE_CACHE_SECONDS),
   startup_ms: Math.round(startupMs),
+  isolate_startup: startup,
   bundles: { storefront: size("storefront"), backoffice: size("backoffice") },
   d1_round_trips: trips,
   runs: results.map((r) => ({ ...r, vs_empty: +(r.rps / ceilingEmpty(r.connections)).toFixed(2), vs_one_d1_read: +(r.rps / ceilingD1(r.connections)).toFixed(2) })),
@@ -316,6 +322,7 @@ const lines = [
   ...flash.map((f) => `| ${f.path} | ${f.sold} (${f.sold_units_in_d1} units in D1) | ${f.oversold} | ${f.refused_sold_out} | ${JSON.stringify(f.other)} | ${f.attempts_per_second} | ${f.p50_ms} | ${f.p99_ms} | ${f.reserved_after} | ${f.reserved_after_ttl} |`),
   ...flash.map((f) => `D1 round trips of the ${f.path} sale: ${f.d1_round_trips} for ${f.attempts} attempts.`),
   "",
-  `Memory of the storefront isolate while 16 connections read a 250-line cart (${bigCartRun.rps} req/s, p99 ${bigCartRun.p99} ms; ${memory.samples} samples): V8 heap at most ${(memory.heap_used_max / 2 ** 20).toFixed(1)} MiB used of ${(memory.heap_total_max / 2 ** 20).toFixed(1)} MiB, ArrayBuffer backing stores at most ${(memory.backing_stores_max / 2 ** 20).toFixed(1)} MiB, wasm linear memory ${(memory.wasm_linear_memory / 2 ** 20).toFixed(1)} MiB at the end (it only grows): ${((memory.heap_total_max + memory.backing_stores_max + memory.wasm_linear_memory) / 2 ** 20).toFixed(1)} MiB in all of the isolate's 128 MB.`,
+  `Memory of the storefront isolate while 16 connections read a 250-line cart (${bigCartRun.rps} req/s, p99 ${bigCartRun.p99} ms; ${memory.samples} samples): V8 heap at most ${(memory.heap_used_max / 2 ** 20).toFixed(1)} MiB used of ${(memory.heap_total_max / 2 ** 20).toFixed(1)} MiB, ArrayBuffer backing stores at most ${(memory.backing_stores_max / 2 ** 20).toFixed(1)} MiB, wasm linear memory ${(memory.wasm_linear_memory / 2 ** 20).toFixed(1)} MiB at the end (it only grows). ${memory.live_samples ? `Live after a full collection, with the requests in flight (${memory.live_samples} samples): heap at most ${(memory.heap_live_max / 2 ** 20).toFixed(1)} MiB, backing stores ${(memory.backing_stores_live_max / 2 ** 20).toFixed(1)} MiB; with the wasm memory, ${((memory.heap_live_max + memory.backing_stores_live_max + memory.wasm_linear_memory) / 2 ** 20).toFixed(1)} MiB of the isolate's 128 MB.` : "No live sample was read (the run ended within a second)."}`,
+  `Isolate startup (the storefront bundle's own, in workerd, median of ${STARTUP_RUNS} starts of 8 isolates): ${startup.isolate_startup_ms} ms an isolate; the runtime itself starts in ${startup.runtime_start_ms} ms.`,
 ];
 console.log(lines.join("\n"));

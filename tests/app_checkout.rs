@@ -61,8 +61,9 @@ impl World {
             ..claim(cart)
         };
         let till = self.till();
-        let body =
-            |p: &Placed| json!({"order": {"id": p.order.id, "number": p.order.number}}).to_string();
+        let body = |p: &Placed| {
+            Some(json!({"order": {"id": p.order.id, "number": p.order.number}}).to_string())
+        };
         block_on(once(
             &self.store,
             &self.platform,

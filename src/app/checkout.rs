@@ -83,10 +83,11 @@ pub struct Placed {
 }
 
 /// How a till's placement keeps its request's answer: under `claim`, the 201 body `body`
-/// makes of the placed order (its number is filled in by the store).
+/// makes of the placed order (its number is filled in by the store). Without a body (`None`),
+/// the answer is not kept by the placement: the idempotency flow stores it after.
 pub struct Keep<'a> {
     pub claim: &'a Claim,
-    pub body: &'a dyn Fn(&Placed) -> String,
+    pub body: &'a dyn Fn(&Placed) -> Option<String>,
 }
 
 /// How the shopper goes on to pay, from the intent a Stripe checkout created.
@@ -209,7 +210,7 @@ where
             .map(|a| a.id.clone())
             .collect();
         let mut attempt = 1;
-        let (order, number, holds) = loop {
+        let (order, number, holds, kept) = loop {
             let mut order = placed.clone();
             order.payment_reference = intent.as_ref().map(|i| i.id.clone());
             let reserve = order.hold(allocations.clone());
@@ -249,16 +250,21 @@ where
                 }
             };
             // The answer as it will be sent, but for the number the batch gives the order.
-            let answer = keep.as_ref().map(|k| KeptAnswer {
-                claim: k.claim,
-                status: 201,
-                body: (k.body)(&Placed {
+            let answer = keep.as_ref().and_then(|k| {
+                let body = (k.body)(&Placed {
                     order: order.clone(),
                     payment: payment_start(&intent),
                     kept: true,
-                }),
-                keep_until: iso_at(now_ms + KEEP_SECONDS * 1000.0),
+                })?;
+                Some(KeptAnswer {
+                    claim: k.claim,
+                    status: 201,
+                    body,
+                    // Kept as long as an answer stored after the order would be.
+                    keep_until: iso_at(self.platform.now_ms() + KEEP_SECONDS * 1000.0),
+                })
             });
+            let kept = answer.is_some();
             let placement = Placement {
                 order: &order,
                 cart_id: &data.cart.id,
@@ -283,7 +289,7 @@ where
                 answer,
             };
             let cause = match self.store.place(&placement).await {
-                Ok(number) => break (order, number, holds),
+                Ok(number) => break (order, number, holds, kept),
                 Err(StoreError::Refused(cause)) => {
                     // Nothing was written: the objects' units go back at once.
                     self.release_all(&holds).await;
@@ -351,7 +357,7 @@ where
         Ok(Placed {
             order,
             payment: payment_start(&intent),
-            kept: keep.is_some(),
+            kept,
         })
     }
 

@@ -195,7 +195,7 @@ where
     }
     let out = run(data).await;
     let (status, body, kept) = answer(&out);
-    let stored = if kept {
+    let stored = if kept && keeps(status) {
         Ok(())
     } else if keeps(status) {
         let keep_until = iso_at(platform.now_ms() + KEEP_SECONDS * 1000.0);

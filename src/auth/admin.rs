@@ -416,6 +416,53 @@ mod tests {
     }
 
     #[test]
+    fn weak_ed25519_keys_are_refused_as_the_crypto_crate_refuses_them() {
+        // The y of every small-order point (0, 1, p - 1, the two of order 8) and p itself,
+        // each with the sign bit clear and set.
+        let hex = [
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        ];
+        let keys: Vec<Vec<u8>> = hex
+            .iter()
+            .flat_map(|h| {
+                let bytes: Vec<u8> = (0..32)
+                    .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+                    .collect();
+                let mut signed = bytes.clone();
+                signed[31] |= 0x80;
+                [bytes, signed]
+            })
+            .collect();
+        for key in &keys {
+            // The crate the tests verify with calls each of them weak or no key at all.
+            let crate_refuses = ed25519_compact::PublicKey::from_slice(key)
+                .map_err(|_| ())
+                .and_then(|k| k.validate().map_err(|_| ()))
+                .is_err();
+            assert!(crate_refuses, "{key:02x?}");
+            let set = serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(key)}]});
+            let v = AdminVerifier::new(None, None, Some(&set.to_string()));
+            assert_eq!(v.config_errors().len(), 1, "{key:02x?}");
+            assert!(
+                v.config_errors()[0].contains("weak"),
+                "{:?}",
+                v.config_errors()
+            );
+        }
+        // A real key passes.
+        let ed = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([3; 32]));
+        let set = serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(*ed.pk)}]});
+        assert!(AdminVerifier::new(None, None, Some(&set.to_string()))
+            .config_errors()
+            .is_empty());
+    }
+
+    #[test]
     fn private_keys_and_unsupported_keys_in_the_set_are_reported_and_skipped() {
         let ed = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([3; 32]));
         let set = serde_json::json!({"keys": [

@@ -5,8 +5,8 @@
 //! Pure: the current time comes in as an argument, and checking a public-key signature is a
 //! port ([`SignatureCheck`]): the platform's WebCrypto in a Worker (`platform::WebCrypto`), a
 //! crypto library in the native tests. So the Workers' wasm carries no elliptic-curve code
-//! (Ed25519 and P-256 verification weighed 44 KB of the storefront's gzip, docs/benchmarks.md);
-//! jwt-compact still reads the token and its claims, and checks HS256.
+//! (Ed25519 and P-256 verification weighed about 50 KB of the storefront's 513 KB gzip,
+//! docs/benchmarks.md); jwt-compact still reads the token and its claims, and checks HS256.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -224,16 +224,17 @@ impl JwtVerifier {
         let (message, _) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
         let signature = untrusted.signature_bytes();
         let kid = untrusted.header().key_id.as_deref();
-        let mut last = AuthError::UnknownKey;
-        for entry in self
+        let mut candidates = self
             .public_keys
             .iter()
             .filter(|e| e.alg == alg && (kid.is_none() || e.kid.as_deref() == kid))
-        {
-            // Both algorithms sign in 64 bytes (Ed25519; ES256's r || s).
-            if signature.len() != 64 {
-                return Err(AuthError::BadSignature);
-            }
+            .peekable();
+        // Both algorithms sign in 64 bytes (Ed25519; ES256's r || s).
+        if candidates.peek().is_some() && signature.len() != 64 {
+            return Err(AuthError::BadSignature);
+        }
+        let mut last = AuthError::UnknownKey;
+        for entry in candidates {
             match check
                 .verify(alg, &entry.key, message.as_bytes(), signature)
                 .await
@@ -309,9 +310,18 @@ fn parse_jwk_set(json: &str, errors: &mut Vec<String>) -> Vec<KeyEntry> {
             Err("holds a private part; publish public keys only".to_string())
         } else {
             match (text("kty"), text("crv"), text("alg")) {
-                (Some("OKP"), Some("Ed25519"), None | Some("EdDSA")) => {
-                    coordinate(text("x"), "x").map(|x| (PublicAlg::EdDsa, x))
-                }
+                (Some("OKP"), Some("Ed25519"), None | Some("EdDSA")) => coordinate(text("x"), "x")
+                    .and_then(|x| {
+                        if weak_ed25519(&x) {
+                            Err(
+                                "a weak Ed25519 key (a point of small order, or not canonical): \
+                                 any signature would verify"
+                                    .to_string(),
+                            )
+                        } else {
+                            Ok((PublicAlg::EdDsa, x))
+                        }
+                    }),
                 (Some("EC"), Some("P-256"), None | Some("ES256")) => coordinate(text("x"), "x")
                     .and_then(|x| {
                         let y = coordinate(text("y"), "y")?;
@@ -333,6 +343,35 @@ fn parse_jwk_set(json: &str, errors: &mut Vec<String>) -> Vec<KeyEntry> {
         }
     }
     out
+}
+
+/// Whether an Ed25519 public key (its 32-byte encoding) is one no signature check should trust:
+/// a point of small order (with such a key, some signatures verify for any message: RFC 8032
+/// verifiers that do not check it, as WebCrypto's need not, accept them), or an encoding whose
+/// y is not below p = 2^255 - 19. The small-order points are those whose y is 0, 1, p - 1, or
+/// one of the two y of the points of order 8; the sign bit (x's) does not matter.
+fn weak_ed25519(key: &[u8]) -> bool {
+    const ORDER_8: [[u8; 32]; 2] = [
+        [
+            0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef,
+            0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88,
+            0x6d, 0x53, 0xfc, 0x05,
+        ],
+        [
+            0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10,
+            0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77,
+            0x92, 0xac, 0x03, 0x7a,
+        ],
+    ];
+    let Ok(mut y) = <[u8; 32]>::try_from(key) else {
+        return true;
+    };
+    y[31] &= 0x7f; // the sign of x
+                   // y >= p: little-endian, p is ed ff … ff 7f.
+    let not_canonical = y[31] == 0x7f && y[1..31].iter().all(|&b| b == 0xff) && y[0] >= 0xed;
+    let small = |value: u8| y[0] == value && y[1..].iter().all(|&b| b == 0);
+    let p_minus_1 = y[0] == 0xec && y[1..31].iter().all(|&b| b == 0xff) && y[31] == 0x7f;
+    not_canonical || small(0) || small(1) || p_minus_1 || ORDER_8.contains(&y)
 }
 
 /// A key's 32-byte coordinate (`x`, `y`), base64url without padding.

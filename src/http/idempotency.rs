@@ -1,6 +1,7 @@
 //! The Idempotency-Key middleware: `app::idempotency::once` around a handler, the stored
 //! answer sent back with `Idempotent-Replayed: true`. Costs two D1 round trips (claim, store),
-//! only when the request sends the header.
+//! only when the request sends the header; a checkout's (and a draft's completion) store is
+//! part of its placement's batch instead.
 
 use crate::app::idempotency::{self, body_hash, Claim, Once};
 use crate::domain::cart::CartData;

@@ -6,7 +6,7 @@ use crate::app::checkout::{PaymentStart, Placed};
 use crate::auth::order_token;
 use crate::domain::order::PaymentMethod;
 use crate::http::error::ApiError;
-use crate::http::server::{now_chrono, Ctx, Reply};
+use crate::http::server::{Ctx, Reply};
 use crate::metrics;
 use crate::platform::write_metric;
 use serde_json::{json, Map, Value};
@@ -50,7 +50,9 @@ pub fn answer(
         ),
     );
     let body = body(secret, &placed).ok_or_else(|| {
-        ApiError::internal().caused_by("ORDER_TOKEN_SECRET is missing or shorter than 32 bytes")
+        ApiError::internal().caused_by(
+            "no order token: ORDER_TOKEN_SECRET is missing or short, or the order has no creation time",
+        )
     })?;
     Ok(Reply {
         status: 201,
@@ -63,12 +65,12 @@ pub fn answer(
 
 /// The 201 body of a placed order: `{order, order_token, payment}`. The same order gives the
 /// same body (the token is signed over the order's id and creation time), so the answer a
-/// placement keeps for replays is the one sent. `None` without a usable secret.
+/// placement keeps for replays is the one sent. `None` without a usable secret (or an order
+/// without its creation time).
 pub fn body(secret: &str, placed: &Placed) -> Option<String> {
     let order = &placed.order;
-    let issued = chrono::DateTime::parse_from_rfc3339(&order.created_at)
-        .map_or_else(|_| now_chrono(), |t| t.with_timezone(&chrono::Utc));
-    let token = order_token::issue(&order.id, secret, issued)?;
+    let issued = chrono::DateTime::parse_from_rfc3339(&order.created_at).ok()?;
+    let token = order_token::issue(&order.id, secret, issued.with_timezone(&chrono::Utc))?;
     let payment = match &placed.payment {
         PaymentStart::Manual => json!({"provider": "manual", "status": "pending"}),
         PaymentStart::Stripe { client_secret } => {

@@ -658,7 +658,6 @@ impl CartStore for FakeStore {
 }
 
 impl FakeStore {
-    /// A placement's effects on `t` (the cart closed when a checkout's), or why refused.
     /// Stores the answer of the claim holding `c.token` (`IdempotencyStore::finish`).
     fn keep(t: &mut Tables, c: &Claim, status: u16, body: &str, keep_until: &str) {
         let k = (
@@ -680,6 +679,7 @@ impl FakeStore {
         }
     }
 
+    /// A placement's effects on `t` (the cart closed when a checkout's), or why refused.
     fn placed(t: &mut Tables, p: &Placement<'_>) -> Result<String, StoreError> {
         if p.close_cart {
             let cart = t.carts.get_mut(p.cart_id).unwrap();

@@ -98,7 +98,7 @@ pub async fn update(
 
 /// `POST /admin/v1/draft-orders/{id}/complete` `{payment_provider}`: placed exactly as a
 /// checkout (the key's claim reads the draft, its stock and its market in the same round trip;
-/// the till places it in one guarded batch; the answer is stored for replays): three D1
+/// the till places it in one guarded batch, which keeps the answer for replays): two D1
 /// round trips.
 pub async fn complete(
     req: &Request,
@@ -128,9 +128,7 @@ pub async fn complete(
     );
     let payments = Stripe::from_ctx(ctx, settings.payment_timeout_ms);
     // The answer is kept by the placement's own write, as a checkout's.
-    let body = |placed: &crate::app::checkout::Placed| {
-        crate::http::placed::body(&secret, placed).unwrap_or_default()
-    };
+    let body = |placed: &crate::app::checkout::Placed| crate::http::placed::body(&secret, placed);
     crate::http::idempotency::once(&a.store, &a.edge, &claim, Some(id), |data| async {
         // The draft's channel, as far as completing needs it: its id and the draft's market.
         let channel = Channel {

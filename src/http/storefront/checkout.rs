@@ -70,9 +70,7 @@ async fn place(
         by: PlacedBy::Shopper,
     };
     // The answer is kept by the placement's own write: two round trips, not three.
-    let body = |placed: &crate::app::checkout::Placed| {
-        crate::http::placed::body(&secret, placed).unwrap_or_default()
-    };
+    let body = |placed: &crate::app::checkout::Placed| crate::http::placed::body(&secret, placed);
     idempotency::once(&a.store, &a.edge, &claim, Some(cart_id), |cart| async {
         let keep = Keep {
             claim: &claim,

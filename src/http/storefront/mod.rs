@@ -275,7 +275,11 @@ pub async fn customer(req: &worker::Request, ctx: &Ctx, missing: &str) -> Result
 
 /// The customer (`sub`) of `token` when it is a valid customer token.
 pub async fn verified_customer(ctx: &Ctx, token: &str) -> Option<String> {
-    let verified = customer_verifier(ctx)
+    let verifier = customer_verifier(ctx);
+    for problem in &verifier.config_errors {
+        worker::console_error!("[{}] CUSTOMER_JWT_PUBLIC_KEYS: {problem}", ctx.request_id);
+    }
+    let verified = verifier
         .verify(
             token,
             crate::http::server::now_chrono(),
