@@ -22,18 +22,20 @@ const r1 = (x) => Math.round(x * 10) / 10;
 // Local work per operation: its time at c = 1 less the harness's own (the fixed response) and
 // its round trips at the local cost of one. What is left is the Worker's CPU plus what D1 does
 // beyond one simple statement per trip (a checkout's batch of twelve): an upper bound on CPU.
+// Round trips as the bench counted them (Server-Timing).
+const trips = (name) => results.d1_round_trips[name];
 const OPS = [
-  { name: "GET product", trips: 0, reads: 0 },
-  { name: "GET cart", trips: 1, reads: 1 },
-  { name: "create cart", trips: 1, reads: 0 },
-  { name: "add line", trips: 1, reads: 0 },
-  { name: "checkout", trips: 3, reads: 0 },
-  // The hot path: the same 3 D1 round trips, and 2 to the SKU's objects (read the shards, then
+  { name: "GET product", trips: trips("GET product"), reads: 0 },
+  { name: "GET cart", trips: trips("GET cart"), reads: 1 },
+  { name: "create cart", trips: trips("create cart"), reads: 0 },
+  { name: "add line", trips: trips("add line"), reads: 0 },
+  { name: "checkout", trips: trips("checkout"), reads: 0 },
+  // The hot path: the same D1 round trips, and 2 to the SKU's objects (read the shards, then
   // take; the settle goes after the response), which live near where they were first called
   // (here: near the primary).
-  { name: "checkout (hot SKU)", local: "checkout", trips: 3, reads: 0, objects: 2 },
+  { name: "checkout (hot SKU)", local: "checkout", trips: trips("checkout"), reads: 0, objects: 2 },
 ];
-const local = Object.fromEntries(OPS.map((o) => [o.name, Math.max(0, service(o.local ?? o.name) - fixed - (o.local ? 3 : o.trips) * d1Trip)]));
+const local = Object.fromEntries(OPS.map((o) => [o.name, Math.max(0, service(o.local ?? o.name) - fixed - o.trips * d1Trip)]));
 
 const out = [];
 out.push(`Measured on ${results.machine}, ${results.date.slice(0, 10)} (bench/results.json). One request at c = 1: fixed response ${r1(fixed)} ms, one D1 read ${r1(service("ceiling: one D1 read"))} ms, so one local D1 round trip costs ${r1(d1Trip)} ms.`);
@@ -42,7 +44,7 @@ out.push("| operation | D1 round trips (reads) | at c = 1 | local work = at c = 
 out.push("|---|---|---|---|");
 for (const o of OPS) {
   const s = service(o.local ?? o.name);
-  out.push(`| ${o.name} | ${o.trips} (${o.reads})${o.objects ? ` + ${o.objects} to objects` : ""} | ${r1(s)} ms | ${r1(s)} − ${r1(fixed)} − ${o.local ? 3 : o.trips} × ${r1(d1Trip)} = **${r1(local[o.name])} ms** |`);
+  out.push(`| ${o.name} | ${o.trips} (${o.reads})${o.objects ? ` + ${o.objects} to objects` : ""} | ${r1(s)} ms | ${r1(s)} − ${r1(fixed)} − ${o.trips} × ${r1(d1Trip)} = **${r1(local[o.name])} ms** |`);
 }
 out.push("");
 out.push(`Latency per request by the shopper's region, D1 primary in ${inputs.primary}: trips × RTT + local work (ms). Without replicas every trip goes to the primary; with replicas a read goes to the region's replica (${inputs.rtt_replica_ms} ms), writes still to the primary.`);

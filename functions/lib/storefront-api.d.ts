@@ -270,8 +270,9 @@ export interface paths {
         /**
          * Place the order
          * @description Validates everything server-side (stock, prices, email, addresses, shipping method, codes),
-         *     reserves stock atomically (never oversells) and creates the order `pending_payment`. At most
-         *     three D1 round trips. `manual` waits for the back office's mark-paid; `stripe` creates the
+         *     reserves stock atomically (never oversells) and creates the order `pending_payment`. Two D1
+         *     round trips: the key's claim reading the cart, then the order's batch, which also keeps this
+         *     answer for replays (a refusal is stored after, in a third). `manual` waits for the back office's mark-paid; `stripe` creates the
          *     PaymentIntent first (its `metadata.order_id` names the new order), then places the order
          *     holding it, returns its `client_secret`, and the `payment_intent.succeeded` webhook naming that
          *     PaymentIntent confirms the order.

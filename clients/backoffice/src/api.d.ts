@@ -201,8 +201,8 @@ export interface paths {
          *     `source: draft` and the draft's channel. `stripe` creates the PaymentIntent first and
          *     answers its `client_secret` (send the customer a payment link with it); `manual` waits
          *     for mark-paid. The order's timeline records who completed it and every price set by
-         *     hand with its reason. Three D1 round trips (the key's claim reading the draft, the
-         *     order's batch, the stored answer); a replay answers the first answer with
+         *     hand with its reason. Two D1 round trips (the key's claim reading the draft, the
+         *     order's batch keeping the answer); a replay answers the first answer with
          *     `Idempotent-Replayed: true`.
          */
         post: operations["completeDraftOrder"];
