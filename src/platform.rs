@@ -143,20 +143,7 @@ impl crate::auth::jwt::SignatureCheck for WebCrypto {
                 object(&[("name", "ECDSA"), ("hash", "SHA-256")]),
             ),
         };
-        let usages = js_sys::Array::of1(&"verify".into());
-        // Copies (`from`), not views of the wasm memory.
-        let imported = import_key(
-            "raw",
-            &js_sys::Uint8Array::from(key),
-            &import,
-            false,
-            &usages,
-        );
-        let crypto_key = match imported {
-            Ok(promise) => JsFuture::from(promise).await,
-            Err(e) => Err(e),
-        }
-        .map_err(|e| format!("WebCrypto refused the key: {}", js_message(e)))?;
+        let crypto_key = imported_key(alg, key, &import).await?;
         let verified = subtle_verify(
             &check,
             &crypto_key,
@@ -170,6 +157,55 @@ impl crate::auth::jwt::SignatureCheck for WebCrypto {
         // A signature WebCrypto cannot even read (not a point, not canonical) is not a valid one.
         Ok(answer.ok().and_then(|v| v.as_bool()) == Some(true))
     }
+}
+
+/// A key of a JWK set as WebCrypto imported it, or why it would not: kept for the isolate's
+/// life, so a token costs one verification, not an import and a verification.
+type Imported = Result<wasm_bindgen::JsValue, String>;
+
+thread_local! {
+    static IMPORTED: std::cell::RefCell<Vec<(crate::auth::jwt::PublicAlg, Vec<u8>, Imported)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `key` (raw) imported for verifying with `alg`, from the isolate's keys when imported before.
+async fn imported_key(
+    alg: crate::auth::jwt::PublicAlg,
+    key: &[u8],
+    import: &js_sys::Object,
+) -> Imported {
+    use worker::wasm_bindgen_futures::JsFuture;
+    let known = IMPORTED.with(|keys| {
+        keys.borrow()
+            .iter()
+            .find(|(a, k, _)| *a == alg && k == key)
+            .map(|(_, _, imported)| imported.clone())
+    });
+    if let Some(imported) = known {
+        return imported;
+    }
+    let usages = js_sys::Array::of1(&"verify".into());
+    // Copies (`from`), not views of the wasm memory.
+    let imported = match import_key(
+        "raw",
+        &js_sys::Uint8Array::from(key),
+        import,
+        false,
+        &usages,
+    ) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    }
+    .map_err(|e| format!("WebCrypto refused the key: {}", js_message(e)));
+    IMPORTED.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        // A set holds a few keys; a bound all the same, should many sets pass through.
+        if keys.len() >= 64 {
+            keys.clear();
+        }
+        keys.push((alg, key.to_vec(), imported.clone()));
+    });
+    imported
 }
 
 /// A thrown JS value's message (an `Error`'s, without its stack), for the log.
