@@ -310,11 +310,20 @@ test("any POST that sends an Idempotency-Key replays its first response", async 
   assert.equal(again.status, 201);
   assert.equal(again.body.id, first.body.id, "one cart, not two");
   assert.equal(again.headers.get("idempotent-replayed"), "true");
+  assert.equal(again.headers.get("etag"), '"1"', "a replayed cart answer carries its ETag, as the first did");
+  assert.equal(again.headers.get("etag"), first.headers.get("etag"));
   envelope(assert, await stack.sf("/v1/carts", { method: "POST", json: { market: "US" }, headers: key }), 422, "idempotency_key_reused");
   const cart = first.body.id;
   const lineKey = { "Idempotency-Key": `line-${Date.now()}` };
-  await add(cart, "CHOC-70", 2, lineKey);
+  const added = await add(cart, "CHOC-70", 2, lineKey);
   const replayed = await add(cart, "CHOC-70", 2, lineKey);
   assert.deepEqual(replayed.body.lines.map((l) => l.quantity), [2], "the retried add did not add twice");
+  assert.equal(replayed.headers.get("etag"), `"${added.body.version}"`);
+  // A refusal replayed carries none: it names no version.
+  const badKey = { "Idempotency-Key": `bad-${Date.now()}` };
+  envelope(assert, await add(cart, "NOPE-1", 1, badKey), 422, "unknown_sku");
+  const badAgain = await add(cart, "NOPE-1", 1, badKey);
+  envelope(assert, badAgain, 422, "unknown_sku");
+  assert.equal(badAgain.headers.get("etag"), null);
   assert.deepEqual((await stack.sf(`/v1/carts/${cart}`)).body.lines.map((l) => l.quantity), [2]);
 });

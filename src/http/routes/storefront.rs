@@ -57,6 +57,25 @@ pub enum Storefront<'a> {
     StripeWebhook,
 }
 
+impl Storefront<'_> {
+    /// Whether the route answers a cart (with its `ETag`).
+    pub fn answers_cart(&self) -> bool {
+        use Storefront::*;
+        matches!(
+            self,
+            CreateCart
+                | GetCart { .. }
+                | PatchCart { .. }
+                | AddLine { .. }
+                | UpdateLine { .. }
+                | RemoveLine { .. }
+                | AddCode { .. }
+                | RemoveCode { .. }
+                | AttachCustomer { .. }
+        )
+    }
+}
+
 pub fn match_storefront<'a>(method: &str, path: &'a str) -> Result<Storefront<'a>, ApiError> {
     let segs = segments(path).ok_or_else(not_found)?;
     if segs.first() == Some(&"v1") && method == "OPTIONS" {

@@ -89,6 +89,26 @@ pub async fn dispatch(
     Ok(cart_reply(shown, 200))
 }
 
+/// A replayed cart answer (an Idempotency-Key's stored status and body) with the `ETag` its
+/// first sending carried: the version its body shows. A refusal has none.
+pub fn with_replayed_etag(reply: Reply) -> Reply {
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        version: i64,
+    }
+    let versioned = (200..300)
+        .contains(&reply.status)
+        .then_some(reply.body.as_deref())
+        .flatten()
+        .and_then(|body| serde_json::from_str::<Versioned>(body).ok());
+    match versioned {
+        Some(v) if !reply.headers.iter().any(|(name, _)| name == "ETag") => {
+            reply.header("ETag", format!("\"{}\"", v.version))
+        }
+        _ => reply,
+    }
+}
+
 fn cart_reply(shown: CartShown, status: u16) -> Reply {
     Reply::json(status, &shown.view)
         .unwrap_or_else(Reply::from)

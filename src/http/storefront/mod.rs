@@ -102,6 +102,7 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
         Err(e) => Err(e),
         Ok(Some(key)) => {
             let (channel, lease) = (&channel, ctx.settings().lease_seconds);
+            let answers_cart = route.answers_cart();
             crate::http::idempotency::post(
                 req,
                 ctx,
@@ -112,6 +113,10 @@ async fn route(req: &mut Request, ctx: &Ctx) -> Result<Reply, ApiError> {
                 |mut copy| async move { dispatch(route, &mut copy, ctx, channel).await },
             )
             .await
+            .map(|reply| match answers_cart {
+                true => carts::with_replayed_etag(reply),
+                false => reply,
+            })
         }
         Ok(None) => dispatch(route, req, ctx, &channel).await,
     };
