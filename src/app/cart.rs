@@ -10,7 +10,7 @@ use crate::app::ports::{
     RateLimiter, StoreError,
 };
 use crate::app::{refuse, Failure, Settings};
-use crate::domain::admin_defs::DiscountDef;
+use crate::domain::admin_defs::{DiscountDef, ShippingDef};
 use crate::domain::cart::{
     self, address_from, precondition, CartChange, CartData, CartOp, CartPatch, CartRecord,
     CartRefusal, Diagnosis, IfMatch, MAX_CODES,
@@ -429,27 +429,13 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids + HotObjects> Shop<'a, S, K, P
                 p.shipping_method_id = Some(match &method_id {
                     None => None,
                     Some(id) => {
-                        let offered = loaded
-                            .shipping_methods
-                            .first()
-                            .and_then(|d| d.for_market(&market.code));
-                        let Some(method) = offered else {
-                            return Err(invalid(FieldError::new(
-                                "shipping_method",
-                                format!(
-                                    "shipping method `{id}` is not offered in market {}",
-                                    market.code
-                                ),
-                            )));
-                        };
-                        if let Some(c) = &country {
-                            if !method.countries.is_empty() && !method.countries.contains(c) {
-                                return Err(invalid(FieldError::new(
-                                    "shipping_method",
-                                    format!("shipping method `{id}` does not deliver to {c}"),
-                                )));
-                            }
-                        }
+                        ShippingDef::check_choice(
+                            id,
+                            loaded.shipping_methods.first(),
+                            &market.code,
+                            country.as_deref(),
+                        )
+                        .map_err(invalid)?;
                         Some(id.clone())
                     }
                 });

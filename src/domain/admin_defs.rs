@@ -120,6 +120,35 @@ impl ShippingDef {
         })
     }
 
+    /// Checks that method `id` (its definition `def`, as read for that id) may be chosen for a
+    /// cart or a draft in `market` shipping to `country`: offered there, and delivering there.
+    pub fn check_choice(
+        id: &str,
+        def: Option<&ShippingDef>,
+        market: &str,
+        country: Option<&str>,
+    ) -> Result<(), crate::domain::fields::FieldError> {
+        use crate::domain::fields::FieldError;
+        let offered = def
+            .filter(|d| d.id == id)
+            .and_then(|d| d.for_market(market));
+        let Some(method) = offered else {
+            return Err(FieldError::new(
+                "shipping_method",
+                format!("shipping method `{id}` is not offered in market {market}"),
+            ));
+        };
+        match country {
+            Some(c) if !method.countries.is_empty() && !method.countries.iter().any(|m| m == c) => {
+                Err(FieldError::new(
+                    "shipping_method",
+                    format!("shipping method `{id}` does not deliver to {c}"),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The admin API's view (amounts as money objects).
     pub fn view(&self, markets: &Markets) -> Value {
         let rates: BTreeMap<&String, Value> = self
@@ -629,6 +658,47 @@ mod tests {
         assert_eq!(
             def.view(&markets())["rates"]["FR"]["threshold"],
             json!({"amount": "50.00", "currency": "EUR"})
+        );
+    }
+
+    #[test]
+    fn a_shipping_method_is_chosen_only_where_it_is_offered_and_delivers() {
+        let body = fields(
+            &json!({"name": "Colissimo", "countries": ["FR", "MC"], "rates": {
+            "FR": {"type": "flat", "amount": {"amount": "4.90", "currency": "EUR"}}}}),
+        );
+        let mut def = shipping_from_request("colissimo", &Fields::new(&body), &markets()).unwrap();
+        let choose = |def: Option<&ShippingDef>, id: &str, market: &str, country: Option<&str>| {
+            ShippingDef::check_choice(id, def, market, country).map_err(|e| e.message)
+        };
+        assert_eq!(choose(Some(&def), "colissimo", "FR", Some("MC")), Ok(()));
+        assert_eq!(
+            choose(Some(&def), "colissimo", "FR", None),
+            Ok(()),
+            "no address yet"
+        );
+        let not_offered =
+            Err("shipping method `colissimo` is not offered in market US".to_string());
+        assert_eq!(
+            choose(Some(&def), "colissimo", "US", Some("US")),
+            not_offered
+        );
+        assert_eq!(
+            choose(Some(&def), "colissimo", "FR", Some("BE")),
+            Err("shipping method `colissimo` does not deliver to BE".to_string())
+        );
+        assert!(
+            choose(None, "colissimo", "FR", Some("FR")).is_err(),
+            "no such method"
+        );
+        assert!(
+            choose(Some(&def), "express", "FR", Some("FR")).is_err(),
+            "another id"
+        );
+        def.enabled = false;
+        assert!(
+            choose(Some(&def), "colissimo", "FR", Some("FR")).is_err(),
+            "switched off"
         );
     }
 

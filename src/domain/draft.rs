@@ -269,29 +269,8 @@ pub fn decide(
     // The method must be offered here and ship to the address, the new one if it changed.
     let touched = input.shipping_method.is_some() || input.shipping_address.is_some();
     if let (true, Some(id)) = (touched, &record.shipping_method_id) {
-        let offered = facts
-            .shipping_method
-            .filter(|d| &d.id == id)
-            .and_then(|d| d.for_market(&market.code));
-        let Some(method) = offered else {
-            return Err(FieldError::new(
-                "shipping_method",
-                format!(
-                    "shipping method `{id}` is not offered in market {}",
-                    market.code
-                ),
-            )
-            .into());
-        };
-        if let Some(country) = record.shipping().map(|a| a.country) {
-            if !method.countries.is_empty() && !method.countries.contains(&country) {
-                return Err(FieldError::new(
-                    "shipping_method",
-                    format!("shipping method `{id}` does not deliver to {country}"),
-                )
-                .into());
-            }
-        }
+        let country = record.shipping().map(|a| a.country);
+        ShippingDef::check_choice(id, facts.shipping_method, &market.code, country.as_deref())?;
     }
     if let Some(codes) = &input.discount_codes {
         record.discount_codes = serde_json::to_string(codes).unwrap_or_else(|_| "[]".into());
