@@ -852,6 +852,45 @@ fn hot_tee(split: &[i64]) -> comptoir::domain::hot::HotSku {
 }
 
 #[test]
+fn adding_a_hot_sku_to_a_cart_goes_by_what_its_objects_have() {
+    let w = World::new();
+    let hot = hot_tee(&[1, 1]);
+    w.store
+        .t
+        .borrow_mut()
+        .hot
+        .insert("TEE-M".into(), hot.clone());
+    // D1 says 5 are left; the objects (checkouts in flight) say 2.
+    let cart = w.cart(&[("MUG", 1)], false);
+    let shop = w.shop();
+    w.store.round_trips.set(0);
+    match block_on(shop.add_line(&cart, None, "TEE-M", 3)) {
+        Err(Failure::Refused(comptoir::domain::cart::CartRefusal::InsufficientStock {
+            available,
+            ..
+        })) => assert_eq!(available, 2, "the objects' number, not D1's 5"),
+        other => panic!("expected insufficient stock, got {other:?}"),
+    }
+    assert_eq!(
+        w.store.round_trips.get(),
+        4,
+        "refused unasked, diagnosed (the SKU is hot), refused by the objects' number, diagnosed"
+    );
+    let shown = block_on(shop.add_line(&cart, None, "TEE-M", 2)).unwrap();
+    let tee = shown.view.lines.iter().find(|l| l.sku == "TEE-M").unwrap();
+    assert_eq!(tee.quantity, 2);
+    let line = tee.id.clone();
+    assert!(
+        block_on(shop.set_quantity(&cart, None, &line, 3)).is_err(),
+        "nor raised beyond it"
+    );
+    assert!(block_on(shop.set_quantity(&cart, None, &line, 1)).is_ok());
+    // Not hot any more: D1's numbers again.
+    w.store.t.borrow_mut().hot.clear();
+    assert!(block_on(shop.set_quantity(&cart, None, &line, 5)).is_ok());
+}
+
+#[test]
 fn a_hot_skus_units_are_taken_in_its_objects_then_settled_once_the_order_holds_them() {
     let w = World::new();
     let hot = hot_tee(&[3, 2]);
@@ -890,13 +929,14 @@ fn a_hot_skus_units_are_taken_in_its_objects_then_settled_once_the_order_holds_t
 fn a_hot_sku_is_refused_with_what_its_objects_have_and_a_failed_placement_gives_their_units_back() {
     let w = World::new();
     let hot = hot_tee(&[1, 1]);
+    // The line was added before the sale made the SKU hot.
+    let cart = w.cart(&[("TEE-M", 3)], false);
     w.store
         .t
         .borrow_mut()
         .hot
         .insert("TEE-M".into(), hot.clone());
     // D1 says 5 are left; the objects (other checkouts in flight) say 2.
-    let cart = w.cart(&[("TEE-M", 3)], false);
     assert_eq!(
         refused(w.checkout(&cart, PaymentMethod::Manual)),
         CheckoutRefusal::InsufficientStock {

@@ -170,6 +170,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids + HotObjects> Shop<'a, S, K, P
             line_id: self.platform.id("line"),
             sku: sku.into(),
             quantity,
+            hot_available: None,
         };
         self.write_once(cart_id, if_match, change).await
     }
@@ -185,6 +186,7 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids + HotObjects> Shop<'a, S, K, P
         let change = CartChange::SetQuantity {
             line_id: line_id.into(),
             quantity,
+            hot_available: None,
         };
         self.write_once(cart_id, if_match, change).await
     }
@@ -216,48 +218,67 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids + HotObjects> Shop<'a, S, K, P
         self.write_once(cart_id, if_match, change).await
     }
 
-    /// One guarded write; on a refusal, one read finds out which rule refused it.
+    /// One guarded write; on a refusal, one read finds out which rule refused it. A hot SKU's
+    /// stock is what its objects have: its line's change is refused until it carries their
+    /// number, so the diagnosis names the SKU, its objects are asked, and it is written again.
     async fn write_once(
         &self,
         cart_id: &str,
         if_match: Option<IfMatch>,
-        change: CartChange,
+        mut change: CartChange,
     ) -> CartResult<CartShown> {
         let now = self.platform.now();
         let expires_at = self.expiry();
-        let write = CartWrite {
-            cart_id,
-            channel_id: &self.channel.id,
-            now: &now,
-            expires_at: &expires_at,
-            expect: if_match,
-            change,
-        };
-        match self.store.write(&write).await {
-            Ok(data) => self.show(&self.visible(data)?).await,
-            Err(StoreError::Refused(cause)) => {
-                let (op, line, sku) = match &write.change {
-                    CartChange::AddLine { sku, quantity, .. } => (
-                        CartOp::Add {
-                            sku,
-                            quantity: *quantity,
-                        },
-                        None,
-                        Some(sku.as_str()),
-                    ),
-                    CartChange::SetQuantity { line_id, .. } => {
-                        (CartOp::Line, Some(line_id.as_str()), None)
+        loop {
+            let write = CartWrite {
+                cart_id,
+                channel_id: &self.channel.id,
+                now: &now,
+                expires_at: &expires_at,
+                expect: if_match,
+                change: change.clone(),
+            };
+            let cause = match self.store.write(&write).await {
+                Ok(data) => return self.show(&self.visible(data)?).await,
+                Err(StoreError::Refused(cause)) => cause,
+                Err(e) => return Err(e.into()),
+            };
+            let (op, line, sku) = match &write.change {
+                CartChange::AddLine { sku, quantity, .. } => (
+                    CartOp::Add {
+                        sku,
+                        quantity: *quantity,
+                    },
+                    None,
+                    Some(sku.as_str()),
+                ),
+                CartChange::SetQuantity { line_id, .. } => {
+                    (CartOp::Line, Some(line_id.as_str()), None)
+                }
+                CartChange::RemoveCode { .. } => (CartOp::RemoveCode, None, None),
+                CartChange::AttachCustomer { customer_id } => {
+                    (CartOp::Attach { customer_id }, None, None)
+                }
+                CartChange::Patch(_) => (CartOp::Update, None, None),
+            };
+            let mut d = self.store.diagnose(cart_id, line, sku).await?;
+            let asked = match &mut change {
+                CartChange::AddLine { hot_available, .. }
+                | CartChange::SetQuantity { hot_available, .. } => Some(hot_available),
+                _ => None,
+            };
+            if let (Some(hot), Some(asked)) = (d.hot_sku(), asked) {
+                match asked {
+                    // Refused by the objects' number itself: the shopper learns it.
+                    Some(total) => d.available = Some(*total),
+                    None => {
+                        let states = crate::app::hot::states(self.platform, &hot).await?;
+                        *asked = Some(crate::app::hot::available(&states).values().sum());
+                        continue;
                     }
-                    CartChange::RemoveCode { .. } => (CartOp::RemoveCode, None, None),
-                    CartChange::AttachCustomer { customer_id } => {
-                        (CartOp::Attach { customer_id }, None, None)
-                    }
-                    CartChange::Patch(_) => (CartOp::Update, None, None),
-                };
-                let d = self.store.diagnose(cart_id, line, sku).await?;
-                Err(explain(&d, &op, &self.channel.id, if_match, &now, &cause))
+                }
             }
-            Err(e) => Err(e.into()),
+            return Err(explain(&d, &op, &self.channel.id, if_match, &now, &cause));
         }
     }
 

@@ -74,10 +74,21 @@ impl CartStore for D1Store {
                 line_id,
                 sku,
                 quantity,
-            } => add_line(db, w.cart_id, line_id, sku, *quantity, w.now, MAX_LINES)?,
-            CartChange::SetQuantity { line_id, quantity } => {
-                set_quantity(db, w.cart_id, line_id, *quantity, w.now)?
-            }
+                hot_available,
+            } => add_line(
+                db,
+                w.cart_id,
+                line_id,
+                sku,
+                *quantity,
+                *hot_available,
+                w.now,
+            )?,
+            CartChange::SetQuantity {
+                line_id,
+                quantity,
+                hot_available,
+            } => set_quantity(db, w.cart_id, line_id, *quantity, *hot_available, w.now)?,
             CartChange::RemoveCode { code } => remove_code(db, w.cart_id, code)?,
             CartChange::Patch(p) => patch(db, w.cart_id, p)?.into_iter().collect(),
             CartChange::AttachCustomer { customer_id } => {
@@ -334,14 +345,29 @@ const PRICE_IN_CART_MARKET: &str = "(SELECT p.amount_minor FROM prices p JOIN va
 /// Adds `quantity` of `sku` (merging with an existing line), refusing in SQL a SKU not sold in
 /// the cart's market, a line over 999 (CHECK), a cart over 250 lines, and more than the
 /// available stock.
+/// SQL: the units of `sku` the cart `cart` may hold (SQL expressions): a hot SKU's from its
+/// objects (`hot`, a parameter; none given, -1, so the change is refused and the objects asked),
+/// any other's from D1 ([`available_to_cart`]).
+fn allowed_to_cart(cart: &str, sku: &str, hot: &str) -> String {
+    format!(
+        "CASE WHEN EXISTS (SELECT 1 FROM hot_skus WHERE sku = {sku} AND mode = 'hot') \
+           THEN COALESCE(CAST({hot} AS INTEGER), -1) ELSE {} END",
+        available_to_cart(cart, sku)
+    )
+}
+
+fn hot_param(hot_available: Option<i64>) -> JsValue {
+    hot_available.map_or(JsValue::NULL, int)
+}
+
 fn add_line(
     db: &Db,
     cart_id: &str,
     line_id: &str,
     sku: &str,
     quantity: i64,
+    hot_available: Option<i64>,
     now: &str,
-    max_lines: i64,
 ) -> Result<Vec<D1PreparedStatement>, StoreError> {
     Ok(vec![
         db.statement(
@@ -359,8 +385,8 @@ fn add_line(
             &format!("INSERT INTO write_guards (ok) SELECT 0 WHERE \
              (SELECT COUNT(*) FROM cart_lines WHERE cart_id = ?1) > ?3 \
              OR (SELECT quantity FROM cart_lines WHERE cart_id = ?1 AND sku = ?2) > {}",
-                available_to_cart("?1", "?2")),
-            &[text(cart_id), text(sku), int(max_lines)],
+                allowed_to_cart("?1", "?2", "?4")),
+            &[text(cart_id), text(sku), int(MAX_LINES), hot_param(hot_available)],
         )?,
     ])
 }
@@ -383,6 +409,7 @@ fn set_quantity(
     cart_id: &str,
     line_id: &str,
     quantity: i64,
+    hot_available: Option<i64>,
     now: &str,
 ) -> Result<Vec<D1PreparedStatement>, StoreError> {
     let mut out = vec![line_exists_guard(db, cart_id, line_id)?];
@@ -402,8 +429,8 @@ fn set_quantity(
     )?);
     out.push(db.statement(
         &format!("INSERT INTO write_guards (ok) SELECT 0 FROM cart_lines l WHERE l.id = ?1 AND l.cart_id = ?2 \
-         AND l.quantity > {}", available_to_cart("?2", "l.sku")),
-        &[text(line_id), text(cart_id)],
+         AND l.quantity > {}", allowed_to_cart("?2", "l.sku", "?3")),
+        &[text(line_id), text(cart_id), hot_param(hot_available)],
     )?);
     Ok(out)
 }
@@ -541,7 +568,9 @@ async fn diagnose(
                 (SELECT quantity FROM cart_lines WHERE cart_id = ?1 AND (id = ?2 OR sku = ?3)) AS line_quantity, \
                 (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND (id = ?2 OR sku = ?3)) AS line_sku, \
                 (SELECT COUNT(*) FROM cart_lines WHERE cart_id = ?1) AS line_count, \
-                {} AS available \
+                {} AS available, \
+                (SELECT json_object('sku', sku, 'generation', generation, 'split', json(split)) FROM hot_skus \
+                   WHERE mode = 'hot' AND sku = COALESCE(?3, (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND id = ?2))) AS hot \
              FROM (SELECT 1) LEFT JOIN carts c ON c.id = ?1 AND c.kind = 'cart'",
             available_to_cart("?1", "COALESCE(?3, (SELECT sku FROM cart_lines WHERE cart_id = ?1 AND id = ?2))")),
             &[text(cart_id), text(line_id.unwrap_or("")), sku.map_or(JsValue::NULL, text)],

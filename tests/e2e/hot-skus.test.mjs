@@ -214,13 +214,23 @@ test("stock moved in D1 alone (a restock, a canceled order) reaches a hot SKU's 
   await tick();
   let [{ generation }] = await stack.sql("SELECT generation FROM hot_skus WHERE sku = ?1", sku);
   assert.equal(generation, 1, "in step: a tick changes nothing");
-  // A restock of 3 in D1 alone: the objects still say none are left.
+  // A restock of 3 in D1 alone: the objects still say none are left, and adding to a cart
+  // goes by them, as checkout does.
   await setStock(sku, 5);
-  const id = await cart(sku, 3);
-  envelope(assert, await checkout(id), 422, "insufficient_stock");
+  await setStock("COF-250", 10);
+  const early = await cart("COF-250", 1);
+  const add = (quantity) => stack.sf(`/v1/carts/${early}/lines`, { method: "POST", json: { sku, quantity } });
+  const refusedAdd = await add(3);
+  envelope(assert, refusedAdd, 422, "insufficient_stock");
+  assert.equal(refusedAdd.body.error.details.available, 0, "the objects' number, not D1's 3");
   await tick();
   [{ generation }] = await stack.sql("SELECT generation FROM hot_skus WHERE sku = ?1", sku);
   assert.equal(generation, 2, "split again from D1's numbers");
+  const added = await add(3);
+  assert.equal(added.status, 200, added.text);
+  const line = added.body.lines.find((l) => l.sku === sku);
+  envelope(assert, await stack.sf(`/v1/carts/${early}/lines/${line.id}`, { method: "PATCH", json: { quantity: 4 } }), 422, "insufficient_stock");
+  const id = await cart(sku, 3);
   assert.equal((await checkout(id)).status, 201, "the restocked units sell");
   // The first order canceled: its 2 units come back in D1, and at the next tick in the objects.
   const canceled = await stack.bo(`/admin/v1/orders/${first.body.order.id}/cancel`, { method: "POST", headers: { ...admin, "Idempotency-Key": key() } });

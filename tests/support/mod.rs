@@ -551,6 +551,7 @@ impl CartStore for FakeStore {
                 line_id,
                 sku,
                 quantity,
+                hot_available,
             } => {
                 let Some(price) = t.prices.get(&(market, sku.clone())).copied() else {
                     return refused("NOT NULL price");
@@ -575,12 +576,20 @@ impl CartStore for FakeStore {
                     .iter()
                     .find(|l| &l.sku == sku)
                     .map_or(0, |l| l.quantity);
-                let available = t.inventory.get(sku).map_or(0, |(h, r)| h - r);
+                // A hot SKU goes by its objects' number, refused without it (as the SQL).
+                let available = match t.hot.contains_key(sku) {
+                    true => hot_available.unwrap_or(-1),
+                    false => t.inventory.get(sku).map_or(0, |(h, r)| h - r),
+                };
                 if q > MAX_QUANTITY || lines.len() as i64 > MAX_LINES || q > available {
                     return refused("line guard");
                 }
             }
-            CartChange::SetQuantity { line_id, quantity } => {
+            CartChange::SetQuantity {
+                line_id,
+                quantity,
+                hot_available,
+            } => {
                 let Some(i) = lines.iter().position(|l| &l.id == line_id) else {
                     return refused("no line");
                 };
@@ -588,7 +597,11 @@ impl CartStore for FakeStore {
                     lines.remove(i);
                 } else {
                     lines[i].quantity = *quantity;
-                    let available = t.inventory.get(&lines[i].sku).map_or(0, |(h, r)| h - r);
+                    let sku = &lines[i].sku;
+                    let available = match t.hot.contains_key(sku) {
+                        true => hot_available.unwrap_or(-1),
+                        false => t.inventory.get(sku).map_or(0, |(h, r)| h - r),
+                    };
                     if *quantity > available {
                         return refused("stock guard");
                     }
@@ -652,7 +665,12 @@ impl CartStore for FakeStore {
             line_quantity: line.map(|l| l.quantity),
             line_sku: line.map(|l| l.sku.clone()),
             line_count: lines.len() as i64,
-            available: stock_sku.and_then(|s| t.inventory.get(&s).map(|(h, r)| h - r)),
+            available: stock_sku
+                .as_ref()
+                .and_then(|s| t.inventory.get(s).map(|(h, r)| h - r)),
+            hot: stock_sku
+                .and_then(|s| t.hot.get(&s))
+                .map(|h| serde_json::to_string(h).unwrap()),
         })
     }
 }

@@ -46,11 +46,16 @@ pub enum CartChange {
         line_id: String,
         sku: String,
         quantity: i64,
+        /// A hot SKU's stock is what its objects have: the check goes by this number. Without
+        /// it a hot SKU's change is refused, and its objects are asked (the diagnosis names it).
+        hot_available: Option<i64>,
     },
-    /// Sets a line's quantity (0 removes it); refused for a missing line or over the stock.
+    /// Sets a line's quantity (0 removes it); refused for a missing line or over the stock
+    /// (a hot SKU's as for [`CartChange::AddLine`]).
     SetQuantity {
         line_id: String,
         quantity: i64,
+        hot_available: Option<i64>,
     },
     /// Removes a code the cart holds; refused when it holds none such.
     RemoveCode {

@@ -21,6 +21,18 @@ pub struct Diagnosis {
     pub line_sku: Option<String>,
     pub line_count: i64,
     pub available: Option<i64>,
+    /// When the SKU is hot: its row (`sku`, `generation`, `split`), as JSON, to ask its objects.
+    #[serde(default)]
+    pub hot: Option<String>,
+}
+
+impl Diagnosis {
+    /// The hot SKU the refused change was about, if it is hot.
+    pub fn hot_sku(&self) -> Option<crate::domain::hot::HotSku> {
+        self.hot
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok())
+    }
 }
 
 /// What a cart as read says of the rules every write checks first (channel, status, version).
