@@ -873,8 +873,9 @@ fn adding_a_hot_sku_to_a_cart_goes_by_what_its_objects_have() {
     }
     assert_eq!(
         w.store.round_trips.get(),
-        4,
-        "refused unasked, diagnosed (the SKU is hot), refused by the objects' number, diagnosed"
+        5,
+        "refused unasked, diagnosed (the SKU is hot), the cart read (where it ships), refused by \
+         the objects' number, diagnosed"
     );
     let shown = block_on(shop.add_line(&cart, None, "TEE-M", 2)).unwrap();
     let tee = shown.view.lines.iter().find(|l| l.sku == "TEE-M").unwrap();

@@ -20,6 +20,7 @@ use crate::domain::channel::Channel;
 use crate::domain::fields::FieldError;
 use crate::domain::market::Market;
 use crate::domain::pricing::Usage;
+use crate::domain::stock::Destination;
 use serde_json::{json, Value};
 
 /// How often a read-then-write decides again after losing a race before answering 503.
@@ -84,16 +85,38 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids + HotObjects> Shop<'a, S, K, P
         let market = self.market_of(&data.cart)?;
         let snapshot = self.catalog.snapshot(market).await?;
         let mut data = std::borrow::Cow::Borrowed(data);
-        for hot in data.picture.hot.clone().iter() {
-            let states = crate::app::hot::states(self.platform, hot).await?;
-            let total = crate::app::hot::available(&states).values().sum();
-            data.to_mut().stock.insert(hot.sku.clone(), total);
+        if !data.picture.hot.is_empty() {
+            let hot = self.hot_stock(&data, market, &data.picture.hot).await?;
+            data.to_mut().stock.extend(hot);
         }
         let rendered = self.render(&data, market, &snapshot)?;
         Ok(CartShown {
             view: rendered.view,
             version: data.cart.version,
         })
+    }
+
+    /// What each hot SKU of the cart has for it, as its objects say: their units at the
+    /// locations that serve the cart (its pickup store; else those shipping to its country;
+    /// else, with no address yet, to its market's countries), as D1's numbers are counted for
+    /// any other SKU.
+    async fn hot_stock(
+        &self,
+        data: &CartData,
+        market: &Market,
+        hot_skus: &[crate::domain::hot::HotSku],
+    ) -> CartResult<Vec<(String, i64)>> {
+        let pickup = data.shipping.as_ref().and_then(|m| m.location_id.clone());
+        let country = data.cart.shipping().map(|a| a.country);
+        let destination = Destination::of(pickup.as_deref(), country.as_deref(), &market.countries);
+        let mut picture = data.picture.clone();
+        let mut out = Vec::new();
+        for hot in hot_skus {
+            let states = crate::app::hot::states(self.platform, hot).await?;
+            picture.set_available(&hot.sku, &crate::app::hot::available(&states));
+            out.push((hot.sku.clone(), picture.total(&hot.sku, destination)));
+        }
+        Ok(out)
     }
 
     fn render(
@@ -272,8 +295,13 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids + HotObjects> Shop<'a, S, K, P
                     // Refused by the objects' number itself: the shopper learns it.
                     Some(total) => d.available = Some(*total),
                     None => {
-                        let states = crate::app::hot::states(self.platform, &hot).await?;
-                        *asked = Some(crate::app::hot::available(&states).values().sum());
+                        // The cart as it is now (its address, its method: which locations
+                        // serve it), then what the objects have for it.
+                        let loaded = self.store.load(cart_id, CartLookup::Nothing).await?;
+                        let data = self.visible(loaded.cart)?;
+                        let market = self.market_of(&data.cart)?;
+                        let stock = self.hot_stock(&data, market, &[hot]).await?;
+                        *asked = Some(stock.first().map_or(0, |(_, n)| *n));
                         continue;
                     }
                 }

@@ -161,8 +161,9 @@ pub(super) fn reads(db: &Db, cart_id: &str) -> Result<Vec<D1PreparedStatement>, 
            (SELECT json_group_array(json_object('sku', l.sku, 'available', {})) \
               FROM cart_lines l WHERE l.cart_id = ?1) AS stock, \
            (SELECT json_group_array(json_object('sku', sku, 'generation', generation, 'split', json(split))) \
-              FROM hot_skus WHERE mode = 'hot' AND sku IN (SELECT sku FROM cart_lines WHERE cart_id = ?1)) AS hot",
-            available_to_cart("?1", "l.sku")),
+              FROM hot_skus WHERE mode = 'hot' AND sku IN (SELECT sku FROM cart_lines WHERE cart_id = ?1)) AS hot, \
+           (SELECT {} FROM locations WHERE EXISTS (SELECT 1 FROM hot_skus WHERE mode = 'hot')) AS locations",
+            available_to_cart("?1", "l.sku"), crate::store::levels::LOCATIONS_JSON),
         &[text(cart_id)],
     )?])
 }
@@ -175,6 +176,8 @@ struct ReadsRow {
     shipping: String,
     stock: String,
     hot: String,
+    /// Only while some SKU is hot (a few rows): where its objects' units serve the cart.
+    locations: String,
 }
 
 fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
@@ -265,9 +268,11 @@ pub(super) fn decode_reads(results: Vec<D1Result>) -> Result<Option<CartData>, S
         discounts,
         shipping,
         stock,
-        // Only which SKUs are hot: their availability is the objects' (app::cart).
+        // Which SKUs are hot and, for them, the locations: their availability is the objects'
+        // at the locations that serve the cart (app::cart).
         picture: crate::domain::stock::StockPicture {
             hot: json("hot skus", &row.hot)?,
+            locations: crate::store::levels::locations_of(&json("locations", &row.locations)?),
             ..Default::default()
         },
         market: None,

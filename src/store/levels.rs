@@ -13,6 +13,10 @@ use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, D1Result};
 
+/// SQL: every row of `locations` as one JSON array, read back by [`locations_of`].
+pub(super) const LOCATIONS_JSON: &str = "json_group_array(json_object('id', id, 'kind', kind, \
+    'countries', json(countries), 'priority', priority, 'pickup', pickup))";
+
 /// The statement reading where stock is for the SKUs `skus` selects (SQL, with `param` as
 /// `?1`): the locations and each one's available units per SKU. One row.
 pub fn picture(db: &Db, skus: &str, param: JsValue) -> Result<D1PreparedStatement, StoreError> {
@@ -21,8 +25,7 @@ pub fn picture(db: &Db, skus: &str, param: JsValue) -> Result<D1PreparedStatemen
             "SELECT \
                (SELECT json_group_array(json_object('sku', sku, 'location', location, 'available', on_hand - reserved)) \
                   FROM inventory_levels WHERE on_hand > reserved AND sku IN ({skus})) AS levels, \
-               (SELECT json_group_array(json_object('id', id, 'kind', kind, 'countries', json(countries), \
-                   'priority', priority, 'pickup', pickup)) FROM locations) AS locations, \
+               (SELECT {LOCATIONS_JSON} FROM locations) AS locations, \
                (SELECT json_group_array(json_object('sku', sku, 'generation', generation, 'split', json(split))) \
                   FROM hot_skus WHERE mode = 'hot' AND sku IN ({skus})) AS hot"
         ),
@@ -60,21 +63,28 @@ pub fn decode_picture(result: D1Result) -> Result<StockPicture, StoreError> {
         }
     }
     Ok(StockPicture {
-        locations: list(&locations)
-            .iter()
-            .filter_map(|l| {
-                Some(Location {
-                    id: text(&l["id"])?,
-                    kind: LocationKind::parse(l["kind"].as_str()?)?,
-                    countries: list(&l["countries"]).iter().filter_map(text).collect(),
-                    priority: l["priority"].as_i64()?,
-                    pickup: l["pickup"].as_i64() == Some(1),
-                })
-            })
-            .collect(),
+        locations: locations_of(&locations),
         available,
         hot: serde_json::from_str(&row.hot).map_err(corrupt)?,
     })
+}
+
+/// The locations of a JSON array as [`LOCATIONS_JSON`] makes it.
+pub(super) fn locations_of(locations: &Value) -> Vec<Location> {
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    list(locations)
+        .iter()
+        .filter_map(|l| {
+            Some(Location {
+                id: text(&l["id"])?,
+                kind: LocationKind::parse(l["kind"].as_str()?)?,
+                countries: list(&l["countries"]).iter().filter_map(text).collect(),
+                priority: l["priority"].as_i64()?,
+                pickup: l["pickup"].as_i64() == Some(1),
+            })
+        })
+        .collect()
 }
 
 /// `moves` as one JSON parameter.
