@@ -840,6 +840,15 @@ fn a_payment_naming_another_intent_or_for_a_manual_order_confirms_nothing() {
     assert!(logged[1].contains("not paid with Stripe"), "{logged:?}");
 }
 
+/// `hot` is its SKU's current hot row in D1.
+fn make_hot(w: &World, hot: &comptoir::domain::hot::HotSku) {
+    w.store
+        .t
+        .borrow_mut()
+        .hot
+        .insert(hot.sku.clone(), hot.clone());
+}
+
 fn hot_tee(split: &[i64]) -> comptoir::domain::hot::HotSku {
     comptoir::domain::hot::HotSku {
         sku: "TEE-M".into(),
@@ -855,11 +864,7 @@ fn hot_tee(split: &[i64]) -> comptoir::domain::hot::HotSku {
 fn adding_a_hot_sku_to_a_cart_goes_by_what_its_objects_have() {
     let w = World::new();
     let hot = hot_tee(&[1, 1]);
-    w.store
-        .t
-        .borrow_mut()
-        .hot
-        .insert("TEE-M".into(), hot.clone());
+    make_hot(&w, &hot);
     // D1 says 5 are left; the objects (checkouts in flight) say 2.
     let cart = w.cart(&[("MUG", 1)], false);
     let shop = w.shop();
@@ -895,11 +900,7 @@ fn adding_a_hot_sku_to_a_cart_goes_by_what_its_objects_have() {
 fn a_hot_skus_units_are_taken_in_its_objects_then_settled_once_the_order_holds_them() {
     let w = World::new();
     let hot = hot_tee(&[3, 2]);
-    w.store
-        .t
-        .borrow_mut()
-        .hot
-        .insert("TEE-M".into(), hot.clone());
+    make_hot(&w, &hot);
     let cart = w.cart(&[("TEE-M", 4)], false);
     let placed = w.checkout(&cart, PaymentMethod::Manual).unwrap();
     let holds = w.store.t.borrow().hot_holds.clone();
@@ -932,11 +933,7 @@ fn a_hot_sku_is_refused_with_what_its_objects_have_and_a_failed_placement_gives_
     let hot = hot_tee(&[1, 1]);
     // The line was added before the sale made the SKU hot.
     let cart = w.cart(&[("TEE-M", 3)], false);
-    w.store
-        .t
-        .borrow_mut()
-        .hot
-        .insert("TEE-M".into(), hot.clone());
+    make_hot(&w, &hot);
     // D1 says 5 are left; the objects (other checkouts in flight) say 2.
     assert_eq!(
         refused(w.checkout(&cart, PaymentMethod::Manual)),
@@ -963,11 +960,7 @@ fn a_hot_sku_is_refused_with_what_its_objects_have_and_a_failed_placement_gives_
 fn a_checkout_planned_on_one_generation_that_commits_after_a_switch_plans_again_on_the_new_one() {
     let w = World::new();
     let old = hot_tee(&[5]);
-    w.store
-        .t
-        .borrow_mut()
-        .hot
-        .insert("TEE-M".into(), old.clone());
+    make_hot(&w, &old);
     let cart = w.cart(&[("TEE-M", 2)], false);
     let (_, data) = block_on(w.store.claim(&claim(&cart), Some(&cart))).unwrap();
     // The SKU is switched meanwhile: generation 2, two shards.
@@ -975,11 +968,7 @@ fn a_checkout_planned_on_one_generation_that_commits_after_a_switch_plans_again_
         generation: 2,
         ..hot_tee(&[3, 2])
     };
-    w.store
-        .t
-        .borrow_mut()
-        .hot
-        .insert("TEE-M".into(), new.clone());
+    make_hot(&w, &new);
     let placed = block_on(w.till().place(data, PaymentMethod::Manual)).unwrap();
     let (old_available, old_held) = w.platform.hot_totals(&old);
     assert_eq!(
