@@ -110,13 +110,11 @@ impl<'a, S: CartStore, K: Catalog, P: Clock + Ids + HotObjects> Shop<'a, S, K, P
         let country = data.cart.shipping().map(|a| a.country);
         let destination = Destination::of(pickup.as_deref(), country.as_deref(), &market.countries);
         let mut picture = data.picture.clone();
-        let mut out = Vec::new();
-        for hot in hot_skus {
-            let states = crate::app::hot::states(self.platform, hot).await?;
-            picture.set_available(&hot.sku, &crate::app::hot::available(&states));
-            out.push((hot.sku.clone(), picture.total(&hot.sku, destination)));
-        }
-        Ok(out)
+        crate::app::hot::overlay(self.platform, &mut picture, hot_skus).await?;
+        Ok(hot_skus
+            .iter()
+            .map(|h| (h.sku.clone(), picture.total(&h.sku, destination)))
+            .collect())
     }
 
     fn render(

@@ -367,12 +367,8 @@ where
         &self,
         mut picture: StockPicture,
     ) -> Result<(StockPicture, Shards), StoreError> {
-        let mut shards = Shards::new();
-        for hot in picture.hot.clone().iter() {
-            let states = hot::states(self.platform, hot).await?;
-            picture.set_available(&hot.sku, &hot::available(&states));
-            shards.insert(hot.sku.clone(), states);
-        }
+        let hot = picture.hot.clone();
+        let shards = hot::overlay(self.platform, &mut picture, &hot).await?;
         Ok((picture, shards))
     }
 

@@ -50,6 +50,22 @@ pub async fn states(
     every_shard(objects, hot, false).await
 }
 
+/// `picture` with the availability of each of `hot`'s SKUs as its objects say (per location),
+/// and each one's shards as read.
+pub async fn overlay(
+    objects: &impl HotObjects,
+    picture: &mut crate::domain::stock::StockPicture,
+    hot: &[HotSku],
+) -> Result<BTreeMap<String, Vec<ShardState>>, StoreError> {
+    let mut shards = BTreeMap::new();
+    for h in hot {
+        let states = states(objects, h).await?;
+        picture.set_available(&h.sku, &available(&states));
+        shards.insert(h.sku.clone(), states);
+    }
+    Ok(shards)
+}
+
 /// What `states` have available together, per location.
 pub fn available(states: &[ShardState]) -> Units {
     let mut out = Units::new();
@@ -77,6 +93,8 @@ pub async fn holds(
 
 /// The units of `holds` that no placed order holds (`placed`): checkouts still in flight.
 pub fn flying(holds: &BTreeMap<String, Units>, placed: &[String]) -> Units {
+    // A day of a busy SKU's orders may be many: looked up, not scanned, per hold.
+    let placed: std::collections::BTreeSet<&String> = placed.iter().collect();
     let mut out = Units::new();
     for (_, units) in holds.iter().filter(|(id, _)| !placed.contains(id)) {
         add(&mut out, units);

@@ -347,9 +347,6 @@ const PRICE_IN_CART_MARKET: &str = "(SELECT p.amount_minor FROM prices p JOIN va
      JOIN products pr ON pr.id = v.product_id \
      WHERE p.sku = ?3 AND pr.status = 'published' AND p.market = (SELECT market FROM carts WHERE id = ?2))";
 
-/// Adds `quantity` of `sku` (merging with an existing line), refusing in SQL a SKU not sold in
-/// the cart's market, a line over 999 (CHECK), a cart over 250 lines, and more than the
-/// available stock.
 /// SQL: the units of `sku` the cart `cart` may hold (SQL expressions): a hot SKU's from its
 /// objects (`hot`, a parameter; none given, -1, so the change is refused and the objects asked),
 /// any other's from D1 ([`available_to_cart`]).
@@ -365,6 +362,9 @@ fn hot_param(hot_available: Option<i64>) -> JsValue {
     hot_available.map_or(JsValue::NULL, int)
 }
 
+/// Adds `quantity` of `sku` (merging with an existing line), refusing in SQL a SKU not sold in
+/// the cart's market, a line over 999 (CHECK), a cart over 250 lines, and more than the
+/// available stock (a hot SKU's: [`allowed_to_cart`]).
 fn add_line(
     db: &Db,
     cart_id: &str,

@@ -68,19 +68,18 @@ impl crate::app::ports::HotObjects for EnvObjects<'_> {
     }
 }
 
-/// What `hot`'s objects have available, and what they hold for checkouts still in flight
-/// (reservations no order holds yet: an order's `hot_holds` row says it holds one), per
-/// location. For display: a checkout that commits between the reads can show for a moment.
+/// What `hot`'s objects hold for checkouts still in flight (reservations no order holds yet:
+/// an order's `hot_holds` row says it holds one), per location. For display: a checkout that commits between the reads can show for a moment.
 #[cfg(feature = "backoffice")]
 pub async fn in_flight(
     env: &Env,
     db: &crate::store::d1::Db,
     hot: &HotSku,
-) -> Result<(Units, Units), StoreError> {
-    let (available, holds) = holds(&EnvObjects(env), hot).await?;
+) -> Result<Units, StoreError> {
+    let (_, holds) = holds(&EnvObjects(env), hot).await?;
     let ids: Vec<String> = holds.keys().cloned().collect();
     let placed = crate::store::inventory::placed_holds(db, &ids).await?;
-    Ok((available, flying(&holds, &placed)))
+    Ok(flying(&holds, &placed))
 }
 
 /// The cron's check of every hot SKU: where its objects have drifted from D1 (stock moved in D1

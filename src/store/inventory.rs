@@ -638,19 +638,13 @@ pub async fn placed_holds(db: &Db, ids: &[String]) -> Result<Vec<String>, StoreE
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let result = db
-        .batch(vec![db.statement(
+    let rows: Vec<Row> = db
+        .all(db.statement(
             "SELECT reservation FROM hot_holds WHERE reservation IN (SELECT value FROM json_each(?1))",
             &[json_param(&serde_json::json!(ids))],
-        )?])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| StoreError::Corrupt("hot_holds read: no result".into()))?;
-    Ok(decode::<Row>(result)?
-        .into_iter()
-        .map(|r| r.reservation)
-        .collect())
+        )?)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.reservation).collect())
 }
 
 /// The SKUs in mode hot, with their generation and split. One round trip.
@@ -659,18 +653,14 @@ pub async fn hot_skus(db: &Db) -> Result<Vec<HotSku>, StoreError> {
     struct Row {
         row: String,
     }
-    let result = db
-        .batch(vec![db.statement(
+    let rows: Vec<Row> = db
+        .all(db.statement(
             "SELECT json_object('sku', sku, 'mode', mode, 'generation', generation, 'split', json(split)) AS row \
              FROM hot_skus WHERE mode = 'hot' ORDER BY sku",
             &[],
-        )?])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| StoreError::Corrupt("hot_skus read: no result".into()))?;
-    decode::<Row>(result)?
-        .into_iter()
+        )?)
+        .await?;
+    rows.into_iter()
         .filter_map(|r| match serde_json::from_str::<HotRow>(&r.row) {
             Ok(h) => h.hot().map(Ok),
             Err(e) => Some(Err(StoreError::Corrupt(format!("hot_skus row: {e}")))),

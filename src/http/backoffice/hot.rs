@@ -40,7 +40,7 @@ pub(super) async fn with_objects(
     };
     // What the objects hold for checkouts still in flight: a reservation an order holds already
     // is counted in D1's `reserved` (its settle may not have arrived yet).
-    let (_, held) = crate::store::hot::in_flight(&ctx.env, &ctx.db()?, &hot).await?;
+    let held = crate::store::hot::in_flight(&ctx.env, &ctx.db()?, &hot).await?;
     add_held(&mut level, &held);
     let mut v = json!(level);
     v["mode"] = json!("hot");

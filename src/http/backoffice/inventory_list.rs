@@ -27,9 +27,11 @@ pub async fn list(ctx: &Ctx, params: &[(String, String)]) -> Result<Reply, ApiEr
         page.limit + 1,
     )
     .await?;
-    // A hot SKU as GET shows it: its objects' reservations in flight, its mode.
+    // A hot SKU as GET shows it: its objects' reservations in flight, its mode. The row beyond
+    // the page only says there is a next one: its objects are not asked.
     let mut shown = Vec::with_capacity(rows.len());
-    for (level, hot) in rows {
+    for (i, (level, hot)) in rows.into_iter().enumerate() {
+        let hot = hot.filter(|_| i < page.limit);
         shown.push(super::hot::with_objects(ctx, level, hot).await?);
     }
     Reply::json(
